@@ -1,0 +1,124 @@
+// Command vlpuda adapts CLIP-style vision-language models to an unlabeled
+// image domain, and measures the engine it runs on.
+//
+// Usage:
+//
+//	vlpuda <command> [arguments]
+//
+// Run "vlpuda help" for the list of commands.
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// A Command is one vlpuda subcommand, in the manner of cmd/go's base.Command.
+type Command struct {
+	// Run runs the command with the arguments that follow its name.
+	// Flag.Parse has already been called.
+	Run func(cmd *Command, args []string) error
+	// UsageLine is the one-line usage message; its first word is the name.
+	UsageLine string
+	// Short is the short description shown in "vlpuda help".
+	Short string
+	// Long is the long message shown in "vlpuda help <command>".
+	Long string
+	// Flag is the set of flags specific to this command.
+	Flag flag.FlagSet
+}
+
+// Name returns the command's name: the first word of its usage line.
+func (c *Command) Name() string {
+	name, _, _ := strings.Cut(c.UsageLine, " ")
+	return name
+}
+
+// errUsage makes main print the command's usage and exit with status 2.
+var errUsage = errors.New("usage")
+
+// commands lists every command, in the order "vlpuda help" shows them.
+// Each is defined in its own file and registered in that file's init.
+var commands []*Command
+
+func register(c *Command) { commands = append(commands, c) }
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+func run(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if c := lookup(args[1]); c != nil {
+				printCommandUsage(stdout, c)
+				return 0
+			}
+			fmt.Fprintf(stderr, "vlpuda help %s: unknown command\n", args[1])
+			return 2
+		}
+		printUsage(stdout)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c := lookup(args[0])
+	if c == nil {
+		fmt.Fprintf(stderr, "vlpuda %s: unknown command\nRun 'vlpuda help' for usage.\n", args[0])
+		return 2
+	}
+	c.Flag.Init(c.Name(), flag.ContinueOnError)
+	c.Flag.SetOutput(stderr)
+	c.Flag.Usage = func() { printCommandUsage(stderr, c) }
+	if err := c.Flag.Parse(args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if err := c.Run(c, c.Flag.Args()); err != nil {
+		if errors.Is(err, errUsage) {
+			printCommandUsage(stderr, c)
+			return 2
+		}
+		fmt.Fprintf(stderr, "vlpuda %s: %v\n", c.Name(), err)
+		return 1
+	}
+	return 0
+}
+
+func lookup(name string) *Command {
+	for _, c := range commands {
+		if c.Name() == name {
+			return c
+		}
+	}
+	return nil
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintf(w, "vlpuda adapts CLIP-style models to an unlabeled image domain.\n\nUsage:\n\n\tvlpuda <command> [arguments]\n\nThe commands are:\n\n")
+	for _, c := range commands {
+		fmt.Fprintf(w, "\t%-12s %s\n", c.Name(), c.Short)
+	}
+	fmt.Fprintf(w, "\nUse \"vlpuda help <command>\" for more information about a command.\n")
+}
+
+func printCommandUsage(w io.Writer, c *Command) {
+	fmt.Fprintf(w, "usage: vlpuda %s\n", c.UsageLine)
+	if c.Long != "" {
+		fmt.Fprintf(w, "\n%s\n", strings.TrimSpace(c.Long))
+	}
+	var hasFlags bool
+	c.Flag.VisitAll(func(*flag.Flag) { hasFlags = true })
+	if hasFlags {
+		fmt.Fprintf(w, "\nFlags:\n")
+		c.Flag.SetOutput(w)
+		c.Flag.PrintDefaults()
+	}
+}

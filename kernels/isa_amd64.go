@@ -1,0 +1,13 @@
+//go:build amd64 && !purego
+
+package kernels
+
+import "github.com/klauspost/cpuid/v2"
+
+func cpuHasAVX2() bool {
+	return cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3)
+}
+
+func cpuHasAVX512() bool {
+	return cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512VL, cpuid.AVX512BW, cpuid.AVX512DQ)
+}

@@ -1,0 +1,6 @@
+//go:build !amd64 || purego
+
+package kernels
+
+func cpuHasAVX2() bool   { return false }
+func cpuHasAVX512() bool { return false }
