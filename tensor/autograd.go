@@ -1,0 +1,141 @@
+package tensor
+
+import (
+	"fmt"
+	"sync/atomic"
+)
+
+// noGradDepth counts the NoGrad calls in progress; while it is positive no
+// operation records a graph.
+var noGradDepth atomic.Int32
+
+// NoGrad runs fn without recording the graph: tensors computed inside do not
+// require gradients, and no intermediate values are kept for a backward pass.
+// Use it for inference and for updating parameters.
+func NoGrad(fn func()) {
+	noGradDepth.Add(1)
+	defer noGradDepth.Add(-1)
+	fn()
+}
+
+// GradEnabled reports whether operations currently record the graph.
+func GradEnabled() bool { return noGradDepth.Load() == 0 }
+
+// SetRequiresGrad marks t as a leaf whose gradient Backward computes, or
+// clears the mark. It returns t. Only leaves (tensors not computed by a
+// recorded operation) may be marked.
+func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
+	if t.backward != nil {
+		panic(fmt.Sprintf("tensor: SetRequiresGrad: %s is the output of %s, not a leaf; use Detach", shapeString(t.shape), t.op))
+	}
+	t.requiresGrad = on
+	if !on {
+		t.grad = nil
+	}
+	return t
+}
+
+// RequiresGrad reports whether a gradient flows back to t.
+func (t *Tensor) RequiresGrad() bool { return t.requiresGrad }
+
+// IsLeaf reports whether t was not computed by a recorded operation.
+func (t *Tensor) IsLeaf() bool { return t.backward == nil }
+
+// Grad returns the gradient accumulated in t by Backward, or nil if none has
+// arrived. It has t's shape and is contiguous.
+func (t *Tensor) Grad() *Tensor { return t.grad }
+
+// ZeroGrad drops t's accumulated gradient.
+func (t *Tensor) ZeroGrad() { t.grad = nil }
+
+// Detach returns a view of t's storage that is cut from the graph: no
+// gradient flows through it (stop-gradient).
+func (t *Tensor) Detach() *Tensor {
+	return &Tensor{data: t.data, offset: t.offset, shape: t.shape, strides: t.strides}
+}
+
+// gradData returns t's gradient buffer, allocating it as zeros on first use.
+// Backward closures add their contribution into it.
+func (t *Tensor) gradData() []float32 {
+	if t.grad == nil {
+		t.grad = Zeros(t.shape...)
+	}
+	return t.grad.data
+}
+
+// record attaches the graph to out when gradients are enabled and some input
+// requires them, and returns out. backward reads out's gradient (gradData of
+// out, always allocated when it runs) and adds into the inputs' gradients;
+// it must skip inputs that do not require gradients.
+func record(out *Tensor, op string, backward func(), inputs ...*Tensor) *Tensor {
+	out.op = op
+	if !GradEnabled() {
+		return out
+	}
+	for _, in := range inputs {
+		if in.requiresGrad {
+			out.requiresGrad = true
+			out.parents = inputs
+			out.backward = backward
+			return out
+		}
+	}
+	return out
+}
+
+// Backward computes the gradient of the scalar t with respect to every leaf
+// in its graph that requires gradients, adding it into their Grad. The graph
+// is released afterwards: a second Backward through the same intermediate
+// tensors is an error, as in PyTorch.
+func (t *Tensor) Backward() {
+	if t.Numel() != 1 {
+		panic(fmt.Sprintf("tensor: Backward: output has shape %s; want one element", shapeString(t.shape)))
+	}
+	if !t.requiresGrad {
+		panic("tensor: Backward: output does not require gradients (no input requires them, or it was computed under NoGrad)")
+	}
+	order := topoSort(t)
+	t.gradData()[0] += 1
+	for i := len(order) - 1; i >= 0; i-- {
+		n := order[i]
+		if n.backward == nil {
+			continue
+		}
+		if n.grad != nil {
+			n.backward()
+		}
+		// Release the graph as we go: an intermediate's gradient and the
+		// values its closure captured are not needed once it has run.
+		n.backward, n.parents, n.grad = nil, nil, nil
+		n.requiresGrad = false
+	}
+}
+
+// topoSort returns the nodes of t's graph that need a gradient, each after
+// all the nodes it was computed from. The order is deterministic: parents are
+// visited in the order the operation lists them.
+func topoSort(t *Tensor) []*Tensor {
+	var order []*Tensor
+	visited := map[*Tensor]bool{}
+	type frame struct {
+		n    *Tensor
+		next int
+	}
+	stack := []frame{{n: t}}
+	visited[t] = true
+	for len(stack) > 0 {
+		top := &stack[len(stack)-1]
+		if top.next < len(top.n.parents) {
+			p := top.n.parents[top.next]
+			top.next++
+			if p.requiresGrad && !visited[p] {
+				visited[p] = true
+				stack = append(stack, frame{n: p})
+			}
+			continue
+		}
+		order = append(order, top.n)
+		stack = stack[:len(stack)-1]
+	}
+	return order
+}

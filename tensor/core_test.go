@@ -1,0 +1,184 @@
+package tensor_test
+
+import (
+	"testing"
+
+	"github.com/vlpuda/vlpuda/tensor"
+	"github.com/vlpuda/vlpuda/tensor/tensortest"
+)
+
+func randn(seed uint64, shape ...int) *tensor.Tensor {
+	return tensor.RandN(tensor.NewRNG(seed), shape...)
+}
+
+func TestViewsShareStorage(t *testing.T) {
+	x := tensor.Arange(6).Reshape(2, 3)
+	tests := []struct {
+		name  string
+		got   *tensor.Tensor
+		shape []int
+		want  []float32
+	}{
+		{"transpose", x.T(), []int{3, 2}, []float32{0, 3, 1, 4, 2, 5}},
+		{"narrow", x.Narrow(1, 1, 2), []int{2, 2}, []float32{1, 2, 4, 5}},
+		{"select", x.Select(0, 1), []int{3}, []float32{3, 4, 5}},
+		{"unsqueeze", x.Unsqueeze(1), []int{2, 1, 3}, []float32{0, 1, 2, 3, 4, 5}},
+		{"expand", x.Narrow(0, 0, 1).Expand(3, 3), []int{3, 3}, []float32{0, 1, 2, 0, 1, 2, 0, 1, 2}},
+		{"permute-reshape", x.T().Reshape(6), []int{6}, []float32{0, 3, 1, 4, 2, 5}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if fmtShape(tt.got.Shape()) != fmtShape(tt.shape) {
+				t.Fatalf("shape %v, want %v", tt.got.Shape(), tt.shape)
+			}
+			got := tt.got.Values()
+			for i := range tt.want {
+				if got[i] != tt.want[i] {
+					t.Fatalf("values %v, want %v", got, tt.want)
+				}
+			}
+		})
+	}
+	// A view writes through to its base.
+	x.T().Contiguous() // copy: must not alias
+	v := x.Narrow(1, 1, 1)
+	if v.IsContiguous() {
+		t.Errorf("narrowed column reported contiguous")
+	}
+	x.Data()[4] = 40
+	if got := v.At(1, 0); got != 40 {
+		t.Errorf("view did not see write: got %v", got)
+	}
+}
+
+func fmtShape(s []int) string {
+	b := []byte{}
+	for _, v := range s {
+		b = append(b, byte('0'+v%10), ',')
+	}
+	return string(b)
+}
+
+func TestMatMulMatchesNaive(t *testing.T) {
+	tests := []struct {
+		name string
+		a, b *tensor.Tensor
+	}{
+		{"2d", randn(1, 5, 7), randn(2, 7, 3)},
+		{"a-transposed-view", randn(3, 7, 5).T(), randn(4, 7, 3)},
+		{"b-transposed-view", randn(5, 5, 7), randn(6, 3, 7).T()},
+		{"batched", randn(7, 2, 3, 4, 5), randn(8, 2, 3, 5, 6)},
+		{"batch-broadcast", randn(9, 2, 1, 4, 5), randn(10, 3, 5, 6)},
+		{"shared-weight", randn(11, 2, 3, 4, 5), randn(12, 5, 6)},
+		{"narrowed", randn(13, 4, 9).Narrow(1, 2, 5), randn(14, 5, 3)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := tensor.MatMul(tt.a, tt.b)
+			tensortest.AssertClose(t, got, naiveMatMul(tt.a, tt.b), 1e-5, 1e-5)
+		})
+	}
+}
+
+// naiveMatMul multiplies the last two dimensions with explicit loops over
+// the broadcast batch.
+func naiveMatMul(a, b *tensor.Tensor) *tensor.Tensor {
+	for a.NDim() < b.NDim() {
+		a = a.Unsqueeze(0)
+	}
+	for b.NDim() < a.NDim() {
+		b = b.Unsqueeze(0)
+	}
+	nd := a.NDim()
+	batch := make([]int, nd-2)
+	for i := range batch {
+		batch[i] = max(a.Dim(i), b.Dim(i))
+	}
+	a = a.Expand(append(append([]int{}, batch...), a.Dim(-2), a.Dim(-1))...).Contiguous()
+	b = b.Expand(append(append([]int{}, batch...), b.Dim(-2), b.Dim(-1))...).Contiguous()
+	m, k, n := a.Dim(-2), a.Dim(-1), b.Dim(-1)
+	nb := a.Numel() / (m * k)
+	out := make([]float32, nb*m*n)
+	ad, bd := a.Data(), b.Data()
+	for z := 0; z < nb; z++ {
+		for i := 0; i < m; i++ {
+			for j := 0; j < n; j++ {
+				var s float64
+				for p := 0; p < k; p++ {
+					s += float64(ad[z*m*k+i*k+p]) * float64(bd[z*k*n+p*n+j])
+				}
+				out[z*m*n+i*n+j] = float32(s)
+			}
+		}
+	}
+	return tensor.New(out, append(batch, m, n)...)
+}
+
+func TestBackwardAccumulatesAndReleases(t *testing.T) {
+	x := tensor.FromFloat64([]float64{1, 2, 3}, 3).SetRequiresGrad(true)
+	for range 2 {
+		y := tensor.Sum(tensor.Mul(x, x)) // d/dx = 2x
+		y.Backward()
+	}
+	want := []float32{4, 8, 12} // two calls accumulate
+	for i, g := range x.Grad().Values() {
+		if g != want[i] {
+			t.Fatalf("grad %v, want %v", x.Grad().Values(), want)
+		}
+	}
+	x.ZeroGrad()
+	var y *tensor.Tensor
+	tensor.NoGrad(func() { y = tensor.Sum(tensor.Mul(x, x)) })
+	if y.RequiresGrad() {
+		t.Errorf("output computed under NoGrad requires grad")
+	}
+	d := tensor.Sum(tensor.Mul(x.Detach(), x))
+	d.Backward()
+	for i, g := range x.Grad().Values() { // only the non-detached factor counts
+		if g != float32(i+1) {
+			t.Fatalf("grad through detach %v, want [1 2 3]", x.Grad().Values())
+		}
+	}
+}
+
+func TestGradCore(t *testing.T) {
+	type op = func(in []*tensor.Tensor) *tensor.Tensor
+	tests := []struct {
+		name   string
+		f      op
+		inputs []*tensor.Tensor
+	}{
+		{"add", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Add(in[0], in[1]) }, []*tensor.Tensor{randn(1, 3, 4), randn(2, 3, 4)}},
+		{"add-broadcast", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Add(in[0], in[1]) }, []*tensor.Tensor{randn(1, 2, 3, 4), randn(2, 3, 1)}},
+		{"sub-broadcast", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Sub(in[0], in[1]) }, []*tensor.Tensor{randn(1, 4), randn(2, 3, 4)}},
+		{"mul-broadcast", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Mul(in[0], in[1]) }, []*tensor.Tensor{randn(1, 2, 1, 4), randn(2, 3, 1)}},
+		{"div", func(in []*tensor.Tensor) *tensor.Tensor {
+			return tensor.Div(in[0], tensor.Add(tensor.Mul(in[1], in[1]), tensor.Scalar(1)))
+		}, []*tensor.Tensor{randn(1, 3, 4), randn(2, 4)}},
+		{"sum", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Sum(in[0]) }, []*tensor.Tensor{randn(1, 3, 4)}},
+		{"mean", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Mean(in[0]) }, []*tensor.Tensor{randn(1, 3, 4)}},
+		{"matmul", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.MatMul(in[0], in[1]) }, []*tensor.Tensor{randn(1, 3, 4), randn(2, 4, 5)}},
+		{"matmul-transposed", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.MatMul(in[0].T(), in[1].T()) }, []*tensor.Tensor{randn(1, 4, 3), randn(2, 5, 4)}},
+		{"matmul-batched", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.MatMul(in[0], in[1]) }, []*tensor.Tensor{randn(1, 2, 3, 4), randn(2, 2, 4, 5)}},
+		{"matmul-batch-broadcast", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.MatMul(in[0], in[1]) }, []*tensor.Tensor{randn(1, 2, 1, 3, 4), randn(2, 3, 4, 2)}},
+		{"matmul-shared-weight", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.MatMul(in[0], in[1]) }, []*tensor.Tensor{randn(1, 2, 3, 4), randn(2, 4, 5)}},
+		{"linear", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Linear(in[0], in[1], in[2]) }, []*tensor.Tensor{randn(1, 2, 3, 4), randn(2, 5, 4), randn(3, 5)}},
+		{"reshape-permute", func(in []*tensor.Tensor) *tensor.Tensor {
+			return tensor.Mul(in[0].Permute(2, 0, 1).Reshape(4, 6), in[0].Reshape(4, 6))
+		}, []*tensor.Tensor{randn(1, 2, 3, 4)}},
+		{"narrow-select", func(in []*tensor.Tensor) *tensor.Tensor {
+			return tensor.Add(in[0].Narrow(1, 1, 2), in[0].Select(1, 0).Unsqueeze(1))
+		}, []*tensor.Tensor{randn(1, 3, 4, 2)}},
+		{"expand-squeeze", func(in []*tensor.Tensor) *tensor.Tensor {
+			return tensor.Mul(in[0].Expand(2, 3, 4), in[1].Unsqueeze(0).Squeeze(0))
+		}, []*tensor.Tensor{randn(1, 3, 1), randn(2, 3, 4)}},
+		{"transpose-contiguous", func(in []*tensor.Tensor) *tensor.Tensor {
+			return tensor.Mul(in[0].Transpose(0, 1).Contiguous(), in[0].T())
+		}, []*tensor.Tensor{randn(1, 3, 3)}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tensortest.CheckGrad(t, tt.f, tt.inputs...)
+		})
+	}
+}

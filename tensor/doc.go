@@ -1,0 +1,34 @@
+// Package tensor provides float32 N-dimensional tensors with views, the
+// operations a vision-language model needs, and hand-written reverse-mode
+// automatic differentiation.
+//
+// # Tensors and views
+//
+// A Tensor is a shape and strides over a shared float32 storage. Reshape (of
+// a contiguous tensor), Permute, Transpose, Narrow, Expand, Squeeze and
+// Unsqueeze return views without copying; Contiguous copies only when it
+// must. Shapes are row-major: the last dimension is the fastest.
+//
+// # Autograd
+//
+// Operations record the graph as they run (define-by-run). Each operation
+// builds its output and sets a backward closure right below the forward code
+// that adds the output's gradient into its inputs' gradients. Backward, called
+// on a scalar, sorts the graph topologically, walks it in reverse and then
+// releases it; leaf tensors created with RequiresGrad keep their gradients,
+// which accumulate across calls until ZeroGrad. NoGrad runs a function without
+// recording anything, for inference.
+//
+// # Files
+//
+// One file per family of operations: tensor.go (the type, creation, access),
+// autograd.go, view.go (shape operations), eltwise.go (broadcasting
+// arithmetic and math functions), reduce.go, matmul.go, softmax.go, norm.go,
+// conv.go, pool.go, loss.go, index.go.
+//
+// # Errors
+//
+// Misuse of shapes is a programming error: it panics with a message such as
+// "tensor: MatMul: shapes (2,3) and (4,5) do not match". Nothing in this
+// package touches files or user input.
+package tensor

@@ -1,0 +1,119 @@
+package tensor
+
+import (
+	"fmt"
+
+	"github.com/vlpuda/vlpuda/kernels"
+)
+
+// operand describes the matrices in the last two dimensions of a tensor as
+// Sgemm reads them: a row-major rows×cols matrix, or with trans set the
+// transpose of a row-major cols×rows one, so that transposed views need no copy.
+type operand struct {
+	data     []float32 // from the (0, …, 0) element
+	trans    bool
+	ld       int
+	batchStr []int // strides over the batch dimensions (0 where broadcast)
+}
+
+// matrixOperand returns t's last two dimensions as an operand for a batch of
+// the given shape. It copies t only when neither layout fits.
+func matrixOperand(t *Tensor, batch []int) operand {
+	nd := len(t.shape)
+	rows, cols := t.shape[nd-2], t.shape[nd-1]
+	rs, cs := t.strides[nd-2], t.strides[nd-1]
+	bt := t.view(t.offset, t.shape[:nd-2], t.strides[:nd-2])
+	switch {
+	case (cs == 1 || cols == 1) && (rs >= cols || rows == 1):
+		return operand{data: t.data[t.offset:], ld: max(rs, cols, 1), batchStr: broadcastStrides(bt, batch)}
+	case (rs == 1 || rows == 1) && (cs >= rows || cols == 1):
+		return operand{data: t.data[t.offset:], trans: true, ld: max(cs, rows, 1), batchStr: broadcastStrides(bt, batch)}
+	}
+	c := t.Detach().Contiguous()
+	return matrixOperand(c, batch)
+}
+
+// transposed returns the operand read as its transpose.
+func (o operand) transposed() operand { o.trans = !o.trans; return o }
+
+// gemmBatched computes C_i = op(A_i)·op(B_i) + beta·C_i for every index i of
+// the batch shape, where C is contiguous at the given batch strides.
+func gemmBatched(c []float32, cStr []int, batch []int, m, n, k int, a, b operand, beta float32) {
+	walkBatch(batch, [][]int{cStr, a.batchStr, b.batchStr}, func(offs []int) {
+		kernels.Sgemm(a.trans, b.trans, m, n, k, 1, a.data[offs[1]:], a.ld, b.data[offs[2]:], b.ld, beta, c[offs[0]:], n)
+	})
+}
+
+// walkBatch calls fn with each operand's offset for every index of shape.
+func walkBatch(shape []int, strides [][]int, fn func(offs []int)) {
+	walk(append(shape, 1), appendOne(strides), func(offs []int, _ int, _ []int) { fn(offs) })
+}
+
+func appendOne(strides [][]int) [][]int {
+	out := make([][]int, len(strides))
+	for i, s := range strides {
+		out[i] = append(append([]int(nil), s...), 1)
+	}
+	return out
+}
+
+// batchGradStrides returns the strides over the batch dimensions into t's
+// contiguous gradient buffer, 0 where t is broadcast.
+func batchGradStrides(t *Tensor, batch []int) []int {
+	nd := t.NDim()
+	mat := t.shape[nd-2] * t.shape[nd-1]
+	st := gradStrides(&Tensor{shape: t.shape[:nd-2]}, batch)
+	for i := range st {
+		st[i] *= mat
+	}
+	return st
+}
+
+// MatMul returns the matrix product of the last two dimensions of a (…, m, k)
+// and b (…, k, n), broadcasting the leading (batch) dimensions. Transposed
+// views are read in place.
+func MatMul(a, b *Tensor) *Tensor {
+	if a.NDim() < 2 || b.NDim() < 2 {
+		panic(fmt.Sprintf("tensor: MatMul: shapes %s and %s need at least 2 dimensions", shapeString(a.shape), shapeString(b.shape)))
+	}
+	m, k := a.Dim(-2), a.Dim(-1)
+	k2, n := b.Dim(-2), b.Dim(-1)
+	if k != k2 {
+		panic(fmt.Sprintf("tensor: MatMul: shapes %s and %s do not match", shapeString(a.shape), shapeString(b.shape)))
+	}
+	if b.NDim() == 2 && a.NDim() > 2 {
+		// A shared weight: one GEMM over all rows is faster than a batch of
+		// small ones, forward and backward.
+		lead := a.shape[:a.NDim()-2]
+		out := MatMul(a.Reshape(-1, k), b)
+		return out.Reshape(append(append([]int(nil), lead...), m, n)...)
+	}
+	batch := broadcastShape("MatMul", a.shape[:a.NDim()-2], b.shape[:b.NDim()-2])
+	shape := append(append([]int(nil), batch...), m, n)
+	out := Zeros(shape...)
+	cStr := contiguousStrides(shape)[:len(batch)]
+	gemmBatched(out.data, cStr, batch, m, n, k, matrixOperand(a, batch), matrixOperand(b, batch), 0)
+	return record(out, "MatMul", func() {
+		g := matrixOperand(out.grad, batch)
+		if a.requiresGrad {
+			// dA = dC · Bᵀ, summed over batch dimensions along which a was broadcast.
+			ga := a.gradData()
+			gemmBatched(ga, batchGradStrides(a, batch), batch, m, k, n, g, matrixOperand(b.Detach(), batch).transposed(), 1)
+		}
+		if b.requiresGrad {
+			// dB = Aᵀ · dC.
+			gb := b.gradData()
+			gemmBatched(gb, batchGradStrides(b, batch), batch, k, n, m, matrixOperand(a.Detach(), batch).transposed(), g, 1)
+		}
+	}, a, b)
+}
+
+// Linear returns x·wᵀ + bias for x (…, in), w (out, in) in PyTorch's layout
+// and bias (out) or nil.
+func Linear(x, w, bias *Tensor) *Tensor {
+	y := MatMul(x, w.T())
+	if bias != nil {
+		y = Add(y, bias)
+	}
+	return y
+}
