@@ -1,0 +1,152 @@
+package dtype
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// DType is the element type of a stored tensor.
+type DType uint8
+
+// The element types. Their String values are the safetensors spellings.
+const (
+	Invalid DType = iota
+	Float64
+	Float32
+	Float16
+	BFloat16
+	Int64
+	Int32
+	Int16
+	Int8
+	Uint64
+	Uint32
+	Uint16
+	Uint8
+	Bool
+)
+
+var info = [...]struct {
+	name string
+	size int
+}{
+	Invalid:  {"invalid", 0},
+	Float64:  {"F64", 8},
+	Float32:  {"F32", 4},
+	Float16:  {"F16", 2},
+	BFloat16: {"BF16", 2},
+	Int64:    {"I64", 8},
+	Int32:    {"I32", 4},
+	Int16:    {"I16", 2},
+	Int8:     {"I8", 1},
+	Uint64:   {"U64", 8},
+	Uint32:   {"U32", 4},
+	Uint16:   {"U16", 2},
+	Uint8:    {"U8", 1},
+	Bool:     {"BOOL", 1},
+}
+
+// String returns the safetensors name of d, such as "F32" or "BF16".
+func (d DType) String() string {
+	if int(d) < len(info) {
+		return info[d].name
+	}
+	return fmt.Sprintf("DType(%d)", uint8(d))
+}
+
+// Size returns the size of one element in bytes, or 0 for Invalid.
+func (d DType) Size() int {
+	if int(d) < len(info) {
+		return info[d].size
+	}
+	return 0
+}
+
+// IsFloat reports whether d is a floating-point type.
+func (d DType) IsFloat() bool {
+	return d == Float64 || d == Float32 || d == Float16 || d == BFloat16
+}
+
+// Parse returns the DType whose safetensors name is s ("F32", "I64", ...).
+func Parse(s string) (DType, error) {
+	for d := Float64; int(d) < len(info); d++ {
+		if info[d].name == s {
+			return d, nil
+		}
+	}
+	return Invalid, fmt.Errorf("dtype: unknown dtype %q", s)
+}
+
+// ToFloat32 decodes the little-endian elements of type d in src into dst.
+// Floating-point values are rounded to nearest float32 (exact for F16, BF16
+// and F32); integers convert as Go's float32(x) does, which is exact up to
+// 2^24 in magnitude; Bool gives 0 or 1.
+//
+// ToFloat32 panics if d is Invalid or len(src) != len(dst)*d.Size().
+func ToFloat32(dst []float32, src []byte, d DType) {
+	if d == Invalid || int(d) >= len(info) {
+		panic(fmt.Sprintf("dtype: ToFloat32: invalid dtype %v", d))
+	}
+	if len(src) != len(dst)*d.Size() {
+		panic(fmt.Sprintf("dtype: ToFloat32: %d bytes of %v for %d elements", len(src), d, len(dst)))
+	}
+	le := binary.LittleEndian
+	switch d {
+	case Float64:
+		for i := range dst {
+			dst[i] = float32(math.Float64frombits(le.Uint64(src[8*i:])))
+		}
+	case Float32:
+		for i := range dst {
+			dst[i] = math.Float32frombits(le.Uint32(src[4*i:]))
+		}
+	case Float16:
+		for i := range dst {
+			dst[i] = HalfToFloat32(le.Uint16(src[2*i:]))
+		}
+	case BFloat16:
+		for i := range dst {
+			dst[i] = BFloat16ToFloat32(le.Uint16(src[2*i:]))
+		}
+	case Int64:
+		for i := range dst {
+			dst[i] = float32(int64(le.Uint64(src[8*i:])))
+		}
+	case Int32:
+		for i := range dst {
+			dst[i] = float32(int32(le.Uint32(src[4*i:])))
+		}
+	case Int16:
+		for i := range dst {
+			dst[i] = float32(int16(le.Uint16(src[2*i:])))
+		}
+	case Int8:
+		for i := range dst {
+			dst[i] = float32(int8(src[i]))
+		}
+	case Uint64:
+		for i := range dst {
+			dst[i] = float32(le.Uint64(src[8*i:]))
+		}
+	case Uint32:
+		for i := range dst {
+			dst[i] = float32(le.Uint32(src[4*i:]))
+		}
+	case Uint16:
+		for i := range dst {
+			dst[i] = float32(le.Uint16(src[2*i:]))
+		}
+	case Uint8:
+		for i := range dst {
+			dst[i] = float32(src[i])
+		}
+	case Bool:
+		for i := range dst {
+			dst[i] = 0
+			if src[i] != 0 {
+				dst[i] = 1
+			}
+		}
+	}
+}
