@@ -1,0 +1,38 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/vlpuda/vlpuda/tensor"
+)
+
+// Linear is a fully connected layer y = x·Wᵀ + b, PyTorch's nn.Linear.
+type Linear struct {
+	Weight *tensor.Tensor // (out, in)
+	Bias   *tensor.Tensor // (out), or nil
+}
+
+// NewLinear returns a Linear layer initialised like PyTorch's: weight and
+// bias uniform in ±1/√in.
+func NewLinear(rng *rand.Rand, in, out int, bias bool) *Linear {
+	bound := float32(1 / math.Sqrt(float64(in)))
+	l := &Linear{Weight: tensor.RandUniform(rng, -bound, bound, out, in).SetRequiresGrad(true)}
+	if bias {
+		l.Bias = tensor.RandUniform(rng, -bound, bound, out).SetRequiresGrad(true)
+	}
+	return l
+}
+
+// Forward maps x (…, in) to (…, out).
+func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
+	return tensor.Linear(x, l.Weight, l.Bias)
+}
+
+// Params lists weight and bias.
+func (l *Linear) Params(visit func(string, *tensor.Tensor)) {
+	visit("weight", l.Weight)
+	if l.Bias != nil {
+		visit("bias", l.Bias)
+	}
+}
