@@ -18,9 +18,26 @@ type task struct {
 	fn     func(lo, hi int)
 	lo, hi int
 	wg     *sync.WaitGroup
+	panic  *any // where a panicking chunk leaves its value
+}
+
+// run calls the chunk, recording a panic instead of crashing the worker.
+func (t task) run() {
+	defer t.wg.Done()
+	defer func() {
+		if r := recover(); r != nil {
+			*t.panic = r
+		}
+	}()
+	t.fn(t.lo, t.hi)
 }
 
 type workerPool struct {
+	// busy is held by the ParallelFor that owns the workers. A call that
+	// finds it held (a nested call from inside a chunk, or a call from
+	// another goroutine) runs its chunks itself, so no call ever waits for
+	// workers that are waiting for it.
+	busy  sync.Mutex
 	tasks chan task
 }
 
@@ -29,8 +46,7 @@ func newWorkerPool(n int) *workerPool {
 	for i := 0; i < n; i++ {
 		go func() {
 			for t := range p.tasks {
-				t.fn(t.lo, t.hi)
-				t.wg.Done()
+				t.run()
 			}
 		}()
 	}
@@ -45,7 +61,7 @@ func SetThreads(n int) {
 	}
 	poolMu.Lock()
 	defer poolMu.Unlock()
-	if n == threads && pool != nil {
+	if n == threads {
 		return
 	}
 	if pool != nil {
@@ -75,6 +91,11 @@ func getPool() (*workerPool, int) {
 // least grain elements and calls fn on each, the first chunk on the calling
 // goroutine. The split depends only on n, grain and the thread count, so a
 // computation whose chunks are independent gives the same result on every run.
+//
+// ParallelFor may be called from inside fn, or from several goroutines at
+// once: a call that finds the workers busy runs its chunks one after another
+// on its own goroutine, with the same chunk boundaries. A panic in fn is
+// raised again in the caller after every chunk has returned.
 func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	if n <= 0 {
 		return
@@ -84,15 +105,30 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	}
 	p, t := getPool()
 	chunks := min(t, (n+grain-1)/grain)
-	if chunks <= 1 || p == nil {
+	if chunks <= 1 {
 		fn(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	wg.Add(chunks - 1)
-	for i := 1; i < chunks; i++ {
-		p.tasks <- task{fn: fn, lo: i * n / chunks, hi: (i + 1) * n / chunks, wg: &wg}
+	if p == nil || !p.busy.TryLock() {
+		for i := 0; i < chunks; i++ {
+			fn(i*n/chunks, (i+1)*n/chunks)
+		}
+		return
 	}
-	fn(0, n/chunks)
+	defer p.busy.Unlock()
+	var (
+		wg     sync.WaitGroup
+		panics = make([]any, chunks)
+	)
+	wg.Add(chunks)
+	for i := 1; i < chunks; i++ {
+		p.tasks <- task{fn: fn, lo: i * n / chunks, hi: (i + 1) * n / chunks, wg: &wg, panic: &panics[i]}
+	}
+	task{fn: fn, lo: 0, hi: n / chunks, wg: &wg, panic: &panics[0]}.run()
 	wg.Wait()
+	for _, r := range panics {
+		if r != nil {
+			panic(r)
+		}
+	}
 }

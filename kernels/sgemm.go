@@ -5,7 +5,8 @@ import "fmt"
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
 // op(X) is X, or Xᵀ when the matching trans flag is set. op(A) is m×k, op(B)
 // is k×n and C is m×n; lda, ldb and ldc are the row strides of A, B and C as
-// stored. When beta is zero C is not read, so NaN in C does not propagate.
+// stored. When beta is zero C is not read, so NaN in C does not propagate;
+// when alpha is zero A and B are not read.
 //
 // Sgemm panics with a message naming the bad argument when a dimension or
 // stride is negative or too small, a slice is too short, or C overlaps A or B.
@@ -14,7 +15,97 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	if m == 0 || n == 0 {
 		return
 	}
-	sgemmGeneric(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	blk := SgemmBlocking()
+	j := sgemmJob{
+		kern: kernelFor(current), blk: blk,
+		transA: transA, transB: transB, m: m, n: n, k: k,
+		alpha: alpha, beta: beta,
+		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
+		inPlaceB: !transB && m <= blk.SupM,
+	}
+	j.run()
+}
+
+// PackedB is a k×n matrix B packed once into the layout the SGEMM kernels
+// read, for products with many different A: the weights of a layer, say.
+// Build it with PackB and use it with SgemmPacked. The layout, strips of 32
+// columns with zeros past column n, serves every ISA, so a PackedB stays
+// valid after Use. A PackedB is read-only and safe for concurrent use.
+type PackedB struct {
+	k, n int
+	data []float32 // ceil(n/32) strips of k rows × 32 floats
+}
+
+// K returns the number of rows of the packed matrix.
+func (p *PackedB) K() int { return p.k }
+
+// N returns the number of columns of the packed matrix.
+func (p *PackedB) N() int { return p.n }
+
+// PackB packs op(B), the k×n matrix B (or Bᵀ when transB is set) stored
+// row-major with row stride ldb, for SgemmPacked. It panics on bad
+// arguments, like Sgemm.
+func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
+	if k < 0 || n < 0 {
+		panic(fmt.Sprintf("kernels: PackB: negative dimension k=%d n=%d", k, n))
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	checkMatrix("PackB", "B", br, bc, b, ldb)
+	strips := (n + stripWidth - 1) / stripWidth
+	p := &PackedB{k: k, n: n}
+	p.data = alignedFloats(&p.data, strips*k*stripWidth)
+	if k == 0 {
+		return p
+	}
+	ParallelFor(strips, 4, func(lo, hi int) {
+		for s := lo; s < hi; s++ {
+			c0 := s * stripWidth
+			packStripB(p.data[s*k*stripWidth:], transB, b, ldb, 0, k, c0, min(stripWidth, n-c0))
+		}
+	})
+	return p
+}
+
+// SgemmPacked computes C = alpha*op(A)*B + beta*C like Sgemm, with B the
+// k×n matrix packed in pb: op(A) is m×k and C is m×n.
+func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+	if pb == nil {
+		panic("kernels: SgemmPacked: nil PackedB")
+	}
+	if m < 0 {
+		panic(fmt.Sprintf("kernels: SgemmPacked: negative dimension m=%d", m))
+	}
+	n, k := pb.n, pb.k
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	checkMatrix("SgemmPacked", "A", ar, ac, a, lda)
+	checkMatrix("SgemmPacked", "C", m, n, c, ldc)
+	if overlaps(c, m, n, ldc, a, ar, ac, lda) {
+		panic("kernels: SgemmPacked: C overlaps A")
+	}
+	if m == 0 || n == 0 {
+		return
+	}
+	if k == 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc)
+		return
+	}
+	j := sgemmJob{
+		kern: kernelFor(current), blk: SgemmBlocking(),
+		transA: transA, m: m, n: n, k: k,
+		alpha: alpha, beta: beta,
+		a: a, lda: lda, packed: pb, c: c, ldc: ldc,
+	}
+	j.run()
 }
 
 func checkSgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
@@ -29,9 +120,9 @@ func checkSgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 	if transB {
 		br, bc = n, k
 	}
-	checkMatrix("A", ar, ac, a, lda)
-	checkMatrix("B", br, bc, b, ldb)
-	checkMatrix("C", m, n, c, ldc)
+	checkMatrix("Sgemm", "A", ar, ac, a, lda)
+	checkMatrix("Sgemm", "B", br, bc, b, ldb)
+	checkMatrix("Sgemm", "C", m, n, c, ldc)
 	if overlaps(c, m, n, ldc, a, ar, ac, lda) {
 		panic("kernels: Sgemm: C overlaps A")
 	}
@@ -41,14 +132,14 @@ func checkSgemm(transA, transB bool, m, n, k int, a []float32, lda int, b []floa
 }
 
 // checkMatrix panics unless x holds a rows×cols row-major matrix with row stride ld.
-func checkMatrix(name string, rows, cols int, x []float32, ld int) {
+func checkMatrix(op, name string, rows, cols int, x []float32, ld int) {
 	if ld < max(1, cols) {
-		panic(fmt.Sprintf("kernels: Sgemm: ld%s=%d < max(1, %d)", name, ld, cols))
+		panic(fmt.Sprintf("kernels: %s: ld%s=%d < max(1, %d)", op, name, ld, cols))
 	}
 	if rows == 0 || cols == 0 {
 		return
 	}
 	if need := (rows-1)*ld + cols; len(x) < need {
-		panic(fmt.Sprintf("kernels: Sgemm: len(%s)=%d, need %d for %d×%d with stride %d", name, len(x), need, rows, cols, ld))
+		panic(fmt.Sprintf("kernels: %s: len(%s)=%d, need %d for %d×%d with stride %d", op, name, len(x), need, rows, cols, ld))
 	}
 }

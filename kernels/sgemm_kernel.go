@@ -1,0 +1,121 @@
+package kernels
+
+// sgemmKernel is a micro-kernel: the innermost step of the blocked SGEMM,
+// which updates one tile of at most mr×nr elements of C.
+type sgemmKernel struct {
+	isa ISA
+	mr  int // rows of the register tile, broadcast from packed A
+	nr  int // columns of the register tile, loaded from B; divides stripWidth
+
+	// tile computes, for i < mr and j < nr,
+	//
+	//	c[i*ldc+j] = alpha * Σ_p a[p*mr+i]*b[p*ldb+j] + beta*c[i*ldc+j]
+	//
+	// with p < kc, without reading c when beta == 0. a is a packed micro-panel
+	// of mr ≤ k.mr rows; b holds kc rows of k.nr readable floats, of which the
+	// first nr ≤ k.nr are used.
+	tile func(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int)
+}
+
+// stripWidth is the column width of every packed B strip, whatever the
+// kernel: a multiple of each kernel's nr, so one packed layout serves all ISAs.
+const stripWidth = 32
+
+// Register tile of the pure-Go kernel. 4×4 keeps the 16 accumulators and the
+// operands within the 16 floating-point registers amd64 has (32 on arm64).
+const (
+	mrGeneric = 4
+	nrGeneric = 4
+)
+
+var kernelGeneric = &sgemmKernel{isa: Generic, mr: mrGeneric, nr: nrGeneric, tile: sgemmTileGeneric}
+
+// kernelFor returns the micro-kernel of isa.
+func kernelFor(isa ISA) *sgemmKernel {
+	if k := asmKernel(isa); k != nil {
+		return k
+	}
+	return kernelGeneric
+}
+
+// sgemmTileGeneric is the pure-Go micro-kernel, with the contract of
+// sgemmKernel.tile for mr ≤ 4 and nr ≤ 4.
+func sgemmTileGeneric(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+	if mr != mrGeneric || nr != nrGeneric {
+		sgemmTileGenericEdge(kc, a, b, ldb, c, ldc, alpha, beta, mr, nr)
+		return
+	}
+	var (
+		c00, c01, c02, c03 float32
+		c10, c11, c12, c13 float32
+		c20, c21, c22, c23 float32
+		c30, c31, c32, c33 float32
+	)
+	a = a[:kc*4]
+	for p := 0; p < kc; p++ {
+		bp := b[p*ldb : p*ldb+4 : p*ldb+4]
+		ap := a[p*4 : p*4+4 : p*4+4]
+		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
+		a0 := ap[0]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		a1 := ap[1]
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		a2 := ap[2]
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		a3 := ap[3]
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	storeRow4(c[0*ldc:0*ldc+4], alpha, beta, c00, c01, c02, c03)
+	storeRow4(c[1*ldc:1*ldc+4], alpha, beta, c10, c11, c12, c13)
+	storeRow4(c[2*ldc:2*ldc+4], alpha, beta, c20, c21, c22, c23)
+	storeRow4(c[3*ldc:3*ldc+4], alpha, beta, c30, c31, c32, c33)
+}
+
+func storeRow4(c []float32, alpha, beta float32, v0, v1, v2, v3 float32) {
+	c = c[:4]
+	if beta == 0 {
+		c[0], c[1], c[2], c[3] = alpha*v0, alpha*v1, alpha*v2, alpha*v3
+		return
+	}
+	c[0] = alpha*v0 + beta*c[0]
+	c[1] = alpha*v1 + beta*c[1]
+	c[2] = alpha*v2 + beta*c[2]
+	c[3] = alpha*v3 + beta*c[3]
+}
+
+// sgemmTileGenericEdge handles the partial tiles of sgemmTileGeneric.
+func sgemmTileGenericEdge(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+	var acc [mrGeneric * nrGeneric]float32
+	for p := 0; p < kc; p++ {
+		ap := a[p*mr : p*mr+mr]
+		bp := b[p*ldb : p*ldb+nr]
+		for i, ai := range ap {
+			row := acc[i*nrGeneric : i*nrGeneric+nr]
+			for j, bj := range bp {
+				row[j] += ai * bj
+			}
+		}
+	}
+	for i := 0; i < mr; i++ {
+		ci := c[i*ldc : i*ldc+nr]
+		for j := range ci {
+			v := alpha * acc[i*nrGeneric+j]
+			if beta != 0 {
+				v += beta * ci[j]
+			}
+			ci[j] = v
+		}
+	}
+}

@@ -1,0 +1,478 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// guard is the number of sentinel floats on each side of a test matrix.
+const guard = 19
+
+// sentinel marks the floats a kernel must not write.
+var sentinel = float32(math.Inf(-1))
+
+// matrix is a row-major rows×cols matrix with row stride ld inside a buffer
+// padded with guard sentinels on both sides; the gaps between rows hold
+// sentinels too.
+type matrix struct {
+	rows, cols, ld int
+	buf            []float32
+}
+
+func newMatrix(rng *rand.Rand, rows, cols, ld int) *matrix {
+	size := 0
+	if rows > 0 && cols > 0 {
+		size = (rows-1)*ld + cols
+	}
+	x := &matrix{rows: rows, cols: cols, ld: ld, buf: make([]float32, size+2*guard)}
+	for i := range x.buf {
+		x.buf[i] = sentinel
+	}
+	for i := 0; i < rows; i++ {
+		for j := 0; j < cols; j++ {
+			x.buf[guard+i*ld+j] = float32(rng.NormFloat64())
+		}
+	}
+	return x
+}
+
+// data returns the matrix without its leading guard.
+func (x *matrix) data() []float32 { return x.buf[guard : len(x.buf)-guard] }
+
+func (x *matrix) inside(idx int) bool {
+	idx -= guard
+	if idx < 0 || x.rows == 0 || x.cols == 0 || idx >= (x.rows-1)*x.ld+x.cols {
+		return false
+	}
+	return idx%x.ld < x.cols
+}
+
+// checkGuards reports every float outside the matrix that is no longer a sentinel.
+func (x *matrix) checkGuards(t *testing.T, name string) {
+	t.Helper()
+	bad := 0
+	for i, v := range x.buf {
+		if !x.inside(i) && v != sentinel {
+			if bad < 3 {
+				t.Errorf("%s: buf[%d] outside the matrix was written: %v", name, i-guard, v)
+			}
+			bad++
+		}
+	}
+}
+
+func (x *matrix) fill(v float32) {
+	for i := 0; i < x.rows; i++ {
+		for j := 0; j < x.cols; j++ {
+			x.buf[guard+i*x.ld+j] = v
+		}
+	}
+}
+
+func (x *matrix) clone() *matrix {
+	y := *x
+	y.buf = slices.Clone(x.buf)
+	return &y
+}
+
+func (x *matrix) abs() *matrix {
+	y := x.clone()
+	for i := range y.buf {
+		if x.inside(i) {
+			y.buf[i] = float32(math.Abs(float64(y.buf[i])))
+		}
+	}
+	return y
+}
+
+func trans(t bool) blas.Transpose {
+	if t {
+		return blas.Trans
+	}
+	return blas.NoTrans
+}
+
+// sgemmCase is one product C = alpha*op(A)*op(B) + beta*C.
+type sgemmCase struct {
+	transA, transB bool
+	m, n, k        int
+	alpha, beta    float32
+	pad            int // extra row stride of every operand
+}
+
+func (tc sgemmCase) String() string {
+	t := func(b bool) string {
+		if b {
+			return "T"
+		}
+		return "N"
+	}
+	return fmt.Sprintf("%s%s/%dx%dx%d/a%g/b%g/pad%d", t(tc.transA), t(tc.transB), tc.m, tc.n, tc.k, tc.alpha, tc.beta, tc.pad)
+}
+
+// operands returns random guarded A, B and C for tc.
+func (tc sgemmCase) operands(rng *rand.Rand) (a, b, c *matrix) {
+	ar, ac := tc.m, tc.k
+	if tc.transA {
+		ar, ac = ac, ar
+	}
+	br, bc := tc.k, tc.n
+	if tc.transB {
+		br, bc = bc, br
+	}
+	a = newMatrix(rng, ar, ac, max(1, ac+tc.pad))
+	b = newMatrix(rng, br, bc, max(1, bc+tc.pad))
+	c = newMatrix(rng, tc.m, tc.n, max(1, tc.n+tc.pad))
+	return a, b, c
+}
+
+// want computes the expected C with gonum, and a bound on the rounding error
+// of each element: a few ulps per term of Σ|alpha·a·b| + |beta·c|.
+func (tc sgemmCase) want(a, b, c *matrix) (want, tol *matrix) {
+	impl := gonum.Implementation{}
+	want = c.clone()
+	impl.Sgemm(trans(tc.transA), trans(tc.transB), tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, want.data(), want.ld)
+	tol = c.abs()
+	if tc.beta == 0 {
+		tol.fill(0)
+	}
+	impl.Sgemm(trans(tc.transA), trans(tc.transB), tc.m, tc.n, tc.k, float32(math.Abs(float64(tc.alpha))), a.abs().data(), a.ld, b.abs().data(), b.ld, float32(math.Abs(float64(tc.beta))), tol.data(), tol.ld)
+	eps := float32(4*(tc.k+2)) * 0x1p-24
+	for i := range tol.buf {
+		if tol.inside(i) {
+			tol.buf[i] = tol.buf[i]*eps + 1e-30
+		}
+	}
+	return want, tol
+}
+
+// compare checks got against want within tol and reports the worst element.
+func compare(t *testing.T, got, want, tol *matrix) {
+	t.Helper()
+	bad, worst, wi := 0, 0.0, 0
+	for i := range got.buf {
+		if !got.inside(i) {
+			continue
+		}
+		g, w := got.buf[i], want.buf[i]
+		d := math.Abs(float64(g) - float64(w))
+		if !(d <= float64(tol.buf[i])) {
+			bad++
+			if r := d / float64(tol.buf[i]); !(r <= worst) {
+				worst, wi = r, i
+			}
+		}
+	}
+	if bad > 0 {
+		i := wi - guard
+		t.Errorf("%d elements off; worst C[%d][%d]: got %v, want %v (tolerance %v)", bad, i/got.ld, i%got.ld, got.buf[wi], want.buf[wi], tol.buf[wi])
+	}
+	got.checkGuards(t, "C")
+}
+
+// eachISA runs f under every ISA this CPU and build support.
+func eachISA(t *testing.T, f func(t *testing.T)) {
+	for _, isa := range Supported() {
+		t.Run(isa.String(), func(t *testing.T) {
+			prev, err := Use(isa)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer Use(prev)
+			f(t)
+		})
+	}
+}
+
+// withThreads runs f with n kernel threads.
+func withThreads(n int, f func()) {
+	prev := Threads()
+	SetThreads(n)
+	defer SetThreads(prev)
+	f()
+}
+
+// smallBlocking forces every loop of the driver to run several times on
+// small matrices, and B to be packed whatever m.
+var smallBlocking = Blocking{KC: 19, NC: 64, MC: 25, SupM: 0}
+
+// shapes cover each awkward size (1, 7, 17, 63, 65, 255, 257, 1000) in each
+// position while keeping the products small.
+var shapes = [][3]int{
+	{1, 1, 1}, {1, 7, 17}, {7, 17, 1}, {17, 1, 7},
+	{12, 32, 8}, {24, 64, 300}, {6, 16, 4},
+	{63, 65, 255}, {65, 255, 63}, {255, 63, 65},
+	{257, 17, 7}, {7, 257, 17}, {17, 7, 257},
+	{1000, 7, 17}, {7, 1000, 17}, {17, 7, 1000},
+	{50, 96, 40}, {13, 33, 5},
+}
+
+func TestSgemm(t *testing.T) {
+	scalars := [][2]float32{{1, 0}, {1, 1}, {-0.5, 2}, {1.5, -1}}
+	eachISA(t, func(t *testing.T) {
+		for _, blk := range []Blocking{{}, smallBlocking} {
+			prev := SetSgemmBlocking(blk)
+			rng := rand.New(rand.NewPCG(1, 2))
+			idx := 0
+			for _, s := range shapes {
+				for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+					idx++
+					ab := scalars[idx%len(scalars)]
+					tc := sgemmCase{transA: tr[0], transB: tr[1], m: s[0], n: s[1], k: s[2], alpha: ab[0], beta: ab[1], pad: idx % 3 * 2}
+					t.Run(fmt.Sprintf("KC%d/%v", blk.KC, tc), func(t *testing.T) {
+						a, b, c := tc.operands(rng)
+						want, tol := tc.want(a, b, c)
+						a0, b0 := a.clone(), b.clone()
+						withThreads(1+idx%3, func() {
+							Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, c.data(), c.ld)
+						})
+						compare(t, c, want, tol)
+						if !slices.Equal(a.buf, a0.buf) || !slices.Equal(b.buf, b0.buf) {
+							t.Errorf("A or B was written")
+						}
+					})
+				}
+			}
+			SetSgemmBlocking(prev)
+		}
+	})
+}
+
+// TestSgemmScalars checks the special values of alpha and beta: beta = 0
+// must not read C (NaN there must not reach the result), alpha = 0 must not
+// read A or B.
+func TestSgemmScalars(t *testing.T) {
+	nan := float32(math.NaN())
+	eachISA(t, func(t *testing.T) {
+		for _, tc := range []struct {
+			name        string
+			alpha, beta float32
+			nanC, nanAB bool
+		}{
+			{"beta0/NaN-C", 1, 0, true, false},
+			{"beta-0/NaN-C", 2, float32(math.Copysign(0, -1)), true, false},
+			{"alpha0/NaN-AB", 0, 0.5, false, true},
+			{"alpha0/beta0/NaN-everything", 0, 0, true, true},
+			{"beta1", 1, 1, false, false},
+		} {
+			for _, s := range [][3]int{{13, 45, 29}, {50, 96, 300}} {
+				t.Run(fmt.Sprintf("%s/%dx%dx%d", tc.name, s[0], s[1], s[2]), func(t *testing.T) {
+					rng := rand.New(rand.NewPCG(3, 4))
+					sc := sgemmCase{m: s[0], n: s[1], k: s[2], alpha: tc.alpha, beta: tc.beta, pad: 1}
+					a, b, c := sc.operands(rng)
+					if tc.nanC {
+						c.fill(0) // what beta*C must contribute
+					}
+					var want, tol *matrix
+					if tc.nanAB {
+						// alpha = 0: C = beta*C exactly, whatever A and B hold.
+						a.fill(nan)
+						b.fill(nan)
+						want, tol = c.clone(), c.clone()
+						for i := range want.buf {
+							if want.inside(i) {
+								want.buf[i] *= tc.beta
+								tol.buf[i] = 0
+							}
+						}
+					} else {
+						want, tol = sc.want(a, b, c)
+					}
+					if tc.nanC {
+						c.fill(nan)
+					}
+					Sgemm(false, false, sc.m, sc.n, sc.k, sc.alpha, a.data(), a.ld, b.data(), b.ld, sc.beta, c.data(), c.ld)
+					compare(t, c, want, tol)
+				})
+			}
+		}
+	})
+}
+
+func TestSgemmPacked(t *testing.T) {
+	eachISA(t, func(t *testing.T) {
+		for _, blk := range []Blocking{{}, smallBlocking} {
+			prev := SetSgemmBlocking(blk)
+			rng := rand.New(rand.NewPCG(5, 6))
+			for i, s := range shapes {
+				for _, tr := range [][2]bool{{false, false}, {true, true}, {i%2 == 0, i%2 == 1}} {
+					tc := sgemmCase{transA: tr[0], transB: tr[1], m: s[0], n: s[1], k: s[2], alpha: 0.75, beta: float32(i % 2), pad: i % 2}
+					t.Run(fmt.Sprintf("KC%d/%v", blk.KC, tc), func(t *testing.T) {
+						a, b, c := tc.operands(rng)
+						want, tol := tc.want(a, b, c)
+						pb := PackB(tc.transB, tc.k, tc.n, b.data(), b.ld)
+						if pb.K() != tc.k || pb.N() != tc.n {
+							t.Fatalf("PackB dims: got %d×%d, want %d×%d", pb.K(), pb.N(), tc.k, tc.n)
+						}
+						withThreads(1+i%3, func() {
+							SgemmPacked(tc.transA, tc.m, tc.alpha, a.data(), a.ld, pb, tc.beta, c.data(), c.ld)
+						})
+						compare(t, c, want, tol)
+					})
+				}
+			}
+			SetSgemmBlocking(prev)
+		}
+	})
+}
+
+// TestSgemmPackedAcrossISAs checks that a PackedB built under one ISA serves every other.
+func TestSgemmPackedAcrossISAs(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	tc := sgemmCase{m: 37, n: 75, k: 41, alpha: 1, beta: 0}
+	a, b, c := tc.operands(rng)
+	want, tol := tc.want(a, b, c)
+	for _, packISA := range Supported() {
+		prev, _ := Use(packISA)
+		pb := PackB(false, tc.k, tc.n, b.data(), b.ld)
+		Use(prev)
+		eachISA(t, func(t *testing.T) {
+			got := c.clone()
+			SgemmPacked(false, tc.m, tc.alpha, a.data(), a.ld, pb, tc.beta, got.data(), got.ld)
+			compare(t, got, want, tol)
+		})
+	}
+}
+
+// TestSgemmParallelDeterministic checks that results are bit-identical run to
+// run and across thread counts, on the parallel paths (it runs under -race).
+func TestSgemmParallelDeterministic(t *testing.T) {
+	shapes := [][3]int{{150, 200, 70}, {13, 300, 33}, {301, 40, 90}}
+	if testing.Short() {
+		shapes = shapes[1:]
+	}
+	eachISA(t, func(t *testing.T) {
+		for _, s := range shapes {
+			for _, packed := range []bool{false, true} {
+				t.Run(fmt.Sprintf("%dx%dx%d/packed=%v", s[0], s[1], s[2], packed), func(t *testing.T) {
+					rng := rand.New(rand.NewPCG(9, 10))
+					tc := sgemmCase{transA: true, m: s[0], n: s[1], k: s[2], alpha: 1, beta: 0.5}
+					a, b, c := tc.operands(rng)
+					run := func(threads int) []float32 {
+						got := c.clone()
+						withThreads(threads, func() {
+							if packed {
+								pb := PackB(false, tc.k, tc.n, b.data(), b.ld)
+								SgemmPacked(true, tc.m, tc.alpha, a.data(), a.ld, pb, tc.beta, got.data(), got.ld)
+							} else {
+								Sgemm(true, false, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, got.data(), got.ld)
+							}
+						})
+						return got.buf
+					}
+					ref := run(1)
+					for _, threads := range []int{1, 2, 3, 2} {
+						if got := run(threads); !bitsEqual(got, ref) {
+							t.Errorf("threads=%d: result differs from the 1-thread result", threads)
+						}
+					}
+				})
+			}
+		}
+	})
+}
+
+func bitsEqual(x, y []float32) bool {
+	return slices.EqualFunc(x, y, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) })
+}
+
+// TestSgemmRaceConcurrent runs products from several goroutines at once, and
+// from inside ParallelFor chunks, sharing one PackedB.
+func TestSgemmRaceConcurrent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	tc := sgemmCase{m: 70, n: 90, k: 50, alpha: 1, beta: 0}
+	a, b, c := tc.operands(rng)
+	want, tol := tc.want(a, b, c)
+	pb := PackB(false, tc.k, tc.n, b.data(), b.ld)
+	const workers = 4
+	got := make([]*matrix, workers)
+	withThreads(2, func() {
+		ParallelFor(workers, 1, func(lo, hi int) {
+			for w := lo; w < hi; w++ {
+				got[w] = c.clone()
+				if w%2 == 0 {
+					SgemmPacked(false, tc.m, tc.alpha, a.data(), a.ld, pb, tc.beta, got[w].data(), got[w].ld)
+				} else {
+					Sgemm(false, false, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, got[w].data(), got[w].ld)
+				}
+			}
+		})
+	})
+	for w := range got {
+		compare(t, got[w], want, tol)
+	}
+}
+
+func TestSgemmPanics(t *testing.T) {
+	buf := make([]float32, 100)
+	for _, tc := range []struct {
+		name string
+		f    func()
+		want string
+	}{
+		{"negative m", func() { Sgemm(false, false, -1, 2, 2, 1, buf, 2, buf, 2, 0, buf, 2) }, "negative dimension"},
+		{"short A", func() { Sgemm(false, false, 5, 2, 5, 1, make([]float32, 24), 5, buf, 2, 0, make([]float32, 10), 2) }, "len(A)=24, need 25"},
+		{"short B", func() { Sgemm(false, true, 2, 5, 5, 1, buf, 5, make([]float32, 7), 5, 0, make([]float32, 10), 5) }, "len(B)=7"},
+		{"short C", func() { Sgemm(false, false, 3, 3, 1, 1, buf, 1, buf, 3, 0, make([]float32, 8), 3) }, "len(C)=8"},
+		{"small lda", func() { Sgemm(false, false, 2, 2, 3, 1, buf, 2, buf, 2, 0, make([]float32, 4), 2) }, "ldA=2 < max(1, 3)"},
+		{"small ldb transposed", func() { Sgemm(false, true, 2, 2, 3, 1, buf, 3, buf, 2, 0, make([]float32, 4), 2) }, "ldB=2 < max(1, 3)"},
+		{"small ldc", func() { Sgemm(false, false, 2, 4, 1, 1, buf, 1, buf, 4, 0, make([]float32, 8), 3) }, "ldC=3"},
+		{"C overlaps A", func() { Sgemm(false, false, 4, 4, 4, 1, buf, 4, make([]float32, 16), 4, 0, buf[8:], 4) }, "C overlaps A"},
+		{"C overlaps B", func() { Sgemm(false, false, 4, 4, 4, 1, make([]float32, 16), 4, buf, 4, 0, buf[15:], 4) }, "C overlaps B"},
+		{"PackB negative", func() { PackB(false, -1, 2, buf, 2) }, "kernels: PackB: negative"},
+		{"PackB short", func() { PackB(true, 10, 20, buf, 10) }, "kernels: PackB: len(B)=100, need 200"},
+		{"SgemmPacked nil", func() { SgemmPacked(false, 1, 1, buf, 1, nil, 0, buf, 1) }, "nil PackedB"},
+		{"SgemmPacked short C", func() {
+			SgemmPacked(false, 2, 1, buf, 3, PackB(false, 3, 4, buf, 4), 0, make([]float32, 7), 4)
+		}, "kernels: SgemmPacked: len(C)=7"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				msg, _ := r.(string)
+				if r == nil || !strings.HasPrefix(msg, "kernels: ") || !strings.Contains(msg, tc.want) {
+					t.Errorf("panic: got %v, want a kernels: message containing %q", r, tc.want)
+				}
+			}()
+			tc.f()
+		})
+	}
+}
+
+// FuzzSgemm compares every path with the pure-Go reference on fuzzed shapes,
+// transposes and scalars.
+func FuzzSgemm(f *testing.F) {
+	f.Add(uint8(7), uint8(17), uint8(3), false, true, float32(1), float32(0), uint64(1))
+	f.Add(uint8(50), uint8(64), uint8(33), true, false, float32(-2), float32(0.5), uint64(2))
+	f.Add(uint8(13), uint8(1), uint8(200), true, true, float32(0.25), float32(1), uint64(3))
+	f.Fuzz(func(t *testing.T, m, n, k uint8, transA, transB bool, alpha, beta float32, seed uint64) {
+		if !isFinite(alpha) || !isFinite(beta) || math.Abs(float64(alpha)) > 1e6 || math.Abs(float64(beta)) > 1e6 {
+			t.Skip("scalars out of range")
+		}
+		rng := rand.New(rand.NewPCG(seed, 0))
+		tc := sgemmCase{transA: transA, transB: transB, m: int(m), n: int(n), k: int(k), alpha: alpha, beta: beta, pad: int(seed % 3)}
+		a, b, c := tc.operands(rng)
+		want := c.clone()
+		sgemmGeneric(transA, transB, tc.m, tc.n, tc.k, alpha, a.data(), a.ld, b.data(), b.ld, beta, want.data(), want.ld)
+		_, tol := tc.want(a, b, c)
+		for i := range tol.buf {
+			if tol.inside(i) {
+				tol.buf[i] *= 2 // both sides round
+			}
+		}
+		eachISA(t, func(t *testing.T) {
+			got := c.clone()
+			Sgemm(transA, transB, tc.m, tc.n, tc.k, alpha, a.data(), a.ld, b.data(), b.ld, beta, got.data(), got.ld)
+			compare(t, got, want, tol)
+		})
+	})
+}
+
+func isFinite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
