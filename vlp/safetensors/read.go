@@ -1,0 +1,237 @@
+package safetensors
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+
+	"github.com/vlpuda/vlpuda/vlp/dtype"
+)
+
+// MaxHeaderSize is the largest JSON header Parse accepts (100 MiB, the
+// limit of the reference implementation).
+const MaxHeaderSize = 100 << 20
+
+// metadataKey is the header key that holds the free-form metadata.
+const metadataKey = "__metadata__"
+
+// Tensor is one named tensor with its data as stored: little-endian,
+// row-major, len(Data) == NumElements()*DType.Size().
+type Tensor struct {
+	Name  string
+	DType dtype.DType
+	Shape []int
+	Data  []byte
+}
+
+// NumElements returns the product of t's shape (1 for a scalar).
+func (t *Tensor) NumElements() int {
+	n := 1
+	for _, d := range t.Shape {
+		n *= d
+	}
+	return n
+}
+
+// Float32 returns t's values converted to float32 (see dtype.ToFloat32).
+func (t *Tensor) Float32() []float32 {
+	out := make([]float32, t.NumElements())
+	dtype.ToFloat32(out, t.Data, t.DType)
+	return out
+}
+
+// FromFloat32 returns an F32 tensor holding a copy of data. It panics if
+// len(data) does not match shape.
+func FromFloat32(name string, shape []int, data []float32) Tensor {
+	t := Tensor{Name: name, DType: dtype.Float32, Shape: slices.Clone(shape)}
+	if n := t.NumElements(); n != len(data) {
+		panic(fmt.Sprintf("safetensors: FromFloat32: %d values for shape %v", len(data), shape))
+	}
+	t.Data = make([]byte, 4*len(data))
+	for i, v := range data {
+		binary.LittleEndian.PutUint32(t.Data[4*i:], math.Float32bits(v))
+	}
+	return t
+}
+
+// File is the content of a safetensors file.
+type File struct {
+	// Metadata is the header's "__metadata__" map, or nil if it had none.
+	Metadata map[string]string
+	// Tensors are in the order of their data in the file.
+	Tensors []Tensor
+}
+
+// Tensor returns the tensor called name, or nil if there is none.
+func (f *File) Tensor(name string) *Tensor {
+	for i := range f.Tensors {
+		if f.Tensors[i].Name == name {
+			return &f.Tensors[i]
+		}
+	}
+	return nil
+}
+
+// ReadFile reads and parses the safetensors file at path.
+func ReadFile(path string) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: %w", err)
+	}
+	f, err := Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%w (file %s)", err, path)
+	}
+	return f, nil
+}
+
+// headerEntry is one tensor's header record; pointers tell missing fields.
+type headerEntry struct {
+	DType       *string   `json:"dtype"`
+	Shape       *[]int64  `json:"shape"`
+	DataOffsets *[]uint64 `json:"data_offsets"`
+}
+
+// Parse parses a whole safetensors file held in data. The returned tensors'
+// Data slices alias data.
+func Parse(data []byte) (*File, error) {
+	if len(data) < 8 {
+		return nil, fmt.Errorf("safetensors: truncated file: %d bytes, need at least 8 for the header length", len(data))
+	}
+	n := binary.LittleEndian.Uint64(data)
+	if n > MaxHeaderSize {
+		return nil, fmt.Errorf("safetensors: header length %d is larger than the limit of %d", n, MaxHeaderSize)
+	}
+	if n > uint64(len(data)-8) {
+		return nil, fmt.Errorf("safetensors: header length %d exceeds the %d bytes after it (truncated file?)", n, len(data)-8)
+	}
+	header, buf := data[8:8+n], data[8+n:]
+	keys, values, err := splitObject(header)
+	if err != nil {
+		return nil, fmt.Errorf("safetensors: header: %w", err)
+	}
+
+	f := &File{}
+	type placed struct {
+		t          Tensor
+		begin, end int
+	}
+	var all []placed
+	seen := make(map[string]bool, len(keys))
+	for i, name := range keys {
+		if seen[name] {
+			return nil, fmt.Errorf("safetensors: header: duplicate key %q", name)
+		}
+		seen[name] = true
+		if name == metadataKey {
+			if err := json.Unmarshal(values[i], &f.Metadata); err != nil {
+				return nil, fmt.Errorf("safetensors: header: %s must map strings to strings: %w", metadataKey, err)
+			}
+			continue
+		}
+		t, begin, err := parseEntry(name, values[i], buf)
+		if err != nil {
+			return nil, fmt.Errorf("safetensors: tensor %q: %w", name, err)
+		}
+		all = append(all, placed{t, begin, begin + len(t.Data)})
+	}
+
+	// Order by position in the data and reject overlapping ranges.
+	slices.SortStableFunc(all, func(a, b placed) int { return a.begin - b.begin })
+	end, endName := 0, ""
+	f.Tensors = make([]Tensor, len(all))
+	for i, p := range all {
+		f.Tensors[i] = p.t
+		if p.begin == p.end {
+			continue
+		}
+		if p.begin < end {
+			return nil, fmt.Errorf("safetensors: tensor %q: data [%d, %d) overlaps tensor %q ending at %d",
+				p.t.Name, p.begin, p.end, endName, end)
+		}
+		end, endName = p.end, p.t.Name
+	}
+	return f, nil
+}
+
+// splitObject returns the keys and raw values of the JSON object in b, in
+// order, and fails on anything but one object followed by whitespace.
+func splitObject(b []byte) ([]string, []json.RawMessage, error) {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, nil, err
+	}
+	if tok != json.Delim('{') {
+		return nil, nil, fmt.Errorf("want a JSON object, found %v", tok)
+	}
+	var keys []string
+	var values []json.RawMessage
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, nil, err
+		}
+		key, _ := tok.(string) // object keys are always strings
+		var v json.RawMessage
+		if err := dec.Decode(&v); err != nil {
+			return nil, nil, fmt.Errorf("value of %q: %w", key, err)
+		}
+		keys = append(keys, key)
+		values = append(values, v)
+	}
+	if _, err := dec.Token(); err != nil { // the closing '}'
+		return nil, nil, err
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return nil, nil, errors.New("data after the JSON object")
+	}
+	return keys, values, nil
+}
+
+// parseEntry checks one tensor record against the data buffer.
+// It returns the tensor and the offset of its data.
+func parseEntry(name string, raw json.RawMessage, buf []byte) (Tensor, int, error) {
+	var e headerEntry
+	if err := json.Unmarshal(raw, &e); err != nil {
+		return Tensor{}, 0, err
+	}
+	if e.DType == nil || e.Shape == nil || e.DataOffsets == nil {
+		return Tensor{}, 0, errors.New(`entry needs "dtype", "shape" and "data_offsets"`)
+	}
+	dt, err := dtype.Parse(*e.DType)
+	if err != nil {
+		return Tensor{}, 0, err
+	}
+	t := Tensor{Name: name, DType: dt, Shape: make([]int, len(*e.Shape))}
+	size := uint64(dt.Size())
+	for i, d := range *e.Shape {
+		if d < 0 {
+			return Tensor{}, 0, fmt.Errorf("negative dimension in shape %v", *e.Shape)
+		}
+		t.Shape[i] = int(d)
+		if d != 0 && size > math.MaxInt64/uint64(d) {
+			return Tensor{}, 0, fmt.Errorf("shape %v is too large", *e.Shape)
+		}
+		size *= uint64(d)
+	}
+	off := *e.DataOffsets
+	if len(off) != 2 {
+		return Tensor{}, 0, fmt.Errorf("data_offsets %v: want [begin, end]", off)
+	}
+	begin, end := off[0], off[1]
+	if begin > end || end > uint64(len(buf)) {
+		return Tensor{}, 0, fmt.Errorf("data_offsets [%d, %d] out of range: the data holds %d bytes", begin, end, len(buf))
+	}
+	if end-begin != size {
+		return Tensor{}, 0, fmt.Errorf("data_offsets [%d, %d] hold %d bytes, but %s%v needs %d", begin, end, end-begin, dt, t.Shape, size)
+	}
+	t.Data = buf[begin:end:end]
+	return t, int(begin), nil
+}
