@@ -22,9 +22,10 @@
 // # Files
 //
 // One file per family of operations: tensor.go (the type, creation, access),
-// autograd.go, view.go (shape operations), eltwise.go (broadcasting
-// arithmetic and math functions), reduce.go, matmul.go, softmax.go, norm.go,
-// conv.go, pool.go, loss.go, index.go.
+// autograd.go, view.go (shape operations), binary.go (broadcasting
+// arithmetic), unary.go and scalar.go (math functions), reduce.go, matmul.go,
+// softmax.go, norm.go, conv.go, pool.go, loss.go, attention.go, index.go,
+// dropout.go.
 //
 // # Errors
 //

@@ -204,12 +204,12 @@ func (t *Tensor) String() string {
 
 // axis normalises a possibly negative dimension index.
 func (t *Tensor) axis(op string, d int) int {
-	n := len(t.shape)
+	n, orig := len(t.shape), d
 	if d < 0 {
 		d += n
 	}
 	if d < 0 || d >= n {
-		panic(fmt.Sprintf("tensor: %s: dimension %d out of range for shape %s", op, d, shapeString(t.shape)))
+		panic(fmt.Sprintf("tensor: %s: dimension %d out of range for shape %s", op, orig, shapeString(t.shape)))
 	}
 	return d
 }

@@ -119,8 +119,12 @@ func Close(got, want *tensor.Tensor, atol, rtol float64) error {
 	g, w := got.Values(), want.Values()
 	first, maxDiff, bad := -1, 0.0, 0
 	for i := range g {
-		d := math.Abs(float64(g[i]) - float64(w[i]))
-		if math.IsNaN(d) && !(math.IsNaN(float64(g[i])) && math.IsNaN(float64(w[i]))) {
+		gv, wv := float64(g[i]), float64(w[i])
+		d := math.Abs(gv - wv)
+		switch {
+		case math.IsNaN(gv) && math.IsNaN(wv), math.IsInf(wv, 0) && gv == wv:
+			d = 0 // equal special values
+		case math.IsNaN(d) || math.IsInf(wv, 0):
 			d = math.Inf(1)
 		}
 		if d > atol+rtol*math.Abs(float64(w[i])) {
