@@ -1,0 +1,25 @@
+// Command eltwise generates the AVX2 and AVX-512 elementwise kernels of
+// package kernels: streaming arithmetic, float64-lane sums, exp, QuickGELU,
+// GELU and the row pieces of softmax and layer norm.
+//
+// Every kernel is written once against arch; the doc comment of each
+// generated function is the Go loop it computes.
+package main
+
+//go:generate go run . -out ../../eltwise_amd64.s -stubs ../../eltwise_stubs_amd64.go -pkg kernels
+
+import (
+	. "github.com/mmcloughlin/avo/build"
+)
+
+func main() {
+	ConstraintExpr("amd64,!purego")
+	defineConsts()
+	for _, a := range []*arch{avx2, avx512} {
+		genArith(a)
+		genReductions(a)
+		genActivations(a)
+		genRows(a)
+	}
+	Generate()
+}

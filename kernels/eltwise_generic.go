@@ -1,0 +1,242 @@
+package kernels
+
+import "math"
+
+// The pure-Go elementwise primitives: the reference for the assembly and the
+// implementation on every other platform. They compute in float64 where
+// that is cheap, so tests can hold the assembly to them.
+
+var eltwiseGeneric = eltwiseImpl{
+	axpy:              axpyGeneric,
+	scale:             scaleGeneric,
+	addConst:          addConstGeneric,
+	add:               addGeneric,
+	sub:               subGeneric,
+	mul:               mulGeneric,
+	relu:              reluGeneric,
+	reluBackward:      reluBackwardGeneric,
+	sum:               sumGeneric,
+	dot:               dotGeneric,
+	max:               maxGeneric,
+	sumSqDev:          sumSqDevGeneric,
+	exp:               expGeneric,
+	sigmoid:           sigmoidGeneric,
+	quickGELU:         quickGELUGeneric,
+	quickGELUBackward: quickGELUBackwardGeneric,
+	gelu:              geluGeneric,
+	geluBackward:      geluBackwardGeneric,
+	expSubSum:         expSubSumGeneric,
+	sumExpSub:         sumExpSubGeneric,
+	subConstMul:       subConstMulGeneric,
+	subExpScaled:      subExpScaledGeneric,
+	normAffine:        normAffineGeneric,
+	normBackwardSums:  normBackwardSumsGeneric,
+	normBackwardDx:    normBackwardDxGeneric,
+}
+
+func axpyGeneric(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+func scaleGeneric(dst []float32, alpha float32, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = alpha * v
+	}
+}
+
+func addConstGeneric(dst []float32, c float32, x []float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = v + c
+	}
+}
+
+func addGeneric(dst, x, y []float32) {
+	x, y = x[:len(dst)], y[:len(dst)]
+	for i := range dst {
+		dst[i] = x[i] + y[i]
+	}
+}
+
+func subGeneric(dst, x, y []float32) {
+	x, y = x[:len(dst)], y[:len(dst)]
+	for i := range dst {
+		dst[i] = x[i] - y[i]
+	}
+}
+
+func mulGeneric(dst, x, y []float32) {
+	x, y = x[:len(dst)], y[:len(dst)]
+	for i := range dst {
+		dst[i] = x[i] * y[i]
+	}
+}
+
+func reluGeneric(dst, x []float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		if v < 0 {
+			v = 0
+		}
+		dst[i] = v
+	}
+}
+
+func reluBackwardGeneric(dst, dy, x []float32) {
+	dy, x = dy[:len(dst)], x[:len(dst)]
+	for i, v := range x {
+		if v > 0 {
+			dst[i] = dy[i]
+		} else {
+			dst[i] = 0
+		}
+	}
+}
+
+func sumGeneric(x []float32) float32 {
+	var s float64
+	for _, v := range x {
+		s += float64(v)
+	}
+	return float32(s)
+}
+
+func dotGeneric(x, y []float32) float32 {
+	y = y[:len(x)]
+	var s float64
+	for i, v := range x {
+		s += float64(v) * float64(y[i])
+	}
+	return float32(s)
+}
+
+func maxGeneric(x []float32) float32 {
+	m := float32(math.Inf(-1))
+	for _, v := range x {
+		m = max(m, v)
+	}
+	return m
+}
+
+func sumSqDevGeneric(x []float32, m float32) float32 {
+	var s float64
+	for _, v := range x {
+		d := float64(v) - float64(m)
+		s += d * d
+	}
+	return float32(s)
+}
+
+func exp32(v float32) float32 { return float32(math.Exp(float64(v))) }
+
+func expGeneric(dst, x []float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		dst[i] = exp32(v)
+	}
+}
+
+func sigmoidGeneric(dst, x []float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		dst[i] = float32(1 / (1 + math.Exp(-float64(v))))
+	}
+}
+
+func quickGELUGeneric(dst, x []float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		dst[i] = v / (1 + exp32(-1.702*v))
+	}
+}
+
+func quickGELUBackwardGeneric(dst, dy, x []float32) {
+	dy, x = dy[:len(dst)], x[:len(dst)]
+	for i, v := range x {
+		s := 1 / (1 + exp32(-1.702*v))
+		dst[i] = dy[i] * (s + 1.702*v*s*(1-s))
+	}
+}
+
+func geluGeneric(dst, x []float32) {
+	x = x[:len(dst)]
+	for i, v := range x {
+		dst[i] = float32(0.5 * float64(v) * math.Erfc(-float64(v)/math.Sqrt2))
+	}
+}
+
+func geluBackwardGeneric(dst, dy, x []float32) {
+	dy, x = dy[:len(dst)], x[:len(dst)]
+	for i, v := range x {
+		xf := float64(v)
+		cdf := 0.5 * math.Erfc(-xf/math.Sqrt2)
+		pdf := math.Exp(-0.5*xf*xf) / math.Sqrt(2*math.Pi)
+		dst[i] = dy[i] * float32(cdf+xf*pdf)
+	}
+}
+
+func expSubSumGeneric(dst, x []float32, m float32) float32 {
+	dst = dst[:len(x)]
+	var s float64
+	for i, v := range x {
+		e := exp32(v - m)
+		dst[i] = e
+		s += float64(e)
+	}
+	return float32(s)
+}
+
+func sumExpSubGeneric(x []float32, m float32) float32 {
+	var s float64
+	for _, v := range x {
+		s += math.Exp(float64(v - m))
+	}
+	return float32(s)
+}
+
+func subConstMulGeneric(dst, x []float32, c float32, y []float32) {
+	dst, y = dst[:len(x)], y[:len(x)]
+	for i, v := range x {
+		dst[i] = (v - c) * y[i]
+	}
+}
+
+func subExpScaledGeneric(dst, dy, y []float32, s float32) {
+	dst, dy = dst[:len(y)], dy[:len(y)]
+	for i, v := range y {
+		dst[i] = dy[i] - s*exp32(v)
+	}
+}
+
+func normAffineGeneric(dst, x, gamma, beta []float32, m, rs float32) {
+	dst, gamma, beta = dst[:len(x)], gamma[:len(x)], beta[:len(x)]
+	for i, v := range x {
+		dst[i] = (v-m)*rs*gamma[i] + beta[i]
+	}
+}
+
+func normBackwardSumsGeneric(dgamma, dbeta, dy, x, gamma []float32, m, rs float32) (sg, sgx float32) {
+	dgamma, dbeta, dy, gamma = dgamma[:len(x)], dbeta[:len(x)], dy[:len(x)], gamma[:len(x)]
+	var s, sx float64
+	for i, v := range x {
+		xh := (v - m) * rs
+		g := dy[i] * gamma[i]
+		s += float64(g)
+		sx += float64(g) * float64(xh)
+		dgamma[i] += dy[i] * xh
+		dbeta[i] += dy[i]
+	}
+	return float32(s), float32(sx)
+}
+
+func normBackwardDxGeneric(dx, dy, x, gamma []float32, m, rs, mg, mgx float32) {
+	dx, dy, gamma = dx[:len(x)], dy[:len(x)], gamma[:len(x)]
+	for i, v := range x {
+		xh := (v - m) * rs
+		dx[i] = rs * (dy[i]*gamma[i] - mg - xh*mgx)
+	}
+}
