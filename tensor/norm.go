@@ -1,0 +1,245 @@
+package tensor
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/vlpuda/vlpuda/kernels"
+)
+
+// graphInputs returns the tensors that are not nil, for record: optional
+// operands such as a missing bias take no part in the graph.
+func graphInputs(ts ...*Tensor) []*Tensor {
+	out := make([]*Tensor, 0, len(ts))
+	for _, t := range ts {
+		if t != nil {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// checkVector panics unless t is nil or a 1-D tensor of n elements.
+func checkVector(op, name string, t *Tensor, n int) {
+	if t != nil && (t.NDim() != 1 || t.shape[0] != n) {
+		panic(fmt.Sprintf("tensor: %s: %s has shape %s, want (%d)", op, name, shapeString(t.shape), n))
+	}
+}
+
+// valuesOrNil returns t's elements contiguously, or nil for a nil t. The
+// result may alias t's storage.
+func valuesOrNil(t *Tensor) []float32 {
+	if t == nil {
+		return nil
+	}
+	return t.Detach().Contiguous().Data()
+}
+
+// wantsGrad reports whether t is an operand that needs a gradient.
+func wantsGrad(t *Tensor) bool { return t != nil && t.requiresGrad }
+
+// LayerNorm normalises x (…, C) over its last dimension,
+//
+//	y = (x − mean)/sqrt(var + eps)·weight + bias,
+//
+// with the biased variance, as torch.nn.functional.layer_norm(x, (C,),
+// weight, bias, eps). weight and bias have shape (C); either may be nil,
+// which means 1 and 0.
+func LayerNorm(x, weight, bias *Tensor, eps float32) *Tensor {
+	if x.NDim() == 0 || x.Dim(-1) == 0 {
+		panic(fmt.Sprintf("tensor: LayerNorm: input has shape %s; want a last dimension of at least 1", shapeString(x.shape)))
+	}
+	c := x.Dim(-1)
+	checkVector("LayerNorm", "weight", weight, c)
+	checkVector("LayerNorm", "bias", bias, c)
+	xd := x.Detach().Contiguous().Data()
+	gamma := valuesOrNil(weight)
+	rows := len(xd) / c
+	mean, rstd := make([]float32, rows), make([]float32, rows)
+	out := Zeros(x.shape...)
+	kernels.LayerNormRows(out.data, mean, rstd, xd, gamma, valuesOrNil(bias), c, eps)
+	return record(out, "LayerNorm", func() {
+		var dgamma, dbeta []float32
+		if wantsGrad(weight) {
+			dgamma = weight.gradData()
+		}
+		if wantsGrad(bias) {
+			dbeta = bias.gradData()
+		}
+		dx := make([]float32, len(xd))
+		kernels.LayerNormRowsBackward(dx, dgamma, dbeta, out.grad.data, xd, mean, rstd, gamma, c)
+		if x.requiresGrad {
+			addTo(x.gradData(), dx)
+		}
+	}, graphInputs(x, weight, bias)...)
+}
+
+// BatchNorm normalises each channel of x (N, C, …) — (N, C) or (N, C, H, W)
+// or any number of trailing spatial dimensions — as
+// torch.nn.functional.batch_norm:
+//
+//	y = (x − μ_c)/sqrt(σ²_c + eps)·weight_c + bias_c.
+//
+// weight and bias have shape (C); either may be nil, which means 1 and 0.
+//
+// In training mode (train true) μ_c and σ²_c are the mean and the biased
+// variance of channel c over the batch and spatial positions (m = N·H·W…
+// values, m ≥ 2). If runningMean and runningVar (C) are not nil they are
+// updated in place, outside the graph, with the unbiased variance, as
+// PyTorch does:
+//
+//	runningMean = (1 − momentum)·runningMean + momentum·μ
+//	runningVar  = (1 − momentum)·runningVar  + momentum·σ²·m/(m − 1)
+//
+// The gradient flows through μ and σ² (full batch-norm backward).
+//
+// In evaluation mode (train false) μ and σ² are runningMean and runningVar,
+// which are required; momentum is unused, and y is an affine map of x whose
+// gradient is dx = dy·weight/sqrt(runningVar + eps). The running statistics
+// never receive a gradient.
+func BatchNorm(x, weight, bias, runningMean, runningVar *Tensor, train bool, momentum, eps float32) *Tensor {
+	const op = "BatchNorm"
+	if x.NDim() < 2 {
+		panic(fmt.Sprintf("tensor: %s: input has shape %s; want (N, C, …)", op, shapeString(x.shape)))
+	}
+	n, c := x.shape[0], x.shape[1]
+	sp := numel(x.shape[2:]) // values per channel and sample
+	m := n * sp              // values per channel
+	checkVector(op, "weight", weight, c)
+	checkVector(op, "bias", bias, c)
+	checkVector(op, "runningMean", runningMean, c)
+	checkVector(op, "runningVar", runningVar, c)
+	if (runningMean == nil) != (runningVar == nil) {
+		panic(fmt.Sprintf("tensor: %s: runningMean and runningVar must both be given or both be nil", op))
+	}
+	xd := x.Detach().Contiguous().Data()
+	gamma, beta := valuesOrNil(weight), valuesOrNil(bias)
+	mean, rstd := make([]float32, c), make([]float32, c)
+
+	// forChannels runs fn on disjoint ranges of channels in parallel; fn
+	// visits the values of channel ch as n blocks of sp.
+	grain := max(1, (1<<14)/max(1, m))
+	forChannels := func(fn func(ch int)) {
+		kernels.ParallelFor(c, grain, func(lo, hi int) {
+			for ch := lo; ch < hi; ch++ {
+				fn(ch)
+			}
+		})
+	}
+	block := func(i, ch int) int { return (i*c + ch) * sp }
+
+	if train {
+		if m < 2 {
+			panic(fmt.Sprintf("tensor: %s: training needs more than one value per channel, input has shape %s", op, shapeString(x.shape)))
+		}
+		varU := make([]float64, c)
+		forChannels(func(ch int) {
+			var s float64
+			for i := range n {
+				for _, v := range xd[block(i, ch):][:sp] {
+					s += float64(v)
+				}
+			}
+			mu := s / float64(m)
+			var ss float64
+			for i := range n {
+				for _, v := range xd[block(i, ch):][:sp] {
+					d := float64(v) - mu
+					ss += d * d
+				}
+			}
+			mean[ch] = float32(mu)
+			rstd[ch] = float32(1 / math.Sqrt(ss/float64(m)+float64(eps)))
+			varU[ch] = ss / float64(m-1)
+		})
+		if runningMean != nil {
+			rm, rv := runningMean.Data(), runningVar.Data()
+			for ch := range c {
+				rm[ch] = (1-momentum)*rm[ch] + momentum*mean[ch]
+				rv[ch] = (1-momentum)*rv[ch] + momentum*float32(varU[ch])
+			}
+		}
+	} else {
+		if runningMean == nil {
+			panic(fmt.Sprintf("tensor: %s: evaluation mode needs runningMean and runningVar", op))
+		}
+		copy(mean, runningMean.Values())
+		for ch, v := range runningVar.Values() {
+			rstd[ch] = float32(1 / math.Sqrt(float64(v)+float64(eps)))
+		}
+	}
+
+	out := Zeros(x.shape...)
+	forChannels(func(ch int) {
+		// y = x·a + b with a = rstd·γ and b = β − μ·a.
+		a := rstd[ch]
+		if gamma != nil {
+			a *= gamma[ch]
+		}
+		b := -mean[ch] * a
+		if beta != nil {
+			b += beta[ch]
+		}
+		for i := range n {
+			o := block(i, ch)
+			for j, v := range xd[o : o+sp] {
+				out.data[o+j] = v*a + b
+			}
+		}
+	})
+	return record(out, op, func() {
+		g := out.grad.data
+		var dx, dgamma, dbeta []float32
+		if x.requiresGrad {
+			dx = x.gradData()
+		}
+		if wantsGrad(weight) {
+			dgamma = weight.gradData()
+		}
+		if wantsGrad(bias) {
+			dbeta = bias.gradData()
+		}
+		forChannels(func(ch int) {
+			mu, rs := mean[ch], rstd[ch]
+			// Σg and Σg·x̂ over the channel, x̂ = (x − μ)·rstd.
+			var sg, sgx float64
+			for i := range n {
+				o := block(i, ch)
+				for j, v := range xd[o : o+sp] {
+					sg += float64(g[o+j])
+					sgx += float64(g[o+j]) * float64((v-mu)*rs)
+				}
+			}
+			if dgamma != nil {
+				dgamma[ch] += float32(sgx)
+			}
+			if dbeta != nil {
+				dbeta[ch] += float32(sg)
+			}
+			if dx == nil {
+				return
+			}
+			a := rs
+			if gamma != nil {
+				a *= gamma[ch]
+			}
+			if !train {
+				for i := range n {
+					o := block(i, ch)
+					for j := range sp {
+						dx[o+j] += g[o+j] * a
+					}
+				}
+				return
+			}
+			// dx = a·(g − Σg/m − x̂·Σ(g·x̂)/m): the batch statistics depend on x.
+			mg, mgx := float32(sg/float64(m)), float32(sgx/float64(m))
+			for i := range n {
+				o := block(i, ch)
+				for j, v := range xd[o : o+sp] {
+					dx[o+j] += a * (g[o+j] - mg - (v-mu)*rs*mgx)
+				}
+			}
+		})
+	}, graphInputs(x, weight, bias)...)
+}
