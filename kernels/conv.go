@@ -1,0 +1,383 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+)
+
+// This file holds 2-D convolution over NCHW float32 data, lowered to Sgemm.
+//
+// Layouts (row-major, PyTorch's):
+//
+//	x  (N, C, H, W)         input
+//	w  (K, C/G, R, S)       weights, OIHW; as a matrix (K, C/G·R·S) per group
+//	y  (N, K, OH, OW)       output
+//
+// For one group of one image, with L = OH·OW, the convolution is the GEMM
+// y (K/G, L) = w (K/G, CRS) · col (CRS, L), where col is the im2col matrix:
+// row (c, r, s) holds the input pixel under kernel tap (r, s) of channel c
+// for every output position, 0 in the padding. The data gradient is
+// dcol = wᵀ·dy followed by col2im (the adjoint of im2col, adding into dx),
+// and the filter gradient is dw += dy·colᵀ.
+//
+// Batch: images are handled in chunks, one GEMM per chunk and group. When an
+// image has few output positions (L < convMinCols, the 14×14 and 7×7 stages
+// of a ResNet) several images share one GEMM, whose column count nb·L then
+// keeps the GEMM efficient; the outputs are scattered back to NCHW, a copy
+// that costs K·L per image against the GEMM's 2·K·CRS·L.
+//
+// A 1×1 convolution with stride 1 and no padding needs no im2col: one image
+// (C, H·W) already is its column matrix, and the GEMM reads x (and writes dx)
+// in place.
+//
+// im2col + GEMM was chosen over a direct loop nest: the GEMM carries all the
+// arithmetic at the speed of the packed micro-kernel, while im2col is a
+// memory copy of CRS·L floats per image, cheap next to 2·K·CRS·L flops for
+// any K above a few dozen (see BenchmarkConv2d, which times both paths).
+//
+// Work is split across the worker pool inside Sgemm and, for im2col, col2im
+// and the scatters, over rows or channels; every split writes disjoint
+// outputs, so results are the same on every run with the same thread count.
+
+// ConvParams describes a 2-D convolution over NCHW data.
+type ConvParams struct {
+	N, C, H, W int // input: N images of C channels of H×W
+	K          int // output channels
+	R, S       int // kernel height and width
+
+	StrideH, StrideW     int // 0 means 1
+	PadH, PadW           int // zero padding on each side
+	DilationH, DilationW int // 0 means 1
+	Groups               int // 0 means 1; C and K must be multiples of it
+}
+
+func orOne(v int) int {
+	if v == 0 {
+		return 1
+	}
+	return v
+}
+
+// norm returns p with the zero defaults replaced by 1.
+func (p ConvParams) norm() ConvParams {
+	p.StrideH, p.StrideW = orOne(p.StrideH), orOne(p.StrideW)
+	p.DilationH, p.DilationW = orOne(p.DilationH), orOne(p.DilationW)
+	p.Groups = orOne(p.Groups)
+	return p
+}
+
+// OutH returns the output height, (H + 2·PadH - DilationH·(R-1) - 1)/StrideH + 1.
+func (p ConvParams) OutH() int {
+	p = p.norm()
+	return (p.H+2*p.PadH-p.DilationH*(p.R-1)-1)/p.StrideH + 1
+}
+
+// OutW returns the output width, (W + 2·PadW - DilationW·(S-1) - 1)/StrideW + 1.
+func (p ConvParams) OutW() int {
+	p = p.norm()
+	return (p.W+2*p.PadW-p.DilationW*(p.S-1)-1)/p.StrideW + 1
+}
+
+// FLOPs returns the multiply-adds of the forward pass times two,
+// 2·N·K·(C/G)·R·S·OH·OW.
+func (p ConvParams) FLOPs() float64 {
+	q := p.norm()
+	return 2 * float64(q.N) * float64(q.K) * float64(q.C/q.Groups) * float64(q.R*q.S) * float64(p.OutH()*p.OutW())
+}
+
+// Sizes of the operands, in elements.
+func (p ConvParams) xLen() int { return p.N * p.C * p.H * p.W }
+func (p ConvParams) wLen() int { return p.K * (p.C / p.Groups) * p.R * p.S }
+func (p ConvParams) yLen() int { return p.N * p.K * p.OutH() * p.OutW() }
+
+// check panics unless p is a valid, normalised convolution.
+func (p ConvParams) check(op string) {
+	bad := func(format string, args ...any) {
+		panic(fmt.Sprintf("kernels: %s: "+format, append([]any{op}, args...)...))
+	}
+	switch {
+	case p.N < 0 || p.C < 1 || p.H < 1 || p.W < 1 || p.K < 1 || p.R < 1 || p.S < 1:
+		bad("bad sizes N=%d C=%d H=%d W=%d K=%d R=%d S=%d", p.N, p.C, p.H, p.W, p.K, p.R, p.S)
+	case p.StrideH < 1 || p.StrideW < 1 || p.DilationH < 1 || p.DilationW < 1 || p.Groups < 1:
+		bad("stride (%d, %d), dilation (%d, %d) and groups %d must be positive", p.StrideH, p.StrideW, p.DilationH, p.DilationW, p.Groups)
+	case p.PadH < 0 || p.PadW < 0:
+		bad("negative padding (%d, %d)", p.PadH, p.PadW)
+	case p.C%p.Groups != 0 || p.K%p.Groups != 0:
+		bad("C=%d and K=%d must be multiples of groups=%d", p.C, p.K, p.Groups)
+	case p.OutH() < 1 || p.OutW() < 1:
+		bad("kernel %d×%d (dilation %d, %d) exceeds the padded input %d×%d", p.R, p.S, p.DilationH, p.DilationW, p.H+2*p.PadH, p.W+2*p.PadW)
+	}
+}
+
+func checkConvLen(op, name string, got, want int) {
+	if got != want {
+		panic(fmt.Sprintf("kernels: %s: len(%s)=%d, want %d", op, name, got, want))
+	}
+}
+
+// convMinCols is the GEMM column count below which images are batched
+// into one GEMM.
+const convMinCols = 256
+
+// convPlan is the lowering of one convolution.
+type convPlan struct {
+	ConvParams
+	oh, ow, l   int // output size and l = oh·ow
+	cg, kg, crs int // channels and filters per group, rows of col
+	nb          int // images per GEMM
+	pointwise   bool
+}
+
+func newConvPlan(op string, p ConvParams) convPlan {
+	p = p.norm()
+	p.check(op)
+	c := convPlan{ConvParams: p, oh: p.OutH(), ow: p.OutW()}
+	c.l = c.oh * c.ow
+	c.cg, c.kg = p.C/p.Groups, p.K/p.Groups
+	c.crs = c.cg * p.R * p.S
+	c.nb = max(1, min(p.N, (convMinCols+c.l-1)/c.l))
+	c.pointwise = p.R == 1 && p.S == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadH == 0 && p.PadW == 0
+	return c
+}
+
+// direct reports whether a chunk of nb images can use x and dx as the
+// column matrix in place.
+func (c *convPlan) direct(nb int) bool { return c.pointwise && nb == 1 }
+
+// Conv2d computes the convolution dst = x ⊛ w with the geometry p, writing
+// dst (N, K, OH, OW). x is (N, C, H, W) and w is (K, C/Groups, R, S).
+func Conv2d(dst, x, w []float32, p ConvParams) {
+	c := newConvPlan("Conv2d", p)
+	checkConvLen("Conv2d", "x", len(x), c.xLen())
+	checkConvLen("Conv2d", "w", len(w), c.wLen())
+	checkConvLen("Conv2d", "dst", len(dst), c.yLen())
+	col, tmp := c.scratch()
+	defer putScratch(col, tmp)
+	for n0 := 0; n0 < c.N; n0 += c.nb {
+		nb := min(c.nb, c.N-n0)
+		cols := nb * c.l
+		for g := 0; g < c.Groups; g++ {
+			wg := w[g*c.kg*c.crs : (g+1)*c.kg*c.crs]
+			if nb == 1 {
+				y := dst[(n0*c.K+g*c.kg)*c.l : (n0*c.K+(g+1)*c.kg)*c.l]
+				Sgemm(false, false, c.kg, c.l, c.crs, 1, wg, c.crs, c.columns(*col, x, n0, 1, g), c.l, 0, y, c.l)
+				continue
+			}
+			Sgemm(false, false, c.kg, cols, c.crs, 1, wg, c.crs, c.columns(*col, x, n0, nb, g), cols, 0, *tmp, cols)
+			c.scatter(dst, *tmp, n0, nb, g)
+		}
+	}
+}
+
+// Conv2dBackwardData adds the gradient of Conv2d with respect to x into dx:
+// dx += ∂⟨dy, Conv2d(x, w)⟩/∂x. dx is (N, C, H, W), dy (N, K, OH, OW).
+func Conv2dBackwardData(dx, dy, w []float32, p ConvParams) {
+	c := newConvPlan("Conv2dBackwardData", p)
+	checkConvLen("Conv2dBackwardData", "dx", len(dx), c.xLen())
+	checkConvLen("Conv2dBackwardData", "w", len(w), c.wLen())
+	checkConvLen("Conv2dBackwardData", "dy", len(dy), c.yLen())
+	col, tmp := c.scratch()
+	defer putScratch(col, tmp)
+	for n0 := 0; n0 < c.N; n0 += c.nb {
+		nb := min(c.nb, c.N-n0)
+		cols := nb * c.l
+		for g := 0; g < c.Groups; g++ {
+			wg := w[g*c.kg*c.crs : (g+1)*c.kg*c.crs]
+			dyg := c.gather(*tmp, dy, n0, nb, g)
+			if c.direct(nb) {
+				dxg := dx[(n0*c.C+g*c.cg)*c.l : (n0*c.C+(g+1)*c.cg)*c.l]
+				Sgemm(true, false, c.crs, c.l, c.kg, 1, wg, c.crs, dyg, c.l, 1, dxg, c.l)
+				continue
+			}
+			dcol := (*col)[:c.crs*cols]
+			Sgemm(true, false, c.crs, cols, c.kg, 1, wg, c.crs, dyg, cols, 0, dcol, cols)
+			c.col2im(dx, dcol, n0, nb, g)
+		}
+	}
+}
+
+// Conv2dBackwardFilter adds the gradient of Conv2d with respect to w into
+// dw: dw += ∂⟨dy, Conv2d(x, w)⟩/∂w. dw is (K, C/Groups, R, S). Images are
+// added in order, so the result is the same on every run.
+func Conv2dBackwardFilter(dw, x, dy []float32, p ConvParams) {
+	c := newConvPlan("Conv2dBackwardFilter", p)
+	checkConvLen("Conv2dBackwardFilter", "dw", len(dw), c.wLen())
+	checkConvLen("Conv2dBackwardFilter", "x", len(x), c.xLen())
+	checkConvLen("Conv2dBackwardFilter", "dy", len(dy), c.yLen())
+	col, tmp := c.scratch()
+	defer putScratch(col, tmp)
+	for n0 := 0; n0 < c.N; n0 += c.nb {
+		nb := min(c.nb, c.N-n0)
+		cols := nb * c.l
+		for g := 0; g < c.Groups; g++ {
+			dwg := dw[g*c.kg*c.crs : (g+1)*c.kg*c.crs]
+			dyg := c.gather(*tmp, dy, n0, nb, g)
+			Sgemm(false, true, c.kg, c.crs, cols, 1, dyg, cols, c.columns(*col, x, n0, nb, g), cols, 1, dwg, c.crs)
+		}
+	}
+}
+
+// Scratch buffers are reused across calls; a convolution in a training step
+// would otherwise allocate megabytes per call.
+var scratchPool sync.Pool
+
+func getScratch(n int) *[]float32 {
+	if b, ok := scratchPool.Get().(*[]float32); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]float32, n)
+	return &b
+}
+
+func putScratch(bs ...*[]float32) {
+	for _, b := range bs {
+		scratchPool.Put(b)
+	}
+}
+
+// scratch returns the column buffer (CRS, nb·L) and the gather/scatter
+// buffer (K/G, nb·L) for one chunk. The column buffer is empty when every
+// chunk reads x in place.
+func (c *convPlan) scratch() (col, tmp *[]float32) {
+	cols := c.nb * c.l
+	ncol := c.crs * cols
+	if c.direct(c.nb) {
+		ncol = 0
+	}
+	ntmp := 0
+	if c.nb > 1 {
+		ntmp = c.kg * cols
+	}
+	return getScratch(ncol), getScratch(ntmp)
+}
+
+// columns returns the column matrix (CRS, nb·L) of group g of images
+// n0..n0+nb-1, built in col, or x itself for a pointwise single image.
+func (c *convPlan) columns(col, x []float32, n0, nb, g int) []float32 {
+	if c.direct(nb) {
+		return x[(n0*c.C+g*c.cg)*c.l : (n0*c.C+(g+1)*c.cg)*c.l]
+	}
+	cols := nb * c.l
+	col = col[:c.crs*cols]
+	hw := c.H * c.W
+	ParallelFor(c.crs, max(1, grainArith/2/cols), func(lo, hi int) {
+		for row := lo; row < hi; row++ {
+			ch, r, s := row/(c.R*c.S), row/c.S%c.R, row%c.S
+			for i := 0; i < nb; i++ {
+				plane := x[((n0+i)*c.C+g*c.cg+ch)*hw:][:hw]
+				c.im2colRow(col[row*cols+i*c.l:][:c.l], plane, r, s)
+			}
+		}
+	})
+	return col
+}
+
+// span returns the output columns [lo, hi) whose input column
+// ow·StrideW + off falls inside the image, for a tap with input offset off.
+func span(off, stride, in, out int) (lo, hi int) {
+	if off < 0 {
+		lo = (-off + stride - 1) / stride
+	}
+	if last := in - 1 - off; last >= 0 {
+		hi = min(out, last/stride+1)
+	}
+	return min(lo, out), max(hi, min(lo, out))
+}
+
+// im2colRow fills dst (OH·OW) with the pixels of plane (H, W) under kernel
+// tap (r, s), 0 in the padding.
+func (c *convPlan) im2colRow(dst, plane []float32, r, s int) {
+	off := s*c.DilationW - c.PadW
+	lo, hi := span(off, c.StrideW, c.W, c.ow)
+	for oh := 0; oh < c.oh; oh++ {
+		d := dst[oh*c.ow : (oh+1)*c.ow]
+		ih := oh*c.StrideH - c.PadH + r*c.DilationH
+		if ih < 0 || ih >= c.H {
+			clear(d)
+			continue
+		}
+		src := plane[ih*c.W : (ih+1)*c.W]
+		clear(d[:lo])
+		clear(d[hi:])
+		if c.StrideW == 1 {
+			copy(d[lo:hi], src[lo+off:hi+off])
+			continue
+		}
+		for ow := lo; ow < hi; ow++ {
+			d[ow] = src[ow*c.StrideW+off]
+		}
+	}
+}
+
+// col2im adds the column matrix dcol (CRS, nb·L) of group g into dx.
+// Channels are independent, so they are split across threads; within a
+// channel the taps are added in a fixed order.
+func (c *convPlan) col2im(dx, dcol []float32, n0, nb, g int) {
+	cols := nb * c.l
+	hw := c.H * c.W
+	rs := c.R * c.S
+	axpy := elt().axpy
+	ParallelFor(c.cg, max(1, grainArith/2/(rs*cols)), func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			for i := 0; i < nb; i++ {
+				plane := dx[((n0+i)*c.C+g*c.cg+ch)*hw:][:hw]
+				for t := 0; t < rs; t++ {
+					row := ch*rs + t
+					c.col2imRow(axpy, plane, dcol[row*cols+i*c.l:][:c.l], t/c.S, t%c.S)
+				}
+			}
+		}
+	})
+}
+
+// col2imRow adds src (OH·OW), the gradient of tap (r, s), into plane.
+func (c *convPlan) col2imRow(axpy func(alpha float32, x, y []float32), plane, src []float32, r, s int) {
+	off := s*c.DilationW - c.PadW
+	lo, hi := span(off, c.StrideW, c.W, c.ow)
+	for oh := 0; oh < c.oh; oh++ {
+		ih := oh*c.StrideH - c.PadH + r*c.DilationH
+		if ih < 0 || ih >= c.H {
+			continue
+		}
+		d := plane[ih*c.W : (ih+1)*c.W]
+		sr := src[oh*c.ow : (oh+1)*c.ow]
+		if c.StrideW == 1 {
+			axpy(1, sr[lo:hi], d[lo+off:hi+off])
+			continue
+		}
+		for ow := lo; ow < hi; ow++ {
+			d[ow*c.StrideW+off] += sr[ow]
+		}
+	}
+}
+
+// gather returns group g of dy for images n0..n0+nb-1 as a (K/G, nb·L)
+// matrix: dy itself for one image, else a copy in tmp.
+func (c *convPlan) gather(tmp, dy []float32, n0, nb, g int) []float32 {
+	if nb == 1 {
+		return dy[(n0*c.K+g*c.kg)*c.l : (n0*c.K+(g+1)*c.kg)*c.l]
+	}
+	cols := nb * c.l
+	tmp = tmp[:c.kg*cols]
+	ParallelFor(c.kg, max(1, grainArith/cols), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			for i := 0; i < nb; i++ {
+				copy(tmp[k*cols+i*c.l:][:c.l], dy[((n0+i)*c.K+g*c.kg+k)*c.l:][:c.l])
+			}
+		}
+	})
+	return tmp
+}
+
+// scatter copies the (K/G, nb·L) GEMM result tmp of group g to dst (NCHW).
+func (c *convPlan) scatter(dst, tmp []float32, n0, nb, g int) {
+	cols := nb * c.l
+	ParallelFor(c.kg, max(1, grainArith/cols), func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			for i := 0; i < nb; i++ {
+				copy(dst[((n0+i)*c.K+g*c.kg+k)*c.l:][:c.l], tmp[k*cols+i*c.l:][:c.l])
+			}
+		}
+	})
+}

@@ -1,0 +1,237 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+)
+
+// convTaps calls f for every (output, input, weight) index triple of the
+// convolution p, the seven loops of its definition.
+func convTaps(p ConvParams, f func(yi, xi, wi int)) {
+	p = p.norm()
+	oh, ow := p.OutH(), p.OutW()
+	cg, kg := p.C/p.Groups, p.K/p.Groups
+	for n := 0; n < p.N; n++ {
+		for k := 0; k < p.K; k++ {
+			g := k / kg
+			for y := 0; y < oh; y++ {
+				for z := 0; z < ow; z++ {
+					yi := ((n*p.K+k)*oh+y)*ow + z
+					for c := 0; c < cg; c++ {
+						for r := 0; r < p.R; r++ {
+							ih := y*p.StrideH - p.PadH + r*p.DilationH
+							if ih < 0 || ih >= p.H {
+								continue
+							}
+							for s := 0; s < p.S; s++ {
+								iw := z*p.StrideW - p.PadW + s*p.DilationW
+								if iw < 0 || iw >= p.W {
+									continue
+								}
+								xi := ((n*p.C+g*cg+c)*p.H+ih)*p.W + iw
+								wi := ((k*cg+c)*p.R+r)*p.S + s
+								f(yi, xi, wi)
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// convRefs returns y = conv(x, w), dx = convᵀ(dy) and dw in float64, with
+// the sums of the absolute values of the terms of each as error scales.
+func convRefs(p ConvParams, x, w, dy []float32) (y, ya, dx, dxa, dw, dwa []float64) {
+	p = p.norm()
+	y, ya = make([]float64, p.yLen()), make([]float64, p.yLen())
+	dx, dxa = make([]float64, p.xLen()), make([]float64, p.xLen())
+	dw, dwa = make([]float64, p.wLen()), make([]float64, p.wLen())
+	convTaps(p, func(yi, xi, wi int) {
+		t := float64(x[xi]) * float64(w[wi])
+		y[yi] += t
+		ya[yi] += math.Abs(t)
+		t = float64(dy[yi]) * float64(w[wi])
+		dx[xi] += t
+		dxa[xi] += math.Abs(t)
+		t = float64(dy[yi]) * float64(x[xi])
+		dw[wi] += t
+		dwa[wi] += math.Abs(t)
+	})
+	return
+}
+
+func convCases() []ConvParams {
+	cs := []ConvParams{
+		{N: 1, C: 1, H: 1, W: 1, K: 1, R: 1, S: 1},
+		{N: 2, C: 3, H: 8, W: 8, K: 4, R: 3, S: 3, PadH: 1, PadW: 1},
+		{N: 2, C: 3, H: 9, W: 7, K: 5, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
+		{N: 1, C: 4, H: 10, W: 12, K: 3, R: 1, S: 1},                                           // pointwise, direct
+		{N: 3, C: 4, H: 5, W: 3, K: 6, R: 1, S: 1},                                             // pointwise, batched
+		{N: 2, C: 4, H: 10, W: 12, K: 3, R: 1, S: 1, StrideH: 2, StrideW: 2},                   // strided 1×1
+		{N: 2, C: 3, H: 15, W: 13, K: 4, R: 7, S: 7, StrideH: 2, StrideW: 2, PadH: 3, PadW: 3}, // stem-like
+		{N: 2, C: 2, H: 6, W: 9, K: 3, R: 2, S: 4, StrideH: 1, StrideW: 3, PadH: 0, PadW: 2},   // non-square
+		{N: 8, C: 4, H: 7, W: 7, K: 5, R: 3, S: 3, PadH: 1, PadW: 1},                           // 6+2 images per GEMM
+		{N: 2, C: 3, H: 11, W: 10, K: 2, R: 3, S: 3, PadH: 2, PadW: 2, DilationH: 2, DilationW: 3},
+		{N: 2, C: 4, H: 6, W: 6, K: 6, R: 3, S: 3, PadH: 1, PadW: 1, Groups: 2},
+		{N: 1, C: 2, H: 4, W: 4, K: 2, R: 4, S: 4, PadH: 3, PadW: 3},         // taps far in the padding
+		{N: 2, C: 3, H: 20, W: 20, K: 8, R: 5, S: 5, StrideH: 3, StrideW: 3}, // stride > 1 without padding
+	}
+	if !testing.Short() {
+		cs = append(cs, ConvParams{N: 2, C: 16, H: 28, W: 28, K: 24, R: 3, S: 3, PadH: 1, PadW: 1})
+	}
+	return cs
+}
+
+func convName(p ConvParams) string {
+	q := p.norm()
+	return fmt.Sprintf("N%d_C%d_%dx%d_K%d_%dx%d_s%dx%d_p%dx%d_d%dx%d_g%d", q.N, q.C, q.H, q.W, q.K, q.R, q.S,
+		q.StrideH, q.StrideW, q.PadH, q.PadW, q.DilationH, q.DilationW, q.Groups)
+}
+
+// checkClose reports the first element of got off want by more than
+// tol·scale (plus a floor for exact zeros).
+func checkClose(t *testing.T, name string, got []float32, want, scale []float64, base []float32) {
+	t.Helper()
+	for i := range want {
+		w := want[i]
+		if base != nil {
+			w += float64(base[i])
+		}
+		if d := math.Abs(float64(got[i]) - w); d > 1e-5*scale[i]+1e-6*math.Abs(w)+1e-30 {
+			t.Errorf("%s[%d] = %v, want %v (scale %g)", name, i, got[i], w, scale[i])
+			return
+		}
+	}
+}
+
+func TestConv2d(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		for _, p := range convCases() {
+			t.Run(convName(p), func(t *testing.T) {
+				r := rand.New(rand.NewPCG(21, uint64(p.N*p.C*p.H)))
+				q := p.norm()
+				x, w, dy := randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1), randSlice(r, q.yLen(), -1, 1)
+				y0, dx0, dw0 := randSlice(r, q.yLen(), -1, 1), randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1)
+				wy, wya, wdx, wdxa, wdw, wdwa := convRefs(p, x, w, dy)
+
+				y := guardedFrom(y0) // overwritten
+				Conv2d(y.s(), x, w, p)
+				y.check(t, "Conv2d dst")
+				checkClose(t, "Conv2d", y.s(), wy, wya, nil)
+
+				dx := guardedFrom(dx0) // accumulated
+				Conv2dBackwardData(dx.s(), dy, w, p)
+				dx.check(t, "Conv2dBackwardData dx")
+				checkClose(t, "Conv2dBackwardData", dx.s(), wdx, wdxa, dx0)
+
+				dw := guardedFrom(dw0) // accumulated
+				Conv2dBackwardFilter(dw.s(), x, dy, p)
+				dw.check(t, "Conv2dBackwardFilter dw")
+				checkClose(t, "Conv2dBackwardFilter", dw.s(), wdw, wdwa, dw0)
+			})
+		}
+	})
+}
+
+// TestConv2dAdjoint checks ⟨conv(x, w), dy⟩ = ⟨x, convᵀ_x(dy)⟩ = ⟨w, convᵀ_w(dy)⟩
+// with the float32 kernels and float64 inner products.
+func TestConv2dAdjoint(t *testing.T) {
+	dot := func(a, b []float32) (s, sa float64) {
+		for i := range a {
+			s += float64(a[i]) * float64(b[i])
+			sa += math.Abs(float64(a[i]) * float64(b[i]))
+		}
+		return
+	}
+	for _, p := range convCases() {
+		t.Run(convName(p), func(t *testing.T) {
+			r := rand.New(rand.NewPCG(22, 23))
+			q := p.norm()
+			x, w, dy := randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1), randSlice(r, q.yLen(), -1, 1)
+			y, dx, dw := make([]float32, q.yLen()), make([]float32, q.xLen()), make([]float32, q.wLen())
+			Conv2d(y, x, w, p)
+			Conv2dBackwardData(dx, dy, w, p)
+			Conv2dBackwardFilter(dw, x, dy, p)
+			a, scale := dot(y, dy)
+			b, _ := dot(x, dx)
+			c, _ := dot(w, dw)
+			tol := 1e-5 * (scale + 1)
+			if math.Abs(a-b) > tol || math.Abs(a-c) > tol {
+				t.Errorf("⟨conv(x), dy⟩ = %v, ⟨x, dx⟩ = %v, ⟨w, dw⟩ = %v (tolerance %g)", a, b, c, tol)
+			}
+		})
+	}
+}
+
+func TestConv2dDeterministic(t *testing.T) {
+	p := ConvParams{N: 4, C: 8, H: 14, W: 14, K: 16, R: 3, S: 3, PadH: 1, PadW: 1}
+	r := rand.New(rand.NewPCG(24, 25))
+	x, w, dy := randSlice(r, p.xLen(), -1, 1), randSlice(r, p.norm().wLen(), -1, 1), randSlice(r, p.yLen(), -1, 1)
+	run := func() (y, dx, dw []float32) {
+		y, dx, dw = make([]float32, p.yLen()), make([]float32, p.xLen()), make([]float32, p.norm().wLen())
+		Conv2d(y, x, w, p)
+		Conv2dBackwardData(dx, dy, w, p)
+		Conv2dBackwardFilter(dw, x, dy, p)
+		return
+	}
+	prev := Threads()
+	defer SetThreads(prev)
+	for _, th := range []int{1, 2, 3} {
+		SetThreads(th)
+		y1, dx1, dw1 := run()
+		y2, dx2, dw2 := run()
+		if !sameBits(y1, y2) || !sameBits(dx1, dx2) || !sameBits(dw1, dw2) {
+			t.Errorf("threads=%d: two runs differ", th)
+		}
+	}
+}
+
+func TestConvParamsOut(t *testing.T) {
+	cases := []struct {
+		p      ConvParams
+		oh, ow int
+	}{
+		{ConvParams{H: 224, W: 224, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}, 112, 112},
+		{ConvParams{H: 224, W: 224, R: 7, S: 7, StrideH: 2, StrideW: 2, PadH: 3, PadW: 3}, 112, 112},
+		{ConvParams{H: 56, W: 56, R: 1, S: 1}, 56, 56},
+		{ConvParams{H: 10, W: 11, R: 3, S: 3, DilationH: 2, DilationW: 2}, 6, 7},
+		{ConvParams{H: 5, W: 5, R: 2, S: 2, StrideH: 2, StrideW: 2}, 2, 2},
+	}
+	for _, c := range cases {
+		if oh, ow := c.p.OutH(), c.p.OutW(); oh != c.oh || ow != c.ow {
+			t.Errorf("%s: OutH, OutW = %d, %d, want %d, %d", convName(c.p), oh, ow, c.oh, c.ow)
+		}
+	}
+}
+
+func TestConv2dPanics(t *testing.T) {
+	ok := ConvParams{N: 1, C: 2, H: 4, W: 4, K: 2, R: 3, S: 3}
+	cases := []struct {
+		name string
+		p    ConvParams
+		x    int
+		want string
+	}{
+		{"groups", ConvParams{N: 1, C: 3, H: 4, W: 4, K: 2, R: 1, S: 1, Groups: 2}, 48, "multiples of groups"},
+		{"kernel too big", ConvParams{N: 1, C: 1, H: 2, W: 2, K: 1, R: 3, S: 3}, 4, "exceeds"},
+		{"negative pad", ConvParams{N: 1, C: 1, H: 4, W: 4, K: 1, R: 1, S: 1, PadH: -1}, 16, "negative padding"},
+		{"zero channels", ConvParams{N: 1, C: 0, H: 4, W: 4, K: 1, R: 1, S: 1}, 0, "bad sizes"},
+		{"short x", ok, 31, "len(x)=31, want 32"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				msg := fmt.Sprint(recover())
+				if !strings.HasPrefix(msg, "kernels: Conv2d: ") || !strings.Contains(msg, c.want) {
+					t.Errorf("panic %q, want kernels: Conv2d: …%s…", msg, c.want)
+				}
+			}()
+			q := c.p.norm()
+			Conv2d(make([]float32, max(0, q.N*q.K*max(1, c.p.OutH())*max(1, c.p.OutW()))), make([]float32, c.x), make([]float32, max(0, q.wLen())), c.p)
+		})
+	}
+}
