@@ -1,0 +1,461 @@
+package torchpt
+
+import (
+	"archive/zip"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path"
+	"strings"
+
+	"github.com/vlpuda/vlpuda/vlp/dtype"
+	"github.com/vlpuda/vlpuda/vlp/pickle"
+)
+
+// Format tells what a checkpoint's data.pkl holds.
+type Format int
+
+// The checkpoint kinds.
+const (
+	StateDict   Format = iota + 1 // a torch.save'd dict of tensors
+	TorchScript                   // a TorchScript module tree
+)
+
+// String returns "state dict" or "TorchScript".
+func (f Format) String() string {
+	switch f {
+	case StateDict:
+		return "state dict"
+	case TorchScript:
+		return "TorchScript"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// Tensor is one tensor of a checkpoint.
+type Tensor struct {
+	Name          string
+	DType         dtype.DType // element type of the storage
+	Shape         []int
+	Strides       []int // in elements, as stored
+	StorageOffset int   // in elements
+	// Data holds the tensor's values in row-major order, gathered through
+	// the strides and converted to float32.
+	Data []float32
+}
+
+// File is the content of a checkpoint.
+type File struct {
+	Format  Format
+	Tensors []Tensor // in the order data.pkl lists them
+}
+
+// ReadFile reads the checkpoint at path.
+func ReadFile(name string) (*File, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("torchpt: %w", err)
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("torchpt: %w", err)
+	}
+	out, err := Read(f, st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("torchpt: %s: %w", name, err)
+	}
+	return out, nil
+}
+
+// Read reads a checkpoint of size bytes from r. Its errors do not repeat
+// the "torchpt: " prefix and the file name that ReadFile adds.
+func Read(r io.ReaderAt, size int64) (*File, error) {
+	z, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("not a zip archive (PyTorch files from before 1.6 are not supported): %w", err)
+	}
+	pkl, err := findDataPkl(z)
+	if err != nil {
+		return nil, err
+	}
+	prefix := path.Dir(pkl.Name) + "/"
+	if prefix == "./" {
+		prefix = ""
+	}
+	data, err := readEntry(pkl)
+	if err != nil {
+		return nil, err
+	}
+	u := &pickle.Unpickler{Find: find, PersistentLoad: persistentLoad}
+	root, err := u.Load(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
+	}
+	format, refs, err := collect(root)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", pkl.Name, err)
+	}
+
+	entries := make(map[string]*zip.File, len(z.File))
+	for _, f := range z.File {
+		entries[f.Name] = f
+	}
+	storages := make(map[string][]byte)
+	out := &File{Format: format, Tensors: make([]Tensor, 0, len(refs))}
+	for _, ref := range refs {
+		raw, ok := storages[ref.st.key]
+		if !ok {
+			raw, err = readStorage(entries, prefix, ref.st)
+			if err != nil {
+				return nil, fmt.Errorf("tensor %s: %w", ref.name, err)
+			}
+			storages[ref.st.key] = raw
+		}
+		t, err := ref.gather(raw)
+		if err != nil {
+			return nil, fmt.Errorf("tensor %s: %w", ref.name, err)
+		}
+		out.Tensors = append(out.Tensors, t)
+	}
+	return out, nil
+}
+
+// findDataPkl returns the archive's data.pkl: at the root or in one
+// top-level folder.
+func findDataPkl(z *zip.Reader) (*zip.File, error) {
+	var found []*zip.File
+	for _, f := range z.File {
+		if f.Name == "data.pkl" || strings.HasSuffix(f.Name, "/data.pkl") && strings.Count(f.Name, "/") == 1 {
+			found = append(found, f)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return nil, errors.New("no data.pkl in the archive: not a PyTorch checkpoint")
+	case 1:
+		return found[0], nil
+	}
+	return nil, fmt.Errorf("archive holds %d data.pkl files (%s, %s, ...)", len(found), found[0].Name, found[1].Name)
+}
+
+// readEntry reads a whole zip entry, checking its CRC.
+func readEntry(f *zip.File) ([]byte, error) {
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name, err)
+	}
+	defer rc.Close()
+	b, err := io.ReadAll(rc)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name, err)
+	}
+	return b, nil
+}
+
+// readStorage reads the bytes of storage st and checks their size.
+func readStorage(entries map[string]*zip.File, prefix string, st *storage) ([]byte, error) {
+	name := prefix + "data/" + st.key
+	f, ok := entries[name]
+	if !ok {
+		return nil, fmt.Errorf("storage %q: archive has no entry %s", st.key, name)
+	}
+	want := uint64(st.numel) * uint64(st.dt.Size())
+	if f.UncompressedSize64 != want {
+		return nil, fmt.Errorf("storage %q: %s holds %d bytes, want %d (%d × %v)", st.key, name, f.UncompressedSize64, want, st.numel, st.dt)
+	}
+	return readEntry(f)
+}
+
+// storageType stands for a torch.*Storage class.
+type storageType struct {
+	name string
+	dt   dtype.DType
+}
+
+var storageTypes = map[string]dtype.DType{
+	"FloatStorage":    dtype.Float32,
+	"HalfStorage":     dtype.Float16,
+	"BFloat16Storage": dtype.BFloat16,
+	"DoubleStorage":   dtype.Float64,
+	"LongStorage":     dtype.Int64,
+	"IntStorage":      dtype.Int32,
+	"ShortStorage":    dtype.Int16,
+	"CharStorage":     dtype.Int8,
+	"ByteStorage":     dtype.Uint8,
+	"BoolStorage":     dtype.Bool,
+}
+
+// storage is a persistent storage reference.
+type storage struct {
+	key   string
+	dt    dtype.DType
+	numel int64
+}
+
+// tensorRef is a tensor as data.pkl describes it, before its data is read.
+type tensorRef struct {
+	name    string
+	st      *storage
+	offset  int
+	shape   []int
+	strides []int
+}
+
+// find is the allow-list of globals.
+func find(module, name string) (any, error) {
+	switch {
+	case module == "collections" && name == "OrderedDict":
+		return pickle.Func(newOrderedDict), nil
+	case module == "torch._utils":
+		switch name {
+		case "_rebuild_tensor_v2", "_rebuild_tensor":
+			return pickle.Func(rebuildTensor), nil
+		case "_rebuild_parameter", "_rebuild_parameter_with_state":
+			return pickle.Func(rebuildParameter), nil
+		}
+	case module == "torch":
+		if dt, ok := storageTypes[name]; ok {
+			return &storageType{name: name, dt: dt}, nil
+		}
+	case strings.HasPrefix(module, "__torch__."):
+		return &pickle.Class{Module: module, Name: name}, nil
+	}
+	return nil, pickle.ErrNotAllowed
+}
+
+func newOrderedDict(args pickle.Tuple) (any, error) {
+	if len(args) != 0 {
+		return nil, fmt.Errorf("OrderedDict called with %d arguments, want none", len(args))
+	}
+	return pickle.NewDict(), nil
+}
+
+// persistentLoad resolves ('storage', type, key, location, numel).
+func persistentLoad(pid any) (any, error) {
+	t, ok := pid.(pickle.Tuple)
+	if !ok || len(t) != 5 || t[0] != "storage" {
+		return nil, fmt.Errorf("%v is not ('storage', type, key, location, numel)", pid)
+	}
+	typ, ok1 := t[1].(*storageType)
+	key, ok2 := t[2].(string)
+	_, ok3 := t[3].(string)
+	numel, ok4 := t[4].(int64)
+	if !ok1 || !ok2 || !ok3 || !ok4 || numel < 0 {
+		return nil, fmt.Errorf("malformed storage id %v", pid)
+	}
+	return &storage{key: key, dt: typ.dt, numel: numel}, nil
+}
+
+// rebuildTensor implements _rebuild_tensor_v2(storage, storage_offset,
+// size, stride, requires_grad, backward_hooks[, metadata]) and the older
+// _rebuild_tensor(storage, storage_offset, size, stride).
+func rebuildTensor(args pickle.Tuple) (any, error) {
+	if len(args) != 4 && len(args) != 6 && len(args) != 7 {
+		return nil, fmt.Errorf("_rebuild_tensor with %d arguments, want 4, 6 or 7", len(args))
+	}
+	st, ok := args[0].(*storage)
+	if !ok {
+		return nil, fmt.Errorf("_rebuild_tensor: storage argument is a %T", args[0])
+	}
+	offset, ok := args[1].(int64)
+	if !ok || offset < 0 || offset > math.MaxInt32*int64(16) {
+		return nil, fmt.Errorf("_rebuild_tensor: bad storage offset %v", args[1])
+	}
+	shape, err := ints(args[2], "size")
+	if err != nil {
+		return nil, err
+	}
+	strides, err := ints(args[3], "stride")
+	if err != nil {
+		return nil, err
+	}
+	if len(shape) != len(strides) {
+		return nil, fmt.Errorf("_rebuild_tensor: size %v and stride %v differ in length", shape, strides)
+	}
+	return &tensorRef{st: st, offset: int(offset), shape: shape, strides: strides}, nil
+}
+
+// ints converts a tuple of non-negative ints.
+func ints(v any, what string) ([]int, error) {
+	t, ok := v.(pickle.Tuple)
+	if !ok {
+		return nil, fmt.Errorf("_rebuild_tensor: %s is a %T, want a tuple", what, v)
+	}
+	out := make([]int, len(t))
+	for i, x := range t {
+		n, ok := x.(int64)
+		if !ok || n < 0 || n > math.MaxInt32*int64(16) {
+			return nil, fmt.Errorf("_rebuild_tensor: bad %s %v", what, t)
+		}
+		out[i] = int(n)
+	}
+	return out, nil
+}
+
+// rebuildParameter implements _rebuild_parameter(data, requires_grad,
+// backward_hooks) and _rebuild_parameter_with_state(..., state): the
+// parameter is its data tensor.
+func rebuildParameter(args pickle.Tuple) (any, error) {
+	if len(args) != 3 && len(args) != 4 {
+		return nil, fmt.Errorf("_rebuild_parameter with %d arguments, want 3 or 4", len(args))
+	}
+	t, ok := args[0].(*tensorRef)
+	if !ok {
+		return nil, fmt.Errorf("_rebuild_parameter of a %T, want a tensor", args[0])
+	}
+	return t, nil
+}
+
+// maxDepth bounds the nesting of modules and dicts that collect follows.
+const maxDepth = 100
+
+// collect finds the tensors under root and names them.
+func collect(root any) (Format, []*tensorRef, error) {
+	var format Format
+	var top *pickle.Dict
+	switch v := root.(type) {
+	case *pickle.Object:
+		if !strings.HasPrefix(v.Class.Module, "__torch__.") {
+			return 0, nil, fmt.Errorf("root is a %s object, not a TorchScript module", v.Class)
+		}
+		d, ok := v.State.(*pickle.Dict)
+		if !ok {
+			return 0, nil, fmt.Errorf("TorchScript module %s has no attribute dict", v.Class)
+		}
+		format, top = TorchScript, d
+	case *pickle.Dict:
+		format, top = StateDict, v
+		if sd, ok := v.Get("state_dict"); ok {
+			if d, ok := sd.(*pickle.Dict); ok {
+				top = d
+			}
+		}
+	default:
+		return 0, nil, fmt.Errorf("data.pkl holds a %T, not a state dict or a TorchScript module", root)
+	}
+	c := collector{seen: make(map[any]bool)}
+	if err := c.walk("", top, 0); err != nil {
+		return 0, nil, err
+	}
+	return format, c.refs, nil
+}
+
+type collector struct {
+	refs []*tensorRef
+	seen map[any]bool // containers being walked, to stop on cycles
+}
+
+// walk names the tensors of d with prefix, descending into modules and
+// dicts with string keys.
+func (c *collector) walk(prefix string, d *pickle.Dict, depth int) error {
+	if depth > maxDepth {
+		return fmt.Errorf("%s: nested more than %d levels", strings.TrimSuffix(prefix, "."), maxDepth)
+	}
+	if c.seen[d] {
+		return nil
+	}
+	c.seen[d] = true
+	defer delete(c.seen, d)
+	for i, k := range d.Keys {
+		key, ok := k.(string)
+		if !ok {
+			continue
+		}
+		switch v := d.Values[i].(type) {
+		case *tensorRef:
+			t := *v
+			t.name = prefix + key
+			c.refs = append(c.refs, &t)
+		case *pickle.Object:
+			if sub, ok := v.State.(*pickle.Dict); ok {
+				if err := c.walk(prefix+key+".", sub, depth+1); err != nil {
+					return err
+				}
+			}
+		case *pickle.Dict:
+			if err := c.walk(prefix+key+".", v, depth+1); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// maxElements bounds the size of one tensor (a view with zero strides can
+// claim more elements than its storage holds).
+const maxElements = 1 << 34
+
+// gather reads the tensor's elements from its storage bytes.
+func (r *tensorRef) gather(raw []byte) (Tensor, error) {
+	t := Tensor{
+		Name:          r.name,
+		DType:         r.st.dt,
+		Shape:         r.shape,
+		Strides:       r.strides,
+		StorageOffset: r.offset,
+	}
+	for _, d := range r.shape {
+		if d == 0 {
+			t.Data = []float32{}
+			return t, nil
+		}
+	}
+	numel := r.st.numel
+	outOfRange := func() error {
+		return fmt.Errorf("offset %d, size %v and stride %v reach past the %d elements of storage %q",
+			r.offset, r.shape, r.strides, numel, r.st.key)
+	}
+	if int64(r.offset) >= numel {
+		return Tensor{}, outOfRange()
+	}
+	n := 1
+	last := int64(r.offset) // storage index of the last element
+	for i, d := range r.shape {
+		if n > maxElements/d {
+			return Tensor{}, fmt.Errorf("shape %v has too many elements", r.shape)
+		}
+		n *= d
+		if s := int64(r.strides[i]); s > 0 && int64(d-1) > (numel-1-last)/s {
+			return Tensor{}, outOfRange()
+		}
+		last += int64(d-1) * int64(r.strides[i])
+	}
+	t.Data = make([]float32, n)
+	size := r.st.dt.Size()
+	if contiguous(r.shape, r.strides) {
+		dtype.ToFloat32(t.Data, raw[r.offset*size:(r.offset+n)*size], r.st.dt)
+		return t, nil
+	}
+	idx := make([]int, len(r.shape))
+	off := r.offset
+	for i := range t.Data {
+		dtype.ToFloat32(t.Data[i:i+1], raw[off*size:(off+1)*size], r.st.dt)
+		// Advance the multi-index like an odometer, last axis fastest.
+		for ax := len(idx) - 1; ax >= 0; ax-- {
+			idx[ax]++
+			off += r.strides[ax]
+			if idx[ax] < r.shape[ax] {
+				break
+			}
+			off -= idx[ax] * r.strides[ax]
+			idx[ax] = 0
+		}
+	}
+	return t, nil
+}
+
+// contiguous reports whether strides are row-major for shape (axes of
+// length 1 may have any stride).
+func contiguous(shape, strides []int) bool {
+	want := 1
+	for i := len(shape) - 1; i >= 0; i-- {
+		if shape[i] != 1 && strides[i] != want {
+			return false
+		}
+		want *= shape[i]
+	}
+	return true
+}
