@@ -15,61 +15,110 @@ import "unsafe"
 // holds kc rows of stripWidth floats, dst[s*kc*stripWidth + p*stripWidth + j]
 // = op(B)[pc+p][c0+s*stripWidth+j], with zeros past the last column.
 
-// packPanelA packs rows [r, r+h) and columns [pc, pc+kc) of op(A) into dst[:kc*h].
-func packPanelA(dst []float32, transA bool, a []float32, lda, r, h, pc, kc int) {
-	dst = dst[:kc*h]
+// packPanelA packs rows [r, r+h) and columns [pc, pc+kc) of op(A) into
+// dst[:kc*h]. With fast set it uses the assembly packers, which may write up
+// to 16 floats past kc*h.
+func packPanelA(dst []float32, fast, transA bool, a []float32, lda, r, h, pc, kc int) {
 	if transA {
 		// op(A)[r+i][pc+p] = a[(pc+p)*lda + r+i]: h contiguous floats per step.
+		if fast {
+			packCopy16(dst, h, a[pc*lda+r:], lda, kc, h)
+			return
+		}
 		for p := 0; p < kc; p++ {
-			copy(dst[p*h:p*h+h], a[(pc+p)*lda+r:(pc+p)*lda+r+h])
+			src := a[(pc+p)*lda+r:][:h]
+			d := dst[p*h:][:h]
+			for i, v := range src {
+				d[i] = v
+			}
 		}
 		return
 	}
 	// op(A)[r+i][pc+p] = a[(r+i)*lda + pc+p]: one contiguous row per i.
-	for i := 0; i < h; i++ {
-		row := a[(r+i)*lda+pc : (r+i)*lda+pc+kc]
+	interleave(dst, h, a[r*lda+pc:], lda, h, kc, fast)
+}
+
+// interleave sets dst[p*ldd+i] = src[i*lds+p] for i < rows, p < n: it packs
+// rows of A, or columns of a transposed B, four at a time.
+func interleave(dst []float32, ldd int, src []float32, lds, rows, n int, fast bool) {
+	i := 0
+	if fast && rows >= 4 && n >= 8 {
+		n8 := n &^ 7
+		for ; i < rows; i += 4 {
+			// The last group overlaps the one before rather than leave
+			// rows%4 rows to the scalar loop.
+			i = min(i, rows-4)
+			packInterleave4(dst[i:], ldd, src[i*lds:], lds, n8)
+		}
+		if n8 == n {
+			return
+		}
+		for i := 0; i < rows; i++ {
+			row := src[i*lds+n8 : i*lds+n]
+			d := dst[n8*ldd+i:]
+			for p, v := range row {
+				d[p*ldd] = v
+			}
+		}
+		return
+	}
+	for ; i+4 <= rows; i += 4 {
+		r0 := src[i*lds:][:n]
+		r1 := src[(i+1)*lds:][:len(r0)]
+		r2 := src[(i+2)*lds:][:len(r0)]
+		r3 := src[(i+3)*lds:][:len(r0)]
+		for p := range r0 {
+			d := dst[p*ldd+i:][:4]
+			d[0], d[1], d[2], d[3] = r0[p], r1[p], r2[p], r3[p]
+		}
+	}
+	for ; i < rows; i++ {
+		row := src[i*lds:][:n]
 		d := dst[i:]
 		for p, v := range row {
-			d[p*h] = v
+			d[p*ldd] = v
 		}
 	}
 }
 
 // packStripB packs rows [pc, pc+kc) and columns [c0, c0+w) of op(B), w ≤
-// stripWidth, into dst[:kc*stripWidth], padding each row with zeros.
-func packStripB(dst []float32, transB bool, b []float32, ldb, pc, kc, c0, w int) {
+// stripWidth, into dst[:kc*stripWidth], padding each row with zeros. With
+// fast set it uses the assembly packers.
+func packStripB(dst []float32, fast, transB bool, b []float32, ldb, pc, kc, c0, w int) {
 	const sw = stripWidth
 	dst = dst[:kc*sw]
-	if transB {
-		// op(B)[pc+p][c0+j] = b[(c0+j)*ldb + pc+p]: one contiguous row per j.
-		if w < sw {
-			clear(dst)
-		}
-		for j := 0; j < w; j++ {
-			col := b[(c0+j)*ldb+pc : (c0+j)*ldb+pc+kc]
-			d := dst[j:]
-			for p, v := range col {
-				d[p*sw] = v
+	if !transB {
+		// op(B)[pc+p][c0+j] = b[(pc+p)*ldb + c0+j]: w contiguous floats per step.
+		if w == sw {
+			if fast {
+				packCopy32(dst, b[pc*ldb+c0:], ldb, kc)
+				return
 			}
+			for p := 0; p < kc; p++ {
+				*(*[sw]float32)(dst[p*sw:]) = *(*[sw]float32)(b[(pc+p)*ldb+c0:])
+			}
+			return
+		}
+		for p := 0; p < kc; p++ {
+			d := dst[p*sw : p*sw+sw]
+			copy(d, b[(pc+p)*ldb+c0:][:w])
+			clear(d[w:])
 		}
 		return
 	}
-	// op(B)[pc+p][c0+j] = b[(pc+p)*ldb + c0+j]: w contiguous floats per step.
-	for p := 0; p < kc; p++ {
-		d := dst[p*sw : p*sw+sw]
-		copy(d, b[(pc+p)*ldb+c0:(pc+p)*ldb+c0+w])
-		if w < sw {
-			clear(d[w:])
-		}
+	// op(B)[pc+p][c0+j] = b[(c0+j)*ldb + pc+p]: one contiguous row of b per column.
+	if w < sw {
+		clear(dst)
 	}
+	interleave(dst, sw, b[c0*ldb+pc:], ldb, w, kc, fast)
 }
 
 // packBlockB packs rows [pc, pc+kc) and columns [c0, c0+nc) of op(B), whose
 // full width is n, into ceil(nc/stripWidth) strips.
-func packBlockB(dst []float32, transB bool, b []float32, ldb, pc, kc, c0, nc int) {
+func packBlockB(dst []float32, fast, transB bool, b []float32, ldb, pc, kc, c0, nc int) {
 	for s := 0; s*stripWidth < nc; s++ {
 		w := min(stripWidth, nc-s*stripWidth)
-		packStripB(dst[s*kc*stripWidth:], transB, b, ldb, pc, kc, c0+s*stripWidth, w)
+		packStripB(dst[s*kc*stripWidth:], fast, transB, b, ldb, pc, kc, c0+s*stripWidth, w)
 	}
 }
 

@@ -25,7 +25,6 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
-		inPlaceB: !transB && m <= blk.SupM,
 	}
 	j.run()
 }
@@ -67,7 +66,7 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 	ParallelFor(strips, 4, func(lo, hi int) {
 		for s := lo; s < hi; s++ {
 			c0 := s * stripWidth
-			packStripB(p.data[s*k*stripWidth:], transB, b, ldb, 0, k, c0, min(stripWidth, n-c0))
+			packStripB(p.data[s*k*stripWidth:], packAsm(current), transB, b, ldb, 0, k, c0, min(stripWidth, n-c0))
 		}
 	})
 	return p

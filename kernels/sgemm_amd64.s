@@ -3955,6 +3955,122 @@ betamasked:
 	VZEROUPPER
 	RET
 
+// func packCopy32AVX(dst *float32, src *float32, lds int, rows int)
+// Requires: AVX, MMX+
+TEXT ·packCopy32AVX(SB), NOSPLIT, $0-32
+	MOVQ  dst+0(FP), AX
+	MOVQ  src+8(FP), CX
+	MOVQ  lds+16(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  rows+24(FP), BX
+	MOVQ  DX, SI
+	SHLQ  $0x03, SI
+	ADDQ  CX, SI
+	TESTQ BX, BX
+	JZ    done
+
+loop:
+	PREFETCHT0 (SI)
+	PREFETCHT0 64(SI)
+	PREFETCHT0 124(SI)
+	VMOVUPS    (CX), Y0
+	VMOVUPS    32(CX), Y1
+	VMOVUPS    64(CX), Y2
+	VMOVUPS    96(CX), Y3
+	VMOVUPS    Y0, (AX)
+	VMOVUPS    Y1, 32(AX)
+	VMOVUPS    Y2, 64(AX)
+	VMOVUPS    Y3, 96(AX)
+	ADDQ       DX, CX
+	ADDQ       DX, SI
+	ADDQ       $0x00000080, AX
+	DECQ       BX
+	JNZ        loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func packCopy16AVX(dst *float32, ldd int, src *float32, lds int, rows int, mask *int32)
+// Requires: AVX
+TEXT ·packCopy16AVX(SB), NOSPLIT, $0-48
+	MOVQ    dst+0(FP), AX
+	MOVQ    ldd+8(FP), CX
+	SHLQ    $0x02, CX
+	MOVQ    src+16(FP), DX
+	MOVQ    lds+24(FP), BX
+	SHLQ    $0x02, BX
+	MOVQ    rows+32(FP), SI
+	MOVQ    mask+40(FP), DI
+	VMOVUPS (DI), Y0
+	VMOVUPS 32(DI), Y1
+	TESTQ   SI, SI
+	JZ      done
+
+loop:
+	VMASKMOVPS (DX), Y0, Y2
+	VMASKMOVPS 32(DX), Y1, Y3
+	VMOVUPS    Y2, (AX)
+	VMOVUPS    Y3, 32(AX)
+	ADDQ       BX, DX
+	ADDQ       CX, AX
+	DECQ       SI
+	JNZ        loop
+
+done:
+	VZEROUPPER
+	RET
+
+// func packInterleave4AVX(dst *float32, ldd int, src *float32, lds int, n int)
+// Requires: AVX
+TEXT ·packInterleave4AVX(SB), NOSPLIT, $0-40
+	MOVQ dst+0(FP), AX
+	MOVQ ldd+8(FP), CX
+	SHLQ $0x02, CX
+	MOVQ src+16(FP), DX
+	MOVQ lds+24(FP), BX
+	SHLQ $0x02, BX
+	MOVQ n+32(FP), SI
+	SHRQ $0x03, SI
+	JZ   done
+	LEAQ (BX)(BX*2), DI
+	LEAQ (CX)(CX*2), R8
+
+loop:
+	VMOVUPS (DX), Y0
+	VMOVUPS (DX)(BX*1), Y1
+	VMOVUPS (DX)(BX*2), Y2
+	VMOVUPS (DX)(DI*1), Y3
+
+	// t0 = r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5], and so on.
+	VUNPCKLPS Y1, Y0, Y4
+	VUNPCKHPS Y1, Y0, Y0
+	VUNPCKLPS Y3, Y2, Y1
+	VUNPCKHPS Y3, Y2, Y2
+
+	// u[p] = column p (low lane) and p+4 (high lane) of the four rows.
+	VSHUFPS      $0x44, Y1, Y4, Y3
+	VSHUFPS      $0xee, Y1, Y4, Y1
+	VSHUFPS      $0x44, Y2, Y0, Y4
+	VSHUFPS      $0xee, Y2, Y0, Y0
+	LEAQ         (AX)(CX*4), R9
+	VMOVUPS      X3, (AX)
+	VMOVUPS      X1, (AX)(CX*1)
+	VMOVUPS      X4, (AX)(CX*2)
+	VMOVUPS      X0, (AX)(R8*1)
+	VEXTRACTF128 $0x01, Y3, (R9)
+	VEXTRACTF128 $0x01, Y1, (R9)(CX*1)
+	VEXTRACTF128 $0x01, Y4, (R9)(CX*2)
+	VEXTRACTF128 $0x01, Y0, (R9)(R8*1)
+	ADDQ         $0x20, DX
+	LEAQ         (R9)(CX*4), AX
+	DECQ         SI
+	JNZ          loop
+
+done:
+	VZEROUPPER
+	RET
+
 // func fmaPeakAVX512(n int)
 // Requires: AVX, AVX512DQ, AVX512F
 TEXT ·fmaPeakAVX512(SB), NOSPLIT, $0-8

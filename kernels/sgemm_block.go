@@ -41,10 +41,10 @@ type Blocking struct {
 	// MC is the number of rows of A packed at once; the MC×KC block lives
 	// in L3.
 	MC int
-	// SupM is the largest m for which Sgemm reads a non-transposed B where
-	// it lies instead of packing it: packing costs one copy of B, which few
-	// rows cannot pay back.
-	SupM int
+	// SmallM is the largest number of rows (per thread) for which the
+	// driver takes op(B) one strip at a time, packing each strip just
+	// before all row panels use it, instead of packing KC×NC blocks.
+	SmallM int
 }
 
 var (
@@ -64,10 +64,10 @@ func defaultBlocking() Blocking {
 	}
 	const kc = 256
 	return Blocking{
-		KC:   kc,
-		NC:   clamp(l2/2/(kc*4)/stripWidth*stripWidth, 128, 4096),
-		MC:   clamp(l3/4/(kc*4), 96, 8192),
-		SupM: 256,
+		KC:     kc,
+		NC:     clamp(l2/2/(kc*4)/stripWidth*stripWidth, 128, 4096),
+		MC:     clamp(l3/4/(kc*4), 96, 8192),
+		SmallM: 96,
 	}
 }
 
@@ -81,7 +81,7 @@ func SgemmBlocking() Blocking {
 }
 
 // SetSgemmBlocking makes Sgemm use the blocking sizes b and returns the
-// previous ones. A zero field keeps its default; NC is rounded up to a
+// previous ones. A zero KC, NC or MC, or a negative SmallM, keeps its default; NC is rounded up to a
 // multiple of 32. It is meant for benchmarks that sweep the sizes and must
 // not be called while kernels are running.
 func SetSgemmBlocking(b Blocking) (prev Blocking) {
@@ -96,8 +96,8 @@ func SetSgemmBlocking(b Blocking) (prev Blocking) {
 	if b.MC <= 0 {
 		b.MC = d.MC
 	}
-	if b.SupM < 0 {
-		b.SupM = d.SupM
+	if b.SmallM < 0 {
+		b.SmallM = d.SmallM
 	}
 	blockingMu.Lock()
 	defer blockingMu.Unlock()
@@ -118,14 +118,13 @@ type sgemmJob struct {
 	b              []float32
 	ldb            int
 	packed         *PackedB // when not nil, B comes from here
-	inPlaceB       bool     // read op(B) = B where it lies
 	c              []float32
 	ldc            int
 }
 
 // sgemmBuf holds one thread's packing buffers.
 type sgemmBuf struct {
-	a, b, tail []float32
+	a, b []float32
 }
 
 var sgemmBufs = sync.Pool{New: func() any { return new(sgemmBuf) }}
@@ -171,7 +170,7 @@ func (j *sgemmJob) split(t int) (tm, tn int) {
 	panels := (j.m + j.kern.mr - 1) / j.kern.mr
 	strips := (j.n + stripWidth - 1) / stripWidth
 	bCopy := 1.0
-	if j.packed != nil || j.inPlaceB {
+	if j.packed != nil {
 		bCopy = 0.25 // read, not copied
 	}
 	best := -1.0
@@ -206,34 +205,55 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, buf *sgemmBuf) {
 		return
 	}
 	np := (rows + kern.mr - 1) / kern.mr
+	fast := packAsm(kern.isa)
 	perBlock := max(1, blk.MC/kern.mr)
+	panel := func(q int) (r, h int) {
+		r = m0 + q*rows/np
+		return r, m0 + (q+1)*rows/np - r
+	}
 	for q0 := 0; q0 < np; q0 += perBlock {
 		q1 := min(np, q0+perBlock)
-		r0, r1 := panelStart(m0, rows, np, q0), panelStart(m0, rows, np, q1)
+		r0, _ := panel(q0)
+		r1, _ := panel(q1)
 		for pc := 0; pc < j.k; pc += blk.KC {
 			kc := min(blk.KC, j.k-pc)
 			beta := j.beta
 			if pc > 0 {
 				beta = 1
 			}
-			ap := alignedFloats(&buf.a, (r1-r0)*kc)
+			ap := alignedFloats(&buf.a, (r1-r0)*kc+16) // the packers' slack
 			for q := q0; q < q1; q++ {
-				r, h := panelStart(m0, rows, np, q), panelStart(m0, rows, np, q+1)
-				packPanelA(ap[(r-r0)*kc:], j.transA, j.a, j.lda, r, h-r, pc, kc)
+				r, h := panel(q)
+				packPanelA(ap[(r-r0)*kc:], fast, j.transA, j.a, j.lda, r, h, pc, kc)
+			}
+			// tiles runs the kernel on the row panels [qa, qb) of the block
+			// against strip s of op(B) (columns [col0, col0+w)).
+			tiles := func(qa, qb int, bs []float32, ld, col0, w int) {
+				for q := qa; q < qb; q++ {
+					r, h := panel(q)
+					apan := ap[(r-r0)*kc : (r-r0+h)*kc]
+					for jj := 0; jj < w; jj += kern.nr {
+						kern.tile(kc, apan, bs[jj:], ld, j.c[r*j.ldc+col0+jj:], j.ldc, j.alpha, beta, h, min(kern.nr, w-jj))
+					}
+				}
+			}
+			if rows <= blk.SmallM {
+				// Few rows: take op(B) one strip at a time, packed (unless
+				// pre-packed) into a buffer that stays in L1/L2 while every
+				// row panel uses it.
+				for col := n0; col < n1; col += stripWidth {
+					w := min(stripWidth, n1-col)
+					bs, ld := j.strip(buf, pc, kc, col, w)
+					tiles(q0, q1, bs, ld, col, w)
+				}
+				continue
 			}
 			for jc := n0; jc < n1; jc += blk.NC {
 				nc := min(blk.NC, n1-jc)
-				bb := j.blockB(buf, pc, kc, jc, nc)
+				bd, off, stride := j.blockB(buf, pc, kc, jc, nc)
 				for q := q0; q < q1; q++ {
-					r, h := panelStart(m0, rows, np, q), panelStart(m0, rows, np, q+1)-panelStart(m0, rows, np, q)
-					apan := ap[(r-r0)*kc : (r-r0+h)*kc]
 					for s := 0; s*stripWidth < nc; s++ {
-						bs, ld := bb.strip(s)
-						for jj := 0; jj < stripWidth && s*stripWidth+jj < nc; jj += kern.nr {
-							col := jc + s*stripWidth + jj
-							nr := min(kern.nr, jc+nc-col)
-							kern.tile(kc, apan, bs[jj:], ld, j.c[r*j.ldc+col:], j.ldc, j.alpha, beta, h, nr)
-						}
+						tiles(q, q+1, bd[off+s*stride:], stripWidth, jc+s*stripWidth, min(stripWidth, nc-s*stripWidth))
 					}
 				}
 			}
@@ -241,44 +261,27 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, buf *sgemmBuf) {
 	}
 }
 
-// bBlock locates the strips of one KC×NC block of op(B).
-type bBlock struct {
-	data   []float32
-	off    int // start of strip 0
-	stride int // distance between strips
-	ld     int // row stride within a strip
-	tail   []float32
-	tailS  int // strip read from tail (packed, row stride stripWidth), or -1
+// strip returns rows [pc, pc+kc) and columns [col, col+w) of op(B) as one
+// strip, and its row stride.
+func (j *sgemmJob) strip(buf *sgemmBuf, pc, kc, col, w int) ([]float32, int) {
+	if j.packed != nil {
+		return j.packed.data[col*j.k+pc*stripWidth:], stripWidth
+	}
+	bs := alignedFloats(&buf.b, kc*stripWidth)
+	packStripB(bs, packAsm(j.kern.isa), j.transB, j.b, j.ldb, pc, kc, col, w)
+	return bs, stripWidth
 }
 
-func (bb *bBlock) strip(s int) ([]float32, int) {
-	if s == bb.tailS {
-		return bb.tail, stripWidth
+// blockB returns rows [pc, pc+kc) and columns [jc, jc+nc) of op(B) as
+// strips, strip s starting at data[off+s*stride] with row stride
+// stripWidth, packing them into buf unless B is pre-packed.
+func (j *sgemmJob) blockB(buf *sgemmBuf, pc, kc, jc, nc int) (data []float32, off, stride int) {
+	if j.packed != nil {
+		return j.packed.data, jc*j.k + pc*stripWidth, j.k * stripWidth
 	}
-	return bb.data[bb.off+s*bb.stride:], bb.ld
-}
-
-// blockB returns rows [pc, pc+kc) and columns [jc, jc+nc) of op(B), packing
-// them into buf unless B is pre-packed or read in place.
-func (j *sgemmJob) blockB(buf *sgemmBuf, pc, kc, jc, nc int) bBlock {
-	const sw = stripWidth
-	switch {
-	case j.packed != nil:
-		return bBlock{data: j.packed.data, off: jc*j.k + pc*sw, stride: j.k * sw, ld: sw, tailS: -1}
-	case j.inPlaceB:
-		bb := bBlock{data: j.b, off: pc*j.ldb + jc, stride: sw, ld: j.ldb, tailS: -1}
-		if nc%sw != 0 {
-			// The kernels read whole strips: copy the partial last one.
-			bb.tailS = nc / sw
-			bb.tail = alignedFloats(&buf.tail, kc*sw)
-			packStripB(bb.tail, false, j.b, j.ldb, pc, kc, jc+bb.tailS*sw, nc%sw)
-		}
-		return bb
-	default:
-		bp := alignedFloats(&buf.b, (nc+sw-1)/sw*kc*sw)
-		packBlockB(bp, j.transB, j.b, j.ldb, pc, kc, jc, nc)
-		return bBlock{data: bp, stride: kc * sw, ld: sw, tailS: -1}
-	}
+	bp := alignedFloats(&buf.b, (nc+stripWidth-1)/stripWidth*kc*stripWidth)
+	packBlockB(bp, packAsm(j.kern.isa), j.transB, j.b, j.ldb, pc, kc, jc, nc)
+	return bp, 0, kc * stripWidth
 }
 
 // scaleC computes C = beta*C on an m×n matrix, writing zeros when beta is 0.

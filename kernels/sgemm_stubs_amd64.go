@@ -94,6 +94,16 @@ func sgemm5x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, 
 // A nil mask stores all 16 columns; otherwise the sign bits of mask[0:16] select them.
 func sgemm6x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
 
+// packCopy32AVX copies rows rows of 32 floats, row stride lds, to dst with row stride 32.
+func packCopy32AVX(dst *float32, src *float32, lds int, rows int)
+
+// packCopy16AVX copies rows rows of the w ≤ 16 floats selected by the sign bits of mask[0:16]
+// from src (row stride lds) to dst (row stride ldd), writing 16 floats per row.
+func packCopy16AVX(dst *float32, ldd int, src *float32, lds int, rows int, mask *int32)
+
+// packInterleave4AVX sets dst[p*ldd+i] = src[i*lds+p] for i < 4 and p < n, n a multiple of 8.
+func packInterleave4AVX(dst *float32, ldd int, src *float32, lds int, n int)
+
 // fmaPeakAVX512 runs n iterations of 12 independent 16-lane FMAs (384 FLOP each).
 func fmaPeakAVX512(n int)
 

@@ -55,6 +55,9 @@ func main() {
 	for mr := 1; mr <= mrAVX2; mr++ {
 		sgemmAVX2(mr)
 	}
+	packCopy32()
+	packCopy16()
+	packInterleave4()
 	fmaPeak("fmaPeakAVX512", ZMM, 16)
 	fmaPeak("fmaPeakAVX2", YMM, 8)
 	Generate()
@@ -334,6 +337,149 @@ func fmaPeak(name string, vec func() VecVirtual, lanes int) {
 	for i := range acc {
 		VFMADD231PS(x, y, acc[i])
 	}
+	DECQ(n)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// packCopy32 emits packCopy32AVX, the packer of a non-transposed B strip.
+//
+//	for p := 0; p < rows; p++ {
+//		copy(dst[p*32:p*32+32], src[p*lds:p*lds+32])
+//	}
+func packCopy32() {
+	TEXT("packCopy32AVX", NOSPLIT, "func(dst, src *float32, lds, rows int)")
+	Doc("packCopy32AVX copies rows rows of 32 floats, row stride lds, to dst with row stride 32.")
+	dst := Load(Param("dst"), GP64())
+	src := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	SHLQ(U8(2), lds)
+	rows := Load(Param("rows"), GP64())
+	ahead := GP64()
+	// Prefetch eight rows ahead: the rows are far apart, which the
+	// hardware prefetchers follow poorly.
+	MOVQ(lds, ahead)
+	SHLQ(U8(3), ahead)
+	ADDQ(src, ahead)
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	Label("loop")
+	PREFETCHT0(Mem{Base: ahead})
+	PREFETCHT0(Mem{Base: ahead, Disp: 64})
+	PREFETCHT0(Mem{Base: ahead, Disp: 124})
+	v := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	for i := range v {
+		VMOVUPS(Mem{Base: src, Disp: 32 * i}, v[i])
+	}
+	for i := range v {
+		VMOVUPS(v[i], Mem{Base: dst, Disp: 32 * i})
+	}
+	ADDQ(lds, src)
+	ADDQ(lds, ahead)
+	ADDQ(U32(128), dst)
+	DECQ(rows)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// packCopy16 emits packCopy16AVX, the packer of a transposed A panel of at
+// most 16 rows. It writes 16 floats per row whatever w, so dst needs 16-w
+// floats of slack after the last row.
+//
+//	for p := 0; p < rows; p++ {
+//		copy(dst[p*ldd:p*ldd+w], src[p*lds:p*lds+w]) // w = lanes selected by mask
+//	}
+func packCopy16() {
+	TEXT("packCopy16AVX", NOSPLIT, "func(dst *float32, ldd int, src *float32, lds, rows int, mask *int32)")
+	Doc("packCopy16AVX copies rows rows of the w ≤ 16 floats selected by the sign bits of mask[0:16]",
+		"from src (row stride lds) to dst (row stride ldd), writing 16 floats per row.")
+	dst := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(U8(2), ldd)
+	src := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	SHLQ(U8(2), lds)
+	rows := Load(Param("rows"), GP64())
+	maskp := Load(Param("mask"), GP64())
+	m0, m1 := YMM(), YMM()
+	VMOVUPS(Mem{Base: maskp}, m0)
+	VMOVUPS(Mem{Base: maskp, Disp: 32}, m1)
+	TESTQ(rows, rows)
+	JZ(LabelRef("done"))
+	Label("loop")
+	v0, v1 := YMM(), YMM()
+	VMASKMOVPS(Mem{Base: src}, m0, v0)
+	VMASKMOVPS(Mem{Base: src, Disp: 32}, m1, v1)
+	VMOVUPS(v0, Mem{Base: dst})
+	VMOVUPS(v1, Mem{Base: dst, Disp: 32})
+	ADDQ(lds, src)
+	ADDQ(ldd, dst)
+	DECQ(rows)
+	JNZ(LabelRef("loop"))
+	Label("done")
+	VZEROUPPER()
+	RET()
+}
+
+// packInterleave4 emits packInterleave4AVX, which interleaves four rows:
+// the packer of four rows of a non-transposed A panel or four columns of a
+// transposed B strip. It transposes 4×8 blocks in registers.
+//
+//	for p := 0; p < n; p++ { // n a multiple of 8
+//		for i := 0; i < 4; i++ {
+//			dst[p*ldd+i] = src[i*lds+p]
+//		}
+//	}
+func packInterleave4() {
+	TEXT("packInterleave4AVX", NOSPLIT, "func(dst *float32, ldd int, src *float32, lds, n int)")
+	Doc("packInterleave4AVX sets dst[p*ldd+i] = src[i*lds+p] for i < 4 and p < n, n a multiple of 8.")
+	dst := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(U8(2), ldd)
+	src := Load(Param("src"), GP64())
+	lds := Load(Param("lds"), GP64())
+	SHLQ(U8(2), lds)
+	n := Load(Param("n"), GP64())
+	SHRQ(U8(3), n)
+	JZ(LabelRef("done"))
+	lds3 := GP64()
+	LEAQ(Mem{Base: lds, Index: lds, Scale: 2}, lds3)
+	ldd3 := GP64()
+	LEAQ(Mem{Base: ldd, Index: ldd, Scale: 2}, ldd3)
+	dst4 := GP64()
+	Label("loop")
+	r := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	VMOVUPS(Mem{Base: src}, r[0])
+	VMOVUPS(Mem{Base: src, Index: lds, Scale: 1}, r[1])
+	VMOVUPS(Mem{Base: src, Index: lds, Scale: 2}, r[2])
+	VMOVUPS(Mem{Base: src, Index: lds3, Scale: 1}, r[3])
+	Comment("t0 = r0[0] r1[0] r0[1] r1[1] | r0[4] r1[4] r0[5] r1[5], and so on.")
+	t := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	VUNPCKLPS(r[1], r[0], t[0])
+	VUNPCKHPS(r[1], r[0], t[1])
+	VUNPCKLPS(r[3], r[2], t[2])
+	VUNPCKHPS(r[3], r[2], t[3])
+	Comment("u[p] = column p (low lane) and p+4 (high lane) of the four rows.")
+	u := [4]VecVirtual{YMM(), YMM(), YMM(), YMM()}
+	VSHUFPS(U8(0x44), t[2], t[0], u[0])
+	VSHUFPS(U8(0xEE), t[2], t[0], u[1])
+	VSHUFPS(U8(0x44), t[3], t[1], u[2])
+	VSHUFPS(U8(0xEE), t[3], t[1], u[3])
+	LEAQ(Mem{Base: dst, Index: ldd, Scale: 4}, dst4)
+	VMOVUPS(u[0].AsX(), Mem{Base: dst})
+	VMOVUPS(u[1].AsX(), Mem{Base: dst, Index: ldd, Scale: 1})
+	VMOVUPS(u[2].AsX(), Mem{Base: dst, Index: ldd, Scale: 2})
+	VMOVUPS(u[3].AsX(), Mem{Base: dst, Index: ldd3, Scale: 1})
+	VEXTRACTF128(U8(1), u[0], Mem{Base: dst4})
+	VEXTRACTF128(U8(1), u[1], Mem{Base: dst4, Index: ldd, Scale: 1})
+	VEXTRACTF128(U8(1), u[2], Mem{Base: dst4, Index: ldd, Scale: 2})
+	VEXTRACTF128(U8(1), u[3], Mem{Base: dst4, Index: ldd3, Scale: 1})
+	ADDQ(U8(32), src)
+	LEAQ(Mem{Base: dst4, Index: ldd, Scale: 4}, dst)
 	DECQ(n)
 	JNZ(LabelRef("loop"))
 	Label("done")
