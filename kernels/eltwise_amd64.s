@@ -1404,6 +1404,67 @@ TEXT ·expAVX2(SB), NOSPLIT, $0-48
 	MOVQ dst_len+8(FP), DX
 	XORQ BX, BX
 
+loop:
+	CMPQ         DX, $0x00000010
+	JB           single
+	VMOVUPS      (CX)(BX*1), Y0
+	VMOVUPS      eltconst<>+512(SB), Y1
+	VMAXPS       Y0, Y1, Y1
+	VMOVUPS      eltconst<>+576(SB), Y0
+	VMINPS       Y1, Y0, Y0
+	VMULPS       eltconst<>+320(SB), Y0, Y1
+	VCVTPS2DQ    Y1, Y2
+	VCVTDQ2PS    Y2, Y1
+	VFNMADD231PS eltconst<>+384(SB), Y1, Y0
+	VFNMADD231PS eltconst<>+448(SB), Y1, Y0
+	VMOVUPS      eltconst<>+1536(SB), Y1
+	VFMADD213PS  eltconst<>+1472(SB), Y0, Y1
+	VFMADD213PS  eltconst<>+1408(SB), Y0, Y1
+	VFMADD213PS  eltconst<>+1344(SB), Y0, Y1
+	VFMADD213PS  eltconst<>+1280(SB), Y0, Y1
+	VFMADD213PS  eltconst<>+1216(SB), Y0, Y1
+	VFMADD213PS  eltconst<>+1152(SB), Y0, Y1
+	VFMADD213PS  eltconst<>+1088(SB), Y0, Y1
+	VPSRAD       $0x01, Y2, Y0
+	VPSUBD       Y0, Y2, Y2
+	VPADDD       eltconst<>+640(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VPADDD       eltconst<>+640(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y0, Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VMOVUPS      Y1, (AX)(BX*1)
+	VMOVUPS      32(CX)(BX*1), Y0
+	VMOVUPS      eltconst<>+512(SB), Y1
+	VMAXPS       Y0, Y1, Y1
+	VMOVUPS      eltconst<>+576(SB), Y0
+	VMINPS       Y1, Y0, Y0
+	VMULPS       eltconst<>+320(SB), Y0, Y1
+	VCVTPS2DQ    Y1, Y2
+	VCVTDQ2PS    Y2, Y1
+	VFNMADD231PS eltconst<>+384(SB), Y1, Y0
+	VFNMADD231PS eltconst<>+448(SB), Y1, Y0
+	VMOVUPS      eltconst<>+1536(SB), Y1
+	VFMADD213PS  eltconst<>+1472(SB), Y0, Y1
+	VFMADD213PS  eltconst<>+1408(SB), Y0, Y1
+	VFMADD213PS  eltconst<>+1344(SB), Y0, Y1
+	VFMADD213PS  eltconst<>+1280(SB), Y0, Y1
+	VFMADD213PS  eltconst<>+1216(SB), Y0, Y1
+	VFMADD213PS  eltconst<>+1152(SB), Y0, Y1
+	VFMADD213PS  eltconst<>+1088(SB), Y0, Y1
+	VPSRAD       $0x01, Y2, Y0
+	VPSUBD       Y0, Y2, Y2
+	VPADDD       eltconst<>+640(SB), Y0, Y0
+	VPSLLD       $0x17, Y0, Y0
+	VPADDD       eltconst<>+640(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y0, Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VMOVUPS      Y1, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop
+
 single:
 	CMPQ         DX, $0x00000008
 	JB           tail
@@ -1484,6 +1545,77 @@ TEXT ·sigmoidAVX2(SB), NOSPLIT, $0-48
 	MOVQ x_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
 	XORQ BX, BX
+
+loop:
+	CMPQ         DX, $0x00000010
+	JB           single
+	VMOVUPS      (CX)(BX*1), Y0
+	VXORPS       Y1, Y1, Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVUPS      eltconst<>+512(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      eltconst<>+576(SB), Y1
+	VMINPS       Y0, Y1, Y1
+	VMULPS       eltconst<>+320(SB), Y1, Y0
+	VCVTPS2DQ    Y0, Y2
+	VCVTDQ2PS    Y2, Y0
+	VFNMADD231PS eltconst<>+384(SB), Y0, Y1
+	VFNMADD231PS eltconst<>+448(SB), Y0, Y1
+	VMOVUPS      eltconst<>+1536(SB), Y0
+	VFMADD213PS  eltconst<>+1472(SB), Y1, Y0
+	VFMADD213PS  eltconst<>+1408(SB), Y1, Y0
+	VFMADD213PS  eltconst<>+1344(SB), Y1, Y0
+	VFMADD213PS  eltconst<>+1280(SB), Y1, Y0
+	VFMADD213PS  eltconst<>+1216(SB), Y1, Y0
+	VFMADD213PS  eltconst<>+1152(SB), Y1, Y0
+	VFMADD213PS  eltconst<>+1088(SB), Y1, Y0
+	VPSRAD       $0x01, Y2, Y1
+	VPSUBD       Y1, Y2, Y2
+	VPADDD       eltconst<>+640(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VPADDD       eltconst<>+640(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y2, Y0, Y0
+	VADDPS       eltconst<>+0(SB), Y0, Y0
+	VMOVUPS      eltconst<>+0(SB), Y1
+	VDIVPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (AX)(BX*1)
+	VMOVUPS      32(CX)(BX*1), Y0
+	VXORPS       Y1, Y1, Y1
+	VSUBPS       Y0, Y1, Y1
+	VMOVUPS      eltconst<>+512(SB), Y0
+	VMAXPS       Y1, Y0, Y0
+	VMOVUPS      eltconst<>+576(SB), Y1
+	VMINPS       Y0, Y1, Y1
+	VMULPS       eltconst<>+320(SB), Y1, Y0
+	VCVTPS2DQ    Y0, Y2
+	VCVTDQ2PS    Y2, Y0
+	VFNMADD231PS eltconst<>+384(SB), Y0, Y1
+	VFNMADD231PS eltconst<>+448(SB), Y0, Y1
+	VMOVUPS      eltconst<>+1536(SB), Y0
+	VFMADD213PS  eltconst<>+1472(SB), Y1, Y0
+	VFMADD213PS  eltconst<>+1408(SB), Y1, Y0
+	VFMADD213PS  eltconst<>+1344(SB), Y1, Y0
+	VFMADD213PS  eltconst<>+1280(SB), Y1, Y0
+	VFMADD213PS  eltconst<>+1216(SB), Y1, Y0
+	VFMADD213PS  eltconst<>+1152(SB), Y1, Y0
+	VFMADD213PS  eltconst<>+1088(SB), Y1, Y0
+	VPSRAD       $0x01, Y2, Y1
+	VPSUBD       Y1, Y2, Y2
+	VPADDD       eltconst<>+640(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VPADDD       eltconst<>+640(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VMULPS       Y1, Y0, Y0
+	VMULPS       Y2, Y0, Y0
+	VADDPS       eltconst<>+0(SB), Y0, Y0
+	VMOVUPS      eltconst<>+0(SB), Y1
+	VDIVPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop
 
 single:
 	CMPQ         DX, $0x00000008
@@ -1576,6 +1708,73 @@ TEXT ·quickGELUAVX2(SB), NOSPLIT, $0-48
 	MOVQ dst_len+8(FP), DX
 	XORQ BX, BX
 
+loop:
+	CMPQ         DX, $0x00000010
+	JB           single
+	VMOVUPS      (CX)(BX*1), Y0
+	VMULPS       eltconst<>+768(SB), Y0, Y1
+	VMOVUPS      eltconst<>+512(SB), Y2
+	VMAXPS       Y1, Y2, Y2
+	VMOVUPS      eltconst<>+576(SB), Y1
+	VMINPS       Y2, Y1, Y1
+	VMULPS       eltconst<>+320(SB), Y1, Y2
+	VCVTPS2DQ    Y2, Y3
+	VCVTDQ2PS    Y3, Y2
+	VFNMADD231PS eltconst<>+384(SB), Y2, Y1
+	VFNMADD231PS eltconst<>+448(SB), Y2, Y1
+	VMOVUPS      eltconst<>+1536(SB), Y2
+	VFMADD213PS  eltconst<>+1472(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1408(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1344(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1280(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1216(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1152(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1088(SB), Y1, Y2
+	VPSRAD       $0x01, Y3, Y1
+	VPSUBD       Y1, Y3, Y3
+	VPADDD       eltconst<>+640(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VPADDD       eltconst<>+640(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y3, Y2, Y2
+	VADDPS       eltconst<>+0(SB), Y2, Y2
+	VDIVPS       Y2, Y0, Y0
+	VMOVUPS      Y0, (AX)(BX*1)
+	VMOVUPS      32(CX)(BX*1), Y0
+	VMULPS       eltconst<>+768(SB), Y0, Y1
+	VMOVUPS      eltconst<>+512(SB), Y2
+	VMAXPS       Y1, Y2, Y2
+	VMOVUPS      eltconst<>+576(SB), Y1
+	VMINPS       Y2, Y1, Y1
+	VMULPS       eltconst<>+320(SB), Y1, Y2
+	VCVTPS2DQ    Y2, Y3
+	VCVTDQ2PS    Y3, Y2
+	VFNMADD231PS eltconst<>+384(SB), Y2, Y1
+	VFNMADD231PS eltconst<>+448(SB), Y2, Y1
+	VMOVUPS      eltconst<>+1536(SB), Y2
+	VFMADD213PS  eltconst<>+1472(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1408(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1344(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1280(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1216(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1152(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1088(SB), Y1, Y2
+	VPSRAD       $0x01, Y3, Y1
+	VPSUBD       Y1, Y3, Y3
+	VPADDD       eltconst<>+640(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VPADDD       eltconst<>+640(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y3, Y2, Y2
+	VADDPS       eltconst<>+0(SB), Y2, Y2
+	VDIVPS       Y2, Y0, Y0
+	VMOVUPS      Y0, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop
+
 single:
 	CMPQ         DX, $0x00000008
 	JB           tail
@@ -1663,6 +1862,89 @@ TEXT ·quickGELUBackwardAVX2(SB), NOSPLIT, $0-72
 	MOVQ x_base+48(FP), DX
 	MOVQ dst_len+8(FP), BX
 	XORQ SI, SI
+
+loop:
+	CMPQ         BX, $0x00000010
+	JB           single
+	VMOVUPS      (CX)(SI*1), Y0
+	VMOVUPS      (DX)(SI*1), Y1
+	VMULPS       eltconst<>+768(SB), Y1, Y2
+	VMOVUPS      eltconst<>+512(SB), Y3
+	VMAXPS       Y2, Y3, Y3
+	VMOVUPS      eltconst<>+576(SB), Y2
+	VMINPS       Y3, Y2, Y2
+	VMULPS       eltconst<>+320(SB), Y2, Y3
+	VCVTPS2DQ    Y3, Y4
+	VCVTDQ2PS    Y4, Y3
+	VFNMADD231PS eltconst<>+384(SB), Y3, Y2
+	VFNMADD231PS eltconst<>+448(SB), Y3, Y2
+	VMOVUPS      eltconst<>+1536(SB), Y3
+	VFMADD213PS  eltconst<>+1472(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1408(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1344(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1280(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1216(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1152(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1088(SB), Y2, Y3
+	VPSRAD       $0x01, Y4, Y2
+	VPSUBD       Y2, Y4, Y4
+	VPADDD       eltconst<>+640(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       eltconst<>+640(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y2, Y3, Y3
+	VMULPS       Y4, Y3, Y3
+	VADDPS       eltconst<>+0(SB), Y3, Y3
+	VMOVUPS      eltconst<>+0(SB), Y2
+	VDIVPS       Y3, Y2, Y2
+	VMOVUPS      eltconst<>+0(SB), Y3
+	VSUBPS       Y2, Y3, Y3
+	VMULPS       eltconst<>+704(SB), Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VFMADD213PS  Y2, Y3, Y1
+	VMULPS       Y1, Y0, Y0
+	VMOVUPS      Y0, (AX)(SI*1)
+	VMOVUPS      32(CX)(SI*1), Y0
+	VMOVUPS      32(DX)(SI*1), Y1
+	VMULPS       eltconst<>+768(SB), Y1, Y2
+	VMOVUPS      eltconst<>+512(SB), Y3
+	VMAXPS       Y2, Y3, Y3
+	VMOVUPS      eltconst<>+576(SB), Y2
+	VMINPS       Y3, Y2, Y2
+	VMULPS       eltconst<>+320(SB), Y2, Y3
+	VCVTPS2DQ    Y3, Y4
+	VCVTDQ2PS    Y4, Y3
+	VFNMADD231PS eltconst<>+384(SB), Y3, Y2
+	VFNMADD231PS eltconst<>+448(SB), Y3, Y2
+	VMOVUPS      eltconst<>+1536(SB), Y3
+	VFMADD213PS  eltconst<>+1472(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1408(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1344(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1280(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1216(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1152(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1088(SB), Y2, Y3
+	VPSRAD       $0x01, Y4, Y2
+	VPSUBD       Y2, Y4, Y4
+	VPADDD       eltconst<>+640(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       eltconst<>+640(SB), Y4, Y4
+	VPSLLD       $0x17, Y4, Y4
+	VMULPS       Y2, Y3, Y3
+	VMULPS       Y4, Y3, Y3
+	VADDPS       eltconst<>+0(SB), Y3, Y3
+	VMOVUPS      eltconst<>+0(SB), Y2
+	VDIVPS       Y3, Y2, Y2
+	VMOVUPS      eltconst<>+0(SB), Y3
+	VSUBPS       Y2, Y3, Y3
+	VMULPS       eltconst<>+704(SB), Y1, Y1
+	VMULPS       Y2, Y1, Y1
+	VFMADD213PS  Y2, Y3, Y1
+	VMULPS       Y1, Y0, Y0
+	VMOVUPS      Y0, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop
 
 single:
 	CMPQ         BX, $0x00000008
@@ -1766,6 +2048,129 @@ TEXT ·geluAVX2(SB), NOSPLIT, $0-48
 	MOVQ x_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
 	XORQ BX, BX
+
+loop:
+	CMPQ         DX, $0x00000010
+	JB           single
+	VMOVUPS      (CX)(BX*1), Y0
+	VANDPS       eltconst<>+256(SB), Y0, Y1
+	VMINPS       eltconst<>+1024(SB), Y1, Y1
+	VMULPS       Y1, Y1, Y2
+	VMOVAPS      Y2, Y3
+	VFMSUB231PS  Y1, Y1, Y3
+	VMULPS       eltconst<>+128(SB), Y2, Y2
+	VMOVUPS      eltconst<>+512(SB), Y4
+	VMAXPS       Y2, Y4, Y4
+	VMOVUPS      eltconst<>+576(SB), Y2
+	VMINPS       Y4, Y2, Y2
+	VMULPS       eltconst<>+320(SB), Y2, Y4
+	VCVTPS2DQ    Y4, Y5
+	VCVTDQ2PS    Y5, Y4
+	VFNMADD231PS eltconst<>+384(SB), Y4, Y2
+	VFNMADD231PS eltconst<>+448(SB), Y4, Y2
+	VMOVUPS      eltconst<>+1536(SB), Y4
+	VFMADD213PS  eltconst<>+1472(SB), Y2, Y4
+	VFMADD213PS  eltconst<>+1408(SB), Y2, Y4
+	VFMADD213PS  eltconst<>+1344(SB), Y2, Y4
+	VFMADD213PS  eltconst<>+1280(SB), Y2, Y4
+	VFMADD213PS  eltconst<>+1216(SB), Y2, Y4
+	VFMADD213PS  eltconst<>+1152(SB), Y2, Y4
+	VFMADD213PS  eltconst<>+1088(SB), Y2, Y4
+	VPSRAD       $0x01, Y5, Y2
+	VPSUBD       Y2, Y5, Y5
+	VPADDD       eltconst<>+640(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       eltconst<>+640(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y2, Y4, Y4
+	VMULPS       Y5, Y4, Y4
+	VMULPS       eltconst<>+128(SB), Y3, Y3
+	VFMADD213PS  Y4, Y3, Y4
+	VMULPS       eltconst<>+832(SB), Y1, Y1
+	VMOVUPS      eltconst<>+0(SB), Y2
+	VFMADD231PS  eltconst<>+960(SB), Y1, Y2
+	VMOVUPS      eltconst<>+0(SB), Y1
+	VDIVPS       Y2, Y1, Y1
+	VMOVUPS      eltconst<>+2240(SB), Y2
+	VFMADD213PS  eltconst<>+2176(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+2112(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+2048(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1984(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1920(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1856(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1792(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1728(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1664(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1600(SB), Y1, Y2
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y4, Y2, Y1
+	VMULPS       eltconst<>+64(SB), Y1, Y1
+	VMOVUPS      eltconst<>+0(SB), Y2
+	VSUBPS       Y1, Y2, Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, (AX)(BX*1)
+	VMOVUPS      32(CX)(BX*1), Y0
+	VANDPS       eltconst<>+256(SB), Y0, Y1
+	VMINPS       eltconst<>+1024(SB), Y1, Y1
+	VMULPS       Y1, Y1, Y2
+	VMOVAPS      Y2, Y3
+	VFMSUB231PS  Y1, Y1, Y3
+	VMULPS       eltconst<>+128(SB), Y2, Y2
+	VMOVUPS      eltconst<>+512(SB), Y4
+	VMAXPS       Y2, Y4, Y4
+	VMOVUPS      eltconst<>+576(SB), Y2
+	VMINPS       Y4, Y2, Y2
+	VMULPS       eltconst<>+320(SB), Y2, Y4
+	VCVTPS2DQ    Y4, Y5
+	VCVTDQ2PS    Y5, Y4
+	VFNMADD231PS eltconst<>+384(SB), Y4, Y2
+	VFNMADD231PS eltconst<>+448(SB), Y4, Y2
+	VMOVUPS      eltconst<>+1536(SB), Y4
+	VFMADD213PS  eltconst<>+1472(SB), Y2, Y4
+	VFMADD213PS  eltconst<>+1408(SB), Y2, Y4
+	VFMADD213PS  eltconst<>+1344(SB), Y2, Y4
+	VFMADD213PS  eltconst<>+1280(SB), Y2, Y4
+	VFMADD213PS  eltconst<>+1216(SB), Y2, Y4
+	VFMADD213PS  eltconst<>+1152(SB), Y2, Y4
+	VFMADD213PS  eltconst<>+1088(SB), Y2, Y4
+	VPSRAD       $0x01, Y5, Y2
+	VPSUBD       Y2, Y5, Y5
+	VPADDD       eltconst<>+640(SB), Y2, Y2
+	VPSLLD       $0x17, Y2, Y2
+	VPADDD       eltconst<>+640(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y2, Y4, Y4
+	VMULPS       Y5, Y4, Y4
+	VMULPS       eltconst<>+128(SB), Y3, Y3
+	VFMADD213PS  Y4, Y3, Y4
+	VMULPS       eltconst<>+832(SB), Y1, Y1
+	VMOVUPS      eltconst<>+0(SB), Y2
+	VFMADD231PS  eltconst<>+960(SB), Y1, Y2
+	VMOVUPS      eltconst<>+0(SB), Y1
+	VDIVPS       Y2, Y1, Y1
+	VMOVUPS      eltconst<>+2240(SB), Y2
+	VFMADD213PS  eltconst<>+2176(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+2112(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+2048(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1984(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1920(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1856(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1792(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1728(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1664(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1600(SB), Y1, Y2
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y4, Y2, Y1
+	VMULPS       eltconst<>+64(SB), Y1, Y1
+	VMOVUPS      eltconst<>+0(SB), Y2
+	VSUBPS       Y1, Y2, Y2
+	VBLENDVPS    Y0, Y1, Y2, Y1
+	VMULPS       Y0, Y1, Y1
+	VMOVUPS      Y1, 32(AX)(BX*1)
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop
 
 single:
 	CMPQ         DX, $0x00000008
@@ -1910,6 +2315,135 @@ TEXT ·geluBackwardAVX2(SB), NOSPLIT, $0-72
 	MOVQ x_base+48(FP), DX
 	MOVQ dst_len+8(FP), BX
 	XORQ SI, SI
+
+loop:
+	CMPQ         BX, $0x00000010
+	JB           single
+	VMOVUPS      (CX)(SI*1), Y0
+	VMOVUPS      (DX)(SI*1), Y1
+	VANDPS       eltconst<>+256(SB), Y1, Y2
+	VMINPS       eltconst<>+1024(SB), Y2, Y2
+	VMULPS       Y2, Y2, Y3
+	VMOVAPS      Y3, Y4
+	VFMSUB231PS  Y2, Y2, Y4
+	VMULPS       eltconst<>+128(SB), Y3, Y3
+	VMOVUPS      eltconst<>+512(SB), Y5
+	VMAXPS       Y3, Y5, Y5
+	VMOVUPS      eltconst<>+576(SB), Y3
+	VMINPS       Y5, Y3, Y3
+	VMULPS       eltconst<>+320(SB), Y3, Y5
+	VCVTPS2DQ    Y5, Y6
+	VCVTDQ2PS    Y6, Y5
+	VFNMADD231PS eltconst<>+384(SB), Y5, Y3
+	VFNMADD231PS eltconst<>+448(SB), Y5, Y3
+	VMOVUPS      eltconst<>+1536(SB), Y5
+	VFMADD213PS  eltconst<>+1472(SB), Y3, Y5
+	VFMADD213PS  eltconst<>+1408(SB), Y3, Y5
+	VFMADD213PS  eltconst<>+1344(SB), Y3, Y5
+	VFMADD213PS  eltconst<>+1280(SB), Y3, Y5
+	VFMADD213PS  eltconst<>+1216(SB), Y3, Y5
+	VFMADD213PS  eltconst<>+1152(SB), Y3, Y5
+	VFMADD213PS  eltconst<>+1088(SB), Y3, Y5
+	VPSRAD       $0x01, Y6, Y3
+	VPSUBD       Y3, Y6, Y6
+	VPADDD       eltconst<>+640(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       eltconst<>+640(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y3, Y5, Y5
+	VMULPS       Y6, Y5, Y5
+	VMULPS       eltconst<>+128(SB), Y4, Y4
+	VFMADD213PS  Y5, Y4, Y5
+	VMULPS       eltconst<>+832(SB), Y2, Y2
+	VMOVUPS      eltconst<>+0(SB), Y3
+	VFMADD231PS  eltconst<>+960(SB), Y2, Y3
+	VMOVUPS      eltconst<>+0(SB), Y2
+	VDIVPS       Y3, Y2, Y2
+	VMOVUPS      eltconst<>+2240(SB), Y3
+	VFMADD213PS  eltconst<>+2176(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+2112(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+2048(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1984(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1920(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1856(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1792(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1728(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1664(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1600(SB), Y2, Y3
+	VMULPS       Y2, Y3, Y3
+	VMULPS       Y5, Y3, Y2
+	VMULPS       eltconst<>+64(SB), Y2, Y2
+	VMOVUPS      eltconst<>+0(SB), Y3
+	VSUBPS       Y2, Y3, Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VMULPS       eltconst<>+896(SB), Y5, Y5
+	VFMADD231PS  Y1, Y5, Y2
+	VMULPS       Y2, Y0, Y0
+	VMOVUPS      Y0, (AX)(SI*1)
+	VMOVUPS      32(CX)(SI*1), Y0
+	VMOVUPS      32(DX)(SI*1), Y1
+	VANDPS       eltconst<>+256(SB), Y1, Y2
+	VMINPS       eltconst<>+1024(SB), Y2, Y2
+	VMULPS       Y2, Y2, Y3
+	VMOVAPS      Y3, Y4
+	VFMSUB231PS  Y2, Y2, Y4
+	VMULPS       eltconst<>+128(SB), Y3, Y3
+	VMOVUPS      eltconst<>+512(SB), Y5
+	VMAXPS       Y3, Y5, Y5
+	VMOVUPS      eltconst<>+576(SB), Y3
+	VMINPS       Y5, Y3, Y3
+	VMULPS       eltconst<>+320(SB), Y3, Y5
+	VCVTPS2DQ    Y5, Y6
+	VCVTDQ2PS    Y6, Y5
+	VFNMADD231PS eltconst<>+384(SB), Y5, Y3
+	VFNMADD231PS eltconst<>+448(SB), Y5, Y3
+	VMOVUPS      eltconst<>+1536(SB), Y5
+	VFMADD213PS  eltconst<>+1472(SB), Y3, Y5
+	VFMADD213PS  eltconst<>+1408(SB), Y3, Y5
+	VFMADD213PS  eltconst<>+1344(SB), Y3, Y5
+	VFMADD213PS  eltconst<>+1280(SB), Y3, Y5
+	VFMADD213PS  eltconst<>+1216(SB), Y3, Y5
+	VFMADD213PS  eltconst<>+1152(SB), Y3, Y5
+	VFMADD213PS  eltconst<>+1088(SB), Y3, Y5
+	VPSRAD       $0x01, Y6, Y3
+	VPSUBD       Y3, Y6, Y6
+	VPADDD       eltconst<>+640(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       eltconst<>+640(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VMULPS       Y3, Y5, Y5
+	VMULPS       Y6, Y5, Y5
+	VMULPS       eltconst<>+128(SB), Y4, Y4
+	VFMADD213PS  Y5, Y4, Y5
+	VMULPS       eltconst<>+832(SB), Y2, Y2
+	VMOVUPS      eltconst<>+0(SB), Y3
+	VFMADD231PS  eltconst<>+960(SB), Y2, Y3
+	VMOVUPS      eltconst<>+0(SB), Y2
+	VDIVPS       Y3, Y2, Y2
+	VMOVUPS      eltconst<>+2240(SB), Y3
+	VFMADD213PS  eltconst<>+2176(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+2112(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+2048(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1984(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1920(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1856(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1792(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1728(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1664(SB), Y2, Y3
+	VFMADD213PS  eltconst<>+1600(SB), Y2, Y3
+	VMULPS       Y2, Y3, Y3
+	VMULPS       Y5, Y3, Y2
+	VMULPS       eltconst<>+64(SB), Y2, Y2
+	VMOVUPS      eltconst<>+0(SB), Y3
+	VSUBPS       Y2, Y3, Y3
+	VBLENDVPS    Y1, Y2, Y3, Y2
+	VMULPS       eltconst<>+896(SB), Y5, Y5
+	VFMADD231PS  Y1, Y5, Y2
+	VMULPS       Y2, Y0, Y0
+	VMOVUPS      Y0, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop
 
 single:
 	CMPQ         BX, $0x00000008
@@ -2064,6 +2598,79 @@ TEXT ·expSubSumAVX2(SB), NOSPLIT, $0-60
 	VXORPS       Y2, Y2, Y2
 	XORQ         BX, BX
 
+loop:
+	CMPQ         DX, $0x00000010
+	JB           single
+	VMOVUPS      (CX)(BX*1), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMOVUPS      eltconst<>+512(SB), Y4
+	VMAXPS       Y3, Y4, Y4
+	VMOVUPS      eltconst<>+576(SB), Y3
+	VMINPS       Y4, Y3, Y3
+	VMULPS       eltconst<>+320(SB), Y3, Y4
+	VCVTPS2DQ    Y4, Y5
+	VCVTDQ2PS    Y5, Y4
+	VFNMADD231PS eltconst<>+384(SB), Y4, Y3
+	VFNMADD231PS eltconst<>+448(SB), Y4, Y3
+	VMOVUPS      eltconst<>+1536(SB), Y4
+	VFMADD213PS  eltconst<>+1472(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1408(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1344(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1280(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1216(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1152(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1088(SB), Y3, Y4
+	VPSRAD       $0x01, Y5, Y3
+	VPSUBD       Y3, Y5, Y5
+	VPADDD       eltconst<>+640(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       eltconst<>+640(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y5, Y4, Y4
+	VMOVUPS      Y4, (AX)(BX*1)
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y3, Y2, Y2
+	VMOVUPS      32(CX)(BX*1), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMOVUPS      eltconst<>+512(SB), Y4
+	VMAXPS       Y3, Y4, Y4
+	VMOVUPS      eltconst<>+576(SB), Y3
+	VMINPS       Y4, Y3, Y3
+	VMULPS       eltconst<>+320(SB), Y3, Y4
+	VCVTPS2DQ    Y4, Y5
+	VCVTDQ2PS    Y5, Y4
+	VFNMADD231PS eltconst<>+384(SB), Y4, Y3
+	VFNMADD231PS eltconst<>+448(SB), Y4, Y3
+	VMOVUPS      eltconst<>+1536(SB), Y4
+	VFMADD213PS  eltconst<>+1472(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1408(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1344(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1280(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1216(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1152(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1088(SB), Y3, Y4
+	VPSRAD       $0x01, Y5, Y3
+	VPSUBD       Y3, Y5, Y5
+	VPADDD       eltconst<>+640(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       eltconst<>+640(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y5, Y4, Y4
+	VMOVUPS      Y4, 32(AX)(BX*1)
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y3, Y2, Y2
+	ADDQ         $0x00000040, BX
+	SUBQ         $0x00000010, DX
+	JMP          loop
+
 single:
 	CMPQ         DX, $0x00000008
 	JB           tail
@@ -2167,6 +2774,77 @@ TEXT ·sumExpSubAVX2(SB), NOSPLIT, $0-36
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
 	XORQ         DX, DX
+
+loop:
+	CMPQ         CX, $0x00000010
+	JB           single
+	VMOVUPS      (AX)(DX*1), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMOVUPS      eltconst<>+512(SB), Y4
+	VMAXPS       Y3, Y4, Y4
+	VMOVUPS      eltconst<>+576(SB), Y3
+	VMINPS       Y4, Y3, Y3
+	VMULPS       eltconst<>+320(SB), Y3, Y4
+	VCVTPS2DQ    Y4, Y5
+	VCVTDQ2PS    Y5, Y4
+	VFNMADD231PS eltconst<>+384(SB), Y4, Y3
+	VFNMADD231PS eltconst<>+448(SB), Y4, Y3
+	VMOVUPS      eltconst<>+1536(SB), Y4
+	VFMADD213PS  eltconst<>+1472(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1408(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1344(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1280(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1216(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1152(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1088(SB), Y3, Y4
+	VPSRAD       $0x01, Y5, Y3
+	VPSUBD       Y3, Y5, Y5
+	VPADDD       eltconst<>+640(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       eltconst<>+640(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y3, Y2, Y2
+	VMOVUPS      32(AX)(DX*1), Y3
+	VSUBPS       Y0, Y3, Y3
+	VMOVUPS      eltconst<>+512(SB), Y4
+	VMAXPS       Y3, Y4, Y4
+	VMOVUPS      eltconst<>+576(SB), Y3
+	VMINPS       Y4, Y3, Y3
+	VMULPS       eltconst<>+320(SB), Y3, Y4
+	VCVTPS2DQ    Y4, Y5
+	VCVTDQ2PS    Y5, Y4
+	VFNMADD231PS eltconst<>+384(SB), Y4, Y3
+	VFNMADD231PS eltconst<>+448(SB), Y4, Y3
+	VMOVUPS      eltconst<>+1536(SB), Y4
+	VFMADD213PS  eltconst<>+1472(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1408(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1344(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1280(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1216(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1152(SB), Y3, Y4
+	VFMADD213PS  eltconst<>+1088(SB), Y3, Y4
+	VPSRAD       $0x01, Y5, Y3
+	VPSUBD       Y3, Y5, Y5
+	VPADDD       eltconst<>+640(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VPADDD       eltconst<>+640(SB), Y5, Y5
+	VPSLLD       $0x17, Y5, Y5
+	VMULPS       Y3, Y4, Y4
+	VMULPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X3
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X3, Y3
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y3, Y2, Y2
+	ADDQ         $0x00000040, DX
+	SUBQ         $0x00000010, CX
+	JMP          loop
 
 single:
 	CMPQ         CX, $0x00000008
@@ -2336,6 +3014,71 @@ TEXT ·subExpScaledAVX2(SB), NOSPLIT, $0-76
 	MOVQ         y_base+48(FP), DX
 	MOVQ         y_len+56(FP), BX
 	XORQ         SI, SI
+
+loop:
+	CMPQ         BX, $0x00000010
+	JB           single
+	VMOVUPS      (DX)(SI*1), Y1
+	VMOVUPS      eltconst<>+512(SB), Y2
+	VMAXPS       Y1, Y2, Y2
+	VMOVUPS      eltconst<>+576(SB), Y1
+	VMINPS       Y2, Y1, Y1
+	VMULPS       eltconst<>+320(SB), Y1, Y2
+	VCVTPS2DQ    Y2, Y3
+	VCVTDQ2PS    Y3, Y2
+	VFNMADD231PS eltconst<>+384(SB), Y2, Y1
+	VFNMADD231PS eltconst<>+448(SB), Y2, Y1
+	VMOVUPS      eltconst<>+1536(SB), Y2
+	VFMADD213PS  eltconst<>+1472(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1408(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1344(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1280(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1216(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1152(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1088(SB), Y1, Y2
+	VPSRAD       $0x01, Y3, Y1
+	VPSUBD       Y1, Y3, Y3
+	VPADDD       eltconst<>+640(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VPADDD       eltconst<>+640(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      (CX)(SI*1), Y1
+	VFNMADD231PS Y2, Y0, Y1
+	VMOVUPS      Y1, (AX)(SI*1)
+	VMOVUPS      32(DX)(SI*1), Y1
+	VMOVUPS      eltconst<>+512(SB), Y2
+	VMAXPS       Y1, Y2, Y2
+	VMOVUPS      eltconst<>+576(SB), Y1
+	VMINPS       Y2, Y1, Y1
+	VMULPS       eltconst<>+320(SB), Y1, Y2
+	VCVTPS2DQ    Y2, Y3
+	VCVTDQ2PS    Y3, Y2
+	VFNMADD231PS eltconst<>+384(SB), Y2, Y1
+	VFNMADD231PS eltconst<>+448(SB), Y2, Y1
+	VMOVUPS      eltconst<>+1536(SB), Y2
+	VFMADD213PS  eltconst<>+1472(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1408(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1344(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1280(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1216(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1152(SB), Y1, Y2
+	VFMADD213PS  eltconst<>+1088(SB), Y1, Y2
+	VPSRAD       $0x01, Y3, Y1
+	VPSUBD       Y1, Y3, Y3
+	VPADDD       eltconst<>+640(SB), Y1, Y1
+	VPSLLD       $0x17, Y1, Y1
+	VPADDD       eltconst<>+640(SB), Y3, Y3
+	VPSLLD       $0x17, Y3, Y3
+	VMULPS       Y1, Y2, Y2
+	VMULPS       Y3, Y2, Y2
+	VMOVUPS      32(CX)(SI*1), Y1
+	VFNMADD231PS Y2, Y0, Y1
+	VMOVUPS      Y1, 32(AX)(SI*1)
+	ADDQ         $0x00000040, SI
+	SUBQ         $0x00000010, BX
+	JMP          loop
 
 single:
 	CMPQ         BX, $0x00000008
@@ -2512,6 +3255,41 @@ TEXT ·normBackwardSumsAVX2(SB), NOSPLIT, $0-136
 	VXORPS       Y2, Y2, Y2
 	VXORPS       Y3, Y3, Y3
 	XORQ         R8, R8
+
+loop:
+	CMPQ        DI, $0x00000010
+	JB          single
+	VMOVUPS     (BX)(R8*1), Y4
+	VMOVUPS     (DX)(R8*1), Y5
+	VSUBPS      Y0, Y4, Y4
+	VMULPS      Y1, Y4, Y4
+	VMOVUPS     (AX)(R8*1), Y6
+	VFMADD231PS Y4, Y5, Y6
+	VMOVUPS     Y6, (AX)(R8*1)
+	VMOVUPS     (CX)(R8*1), Y6
+	VADDPS      Y5, Y6, Y6
+	VMOVUPS     Y6, (CX)(R8*1)
+	VMOVUPS     (SI)(R8*1), Y6
+	VMULPS      Y5, Y6, Y6
+	VADDPS      Y6, Y2, Y2
+	VFMADD231PS Y6, Y4, Y3
+	VMOVUPS     32(BX)(R8*1), Y4
+	VMOVUPS     32(DX)(R8*1), Y5
+	VSUBPS      Y0, Y4, Y4
+	VMULPS      Y1, Y4, Y4
+	VMOVUPS     32(AX)(R8*1), Y6
+	VFMADD231PS Y4, Y5, Y6
+	VMOVUPS     Y6, 32(AX)(R8*1)
+	VMOVUPS     32(CX)(R8*1), Y6
+	VADDPS      Y5, Y6, Y6
+	VMOVUPS     Y6, 32(CX)(R8*1)
+	VMOVUPS     32(SI)(R8*1), Y6
+	VMULPS      Y5, Y6, Y6
+	VADDPS      Y6, Y2, Y2
+	VFMADD231PS Y6, Y4, Y3
+	ADDQ        $0x00000040, R8
+	SUBQ        $0x00000010, DI
+	JMP         loop
 
 single:
 	CMPQ        DI, $0x00000008
@@ -3448,6 +4226,67 @@ TEXT ·expAVX512(SB), NOSPLIT, $0-48
 	MOVQ dst_len+8(FP), DX
 	XORQ BX, BX
 
+loop:
+	CMPQ         DX, $0x00000020
+	JB           single
+	VMOVUPS      (CX)(BX*1), Z0
+	VMOVUPS      eltconst<>+512(SB), Z1
+	VMAXPS       Z0, Z1, Z1
+	VMOVUPS      eltconst<>+576(SB), Z0
+	VMINPS       Z1, Z0, Z0
+	VMULPS       eltconst<>+320(SB), Z0, Z1
+	VCVTPS2DQ    Z1, Z2
+	VCVTDQ2PS    Z2, Z1
+	VFNMADD231PS eltconst<>+384(SB), Z1, Z0
+	VFNMADD231PS eltconst<>+448(SB), Z1, Z0
+	VMOVUPS      eltconst<>+1536(SB), Z1
+	VFMADD213PS  eltconst<>+1472(SB), Z0, Z1
+	VFMADD213PS  eltconst<>+1408(SB), Z0, Z1
+	VFMADD213PS  eltconst<>+1344(SB), Z0, Z1
+	VFMADD213PS  eltconst<>+1280(SB), Z0, Z1
+	VFMADD213PS  eltconst<>+1216(SB), Z0, Z1
+	VFMADD213PS  eltconst<>+1152(SB), Z0, Z1
+	VFMADD213PS  eltconst<>+1088(SB), Z0, Z1
+	VPSRAD       $0x01, Z2, Z0
+	VPSUBD       Z0, Z2, Z2
+	VPADDD       eltconst<>+640(SB), Z0, Z0
+	VPSLLD       $0x17, Z0, Z0
+	VPADDD       eltconst<>+640(SB), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z0, Z1, Z1
+	VMULPS       Z2, Z1, Z1
+	VMOVUPS      Z1, (AX)(BX*1)
+	VMOVUPS      64(CX)(BX*1), Z0
+	VMOVUPS      eltconst<>+512(SB), Z1
+	VMAXPS       Z0, Z1, Z1
+	VMOVUPS      eltconst<>+576(SB), Z0
+	VMINPS       Z1, Z0, Z0
+	VMULPS       eltconst<>+320(SB), Z0, Z1
+	VCVTPS2DQ    Z1, Z2
+	VCVTDQ2PS    Z2, Z1
+	VFNMADD231PS eltconst<>+384(SB), Z1, Z0
+	VFNMADD231PS eltconst<>+448(SB), Z1, Z0
+	VMOVUPS      eltconst<>+1536(SB), Z1
+	VFMADD213PS  eltconst<>+1472(SB), Z0, Z1
+	VFMADD213PS  eltconst<>+1408(SB), Z0, Z1
+	VFMADD213PS  eltconst<>+1344(SB), Z0, Z1
+	VFMADD213PS  eltconst<>+1280(SB), Z0, Z1
+	VFMADD213PS  eltconst<>+1216(SB), Z0, Z1
+	VFMADD213PS  eltconst<>+1152(SB), Z0, Z1
+	VFMADD213PS  eltconst<>+1088(SB), Z0, Z1
+	VPSRAD       $0x01, Z2, Z0
+	VPSUBD       Z0, Z2, Z2
+	VPADDD       eltconst<>+640(SB), Z0, Z0
+	VPSLLD       $0x17, Z0, Z0
+	VPADDD       eltconst<>+640(SB), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z0, Z1, Z1
+	VMULPS       Z2, Z1, Z1
+	VMOVUPS      Z1, 64(AX)(BX*1)
+	ADDQ         $0x00000080, BX
+	SUBQ         $0x00000020, DX
+	JMP          loop
+
 single:
 	CMPQ         DX, $0x00000010
 	JB           tail
@@ -3526,6 +4365,77 @@ TEXT ·sigmoidAVX512(SB), NOSPLIT, $0-48
 	MOVQ x_base+24(FP), CX
 	MOVQ dst_len+8(FP), DX
 	XORQ BX, BX
+
+loop:
+	CMPQ         DX, $0x00000020
+	JB           single
+	VMOVUPS      (CX)(BX*1), Z0
+	VXORPS       Z1, Z1, Z1
+	VSUBPS       Z0, Z1, Z1
+	VMOVUPS      eltconst<>+512(SB), Z0
+	VMAXPS       Z1, Z0, Z0
+	VMOVUPS      eltconst<>+576(SB), Z1
+	VMINPS       Z0, Z1, Z1
+	VMULPS       eltconst<>+320(SB), Z1, Z0
+	VCVTPS2DQ    Z0, Z2
+	VCVTDQ2PS    Z2, Z0
+	VFNMADD231PS eltconst<>+384(SB), Z0, Z1
+	VFNMADD231PS eltconst<>+448(SB), Z0, Z1
+	VMOVUPS      eltconst<>+1536(SB), Z0
+	VFMADD213PS  eltconst<>+1472(SB), Z1, Z0
+	VFMADD213PS  eltconst<>+1408(SB), Z1, Z0
+	VFMADD213PS  eltconst<>+1344(SB), Z1, Z0
+	VFMADD213PS  eltconst<>+1280(SB), Z1, Z0
+	VFMADD213PS  eltconst<>+1216(SB), Z1, Z0
+	VFMADD213PS  eltconst<>+1152(SB), Z1, Z0
+	VFMADD213PS  eltconst<>+1088(SB), Z1, Z0
+	VPSRAD       $0x01, Z2, Z1
+	VPSUBD       Z1, Z2, Z2
+	VPADDD       eltconst<>+640(SB), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VPADDD       eltconst<>+640(SB), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z1, Z0, Z0
+	VMULPS       Z2, Z0, Z0
+	VADDPS       eltconst<>+0(SB), Z0, Z0
+	VMOVUPS      eltconst<>+0(SB), Z1
+	VDIVPS       Z0, Z1, Z1
+	VMOVUPS      Z1, (AX)(BX*1)
+	VMOVUPS      64(CX)(BX*1), Z0
+	VXORPS       Z1, Z1, Z1
+	VSUBPS       Z0, Z1, Z1
+	VMOVUPS      eltconst<>+512(SB), Z0
+	VMAXPS       Z1, Z0, Z0
+	VMOVUPS      eltconst<>+576(SB), Z1
+	VMINPS       Z0, Z1, Z1
+	VMULPS       eltconst<>+320(SB), Z1, Z0
+	VCVTPS2DQ    Z0, Z2
+	VCVTDQ2PS    Z2, Z0
+	VFNMADD231PS eltconst<>+384(SB), Z0, Z1
+	VFNMADD231PS eltconst<>+448(SB), Z0, Z1
+	VMOVUPS      eltconst<>+1536(SB), Z0
+	VFMADD213PS  eltconst<>+1472(SB), Z1, Z0
+	VFMADD213PS  eltconst<>+1408(SB), Z1, Z0
+	VFMADD213PS  eltconst<>+1344(SB), Z1, Z0
+	VFMADD213PS  eltconst<>+1280(SB), Z1, Z0
+	VFMADD213PS  eltconst<>+1216(SB), Z1, Z0
+	VFMADD213PS  eltconst<>+1152(SB), Z1, Z0
+	VFMADD213PS  eltconst<>+1088(SB), Z1, Z0
+	VPSRAD       $0x01, Z2, Z1
+	VPSUBD       Z1, Z2, Z2
+	VPADDD       eltconst<>+640(SB), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VPADDD       eltconst<>+640(SB), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VMULPS       Z1, Z0, Z0
+	VMULPS       Z2, Z0, Z0
+	VADDPS       eltconst<>+0(SB), Z0, Z0
+	VMOVUPS      eltconst<>+0(SB), Z1
+	VDIVPS       Z0, Z1, Z1
+	VMOVUPS      Z1, 64(AX)(BX*1)
+	ADDQ         $0x00000080, BX
+	SUBQ         $0x00000020, DX
+	JMP          loop
 
 single:
 	CMPQ         DX, $0x00000010
@@ -3616,6 +4526,73 @@ TEXT ·quickGELUAVX512(SB), NOSPLIT, $0-48
 	MOVQ dst_len+8(FP), DX
 	XORQ BX, BX
 
+loop:
+	CMPQ         DX, $0x00000020
+	JB           single
+	VMOVUPS      (CX)(BX*1), Z0
+	VMULPS       eltconst<>+768(SB), Z0, Z1
+	VMOVUPS      eltconst<>+512(SB), Z2
+	VMAXPS       Z1, Z2, Z2
+	VMOVUPS      eltconst<>+576(SB), Z1
+	VMINPS       Z2, Z1, Z1
+	VMULPS       eltconst<>+320(SB), Z1, Z2
+	VCVTPS2DQ    Z2, Z3
+	VCVTDQ2PS    Z3, Z2
+	VFNMADD231PS eltconst<>+384(SB), Z2, Z1
+	VFNMADD231PS eltconst<>+448(SB), Z2, Z1
+	VMOVUPS      eltconst<>+1536(SB), Z2
+	VFMADD213PS  eltconst<>+1472(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1408(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1344(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1280(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1216(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1152(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1088(SB), Z1, Z2
+	VPSRAD       $0x01, Z3, Z1
+	VPSUBD       Z1, Z3, Z3
+	VPADDD       eltconst<>+640(SB), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VPADDD       eltconst<>+640(SB), Z3, Z3
+	VPSLLD       $0x17, Z3, Z3
+	VMULPS       Z1, Z2, Z2
+	VMULPS       Z3, Z2, Z2
+	VADDPS       eltconst<>+0(SB), Z2, Z2
+	VDIVPS       Z2, Z0, Z0
+	VMOVUPS      Z0, (AX)(BX*1)
+	VMOVUPS      64(CX)(BX*1), Z0
+	VMULPS       eltconst<>+768(SB), Z0, Z1
+	VMOVUPS      eltconst<>+512(SB), Z2
+	VMAXPS       Z1, Z2, Z2
+	VMOVUPS      eltconst<>+576(SB), Z1
+	VMINPS       Z2, Z1, Z1
+	VMULPS       eltconst<>+320(SB), Z1, Z2
+	VCVTPS2DQ    Z2, Z3
+	VCVTDQ2PS    Z3, Z2
+	VFNMADD231PS eltconst<>+384(SB), Z2, Z1
+	VFNMADD231PS eltconst<>+448(SB), Z2, Z1
+	VMOVUPS      eltconst<>+1536(SB), Z2
+	VFMADD213PS  eltconst<>+1472(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1408(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1344(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1280(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1216(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1152(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1088(SB), Z1, Z2
+	VPSRAD       $0x01, Z3, Z1
+	VPSUBD       Z1, Z3, Z3
+	VPADDD       eltconst<>+640(SB), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VPADDD       eltconst<>+640(SB), Z3, Z3
+	VPSLLD       $0x17, Z3, Z3
+	VMULPS       Z1, Z2, Z2
+	VMULPS       Z3, Z2, Z2
+	VADDPS       eltconst<>+0(SB), Z2, Z2
+	VDIVPS       Z2, Z0, Z0
+	VMOVUPS      Z0, 64(AX)(BX*1)
+	ADDQ         $0x00000080, BX
+	SUBQ         $0x00000020, DX
+	JMP          loop
+
 single:
 	CMPQ         DX, $0x00000010
 	JB           tail
@@ -3701,6 +4678,89 @@ TEXT ·quickGELUBackwardAVX512(SB), NOSPLIT, $0-72
 	MOVQ x_base+48(FP), DX
 	MOVQ dst_len+8(FP), BX
 	XORQ SI, SI
+
+loop:
+	CMPQ         BX, $0x00000020
+	JB           single
+	VMOVUPS      (CX)(SI*1), Z0
+	VMOVUPS      (DX)(SI*1), Z1
+	VMULPS       eltconst<>+768(SB), Z1, Z2
+	VMOVUPS      eltconst<>+512(SB), Z3
+	VMAXPS       Z2, Z3, Z3
+	VMOVUPS      eltconst<>+576(SB), Z2
+	VMINPS       Z3, Z2, Z2
+	VMULPS       eltconst<>+320(SB), Z2, Z3
+	VCVTPS2DQ    Z3, Z4
+	VCVTDQ2PS    Z4, Z3
+	VFNMADD231PS eltconst<>+384(SB), Z3, Z2
+	VFNMADD231PS eltconst<>+448(SB), Z3, Z2
+	VMOVUPS      eltconst<>+1536(SB), Z3
+	VFMADD213PS  eltconst<>+1472(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1408(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1344(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1280(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1216(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1152(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1088(SB), Z2, Z3
+	VPSRAD       $0x01, Z4, Z2
+	VPSUBD       Z2, Z4, Z4
+	VPADDD       eltconst<>+640(SB), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VPADDD       eltconst<>+640(SB), Z4, Z4
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z2, Z3, Z3
+	VMULPS       Z4, Z3, Z3
+	VADDPS       eltconst<>+0(SB), Z3, Z3
+	VMOVUPS      eltconst<>+0(SB), Z2
+	VDIVPS       Z3, Z2, Z2
+	VMOVUPS      eltconst<>+0(SB), Z3
+	VSUBPS       Z2, Z3, Z3
+	VMULPS       eltconst<>+704(SB), Z1, Z1
+	VMULPS       Z2, Z1, Z1
+	VFMADD213PS  Z2, Z3, Z1
+	VMULPS       Z1, Z0, Z0
+	VMOVUPS      Z0, (AX)(SI*1)
+	VMOVUPS      64(CX)(SI*1), Z0
+	VMOVUPS      64(DX)(SI*1), Z1
+	VMULPS       eltconst<>+768(SB), Z1, Z2
+	VMOVUPS      eltconst<>+512(SB), Z3
+	VMAXPS       Z2, Z3, Z3
+	VMOVUPS      eltconst<>+576(SB), Z2
+	VMINPS       Z3, Z2, Z2
+	VMULPS       eltconst<>+320(SB), Z2, Z3
+	VCVTPS2DQ    Z3, Z4
+	VCVTDQ2PS    Z4, Z3
+	VFNMADD231PS eltconst<>+384(SB), Z3, Z2
+	VFNMADD231PS eltconst<>+448(SB), Z3, Z2
+	VMOVUPS      eltconst<>+1536(SB), Z3
+	VFMADD213PS  eltconst<>+1472(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1408(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1344(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1280(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1216(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1152(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1088(SB), Z2, Z3
+	VPSRAD       $0x01, Z4, Z2
+	VPSUBD       Z2, Z4, Z4
+	VPADDD       eltconst<>+640(SB), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VPADDD       eltconst<>+640(SB), Z4, Z4
+	VPSLLD       $0x17, Z4, Z4
+	VMULPS       Z2, Z3, Z3
+	VMULPS       Z4, Z3, Z3
+	VADDPS       eltconst<>+0(SB), Z3, Z3
+	VMOVUPS      eltconst<>+0(SB), Z2
+	VDIVPS       Z3, Z2, Z2
+	VMOVUPS      eltconst<>+0(SB), Z3
+	VSUBPS       Z2, Z3, Z3
+	VMULPS       eltconst<>+704(SB), Z1, Z1
+	VMULPS       Z2, Z1, Z1
+	VFMADD213PS  Z2, Z3, Z1
+	VMULPS       Z1, Z0, Z0
+	VMOVUPS      Z0, 64(AX)(SI*1)
+	ADDQ         $0x00000080, SI
+	SUBQ         $0x00000020, BX
+	JMP          loop
 
 single:
 	CMPQ         BX, $0x00000010
@@ -3803,9 +4863,9 @@ TEXT ·geluAVX512(SB), NOSPLIT, $0-48
 	MOVQ dst_len+8(FP), DX
 	XORQ BX, BX
 
-single:
-	CMPQ         DX, $0x00000010
-	JB           tail
+loop:
+	CMPQ         DX, $0x00000020
+	JB           single
 	VMOVUPS      (CX)(BX*1), Z0
 	VANDPS       eltconst<>+256(SB), Z0, Z1
 	VMINPS       eltconst<>+1024(SB), Z1, Z1
@@ -3813,33 +4873,33 @@ single:
 	VMOVAPS      Z2, Z3
 	VFMSUB231PS  Z1, Z1, Z3
 	VMULPS       eltconst<>+128(SB), Z2, Z2
-	VMOVUPS      eltconst<>+512(SB), Z6
-	VMAXPS       Z2, Z6, Z6
+	VMOVUPS      eltconst<>+512(SB), Z8
+	VMAXPS       Z2, Z8, Z8
 	VMOVUPS      eltconst<>+576(SB), Z2
-	VMINPS       Z6, Z2, Z2
-	VMULPS       eltconst<>+320(SB), Z2, Z6
-	VCVTPS2DQ    Z6, Z7
-	VCVTDQ2PS    Z7, Z6
-	VFNMADD231PS eltconst<>+384(SB), Z6, Z2
-	VFNMADD231PS eltconst<>+448(SB), Z6, Z2
-	VMOVUPS      eltconst<>+1536(SB), Z6
-	VFMADD213PS  eltconst<>+1472(SB), Z2, Z6
-	VFMADD213PS  eltconst<>+1408(SB), Z2, Z6
-	VFMADD213PS  eltconst<>+1344(SB), Z2, Z6
-	VFMADD213PS  eltconst<>+1280(SB), Z2, Z6
-	VFMADD213PS  eltconst<>+1216(SB), Z2, Z6
-	VFMADD213PS  eltconst<>+1152(SB), Z2, Z6
-	VFMADD213PS  eltconst<>+1088(SB), Z2, Z6
-	VPSRAD       $0x01, Z7, Z2
-	VPSUBD       Z2, Z7, Z7
+	VMINPS       Z8, Z2, Z2
+	VMULPS       eltconst<>+320(SB), Z2, Z8
+	VCVTPS2DQ    Z8, Z9
+	VCVTDQ2PS    Z9, Z8
+	VFNMADD231PS eltconst<>+384(SB), Z8, Z2
+	VFNMADD231PS eltconst<>+448(SB), Z8, Z2
+	VMOVUPS      eltconst<>+1536(SB), Z8
+	VFMADD213PS  eltconst<>+1472(SB), Z2, Z8
+	VFMADD213PS  eltconst<>+1408(SB), Z2, Z8
+	VFMADD213PS  eltconst<>+1344(SB), Z2, Z8
+	VFMADD213PS  eltconst<>+1280(SB), Z2, Z8
+	VFMADD213PS  eltconst<>+1216(SB), Z2, Z8
+	VFMADD213PS  eltconst<>+1152(SB), Z2, Z8
+	VFMADD213PS  eltconst<>+1088(SB), Z2, Z8
+	VPSRAD       $0x01, Z9, Z2
+	VPSUBD       Z2, Z9, Z9
 	VPADDD       eltconst<>+640(SB), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
-	VPADDD       eltconst<>+640(SB), Z7, Z7
-	VPSLLD       $0x17, Z7, Z7
-	VMULPS       Z2, Z6, Z6
-	VMULPS       Z7, Z6, Z6
+	VPADDD       eltconst<>+640(SB), Z9, Z9
+	VPSLLD       $0x17, Z9, Z9
+	VMULPS       Z2, Z8, Z8
+	VMULPS       Z9, Z8, Z8
 	VMULPS       eltconst<>+128(SB), Z3, Z3
-	VFMADD213PS  Z6, Z3, Z6
+	VFMADD213PS  Z8, Z3, Z8
 	VMULPS       eltconst<>+832(SB), Z1, Z1
 	VMOVUPS      eltconst<>+0(SB), Z2
 	VFMADD231PS  eltconst<>+960(SB), Z1, Z2
@@ -3857,7 +4917,7 @@ single:
 	VFMADD213PS  eltconst<>+1664(SB), Z1, Z2
 	VFMADD213PS  eltconst<>+1600(SB), Z1, Z2
 	VMULPS       Z1, Z2, Z2
-	VMULPS       Z6, Z2, Z1
+	VMULPS       Z8, Z2, Z1
 	VMULPS       eltconst<>+64(SB), Z1, Z1
 	VMOVUPS      eltconst<>+0(SB), Z2
 	VSUBPS       Z1, Z2, Z2
@@ -3865,6 +4925,131 @@ single:
 	VBLENDMPS    Z1, Z2, K1, Z4
 	VMULPS       Z0, Z4, Z4
 	VMOVUPS      Z4, (AX)(BX*1)
+	VMOVUPS      64(CX)(BX*1), Z0
+	VANDPS       eltconst<>+256(SB), Z0, Z1
+	VMINPS       eltconst<>+1024(SB), Z1, Z1
+	VMULPS       Z1, Z1, Z2
+	VMOVAPS      Z2, Z3
+	VFMSUB231PS  Z1, Z1, Z3
+	VMULPS       eltconst<>+128(SB), Z2, Z2
+	VMOVUPS      eltconst<>+512(SB), Z8
+	VMAXPS       Z2, Z8, Z8
+	VMOVUPS      eltconst<>+576(SB), Z2
+	VMINPS       Z8, Z2, Z2
+	VMULPS       eltconst<>+320(SB), Z2, Z8
+	VCVTPS2DQ    Z8, Z9
+	VCVTDQ2PS    Z9, Z8
+	VFNMADD231PS eltconst<>+384(SB), Z8, Z2
+	VFNMADD231PS eltconst<>+448(SB), Z8, Z2
+	VMOVUPS      eltconst<>+1536(SB), Z8
+	VFMADD213PS  eltconst<>+1472(SB), Z2, Z8
+	VFMADD213PS  eltconst<>+1408(SB), Z2, Z8
+	VFMADD213PS  eltconst<>+1344(SB), Z2, Z8
+	VFMADD213PS  eltconst<>+1280(SB), Z2, Z8
+	VFMADD213PS  eltconst<>+1216(SB), Z2, Z8
+	VFMADD213PS  eltconst<>+1152(SB), Z2, Z8
+	VFMADD213PS  eltconst<>+1088(SB), Z2, Z8
+	VPSRAD       $0x01, Z9, Z2
+	VPSUBD       Z2, Z9, Z9
+	VPADDD       eltconst<>+640(SB), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VPADDD       eltconst<>+640(SB), Z9, Z9
+	VPSLLD       $0x17, Z9, Z9
+	VMULPS       Z2, Z8, Z8
+	VMULPS       Z9, Z8, Z8
+	VMULPS       eltconst<>+128(SB), Z3, Z3
+	VFMADD213PS  Z8, Z3, Z8
+	VMULPS       eltconst<>+832(SB), Z1, Z1
+	VMOVUPS      eltconst<>+0(SB), Z2
+	VFMADD231PS  eltconst<>+960(SB), Z1, Z2
+	VMOVUPS      eltconst<>+0(SB), Z1
+	VDIVPS       Z2, Z1, Z1
+	VMOVUPS      eltconst<>+2240(SB), Z2
+	VFMADD213PS  eltconst<>+2176(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+2112(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+2048(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1984(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1920(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1856(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1792(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1728(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1664(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1600(SB), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VMULPS       Z8, Z2, Z1
+	VMULPS       eltconst<>+64(SB), Z1, Z1
+	VMOVUPS      eltconst<>+0(SB), Z2
+	VSUBPS       Z1, Z2, Z2
+	VPMOVD2M     Z0, K1
+	VBLENDMPS    Z1, Z2, K1, Z5
+	VMULPS       Z0, Z5, Z5
+	VMOVUPS      Z5, 64(AX)(BX*1)
+	ADDQ         $0x00000080, BX
+	SUBQ         $0x00000020, DX
+	JMP          loop
+
+single:
+	CMPQ         DX, $0x00000010
+	JB           tail
+	VMOVUPS      (CX)(BX*1), Z0
+	VANDPS       eltconst<>+256(SB), Z0, Z1
+	VMINPS       eltconst<>+1024(SB), Z1, Z1
+	VMULPS       Z1, Z1, Z2
+	VMOVAPS      Z2, Z3
+	VFMSUB231PS  Z1, Z1, Z3
+	VMULPS       eltconst<>+128(SB), Z2, Z2
+	VMOVUPS      eltconst<>+512(SB), Z4
+	VMAXPS       Z2, Z4, Z4
+	VMOVUPS      eltconst<>+576(SB), Z2
+	VMINPS       Z4, Z2, Z2
+	VMULPS       eltconst<>+320(SB), Z2, Z4
+	VCVTPS2DQ    Z4, Z5
+	VCVTDQ2PS    Z5, Z4
+	VFNMADD231PS eltconst<>+384(SB), Z4, Z2
+	VFNMADD231PS eltconst<>+448(SB), Z4, Z2
+	VMOVUPS      eltconst<>+1536(SB), Z4
+	VFMADD213PS  eltconst<>+1472(SB), Z2, Z4
+	VFMADD213PS  eltconst<>+1408(SB), Z2, Z4
+	VFMADD213PS  eltconst<>+1344(SB), Z2, Z4
+	VFMADD213PS  eltconst<>+1280(SB), Z2, Z4
+	VFMADD213PS  eltconst<>+1216(SB), Z2, Z4
+	VFMADD213PS  eltconst<>+1152(SB), Z2, Z4
+	VFMADD213PS  eltconst<>+1088(SB), Z2, Z4
+	VPSRAD       $0x01, Z5, Z2
+	VPSUBD       Z2, Z5, Z5
+	VPADDD       eltconst<>+640(SB), Z2, Z2
+	VPSLLD       $0x17, Z2, Z2
+	VPADDD       eltconst<>+640(SB), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
+	VMULPS       Z2, Z4, Z4
+	VMULPS       Z5, Z4, Z4
+	VMULPS       eltconst<>+128(SB), Z3, Z3
+	VFMADD213PS  Z4, Z3, Z4
+	VMULPS       eltconst<>+832(SB), Z1, Z1
+	VMOVUPS      eltconst<>+0(SB), Z2
+	VFMADD231PS  eltconst<>+960(SB), Z1, Z2
+	VMOVUPS      eltconst<>+0(SB), Z1
+	VDIVPS       Z2, Z1, Z1
+	VMOVUPS      eltconst<>+2240(SB), Z2
+	VFMADD213PS  eltconst<>+2176(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+2112(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+2048(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1984(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1920(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1856(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1792(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1728(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1664(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1600(SB), Z1, Z2
+	VMULPS       Z1, Z2, Z2
+	VMULPS       Z4, Z2, Z1
+	VMULPS       eltconst<>+64(SB), Z1, Z1
+	VMOVUPS      eltconst<>+0(SB), Z2
+	VSUBPS       Z1, Z2, Z2
+	VPMOVD2M     Z0, K1
+	VBLENDMPS    Z1, Z2, K1, Z6
+	VMULPS       Z0, Z6, Z6
+	VMOVUPS      Z6, (AX)(BX*1)
 	ADDQ         $0x00000040, BX
 	SUBQ         $0x00000010, DX
 	JMP          single
@@ -3886,8 +5071,8 @@ tail:
 	VMOVUPS      eltconst<>+576(SB), Z2
 	VMINPS       Z4, Z2, Z2
 	VMULPS       eltconst<>+320(SB), Z2, Z4
-	VCVTPS2DQ    Z4, Z6
-	VCVTDQ2PS    Z6, Z4
+	VCVTPS2DQ    Z4, Z5
+	VCVTDQ2PS    Z5, Z4
 	VFNMADD231PS eltconst<>+384(SB), Z4, Z2
 	VFNMADD231PS eltconst<>+448(SB), Z4, Z2
 	VMOVUPS      eltconst<>+1536(SB), Z4
@@ -3898,14 +5083,14 @@ tail:
 	VFMADD213PS  eltconst<>+1216(SB), Z2, Z4
 	VFMADD213PS  eltconst<>+1152(SB), Z2, Z4
 	VFMADD213PS  eltconst<>+1088(SB), Z2, Z4
-	VPSRAD       $0x01, Z6, Z2
-	VPSUBD       Z2, Z6, Z6
+	VPSRAD       $0x01, Z5, Z2
+	VPSUBD       Z2, Z5, Z5
 	VPADDD       eltconst<>+640(SB), Z2, Z2
 	VPSLLD       $0x17, Z2, Z2
-	VPADDD       eltconst<>+640(SB), Z6, Z6
-	VPSLLD       $0x17, Z6, Z6
+	VPADDD       eltconst<>+640(SB), Z5, Z5
+	VPSLLD       $0x17, Z5, Z5
 	VMULPS       Z2, Z4, Z4
-	VMULPS       Z6, Z4, Z4
+	VMULPS       Z5, Z4, Z4
 	VMULPS       eltconst<>+128(SB), Z3, Z3
 	VFMADD213PS  Z4, Z3, Z4
 	VMULPS       eltconst<>+832(SB), Z1, Z1
@@ -3930,9 +5115,9 @@ tail:
 	VMOVUPS      eltconst<>+0(SB), Z2
 	VSUBPS       Z1, Z2, Z2
 	VPMOVD2M     Z0, K2
-	VBLENDMPS    Z1, Z2, K2, Z5
-	VMULPS       Z0, Z5, Z5
-	VMOVUPS      Z5, K1, (AX)(BX*1)
+	VBLENDMPS    Z1, Z2, K2, Z7
+	VMULPS       Z0, Z7, Z7
+	VMOVUPS      Z7, K1, (AX)(BX*1)
 
 done:
 	VZEROUPPER
@@ -3947,9 +5132,9 @@ TEXT ·geluBackwardAVX512(SB), NOSPLIT, $0-72
 	MOVQ dst_len+8(FP), BX
 	XORQ SI, SI
 
-single:
-	CMPQ         BX, $0x00000010
-	JB           tail
+loop:
+	CMPQ         BX, $0x00000020
+	JB           single
 	VMOVUPS      (CX)(SI*1), Z0
 	VMOVUPS      (DX)(SI*1), Z1
 	VANDPS       eltconst<>+256(SB), Z1, Z2
@@ -3958,33 +5143,33 @@ single:
 	VMOVAPS      Z3, Z4
 	VFMSUB231PS  Z2, Z2, Z4
 	VMULPS       eltconst<>+128(SB), Z3, Z3
-	VMOVUPS      eltconst<>+512(SB), Z7
-	VMAXPS       Z3, Z7, Z7
+	VMOVUPS      eltconst<>+512(SB), Z9
+	VMAXPS       Z3, Z9, Z9
 	VMOVUPS      eltconst<>+576(SB), Z3
-	VMINPS       Z7, Z3, Z3
-	VMULPS       eltconst<>+320(SB), Z3, Z7
-	VCVTPS2DQ    Z7, Z8
-	VCVTDQ2PS    Z8, Z7
-	VFNMADD231PS eltconst<>+384(SB), Z7, Z3
-	VFNMADD231PS eltconst<>+448(SB), Z7, Z3
-	VMOVUPS      eltconst<>+1536(SB), Z7
-	VFMADD213PS  eltconst<>+1472(SB), Z3, Z7
-	VFMADD213PS  eltconst<>+1408(SB), Z3, Z7
-	VFMADD213PS  eltconst<>+1344(SB), Z3, Z7
-	VFMADD213PS  eltconst<>+1280(SB), Z3, Z7
-	VFMADD213PS  eltconst<>+1216(SB), Z3, Z7
-	VFMADD213PS  eltconst<>+1152(SB), Z3, Z7
-	VFMADD213PS  eltconst<>+1088(SB), Z3, Z7
-	VPSRAD       $0x01, Z8, Z3
-	VPSUBD       Z3, Z8, Z8
+	VMINPS       Z9, Z3, Z3
+	VMULPS       eltconst<>+320(SB), Z3, Z9
+	VCVTPS2DQ    Z9, Z10
+	VCVTDQ2PS    Z10, Z9
+	VFNMADD231PS eltconst<>+384(SB), Z9, Z3
+	VFNMADD231PS eltconst<>+448(SB), Z9, Z3
+	VMOVUPS      eltconst<>+1536(SB), Z9
+	VFMADD213PS  eltconst<>+1472(SB), Z3, Z9
+	VFMADD213PS  eltconst<>+1408(SB), Z3, Z9
+	VFMADD213PS  eltconst<>+1344(SB), Z3, Z9
+	VFMADD213PS  eltconst<>+1280(SB), Z3, Z9
+	VFMADD213PS  eltconst<>+1216(SB), Z3, Z9
+	VFMADD213PS  eltconst<>+1152(SB), Z3, Z9
+	VFMADD213PS  eltconst<>+1088(SB), Z3, Z9
+	VPSRAD       $0x01, Z10, Z3
+	VPSUBD       Z3, Z10, Z10
 	VPADDD       eltconst<>+640(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
-	VPADDD       eltconst<>+640(SB), Z8, Z8
-	VPSLLD       $0x17, Z8, Z8
-	VMULPS       Z3, Z7, Z7
-	VMULPS       Z8, Z7, Z7
+	VPADDD       eltconst<>+640(SB), Z10, Z10
+	VPSLLD       $0x17, Z10, Z10
+	VMULPS       Z3, Z9, Z9
+	VMULPS       Z10, Z9, Z9
 	VMULPS       eltconst<>+128(SB), Z4, Z4
-	VFMADD213PS  Z7, Z4, Z7
+	VFMADD213PS  Z9, Z4, Z9
 	VMULPS       eltconst<>+832(SB), Z2, Z2
 	VMOVUPS      eltconst<>+0(SB), Z3
 	VFMADD231PS  eltconst<>+960(SB), Z2, Z3
@@ -4002,15 +5187,146 @@ single:
 	VFMADD213PS  eltconst<>+1664(SB), Z2, Z3
 	VFMADD213PS  eltconst<>+1600(SB), Z2, Z3
 	VMULPS       Z2, Z3, Z3
-	VMULPS       Z7, Z3, Z2
+	VMULPS       Z9, Z3, Z2
 	VMULPS       eltconst<>+64(SB), Z2, Z2
 	VMOVUPS      eltconst<>+0(SB), Z3
 	VSUBPS       Z2, Z3, Z3
 	VPMOVD2M     Z1, K1
 	VBLENDMPS    Z2, Z3, K1, Z5
-	VMULPS       eltconst<>+896(SB), Z7, Z7
-	VFMADD231PS  Z1, Z7, Z5
+	VMULPS       eltconst<>+896(SB), Z9, Z9
+	VFMADD231PS  Z1, Z9, Z5
 	VMULPS       Z5, Z0, Z0
+	VMOVUPS      Z0, (AX)(SI*1)
+	VMOVUPS      64(CX)(SI*1), Z0
+	VMOVUPS      64(DX)(SI*1), Z1
+	VANDPS       eltconst<>+256(SB), Z1, Z2
+	VMINPS       eltconst<>+1024(SB), Z2, Z2
+	VMULPS       Z2, Z2, Z3
+	VMOVAPS      Z3, Z4
+	VFMSUB231PS  Z2, Z2, Z4
+	VMULPS       eltconst<>+128(SB), Z3, Z3
+	VMOVUPS      eltconst<>+512(SB), Z9
+	VMAXPS       Z3, Z9, Z9
+	VMOVUPS      eltconst<>+576(SB), Z3
+	VMINPS       Z9, Z3, Z3
+	VMULPS       eltconst<>+320(SB), Z3, Z9
+	VCVTPS2DQ    Z9, Z10
+	VCVTDQ2PS    Z10, Z9
+	VFNMADD231PS eltconst<>+384(SB), Z9, Z3
+	VFNMADD231PS eltconst<>+448(SB), Z9, Z3
+	VMOVUPS      eltconst<>+1536(SB), Z9
+	VFMADD213PS  eltconst<>+1472(SB), Z3, Z9
+	VFMADD213PS  eltconst<>+1408(SB), Z3, Z9
+	VFMADD213PS  eltconst<>+1344(SB), Z3, Z9
+	VFMADD213PS  eltconst<>+1280(SB), Z3, Z9
+	VFMADD213PS  eltconst<>+1216(SB), Z3, Z9
+	VFMADD213PS  eltconst<>+1152(SB), Z3, Z9
+	VFMADD213PS  eltconst<>+1088(SB), Z3, Z9
+	VPSRAD       $0x01, Z10, Z3
+	VPSUBD       Z3, Z10, Z10
+	VPADDD       eltconst<>+640(SB), Z3, Z3
+	VPSLLD       $0x17, Z3, Z3
+	VPADDD       eltconst<>+640(SB), Z10, Z10
+	VPSLLD       $0x17, Z10, Z10
+	VMULPS       Z3, Z9, Z9
+	VMULPS       Z10, Z9, Z9
+	VMULPS       eltconst<>+128(SB), Z4, Z4
+	VFMADD213PS  Z9, Z4, Z9
+	VMULPS       eltconst<>+832(SB), Z2, Z2
+	VMOVUPS      eltconst<>+0(SB), Z3
+	VFMADD231PS  eltconst<>+960(SB), Z2, Z3
+	VMOVUPS      eltconst<>+0(SB), Z2
+	VDIVPS       Z3, Z2, Z2
+	VMOVUPS      eltconst<>+2240(SB), Z3
+	VFMADD213PS  eltconst<>+2176(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+2112(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+2048(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1984(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1920(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1856(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1792(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1728(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1664(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1600(SB), Z2, Z3
+	VMULPS       Z2, Z3, Z3
+	VMULPS       Z9, Z3, Z2
+	VMULPS       eltconst<>+64(SB), Z2, Z2
+	VMOVUPS      eltconst<>+0(SB), Z3
+	VSUBPS       Z2, Z3, Z3
+	VPMOVD2M     Z1, K1
+	VBLENDMPS    Z2, Z3, K1, Z6
+	VMULPS       eltconst<>+896(SB), Z9, Z9
+	VFMADD231PS  Z1, Z9, Z6
+	VMULPS       Z6, Z0, Z0
+	VMOVUPS      Z0, 64(AX)(SI*1)
+	ADDQ         $0x00000080, SI
+	SUBQ         $0x00000020, BX
+	JMP          loop
+
+single:
+	CMPQ         BX, $0x00000010
+	JB           tail
+	VMOVUPS      (CX)(SI*1), Z0
+	VMOVUPS      (DX)(SI*1), Z1
+	VANDPS       eltconst<>+256(SB), Z1, Z2
+	VMINPS       eltconst<>+1024(SB), Z2, Z2
+	VMULPS       Z2, Z2, Z3
+	VMOVAPS      Z3, Z4
+	VFMSUB231PS  Z2, Z2, Z4
+	VMULPS       eltconst<>+128(SB), Z3, Z3
+	VMOVUPS      eltconst<>+512(SB), Z5
+	VMAXPS       Z3, Z5, Z5
+	VMOVUPS      eltconst<>+576(SB), Z3
+	VMINPS       Z5, Z3, Z3
+	VMULPS       eltconst<>+320(SB), Z3, Z5
+	VCVTPS2DQ    Z5, Z6
+	VCVTDQ2PS    Z6, Z5
+	VFNMADD231PS eltconst<>+384(SB), Z5, Z3
+	VFNMADD231PS eltconst<>+448(SB), Z5, Z3
+	VMOVUPS      eltconst<>+1536(SB), Z5
+	VFMADD213PS  eltconst<>+1472(SB), Z3, Z5
+	VFMADD213PS  eltconst<>+1408(SB), Z3, Z5
+	VFMADD213PS  eltconst<>+1344(SB), Z3, Z5
+	VFMADD213PS  eltconst<>+1280(SB), Z3, Z5
+	VFMADD213PS  eltconst<>+1216(SB), Z3, Z5
+	VFMADD213PS  eltconst<>+1152(SB), Z3, Z5
+	VFMADD213PS  eltconst<>+1088(SB), Z3, Z5
+	VPSRAD       $0x01, Z6, Z3
+	VPSUBD       Z3, Z6, Z6
+	VPADDD       eltconst<>+640(SB), Z3, Z3
+	VPSLLD       $0x17, Z3, Z3
+	VPADDD       eltconst<>+640(SB), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
+	VMULPS       Z3, Z5, Z5
+	VMULPS       Z6, Z5, Z5
+	VMULPS       eltconst<>+128(SB), Z4, Z4
+	VFMADD213PS  Z5, Z4, Z5
+	VMULPS       eltconst<>+832(SB), Z2, Z2
+	VMOVUPS      eltconst<>+0(SB), Z3
+	VFMADD231PS  eltconst<>+960(SB), Z2, Z3
+	VMOVUPS      eltconst<>+0(SB), Z2
+	VDIVPS       Z3, Z2, Z2
+	VMOVUPS      eltconst<>+2240(SB), Z3
+	VFMADD213PS  eltconst<>+2176(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+2112(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+2048(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1984(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1920(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1856(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1792(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1728(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1664(SB), Z2, Z3
+	VFMADD213PS  eltconst<>+1600(SB), Z2, Z3
+	VMULPS       Z2, Z3, Z3
+	VMULPS       Z5, Z3, Z2
+	VMULPS       eltconst<>+64(SB), Z2, Z2
+	VMOVUPS      eltconst<>+0(SB), Z3
+	VSUBPS       Z2, Z3, Z3
+	VPMOVD2M     Z1, K1
+	VBLENDMPS    Z2, Z3, K1, Z7
+	VMULPS       eltconst<>+896(SB), Z5, Z5
+	VFMADD231PS  Z1, Z5, Z7
+	VMULPS       Z7, Z0, Z0
 	VMOVUPS      Z0, (AX)(SI*1)
 	ADDQ         $0x00000040, SI
 	SUBQ         $0x00000010, BX
@@ -4034,8 +5350,8 @@ tail:
 	VMOVUPS      eltconst<>+576(SB), Z3
 	VMINPS       Z5, Z3, Z3
 	VMULPS       eltconst<>+320(SB), Z3, Z5
-	VCVTPS2DQ    Z5, Z7
-	VCVTDQ2PS    Z7, Z5
+	VCVTPS2DQ    Z5, Z6
+	VCVTDQ2PS    Z6, Z5
 	VFNMADD231PS eltconst<>+384(SB), Z5, Z3
 	VFNMADD231PS eltconst<>+448(SB), Z5, Z3
 	VMOVUPS      eltconst<>+1536(SB), Z5
@@ -4046,14 +5362,14 @@ tail:
 	VFMADD213PS  eltconst<>+1216(SB), Z3, Z5
 	VFMADD213PS  eltconst<>+1152(SB), Z3, Z5
 	VFMADD213PS  eltconst<>+1088(SB), Z3, Z5
-	VPSRAD       $0x01, Z7, Z3
-	VPSUBD       Z3, Z7, Z7
+	VPSRAD       $0x01, Z6, Z3
+	VPSUBD       Z3, Z6, Z6
 	VPADDD       eltconst<>+640(SB), Z3, Z3
 	VPSLLD       $0x17, Z3, Z3
-	VPADDD       eltconst<>+640(SB), Z7, Z7
-	VPSLLD       $0x17, Z7, Z7
+	VPADDD       eltconst<>+640(SB), Z6, Z6
+	VPSLLD       $0x17, Z6, Z6
 	VMULPS       Z3, Z5, Z5
-	VMULPS       Z7, Z5, Z5
+	VMULPS       Z6, Z5, Z5
 	VMULPS       eltconst<>+128(SB), Z4, Z4
 	VFMADD213PS  Z5, Z4, Z5
 	VMULPS       eltconst<>+832(SB), Z2, Z2
@@ -4078,10 +5394,10 @@ tail:
 	VMOVUPS      eltconst<>+0(SB), Z3
 	VSUBPS       Z2, Z3, Z3
 	VPMOVD2M     Z1, K2
-	VBLENDMPS    Z2, Z3, K2, Z6
+	VBLENDMPS    Z2, Z3, K2, Z8
 	VMULPS       eltconst<>+896(SB), Z5, Z5
-	VFMADD231PS  Z1, Z5, Z6
-	VMULPS       Z6, Z0, Z0
+	VFMADD231PS  Z1, Z5, Z8
+	VMULPS       Z8, Z0, Z0
 	VMOVUPS      Z0, K1, (AX)(SI*1)
 
 done:
@@ -4099,6 +5415,79 @@ TEXT ·expSubSumAVX512(SB), NOSPLIT, $0-60
 	VXORPS       Z1, Z1, Z1
 	VXORPS       Z2, Z2, Z2
 	XORQ         BX, BX
+
+loop:
+	CMPQ          DX, $0x00000020
+	JB            single
+	VMOVUPS       (CX)(BX*1), Z3
+	VSUBPS        Z0, Z3, Z3
+	VMOVUPS       eltconst<>+512(SB), Z4
+	VMAXPS        Z3, Z4, Z4
+	VMOVUPS       eltconst<>+576(SB), Z3
+	VMINPS        Z4, Z3, Z3
+	VMULPS        eltconst<>+320(SB), Z3, Z4
+	VCVTPS2DQ     Z4, Z5
+	VCVTDQ2PS     Z5, Z4
+	VFNMADD231PS  eltconst<>+384(SB), Z4, Z3
+	VFNMADD231PS  eltconst<>+448(SB), Z4, Z3
+	VMOVUPS       eltconst<>+1536(SB), Z4
+	VFMADD213PS   eltconst<>+1472(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1408(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1344(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1280(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1216(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1152(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1088(SB), Z3, Z4
+	VPSRAD        $0x01, Z5, Z3
+	VPSUBD        Z3, Z5, Z5
+	VPADDD        eltconst<>+640(SB), Z3, Z3
+	VPSLLD        $0x17, Z3, Z3
+	VPADDD        eltconst<>+640(SB), Z5, Z5
+	VPSLLD        $0x17, Z5, Z5
+	VMULPS        Z3, Z4, Z4
+	VMULPS        Z5, Z4, Z4
+	VMOVUPS       Z4, (AX)(BX*1)
+	VEXTRACTF32X8 $0x01, Z4, Y3
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z4, Z1, Z1
+	VADDPD        Z3, Z2, Z2
+	VMOVUPS       64(CX)(BX*1), Z3
+	VSUBPS        Z0, Z3, Z3
+	VMOVUPS       eltconst<>+512(SB), Z4
+	VMAXPS        Z3, Z4, Z4
+	VMOVUPS       eltconst<>+576(SB), Z3
+	VMINPS        Z4, Z3, Z3
+	VMULPS        eltconst<>+320(SB), Z3, Z4
+	VCVTPS2DQ     Z4, Z5
+	VCVTDQ2PS     Z5, Z4
+	VFNMADD231PS  eltconst<>+384(SB), Z4, Z3
+	VFNMADD231PS  eltconst<>+448(SB), Z4, Z3
+	VMOVUPS       eltconst<>+1536(SB), Z4
+	VFMADD213PS   eltconst<>+1472(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1408(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1344(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1280(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1216(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1152(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1088(SB), Z3, Z4
+	VPSRAD        $0x01, Z5, Z3
+	VPSUBD        Z3, Z5, Z5
+	VPADDD        eltconst<>+640(SB), Z3, Z3
+	VPSLLD        $0x17, Z3, Z3
+	VPADDD        eltconst<>+640(SB), Z5, Z5
+	VPSLLD        $0x17, Z5, Z5
+	VMULPS        Z3, Z4, Z4
+	VMULPS        Z5, Z4, Z4
+	VMOVUPS       Z4, 64(AX)(BX*1)
+	VEXTRACTF32X8 $0x01, Z4, Y3
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z4, Z1, Z1
+	VADDPD        Z3, Z2, Z2
+	ADDQ          $0x00000080, BX
+	SUBQ          $0x00000020, DX
+	JMP           loop
 
 single:
 	CMPQ          DX, $0x00000010
@@ -4203,6 +5592,77 @@ TEXT ·sumExpSubAVX512(SB), NOSPLIT, $0-36
 	VXORPS       Z1, Z1, Z1
 	VXORPS       Z2, Z2, Z2
 	XORQ         DX, DX
+
+loop:
+	CMPQ          CX, $0x00000020
+	JB            single
+	VMOVUPS       (AX)(DX*1), Z3
+	VSUBPS        Z0, Z3, Z3
+	VMOVUPS       eltconst<>+512(SB), Z4
+	VMAXPS        Z3, Z4, Z4
+	VMOVUPS       eltconst<>+576(SB), Z3
+	VMINPS        Z4, Z3, Z3
+	VMULPS        eltconst<>+320(SB), Z3, Z4
+	VCVTPS2DQ     Z4, Z5
+	VCVTDQ2PS     Z5, Z4
+	VFNMADD231PS  eltconst<>+384(SB), Z4, Z3
+	VFNMADD231PS  eltconst<>+448(SB), Z4, Z3
+	VMOVUPS       eltconst<>+1536(SB), Z4
+	VFMADD213PS   eltconst<>+1472(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1408(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1344(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1280(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1216(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1152(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1088(SB), Z3, Z4
+	VPSRAD        $0x01, Z5, Z3
+	VPSUBD        Z3, Z5, Z5
+	VPADDD        eltconst<>+640(SB), Z3, Z3
+	VPSLLD        $0x17, Z3, Z3
+	VPADDD        eltconst<>+640(SB), Z5, Z5
+	VPSLLD        $0x17, Z5, Z5
+	VMULPS        Z3, Z4, Z4
+	VMULPS        Z5, Z4, Z4
+	VEXTRACTF32X8 $0x01, Z4, Y3
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z4, Z1, Z1
+	VADDPD        Z3, Z2, Z2
+	VMOVUPS       64(AX)(DX*1), Z3
+	VSUBPS        Z0, Z3, Z3
+	VMOVUPS       eltconst<>+512(SB), Z4
+	VMAXPS        Z3, Z4, Z4
+	VMOVUPS       eltconst<>+576(SB), Z3
+	VMINPS        Z4, Z3, Z3
+	VMULPS        eltconst<>+320(SB), Z3, Z4
+	VCVTPS2DQ     Z4, Z5
+	VCVTDQ2PS     Z5, Z4
+	VFNMADD231PS  eltconst<>+384(SB), Z4, Z3
+	VFNMADD231PS  eltconst<>+448(SB), Z4, Z3
+	VMOVUPS       eltconst<>+1536(SB), Z4
+	VFMADD213PS   eltconst<>+1472(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1408(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1344(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1280(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1216(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1152(SB), Z3, Z4
+	VFMADD213PS   eltconst<>+1088(SB), Z3, Z4
+	VPSRAD        $0x01, Z5, Z3
+	VPSUBD        Z3, Z5, Z5
+	VPADDD        eltconst<>+640(SB), Z3, Z3
+	VPSLLD        $0x17, Z3, Z3
+	VPADDD        eltconst<>+640(SB), Z5, Z5
+	VPSLLD        $0x17, Z5, Z5
+	VMULPS        Z3, Z4, Z4
+	VMULPS        Z5, Z4, Z4
+	VEXTRACTF32X8 $0x01, Z4, Y3
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y3, Z3
+	VADDPD        Z4, Z1, Z1
+	VADDPD        Z3, Z2, Z2
+	ADDQ          $0x00000080, DX
+	SUBQ          $0x00000020, CX
+	JMP           loop
 
 single:
 	CMPQ          CX, $0x00000010
@@ -4370,6 +5830,71 @@ TEXT ·subExpScaledAVX512(SB), NOSPLIT, $0-76
 	MOVQ         y_base+48(FP), DX
 	MOVQ         y_len+56(FP), BX
 	XORQ         SI, SI
+
+loop:
+	CMPQ         BX, $0x00000020
+	JB           single
+	VMOVUPS      (DX)(SI*1), Z1
+	VMOVUPS      eltconst<>+512(SB), Z2
+	VMAXPS       Z1, Z2, Z2
+	VMOVUPS      eltconst<>+576(SB), Z1
+	VMINPS       Z2, Z1, Z1
+	VMULPS       eltconst<>+320(SB), Z1, Z2
+	VCVTPS2DQ    Z2, Z3
+	VCVTDQ2PS    Z3, Z2
+	VFNMADD231PS eltconst<>+384(SB), Z2, Z1
+	VFNMADD231PS eltconst<>+448(SB), Z2, Z1
+	VMOVUPS      eltconst<>+1536(SB), Z2
+	VFMADD213PS  eltconst<>+1472(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1408(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1344(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1280(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1216(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1152(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1088(SB), Z1, Z2
+	VPSRAD       $0x01, Z3, Z1
+	VPSUBD       Z1, Z3, Z3
+	VPADDD       eltconst<>+640(SB), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VPADDD       eltconst<>+640(SB), Z3, Z3
+	VPSLLD       $0x17, Z3, Z3
+	VMULPS       Z1, Z2, Z2
+	VMULPS       Z3, Z2, Z2
+	VMOVUPS      (CX)(SI*1), Z1
+	VFNMADD231PS Z2, Z0, Z1
+	VMOVUPS      Z1, (AX)(SI*1)
+	VMOVUPS      64(DX)(SI*1), Z1
+	VMOVUPS      eltconst<>+512(SB), Z2
+	VMAXPS       Z1, Z2, Z2
+	VMOVUPS      eltconst<>+576(SB), Z1
+	VMINPS       Z2, Z1, Z1
+	VMULPS       eltconst<>+320(SB), Z1, Z2
+	VCVTPS2DQ    Z2, Z3
+	VCVTDQ2PS    Z3, Z2
+	VFNMADD231PS eltconst<>+384(SB), Z2, Z1
+	VFNMADD231PS eltconst<>+448(SB), Z2, Z1
+	VMOVUPS      eltconst<>+1536(SB), Z2
+	VFMADD213PS  eltconst<>+1472(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1408(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1344(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1280(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1216(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1152(SB), Z1, Z2
+	VFMADD213PS  eltconst<>+1088(SB), Z1, Z2
+	VPSRAD       $0x01, Z3, Z1
+	VPSUBD       Z1, Z3, Z3
+	VPADDD       eltconst<>+640(SB), Z1, Z1
+	VPSLLD       $0x17, Z1, Z1
+	VPADDD       eltconst<>+640(SB), Z3, Z3
+	VPSLLD       $0x17, Z3, Z3
+	VMULPS       Z1, Z2, Z2
+	VMULPS       Z3, Z2, Z2
+	VMOVUPS      64(CX)(SI*1), Z1
+	VFNMADD231PS Z2, Z0, Z1
+	VMOVUPS      Z1, 64(AX)(SI*1)
+	ADDQ         $0x00000080, SI
+	SUBQ         $0x00000020, BX
+	JMP          loop
 
 single:
 	CMPQ         BX, $0x00000010
@@ -4542,6 +6067,41 @@ TEXT ·normBackwardSumsAVX512(SB), NOSPLIT, $0-136
 	VXORPS       Z2, Z2, Z2
 	VXORPS       Z3, Z3, Z3
 	XORQ         R8, R8
+
+loop:
+	CMPQ        DI, $0x00000020
+	JB          single
+	VMOVUPS     (BX)(R8*1), Z4
+	VMOVUPS     (DX)(R8*1), Z5
+	VSUBPS      Z0, Z4, Z4
+	VMULPS      Z1, Z4, Z4
+	VMOVUPS     (AX)(R8*1), Z6
+	VFMADD231PS Z4, Z5, Z6
+	VMOVUPS     Z6, (AX)(R8*1)
+	VMOVUPS     (CX)(R8*1), Z6
+	VADDPS      Z5, Z6, Z6
+	VMOVUPS     Z6, (CX)(R8*1)
+	VMOVUPS     (SI)(R8*1), Z6
+	VMULPS      Z5, Z6, Z6
+	VADDPS      Z6, Z2, Z2
+	VFMADD231PS Z6, Z4, Z3
+	VMOVUPS     64(BX)(R8*1), Z4
+	VMOVUPS     64(DX)(R8*1), Z5
+	VSUBPS      Z0, Z4, Z4
+	VMULPS      Z1, Z4, Z4
+	VMOVUPS     64(AX)(R8*1), Z6
+	VFMADD231PS Z4, Z5, Z6
+	VMOVUPS     Z6, 64(AX)(R8*1)
+	VMOVUPS     64(CX)(R8*1), Z6
+	VADDPS      Z5, Z6, Z6
+	VMOVUPS     Z6, 64(CX)(R8*1)
+	VMOVUPS     64(SI)(R8*1), Z6
+	VMULPS      Z5, Z6, Z6
+	VADDPS      Z6, Z2, Z2
+	VFMADD231PS Z6, Z4, Z3
+	ADDQ        $0x00000080, R8
+	SUBQ        $0x00000020, DI
+	JMP         loop
 
 single:
 	CMPQ        DI, $0x00000010

@@ -12,7 +12,7 @@ import (
 const (
 	unrollArith  = 4
 	unrollReduce = 4
-	unrollMath   = 1
+	unrollMath   = 2
 )
 
 func ptr(name string) GPVirtual {
