@@ -1,8 +1,8 @@
 // Package pickle decodes Python pickles without executing anything.
 //
-// It is a small virtual machine for the opcodes of pickle protocols 2 to 5
-// that data files use (no text-mode protocol 0/1 opcodes other than GLOBAL,
-// no sets, no out-of-band buffers). Every reference to a Python global goes
+// It is a small virtual machine for the binary opcodes that data files use,
+// from pickle protocols 1 to 5: no text-mode opcodes of protocol 0 other
+// than GLOBAL, no sets, no extension registry, no out-of-band buffers. Every reference to a Python global goes
 // through the caller's Find function, which returns a value that stands for
 // it or refuses it: nothing is importable unless the caller allows it, which
 // is what makes loading untrusted files safe. Persistent ids go through
