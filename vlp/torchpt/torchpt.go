@@ -384,9 +384,12 @@ func (c *collector) walk(prefix string, d *pickle.Dict, depth int) error {
 	return nil
 }
 
-// maxElements bounds the size of one tensor (a view with zero strides can
-// claim more elements than its storage holds).
+// maxElements bounds the size of one tensor.
 const maxElements = 1 << 34
+
+// maxExpanded bounds a view with more elements than its storage (zero
+// strides), so that a small file cannot demand a huge allocation.
+const maxExpanded = 1 << 28
 
 // gather reads the tensor's elements from its storage bytes.
 func (r *tensorRef) gather(raw []byte) (Tensor, error) {
@@ -422,6 +425,9 @@ func (r *tensorRef) gather(raw []byte) (Tensor, error) {
 			return Tensor{}, outOfRange()
 		}
 		last += int64(d-1) * int64(r.strides[i])
+	}
+	if int64(n) > numel && n > maxExpanded {
+		return Tensor{}, fmt.Errorf("view of %d elements over a storage of %d is too large to expand", n, numel)
 	}
 	t.Data = make([]float32, n)
 	size := r.st.dt.Size()
