@@ -1,0 +1,253 @@
+package nn
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/vlpuda/vlpuda/tensor"
+)
+
+// ModifiedResNet is CLIP's ResNet image tower: a three-convolution stem with
+// an average pool, four stages of anti-aliased bottleneck blocks (strided
+// blocks average-pool instead of striding their convolutions), and an
+// attention pool that maps the last feature map to the embedding.
+type ModifiedResNet struct {
+	Conv1, Conv2, Conv3 *Conv2d
+	BN1, BN2, BN3       *BatchNorm
+	Layers              [4]Stage
+	AttnPool            *AttentionPool2d
+
+	// Tap, if not nil, is called with "stem_out" and "layer{S}_out".
+	Tap func(name string, x *tensor.Tensor)
+}
+
+// ResNetConfig is the shape of a ModifiedResNet: blocks per stage, the stem
+// width, the input resolution, the attention-pool heads and the output size.
+type ResNetConfig struct {
+	Layers                   [4]int
+	Width, Resolution, Heads int
+	Embed                    int
+}
+
+// NewModifiedResNet returns a randomly initialised ResNet tower.
+func NewModifiedResNet(rng *rand.Rand, c ResNetConfig) *ModifiedResNet {
+	w := c.Width
+	r := &ModifiedResNet{
+		Conv1: NewConv2d(rng, 3, w/2, 3, 2, 1, false), BN1: NewBatchNorm(w / 2),
+		Conv2: NewConv2d(rng, w/2, w/2, 3, 1, 1, false), BN2: NewBatchNorm(w / 2),
+		Conv3: NewConv2d(rng, w/2, w, 3, 1, 1, false), BN3: NewBatchNorm(w),
+	}
+	in := w
+	for s := range 4 {
+		planes := w << s
+		stride := 2
+		if s == 0 {
+			stride = 1
+		}
+		for b := range c.Layers[s] {
+			if b > 0 {
+				stride = 1
+			}
+			r.Layers[s] = append(r.Layers[s], NewBottleneck(rng, in, planes, stride))
+			in = 4 * planes
+		}
+	}
+	r.AttnPool = NewAttentionPool2d(rng, c.Resolution/32, 32*w, c.Heads, c.Embed)
+	return r
+}
+
+// Forward maps images (N, 3, R, R) to features (N, embed), not normalised.
+func (r *ModifiedResNet) Forward(images *tensor.Tensor) *tensor.Tensor {
+	x := tensor.ReLU(r.BN1.Forward(r.Conv1.Forward(images)))
+	x = tensor.ReLU(r.BN2.Forward(r.Conv2.Forward(x)))
+	x = tensor.ReLU(r.BN3.Forward(r.Conv3.Forward(x)))
+	x = avgPool(x, 2)
+	r.tap("stem_out", x)
+	for s, stage := range r.Layers {
+		x = stage.Forward(x)
+		r.tap(fmt.Sprintf("layer%d_out", s+1), x)
+	}
+	return r.AttnPool.Forward(x)
+}
+
+func (r *ModifiedResNet) tap(name string, x *tensor.Tensor) {
+	if r.Tap != nil {
+		r.Tap(name, x)
+	}
+}
+
+// Params lists nothing: every layer is a child.
+func (r *ModifiedResNet) Params(func(string, *tensor.Tensor)) {}
+
+// Children lists the stem, layer1…layer4 and attnpool.
+func (r *ModifiedResNet) Children(visit func(string, Module)) {
+	visit("conv1", r.Conv1)
+	visit("bn1", r.BN1)
+	visit("conv2", r.Conv2)
+	visit("bn2", r.BN2)
+	visit("conv3", r.Conv3)
+	visit("bn3", r.BN3)
+	for s, stage := range r.Layers {
+		visit(fmt.Sprintf("layer%d", s+1), stage)
+	}
+	visit("attnpool", r.AttnPool)
+}
+
+// avgPool is a k×k average pool with stride k, the identity for k = 1.
+func avgPool(x *tensor.Tensor, k int) *tensor.Tensor {
+	if k == 1 {
+		return x
+	}
+	return tensor.AvgPool2d(x, [2]int{k, k}, [2]int{k, k}, [2]int{})
+}
+
+// Stage is a sequence of bottleneck blocks named 0, 1, ….
+type Stage []*Bottleneck
+
+// Forward runs the blocks in order.
+func (s Stage) Forward(x *tensor.Tensor) *tensor.Tensor {
+	for _, b := range s {
+		x = b.Forward(x)
+	}
+	return x
+}
+
+// Params lists nothing: the blocks are children.
+func (s Stage) Params(func(string, *tensor.Tensor)) {}
+
+// Children lists the blocks by index.
+func (s Stage) Children(visit func(string, Module)) {
+	for i, b := range s {
+		visit(fmt.Sprint(i), b)
+	}
+}
+
+// Bottleneck is CLIP's anti-aliased bottleneck block: 1×1, 3×3, an average
+// pool when strided, 1×1 to 4× the planes, plus a shortcut that is average
+// pool + 1×1 conv + BatchNorm when the shape changes.
+type Bottleneck struct {
+	Conv1, Conv2, Conv3 *Conv2d
+	BN1, BN2, BN3       *BatchNorm
+	Downsample          *Downsample // nil when the shortcut is the identity
+	Stride              int
+}
+
+// NewBottleneck returns a block from in channels to 4·planes.
+func NewBottleneck(rng *rand.Rand, in, planes, stride int) *Bottleneck {
+	b := &Bottleneck{
+		Conv1: NewConv2d(rng, in, planes, 1, 1, 0, false), BN1: NewBatchNorm(planes),
+		Conv2: NewConv2d(rng, planes, planes, 3, 1, 1, false), BN2: NewBatchNorm(planes),
+		Conv3: NewConv2d(rng, planes, 4*planes, 1, 1, 0, false), BN3: NewBatchNorm(4 * planes),
+		Stride: stride,
+	}
+	if stride > 1 || in != 4*planes {
+		b.Downsample = &Downsample{Conv: NewConv2d(rng, in, 4*planes, 1, 1, 0, false), BN: NewBatchNorm(4 * planes), Stride: stride}
+	}
+	return b
+}
+
+// Forward runs the block on x (N, C, H, W).
+func (b *Bottleneck) Forward(x *tensor.Tensor) *tensor.Tensor {
+	out := tensor.ReLU(b.BN1.Forward(b.Conv1.Forward(x)))
+	out = tensor.ReLU(b.BN2.Forward(b.Conv2.Forward(out)))
+	out = b.BN3.Forward(b.Conv3.Forward(avgPool(out, b.Stride)))
+	shortcut := x
+	if b.Downsample != nil {
+		shortcut = b.Downsample.Forward(x)
+	}
+	return tensor.ReLU(tensor.Add(out, shortcut))
+}
+
+// Params lists nothing: the layers are children.
+func (b *Bottleneck) Params(func(string, *tensor.Tensor)) {}
+
+// Children lists the convolutions, norms and the downsample branch.
+func (b *Bottleneck) Children(visit func(string, Module)) {
+	visit("conv1", b.Conv1)
+	visit("bn1", b.BN1)
+	visit("conv2", b.Conv2)
+	visit("bn2", b.BN2)
+	visit("conv3", b.Conv3)
+	visit("bn3", b.BN3)
+	if b.Downsample != nil {
+		visit("downsample", b.Downsample)
+	}
+}
+
+// Downsample is the shortcut branch of a Bottleneck whose shape changes:
+// average pool (named "-1" in PyTorch, no parameters), then "0" a 1×1 conv
+// and "1" a BatchNorm.
+type Downsample struct {
+	Conv   *Conv2d
+	BN     *BatchNorm
+	Stride int
+}
+
+// Forward maps x to the block's output shape.
+func (d *Downsample) Forward(x *tensor.Tensor) *tensor.Tensor {
+	return d.BN.Forward(d.Conv.Forward(avgPool(x, d.Stride)))
+}
+
+// Params lists nothing.
+func (d *Downsample) Params(func(string, *tensor.Tensor)) {}
+
+// Children lists "0" (conv) and "1" (BatchNorm).
+func (d *Downsample) Children(visit func(string, Module)) {
+	visit("0", d.Conv)
+	visit("1", d.BN)
+}
+
+// AttentionPool2d is CLIP's attention pooling: the mean of the spatial
+// tokens is prepended, positional embeddings are added, and multi-head
+// attention with the mean token as the only query gives the output.
+type AttentionPool2d struct {
+	PositionalEmbedding        *tensor.Tensor // (S²+1, D)
+	KProj, QProj, VProj, CProj *Linear
+	Heads                      int
+}
+
+// NewAttentionPool2d returns a pool over a spatial×spatial map of d
+// channels, with the given heads and output size.
+func NewAttentionPool2d(rng *rand.Rand, spatial, d, heads, out int) *AttentionPool2d {
+	return &AttentionPool2d{
+		PositionalEmbedding: scaled(tensor.RandN(rng, spatial*spatial+1, d), float32(1/math.Sqrt(float64(d)))),
+		KProj:               NewLinear(rng, d, d, true),
+		QProj:               NewLinear(rng, d, d, true),
+		VProj:               NewLinear(rng, d, d, true),
+		CProj:               NewLinear(rng, d, out, true),
+		Heads:               heads,
+	}
+}
+
+// Forward pools x (N, D, S, S) to (N, out).
+func (a *AttentionPool2d) Forward(x *tensor.Tensor) *tensor.Tensor {
+	n, d := x.Dim(0), x.Dim(1)
+	x = x.Reshape(n, d, -1).Permute(0, 2, 1) // (N, S², D)
+	x = tensor.Concat(1, tensor.MeanDim(x, 1, true), x)
+	x = tensor.Add(x, a.PositionalEmbedding) // (N, S²+1, D)
+	q := splitHeads(a.QProj.Forward(x.Narrow(1, 0, 1)), a.Heads)
+	k := splitHeads(a.KProj.Forward(x), a.Heads)
+	v := splitHeads(a.VProj.Forward(x), a.Heads)
+	o := mergeHeads(tensor.ScaledDotProductAttention(q, k, v, nil)) // (N, 1, D)
+	return a.CProj.Forward(o).Select(1, 0)
+}
+
+// splitHeads turns (N, L, H·hd) into the view (N, H, L, hd).
+func splitHeads(x *tensor.Tensor, heads int) *tensor.Tensor {
+	n, l, d := x.Dim(0), x.Dim(1), x.Dim(2)
+	return x.Reshape(n, l, heads, d/heads).Permute(0, 2, 1, 3)
+}
+
+// Params lists the positional embedding.
+func (a *AttentionPool2d) Params(visit func(string, *tensor.Tensor)) {
+	visit("positional_embedding", a.PositionalEmbedding)
+}
+
+// Children lists k_proj, q_proj, v_proj and c_proj (PyTorch's order).
+func (a *AttentionPool2d) Children(visit func(string, Module)) {
+	visit("k_proj", a.KProj)
+	visit("q_proj", a.QProj)
+	visit("v_proj", a.VProj)
+	visit("c_proj", a.CProj)
+}

@@ -1,0 +1,95 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/vlpuda/vlpuda/tensor"
+)
+
+// VisionTransformer is CLIP's ViT image tower: patch embedding by a strided
+// convolution, a class token, positional embeddings, ln_pre, the transformer,
+// ln_post on the class token and a projection to the embedding space.
+type VisionTransformer struct {
+	Conv1               *Conv2d        // (width, 3, patch, patch), no bias
+	ClassEmbedding      *tensor.Tensor // (width)
+	PositionalEmbedding *tensor.Tensor // (grid²+1, width)
+	LnPre               *LayerNorm
+	Transformer         *Transformer
+	LnPost              *LayerNorm
+	Proj                *tensor.Tensor // (width, embed)
+
+	// Tap, if not nil, is called with intermediate activations
+	// ("conv1_out", "ln_pre_out", "resblocks.{i}.out", "ln_post_out").
+	Tap func(name string, x *tensor.Tensor)
+}
+
+// ViTConfig is the shape of a VisionTransformer.
+type ViTConfig struct {
+	Resolution, Patch, Width, Layers, Heads, Embed int
+}
+
+// NewVisionTransformer returns a randomly initialised ViT tower with CLIP's
+// initialisation scales.
+func NewVisionTransformer(rng *rand.Rand, c ViTConfig) *VisionTransformer {
+	grid := c.Resolution / c.Patch
+	scale := float32(1 / sqrtInt(c.Width))
+	return &VisionTransformer{
+		Conv1:               NewConv2d(rng, 3, c.Width, c.Patch, c.Patch, 0, false),
+		ClassEmbedding:      scaled(tensor.RandN(rng, c.Width), scale),
+		PositionalEmbedding: scaled(tensor.RandN(rng, grid*grid+1, c.Width), scale),
+		LnPre:               NewLayerNorm(c.Width, 1e-5),
+		Transformer:         NewTransformer(rng, c.Width, c.Layers, c.Heads),
+		LnPost:              NewLayerNorm(c.Width, 1e-5),
+		Proj:                scaled(tensor.RandN(rng, c.Width, c.Embed), scale),
+	}
+}
+
+// Forward maps images (N, 3, R, R) to features (N, embed), not normalised.
+func (v *VisionTransformer) Forward(images *tensor.Tensor) *tensor.Tensor {
+	x := v.Conv1.Forward(images) // (N, width, g, g)
+	v.tap("conv1_out", x)
+	n, w := x.Dim(0), x.Dim(1)
+	x = x.Reshape(n, w, -1).Permute(0, 2, 1) // (N, g², width), token = row·g + col
+	cls := v.ClassEmbedding.Reshape(1, 1, w).Expand(n, 1, w)
+	x = tensor.Add(tensor.Concat(1, cls, x), v.PositionalEmbedding)
+	x = v.LnPre.Forward(x)
+	v.tap("ln_pre_out", x)
+	v.Transformer.Tap = v.Tap
+	x = v.Transformer.Forward(x, nil)
+	x = v.LnPost.Forward(x.Select(1, 0))
+	v.tap("ln_post_out", x)
+	return tensor.MatMul(x, v.Proj)
+}
+
+func (v *VisionTransformer) tap(name string, x *tensor.Tensor) {
+	if v.Tap != nil {
+		v.Tap(name, x)
+	}
+}
+
+// Params lists class_embedding, positional_embedding and proj.
+func (v *VisionTransformer) Params(visit func(string, *tensor.Tensor)) {
+	visit("class_embedding", v.ClassEmbedding)
+	visit("positional_embedding", v.PositionalEmbedding)
+	visit("proj", v.Proj)
+}
+
+// Children lists conv1, ln_pre, transformer and ln_post.
+func (v *VisionTransformer) Children(visit func(string, Module)) {
+	visit("conv1", v.Conv1)
+	visit("ln_pre", v.LnPre)
+	visit("transformer", v.Transformer)
+	visit("ln_post", v.LnPost)
+}
+
+// scaled multiplies t by s in place and marks it trainable.
+func scaled(t *tensor.Tensor, s float32) *tensor.Tensor {
+	d := t.Data()
+	for i := range d {
+		d[i] *= s
+	}
+	return t.SetRequiresGrad(true)
+}
+
+func sqrtInt(n int) float64 { return math.Sqrt(float64(n)) }
