@@ -1,0 +1,501 @@
+package kernels
+
+import (
+	"encoding/binary"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// This file runs the generated micro-kernels of sgemm_amd64.s on a small
+// x86 simulator, so the AVX-512 kernels are checked (results, masks, and
+// that no byte outside A, B and C is touched, nor C read when beta is 0) on
+// machines without AVX-512 and in the purego build. The simulator knows only
+// the instructions the generator emits; the AVX2 kernels, which also run on
+// the hardware, check the simulator itself.
+
+// asmFuncs splits an assembly file into its TEXT blocks, by symbol name.
+func asmFuncs(t *testing.T, path string) map[string][]string {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading the generated assembly: %v", err)
+	}
+	funcs := map[string][]string{}
+	var cur string
+	for _, line := range strings.Split(string(src), "\n") {
+		line = strings.TrimSpace(line)
+		if i := strings.Index(line, "//"); i >= 0 {
+			line = strings.TrimSpace(line[:i])
+		}
+		if line == "" {
+			continue
+		}
+		if strings.HasPrefix(line, "TEXT ") {
+			name := strings.TrimPrefix(strings.Fields(line)[1], "·")
+			cur = strings.TrimSuffix(name, "(SB),")
+			continue
+		}
+		if cur != "" {
+			funcs[cur] = append(funcs[cur], line)
+		}
+	}
+	return funcs
+}
+
+// simMem is the simulator's memory: a byte arena in which every byte is
+// either free (a fault to touch), readable and writable, or readable only.
+type simMem struct {
+	data  []byte
+	perm  []byte // 0 none, 1 read, 2 read and write
+	noRd  [2]int // a range that must not be read (C when beta == 0)
+	fault string
+}
+
+func (m *simMem) check(addr, n int, write bool) bool {
+	if m.fault != "" {
+		return false
+	}
+	for i := addr; i < addr+n; i++ {
+		switch {
+		case i < 0 || i >= len(m.data) || m.perm[i] == 0:
+			m.fault = fmt.Sprintf("access to byte %d outside every operand", i)
+		case write && m.perm[i] != 2:
+			m.fault = fmt.Sprintf("write to read-only byte %d", i)
+		case !write && i >= m.noRd[0] && i < m.noRd[1]:
+			m.fault = fmt.Sprintf("read of byte %d of C with beta == 0", i)
+		}
+		if m.fault != "" {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *simMem) load32(addr int) float32 {
+	if !m.check(addr, 4, false) {
+		return 0
+	}
+	return math.Float32frombits(binary.LittleEndian.Uint32(m.data[addr:]))
+}
+
+func (m *simMem) store32(addr int, v float32) {
+	if m.check(addr, 4, true) {
+		binary.LittleEndian.PutUint32(m.data[addr:], math.Float32bits(v))
+	}
+}
+
+func (m *simMem) load64(addr int) int64 {
+	if !m.check(addr, 8, false) {
+		return 0
+	}
+	return int64(binary.LittleEndian.Uint64(m.data[addr:]))
+}
+
+// alloc places the floats x in the arena, with perm, after a gap of
+// unowned bytes, and returns their address.
+func (m *simMem) alloc(x []float32, perm byte) int {
+	m.data = append(m.data, make([]byte, 256)...)
+	m.perm = append(m.perm, make([]byte, 256)...)
+	addr := len(m.data)
+	for _, v := range x {
+		m.data = binary.LittleEndian.AppendUint32(m.data, math.Float32bits(v))
+		m.perm = append(m.perm, perm, perm, perm, perm)
+	}
+	return addr
+}
+
+func (m *simMem) floats(addr, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = math.Float32frombits(binary.LittleEndian.Uint32(m.data[addr+4*i:]))
+	}
+	return x
+}
+
+// simCPU holds the architectural state the kernels use.
+type simCPU struct {
+	mem  *simMem
+	fp   int // address of the argument frame
+	gp   map[string]int64
+	vec  [32][16]float32
+	k    [8]uint16
+	zero bool // ZF
+}
+
+var (
+	reMem = regexp.MustCompile(`^(-?\w*)\((\w+)\)(?:\((\w+)\*(\d)\))?$`)
+	reArg = regexp.MustCompile(`^\w+\+(\d+)\(FP\)$`)
+)
+
+// vreg returns the index and lane count of a vector register name.
+func vreg(s string) (idx, lanes int, ok bool) {
+	if len(s) < 2 {
+		return 0, 0, false
+	}
+	switch s[0] {
+	case 'X':
+		lanes = 4
+	case 'Y':
+		lanes = 8
+	case 'Z':
+		lanes = 16
+	default:
+		return 0, 0, false
+	}
+	n, err := strconv.Atoi(s[1:])
+	return n, lanes, err == nil
+}
+
+// addr resolves a memory operand to an arena address.
+func (c *simCPU) addr(s string) int {
+	if m := reArg.FindStringSubmatch(s); m != nil {
+		off, _ := strconv.Atoi(m[1])
+		return c.fp + off
+	}
+	m := reMem.FindStringSubmatch(s)
+	if m == nil {
+		panic("simulator: bad memory operand " + s)
+	}
+	a := c.gp[m[2]]
+	if m[1] != "" {
+		d, _ := strconv.ParseInt(m[1], 0, 64)
+		a += d
+	}
+	if m[3] != "" {
+		scale, _ := strconv.Atoi(m[4])
+		a += c.gp[m[3]] * int64(scale)
+	}
+	return int(a)
+}
+
+// val reads an integer operand: immediate, register or memory.
+func (c *simCPU) val(s string, size int) int64 {
+	if strings.HasPrefix(s, "$") {
+		v, err := strconv.ParseInt(s[1:], 0, 64)
+		if err != nil {
+			panic("simulator: bad immediate " + s)
+		}
+		return v
+	}
+	if strings.Contains(s, "(") {
+		a := c.addr(s)
+		if size == 4 {
+			if !c.mem.check(a, 4, false) {
+				return 0
+			}
+			return int64(binary.LittleEndian.Uint32(c.mem.data[a:]))
+		}
+		return c.mem.load64(a)
+	}
+	return c.gp[s]
+}
+
+// vecIn returns the lanes of a vector operand, or a broadcast of a 32-bit
+// memory operand with bcst, reading only the lanes in mask.
+func (c *simCPU) vecIn(s string, lanes int, bcst bool, mask uint16) [16]float32 {
+	if i, _, ok := vreg(s); ok {
+		return c.vec[i]
+	}
+	var v [16]float32
+	a := c.addr(s)
+	for l := 0; l < lanes; l++ {
+		if mask>>l&1 == 0 {
+			continue
+		}
+		if bcst {
+			v[l] = c.mem.load32(a)
+		} else {
+			v[l] = c.mem.load32(a + 4*l)
+		}
+	}
+	return v
+}
+
+func fma32(a, b, c float32) float32 {
+	return float32(math.FMA(float64(a), float64(b), float64(c)))
+}
+
+// run executes the TEXT block body until RET and reports a fault or an
+// unknown instruction.
+func (c *simCPU) run(body []string) error {
+	labels := map[string]int{}
+	for i, line := range body {
+		if strings.HasSuffix(line, ":") {
+			labels[strings.TrimSuffix(line, ":")] = i
+		}
+	}
+	for pc, steps := 0, 0; pc < len(body); pc++ {
+		if steps++; steps > 1e7 {
+			return fmt.Errorf("simulator: runaway loop")
+		}
+		if c.mem.fault != "" {
+			return fmt.Errorf("line %q: %s", body[pc-1], c.mem.fault)
+		}
+		line := body[pc]
+		if strings.HasSuffix(line, ":") {
+			continue
+		}
+		fields := strings.Fields(line)
+		op := fields[0]
+		var args []string
+		if len(fields) > 1 {
+			args = strings.Split(strings.Join(fields[1:], ""), ",")
+		}
+		bcst := strings.HasSuffix(op, ".BCST")
+		op = strings.TrimSuffix(op, ".BCST")
+		setZ := func(v int64) { c.zero = v == 0 }
+		jump := func(cond bool) {
+			if cond {
+				pc = labels[args[0]]
+			}
+		}
+		switch op {
+		case "RET":
+			if c.mem.fault != "" {
+				return fmt.Errorf("%s", c.mem.fault)
+			}
+			return nil
+		case "VZEROUPPER", "PREFETCHT0":
+		case "MOVQ":
+			c.gp[args[1]] = c.val(args[0], 8)
+		case "MOVL":
+			c.gp[args[1]] = c.val(args[0], 4) & 0xffffffff
+		case "LEAQ":
+			c.gp[args[1]] = int64(c.addr(args[0]))
+		case "SHLQ":
+			c.gp[args[1]] <<= c.val(args[0], 8)
+		case "SHRQ":
+			c.gp[args[1]] = int64(uint64(c.gp[args[1]]) >> c.val(args[0], 8))
+			setZ(c.gp[args[1]])
+		case "SHRL":
+			c.gp[args[1]] = int64(uint32(c.gp[args[1]]) >> c.val(args[0], 8))
+			setZ(c.gp[args[1]])
+		case "ADDQ":
+			c.gp[args[1]] += c.val(args[0], 8)
+			setZ(c.gp[args[1]])
+		case "ADDL":
+			c.gp[args[1]] = int64(uint32(c.gp[args[1]] + c.val(args[0], 4)))
+			setZ(c.gp[args[1]])
+		case "ANDQ":
+			c.gp[args[1]] &= c.val(args[0], 8)
+			setZ(c.gp[args[1]])
+		case "DECQ":
+			c.gp[args[0]]--
+			setZ(c.gp[args[0]])
+		case "TESTQ":
+			setZ(c.gp[args[0]] & c.gp[args[1]])
+		case "JZ", "JE":
+			jump(c.zero)
+		case "JNZ", "JNE":
+			jump(!c.zero)
+		case "JMP":
+			jump(true)
+		case "KMOVW":
+			k, _ := strconv.Atoi(strings.TrimPrefix(args[1], "K"))
+			c.k[k] = uint16(c.gp[args[0]])
+		case "VPXORD", "VXORPS":
+			d, _, _ := vreg(args[2])
+			if args[0] != args[1] || args[1] != args[2] {
+				return fmt.Errorf("simulator: only zeroing %s is known: %q", op, line)
+			}
+			c.vec[d] = [16]float32{}
+		case "VBROADCASTSS":
+			d, lanes, _ := vreg(args[1])
+			c.vec[d] = c.vecIn(args[0], lanes, true, 1<<lanes-1)
+		case "VMULPS":
+			d, lanes, _ := vreg(args[2])
+			x, y := c.vecIn(args[0], lanes, false, 0xffff), c.vecIn(args[1], lanes, false, 0xffff)
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes; l++ {
+				c.vec[d][l] = x[l] * y[l]
+			}
+		case "VFMADD231PS":
+			// a, b, [K,] acc: acc += a*b on the lanes of K.
+			acc := args[len(args)-1]
+			d, lanes, _ := vreg(acc)
+			mask := uint16(1<<lanes - 1)
+			if len(args) == 4 {
+				k, _ := strconv.Atoi(strings.TrimPrefix(args[2], "K"))
+				mask = c.k[k]
+			}
+			x, y := c.vecIn(args[0], lanes, bcst, mask), c.vecIn(args[1], lanes, false, mask)
+			for l := 0; l < lanes; l++ {
+				if mask>>l&1 != 0 {
+					c.vec[d][l] = fma32(x[l], y[l], c.vec[d][l])
+				}
+			}
+		case "VMOVUPS":
+			if d, lanes, ok := vreg(args[len(args)-1]); ok {
+				c.vec[d] = c.vecIn(args[0], lanes, false, 1<<lanes-1)
+				break
+			}
+			s, lanes, _ := vreg(args[0])
+			mask := uint16(1<<lanes - 1)
+			if len(args) == 3 {
+				k, _ := strconv.Atoi(strings.TrimPrefix(args[1], "K"))
+				mask = c.k[k]
+			}
+			a := c.addr(args[len(args)-1])
+			for l := 0; l < lanes; l++ {
+				if mask>>l&1 != 0 {
+					c.mem.store32(a+4*l, c.vec[s][l])
+				}
+			}
+		case "VMASKMOVPS":
+			// mem, mask, dst (load) or src, mask, mem (store): sign bits select.
+			mi, lanes, _ := vreg(args[1])
+			var mask uint16
+			for l := 0; l < lanes; l++ {
+				if math.Signbit(float64(c.vec[mi][l])) {
+					mask |= 1 << l
+				}
+			}
+			if d, _, ok := vreg(args[2]); ok {
+				c.vec[d] = c.vecIn(args[0], lanes, false, mask)
+				break
+			}
+			s, _, _ := vreg(args[0])
+			a := c.addr(args[2])
+			for l := 0; l < lanes; l++ {
+				if mask>>l&1 != 0 {
+					c.mem.store32(a+4*l, c.vec[s][l])
+				}
+			}
+		default:
+			return fmt.Errorf("simulator: unknown instruction %q", line)
+		}
+	}
+	return fmt.Errorf("simulator: ran off the end")
+}
+
+// simKernel runs one generated micro-kernel on the simulator and returns C.
+// A nil maskp means an AVX-512 kernel, which takes the uint32 column mask.
+func simKernel(body []string, k int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, nr int, avx2 bool) ([]float32, error) {
+	mem := &simMem{}
+	aAddr := mem.alloc(a, 1)
+	bAddr := mem.alloc(b, 1)
+	cAddr := mem.alloc(c, 2)
+	if beta == 0 {
+		mem.noRd = [2]int{cAddr, cAddr + 4*len(c)}
+	}
+	var maskArg int64
+	if avx2 {
+		if nr < 16 {
+			m := make([]float32, 16)
+			for j := 0; j < nr; j++ {
+				m[j] = float32(math.Copysign(1, -1))
+			}
+			maskArg = int64(mem.alloc(m, 1))
+		}
+	} else {
+		maskArg = int64(uint32(1<<nr - 1))
+	}
+	// The frame: k, a, b, ldb, c, ldc, alpha|beta, mask.
+	frame := make([]byte, 0, 64)
+	for _, v := range []int64{int64(k), int64(aAddr), int64(bAddr), int64(ldb), int64(cAddr), int64(ldc)} {
+		frame = binary.LittleEndian.AppendUint64(frame, uint64(v))
+	}
+	frame = binary.LittleEndian.AppendUint32(frame, math.Float32bits(alpha))
+	frame = binary.LittleEndian.AppendUint32(frame, math.Float32bits(beta))
+	frame = binary.LittleEndian.AppendUint64(frame, uint64(maskArg))
+	mem.data = append(mem.data, make([]byte, 64)...)
+	mem.perm = append(mem.perm, make([]byte, 64)...)
+	fp := len(mem.data)
+	mem.data = append(mem.data, frame...)
+	for range frame {
+		mem.perm = append(mem.perm, 1)
+	}
+	mem.data = append(mem.data, make([]byte, 64)...)
+	mem.perm = append(mem.perm, make([]byte, 64)...)
+
+	cpu := &simCPU{mem: mem, fp: fp, gp: map[string]int64{}}
+	if err := cpu.run(body); err != nil {
+		return nil, err
+	}
+	return mem.floats(cAddr, len(c)), nil
+}
+
+func TestSgemmKernelsSimulated(t *testing.T) {
+	funcs := asmFuncs(t, "sgemm_amd64.s")
+	rng := rand.New(rand.NewPCG(15, 16))
+	type kernel struct {
+		mr, nr int
+		avx2   bool
+	}
+	var ks []kernel
+	for mr := 1; mr <= 12; mr++ {
+		ks = append(ks, kernel{mr, 32, false})
+	}
+	for mr := 1; mr <= 6; mr++ {
+		ks = append(ks, kernel{mr, 16, true})
+	}
+	for _, kn := range ks {
+		name := fmt.Sprintf("sgemm%dx%dAVX512", kn.mr, kn.nr)
+		if kn.avx2 {
+			name = fmt.Sprintf("sgemm%dx%dAVX2", kn.mr, kn.nr)
+		}
+		body, ok := funcs[name]
+		if !ok {
+			t.Fatalf("%s is missing from sgemm_amd64.s", name)
+		}
+		for _, k := range []int{1, 4, 5, 11} {
+			for _, nr := range []int{kn.nr, kn.nr - 1, kn.nr/2 + 1, kn.nr / 2, 3, 1} {
+				for _, beta := range []float32{0, 1.5} {
+					t.Run(fmt.Sprintf("%s/k%d/nr%d/beta%g", name, k, nr, beta), func(t *testing.T) {
+						ldb, ldc := kn.nr+3, nr+2
+						a := make([]float32, k*kn.mr)
+						b := make([]float32, (k-1)*ldb+kn.nr)
+						c := make([]float32, (kn.mr-1)*ldc+nr)
+						for _, x := range [][]float32{a, b, c} {
+							for i := range x {
+								x[i] = float32(rng.IntN(17) - 8)
+							}
+						}
+						const alpha = 0.5
+						got, err := simKernel(body, k, a, b, ldb, c, ldc, alpha, beta, nr, kn.avx2)
+						if err != nil {
+							t.Fatal(err)
+						}
+						for i := 0; i < kn.mr; i++ {
+							for j := 0; j < ldc && i*ldc+j < len(c); j++ {
+								want := c[i*ldc+j]
+								if j < nr {
+									var acc float32
+									for p := 0; p < k; p++ {
+										acc += a[p*kn.mr+i] * b[p*ldb+j]
+									}
+									want = alpha*acc + beta*want
+								}
+								if g := got[i*ldc+j]; g != want {
+									t.Fatalf("C[%d][%d]: got %v, want %v", i, j, g, want)
+								}
+							}
+						}
+					})
+				}
+			}
+		}
+	}
+}
+
+// TestAVX2KernelsUseVEXRegisters checks that the register allocator kept
+// the AVX2 functions to the 16 registers VEX can encode.
+func TestAVX2KernelsUseVEXRegisters(t *testing.T) {
+	high := regexp.MustCompile(`\b[XYZ](1[6-9]|2\d|3[01])\b|\bZ\d+\b|\bK\d\b`)
+	for name, body := range asmFuncs(t, "sgemm_amd64.s") {
+		if strings.HasSuffix(name, "AVX512") {
+			continue
+		}
+		for _, line := range body {
+			if high.MatchString(line) {
+				t.Errorf("%s: %q needs AVX-512", name, line)
+			}
+		}
+	}
+}
