@@ -251,3 +251,6 @@ func (a *AttentionPool2d) Children(visit func(string, Module)) {
 	visit("v_proj", a.VProj)
 	visit("c_proj", a.CProj)
 }
+
+// SetTap sets the callback that receives intermediate activations.
+func (r *ModifiedResNet) SetTap(tap func(name string, x *tensor.Tensor)) { r.Tap = tap }

@@ -93,3 +93,6 @@ func scaled(t *tensor.Tensor, s float32) *tensor.Tensor {
 }
 
 func sqrtInt(n int) float64 { return math.Sqrt(float64(n)) }
+
+// SetTap sets the callback that receives intermediate activations.
+func (v *VisionTransformer) SetTap(tap func(name string, x *tensor.Tensor)) { v.Tap = tap }

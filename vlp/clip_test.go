@@ -1,0 +1,148 @@
+package vlp
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vlpuda/vlpuda/nn"
+)
+
+// fixtureTensors returns the state-dict names listed in a fixture's config.json.
+func fixtureTensors(t *testing.T, model string) []string {
+	t.Helper()
+	path := filepath.Join(fixtures, model, "config.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("fixture %s: %v", path, err)
+	}
+	var cfg struct {
+		Tensors []struct{ Name string }
+	}
+	if err := json.Unmarshal(b, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, x := range cfg.Tensors {
+		names = append(names, x.Name)
+	}
+	return names
+}
+
+func TestNewHasTheReferenceStateDictNames(t *testing.T) {
+	for _, model := range []string{"vit", "rn"} {
+		t.Run(model, func(t *testing.T) {
+			cfg, err := ReadConfig(filepath.Join(fixtures, model, "config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := New(cfg, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for name := range nn.StateDict(m) {
+				got = append(got, name)
+			}
+			want := fixtureTensors(t, model)
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("state dict names differ:\n got %v\nwant %v", got, want)
+			}
+		})
+	}
+}
+
+func TestInferConfig(t *testing.T) {
+	for _, model := range []string{"vit", "rn"} {
+		t.Run(model, func(t *testing.T) {
+			want, err := ReadConfig(filepath.Join(fixtures, model, "config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, err := New(want, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The tiny models have 2 text heads, not width/64 = 0: inference
+			// must refuse rather than guess.
+			_, err = InferConfig(nn.StateDict(m))
+			if err == nil || !strings.Contains(err.Error(), "pass a config file") {
+				t.Fatalf("InferConfig on a 32-wide text tower: err = %v, want a request for a config", err)
+			}
+			// With a 64-wide text tower everything is determined.
+			want.TransformerWidth, want.TransformerHeads = 64, 1
+			m, err = New(want, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := InferConfig(nn.StateDict(m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !equalConfig(got, want) {
+				t.Errorf("inferred %+v, want %+v", got, want)
+			}
+		})
+	}
+}
+
+func equalConfig(a, b Config) bool {
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return string(ja) == string(jb)
+}
+
+func TestConfigJSONRoundTrip(t *testing.T) {
+	for _, model := range []string{"vit", "rn"} {
+		c, err := ReadConfig(filepath.Join(fixtures, model, "config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := json.Marshal(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Config
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if !equalConfig(back, c) || (model == "rn") != back.IsResNet() {
+			t.Errorf("%s: round trip gave %s from %s", model, b, c)
+		}
+	}
+}
+
+func TestLoadBadInput(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, content, errHas string
+	}{
+		{"empty.pt", "", "empty.pt"},
+		{"text.bin", "this is not a checkpoint at all", "text.bin"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, tt.name)
+			if err := os.WriteFile(path, []byte(tt.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if _, _, err := Load(path, nil); err == nil || !strings.Contains(err.Error(), tt.errHas) {
+				t.Errorf("Load: err = %v, want an error naming %s", err, tt.errHas)
+			}
+		})
+	}
+	// A model whose config does not match the weights: a clear shape error.
+	cfg, err := ReadConfig(filepath.Join(fixtures, "vit", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.EmbedDim = 16
+	if _, _, err := Load(filepath.Join(fixtures, "vit", "model.safetensors"), &cfg); err == nil || !strings.Contains(err.Error(), "wrong shape") {
+		t.Errorf("Load with a mismatched config: err = %v, want a shape error", err)
+	}
+}

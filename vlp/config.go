@@ -1,0 +1,238 @@
+package vlp
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/vlpuda/vlpuda/tensor"
+)
+
+// Config holds the constructor arguments of OpenAI's CLIP class. Its JSON
+// form is the "constructor" object of the fixtures' config.json, with
+// vision_layers an int for a ViT and a list of four ints for a ResNet, and
+// vision_patch_size null for a ResNet.
+type Config struct {
+	EmbedDim          int   `json:"embed_dim"`
+	ImageResolution   int   `json:"image_resolution"`
+	VisionLayers      []int `json:"-"` // one entry for a ViT, four for a ResNet
+	VisionWidth       int   `json:"vision_width"`
+	VisionPatchSize   int   `json:"vision_patch_size"` // 0 for a ResNet
+	ContextLength     int   `json:"context_length"`
+	VocabSize         int   `json:"vocab_size"`
+	TransformerWidth  int   `json:"transformer_width"`
+	TransformerHeads  int   `json:"transformer_heads"`
+	TransformerLayers int   `json:"transformer_layers"`
+}
+
+// IsResNet reports whether the image tower is a ModifiedResNet.
+func (c Config) IsResNet() bool { return len(c.VisionLayers) == 4 }
+
+// VisionHeads returns the image tower's head count as CLIP derives it:
+// width/64 for a ViT and 32·width/64 for a ResNet's attention pool.
+func (c Config) VisionHeads() int {
+	if c.IsResNet() {
+		return c.VisionWidth * 32 / 64
+	}
+	return c.VisionWidth / 64
+}
+
+// Validate reports the first inconsistency in c.
+func (c Config) Validate() error {
+	pos := map[string]int{
+		"embed_dim": c.EmbedDim, "image_resolution": c.ImageResolution, "vision_width": c.VisionWidth,
+		"context_length": c.ContextLength, "vocab_size": c.VocabSize, "transformer_width": c.TransformerWidth,
+		"transformer_heads": c.TransformerHeads, "transformer_layers": c.TransformerLayers,
+	}
+	for name, v := range pos {
+		if v <= 0 {
+			return fmt.Errorf("vlp: config: %s = %d, want > 0", name, v)
+		}
+	}
+	switch len(c.VisionLayers) {
+	case 1:
+		if c.VisionPatchSize <= 0 || c.ImageResolution%c.VisionPatchSize != 0 {
+			return fmt.Errorf("vlp: config: ViT resolution %d is not a multiple of patch size %d", c.ImageResolution, c.VisionPatchSize)
+		}
+		if h := c.VisionHeads(); h < 1 || c.VisionWidth%h != 0 {
+			return fmt.Errorf("vlp: config: ViT width %d gives %d heads", c.VisionWidth, h)
+		}
+	case 4:
+		if c.ImageResolution%32 != 0 {
+			return fmt.Errorf("vlp: config: ResNet resolution %d is not a multiple of 32", c.ImageResolution)
+		}
+	default:
+		return fmt.Errorf("vlp: config: vision_layers has %d entries, want 1 (ViT) or 4 (ResNet)", len(c.VisionLayers))
+	}
+	if c.TransformerWidth%c.TransformerHeads != 0 {
+		return fmt.Errorf("vlp: config: text width %d is not divisible into %d heads", c.TransformerWidth, c.TransformerHeads)
+	}
+	return nil
+}
+
+// MarshalJSON writes the constructor object.
+func (c Config) MarshalJSON() ([]byte, error) {
+	type plain Config
+	m := map[string]any{}
+	b, _ := json.Marshal(plain(c))
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, err
+	}
+	if c.IsResNet() {
+		m["vision_layers"] = c.VisionLayers
+		m["vision_patch_size"] = nil
+	} else if len(c.VisionLayers) == 1 {
+		m["vision_layers"] = c.VisionLayers[0]
+	}
+	return json.Marshal(m)
+}
+
+// UnmarshalJSON reads the constructor object.
+func (c *Config) UnmarshalJSON(b []byte) error {
+	type plain Config
+	var aux struct {
+		plain
+		VisionLayers    json.RawMessage `json:"vision_layers"`
+		VisionPatchSize *int            `json:"vision_patch_size"`
+	}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	*c = Config(aux.plain)
+	if aux.VisionPatchSize != nil {
+		c.VisionPatchSize = *aux.VisionPatchSize
+	}
+	var one int
+	var four []int
+	switch {
+	case json.Unmarshal(aux.VisionLayers, &one) == nil:
+		c.VisionLayers = []int{one}
+	case json.Unmarshal(aux.VisionLayers, &four) == nil:
+		c.VisionLayers = four
+	default:
+		return fmt.Errorf("vision_layers %s is neither an int nor a list of ints", aux.VisionLayers)
+	}
+	return nil
+}
+
+// ReadConfig reads a JSON file holding either the constructor object itself
+// or an object with a "constructor" field (the fixtures' config.json).
+func ReadConfig(path string) (Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Config{}, fmt.Errorf("vlp: read config: %w", err)
+	}
+	var wrapped struct {
+		Constructor *Config `json:"constructor"`
+	}
+	var c Config
+	if err := json.Unmarshal(b, &wrapped); err == nil && wrapped.Constructor != nil {
+		c = *wrapped.Constructor
+	} else if err := json.Unmarshal(b, &c); err != nil {
+		return Config{}, fmt.Errorf("vlp: read config %s: %w", path, err)
+	}
+	if err := c.Validate(); err != nil {
+		return Config{}, fmt.Errorf("%w (in %s)", err, path)
+	}
+	return c, nil
+}
+
+// InferConfig derives the configuration from a state dict's names and
+// shapes the way OpenAI's build_model does, including its assumption that
+// the text tower has width/64 heads (wrong for small models: pass an
+// explicit config for those).
+func InferConfig(sd map[string]*tensor.Tensor) (Config, error) {
+	shape := func(name string) ([]int, error) {
+		t, ok := sd[name]
+		if !ok {
+			return nil, fmt.Errorf("vlp: infer config: state dict has no %q", name)
+		}
+		return t.Shape(), nil
+	}
+	var c Config
+	var err error
+	get := func(name string, dims int) []int {
+		if err != nil {
+			return nil
+		}
+		var s []int
+		if s, err = shape(name); err == nil && len(s) < dims {
+			err = fmt.Errorf("vlp: infer config: %q has shape %v", name, s)
+		}
+		return s
+	}
+	if _, vit := sd["visual.proj"]; vit {
+		conv := get("visual.conv1.weight", 4)
+		pos := get("visual.positional_embedding", 2)
+		if err != nil {
+			return c, err
+		}
+		c.VisionWidth = conv[0]
+		c.VisionPatchSize = conv[3]
+		grid := int(math.Round(math.Sqrt(float64(pos[0] - 1))))
+		c.ImageResolution = c.VisionPatchSize * grid
+		c.VisionLayers = []int{countIndices(sd, regexp.MustCompile(`^visual\.transformer\.resblocks\.(\d+)\.attn\.in_proj_weight$`))}
+	} else {
+		conv := get("visual.layer1.0.conv1.weight", 4)
+		pos := get("visual.attnpool.positional_embedding", 2)
+		if err != nil {
+			return c, err
+		}
+		c.VisionWidth = conv[0]
+		c.ImageResolution = 32 * int(math.Round(math.Sqrt(float64(pos[0]-1))))
+		c.VisionLayers = make([]int, 4)
+		for s := range 4 {
+			c.VisionLayers[s] = countIndices(sd, regexp.MustCompile(`^visual\.layer`+strconv.Itoa(s+1)+`\.(\d+)\.`))
+		}
+	}
+	proj := get("text_projection", 2)
+	pos := get("positional_embedding", 2)
+	tok := get("token_embedding.weight", 2)
+	ln := get("ln_final.weight", 1)
+	if err != nil {
+		return c, err
+	}
+	c.EmbedDim = proj[1]
+	c.ContextLength = pos[0]
+	c.VocabSize = tok[0]
+	c.TransformerWidth = ln[0]
+	c.TransformerHeads = c.TransformerWidth / 64
+	c.TransformerLayers = countIndices(sd, regexp.MustCompile(`^transformer\.resblocks\.(\d+)\.`))
+	if err := c.Validate(); err != nil {
+		return c, fmt.Errorf("%w; the state dict does not determine it: pass a config file", err)
+	}
+	return c, nil
+}
+
+// countIndices returns the number of distinct values of the first capture
+// group of re over the state dict's names.
+func countIndices(sd map[string]*tensor.Tensor, re *regexp.Regexp) int {
+	var seen []string
+	for name := range sd {
+		if m := re.FindStringSubmatch(name); m != nil && !slices.Contains(seen, m[1]) {
+			seen = append(seen, m[1])
+		}
+	}
+	return len(seen)
+}
+
+// String formats the configuration on one line.
+func (c Config) String() string {
+	tower := fmt.Sprintf("ViT %d layers, width %d, patch %d", c.VisionLayers[0], c.VisionWidth, c.VisionPatchSize)
+	if c.IsResNet() {
+		tower = fmt.Sprintf("ModifiedResNet %v, width %d", c.VisionLayers, c.VisionWidth)
+	}
+	return strings.Join([]string{
+		tower,
+		fmt.Sprintf("resolution %d", c.ImageResolution),
+		fmt.Sprintf("text %d layers, width %d, %d heads", c.TransformerLayers, c.TransformerWidth, c.TransformerHeads),
+		fmt.Sprintf("embed %d", c.EmbedDim),
+	}, "; ")
+}
+
+func sqrt(x float64) float64 { return math.Sqrt(x) }
