@@ -137,7 +137,9 @@ func checkGolden(t *testing.T, dir, file string) {
 // setTap installs a tap on whichever image tower m is.
 func setTap(v ImageEncoder, tap func(string, *tensor.Tensor)) {
 	switch v := v.(type) {
-	case interface{ SetTap(func(string, *tensor.Tensor)) }:
+	case interface {
+		SetTap(func(string, *tensor.Tensor))
+	}:
 		v.SetTap(tap)
 	default:
 		panic(fmt.Sprintf("tower %T cannot be tapped", v))
