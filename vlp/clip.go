@@ -14,6 +14,9 @@ type ImageEncoder interface {
 	nn.Module
 	// Forward maps normalised images (N, 3, R, R) to features (N, embed).
 	Forward(images *tensor.Tensor) *tensor.Tensor
+	// SetTap sets a callback that receives named intermediate activations
+	// (nil to stop), for debugging against a reference implementation.
+	SetTap(tap func(name string, x *tensor.Tensor))
 }
 
 // CLIP is OpenAI's CLIP model: an image tower and a text tower projecting

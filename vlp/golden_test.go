@@ -1,7 +1,6 @@
 package vlp
 
 import (
-	"fmt"
 	"math"
 	"path/filepath"
 	"strings"
@@ -80,9 +79,9 @@ func checkGolden(t *testing.T, dir, file string) {
 	}
 	var img, txt, logits *tensor.Tensor
 	tensor.NoGrad(func() {
-		setTap(m.Visual, tap("debug.visual."))
+		m.Visual.SetTap(tap("debug.visual."))
 		img = m.EncodeImage(images)
-		setTap(m.Visual, nil)
+		m.Visual.SetTap(nil)
 		txt, err = m.encodeText(ids, tap("debug.text."))
 		if err == nil {
 			logits = m.Logits(img, txt)
@@ -131,17 +130,5 @@ func checkGolden(t *testing.T, dir, file string) {
 		}
 	} else if nDebug == 0 {
 		t.Errorf("outputs.safetensors has no debug activations")
-	}
-}
-
-// setTap installs a tap on whichever image tower m is.
-func setTap(v ImageEncoder, tap func(string, *tensor.Tensor)) {
-	switch v := v.(type) {
-	case interface {
-		SetTap(func(string, *tensor.Tensor))
-	}:
-		v.SetTap(tap)
-	default:
-		panic(fmt.Sprintf("tower %T cannot be tapped", v))
 	}
 }
