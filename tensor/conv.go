@@ -35,76 +35,6 @@ func newConvGeom(op string, x *Tensor, r, s int, stride, padding [2]int) convGeo
 	return g
 }
 
-// pointwise reports whether the convolution reads each input pixel once at
-// its own position (1×1, stride 1, no padding), so that one image (C, H·W)
-// is already its own column matrix.
-func (g convGeom) pointwise() bool {
-	return g.r == 1 && g.s == 1 && g.sh == 1 && g.sw == 1 && g.ph == 0 && g.pw == 0
-}
-
-// im2col writes the column matrix of one image img (C, H, W) into cols
-// (C·R·S, OH·OW): row (c, i, j) holds the input pixel under window offset
-// (i, j) of channel c for every output position, or 0 where that falls in the
-// padding.
-func (g convGeom) im2col(cols, img []float32) {
-	l := g.oh * g.ow
-	row := 0
-	for c := range g.c {
-		plane := img[c*g.h*g.w:][:g.h*g.w]
-		for i := range g.r {
-			for j := range g.s {
-				dst := cols[row*l:][:l]
-				row++
-				for oy := range g.oh {
-					d := dst[oy*g.ow:][:g.ow]
-					iy := oy*g.sh - g.ph + i
-					if iy < 0 || iy >= g.h {
-						clear(d)
-						continue
-					}
-					src := plane[iy*g.w:][:g.w]
-					for ox := range d {
-						ix := ox*g.sw - g.pw + j
-						if ix < 0 || ix >= g.w {
-							d[ox] = 0
-						} else {
-							d[ox] = src[ix]
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
-// col2im adds the column matrix cols (C·R·S, OH·OW) back into img (C, H, W):
-// the transpose of im2col, which sums the contributions of overlapping windows.
-func (g convGeom) col2im(img, cols []float32) {
-	l := g.oh * g.ow
-	row := 0
-	for c := range g.c {
-		plane := img[c*g.h*g.w:][:g.h*g.w]
-		for i := range g.r {
-			for j := range g.s {
-				src := cols[row*l:][:l]
-				row++
-				for oy := range g.oh {
-					iy := oy*g.sh - g.ph + i
-					if iy < 0 || iy >= g.h {
-						continue
-					}
-					dst := plane[iy*g.w:][:g.w]
-					for ox, v := range src[oy*g.ow:][:g.ow] {
-						if ix := ox*g.sw - g.pw + j; ix >= 0 && ix < g.w {
-							dst[ix] += v
-						}
-					}
-				}
-			}
-		}
-	}
-}
-
 // Conv2d returns the 2-D cross-correlation of x (N, C, H, W) with the filters
 // w (K, C, R, S), plus bias (K) unless it is nil, as
 // torch.nn.functional.conv2d with dilation 1 and groups 1 (neither is
@@ -112,9 +42,9 @@ func (g convGeom) col2im(img, cols []float32) {
 // zeros on both sides. The result is (N, K, OH, OW) with
 // OH = ⌊(H + 2·padding[0] − R)/stride[0]⌋ + 1 and OW likewise.
 //
-// Each image is lowered to a column matrix (im2col) and multiplied by the
-// filters with kernels.Sgemm; the backward pass rebuilds the columns rather
-// than keeping them, so memory stays at one image's columns.
+// The work is done by kernels.Conv2d, Conv2dBackwardData and
+// Conv2dBackwardFilter (im2col and Sgemm), which also handle groups and
+// dilation should a model need them.
 func Conv2d(x, w, bias *Tensor, stride, padding [2]int) *Tensor {
 	const op = "Conv2d"
 	if w.NDim() != 4 {
@@ -126,30 +56,23 @@ func Conv2d(x, w, bias *Tensor, stride, padding [2]int) *Tensor {
 		panic(fmt.Sprintf("tensor: %s: input %s and weight %s do not match", op, shapeString(x.shape), shapeString(w.shape)))
 	}
 	checkVector(op, "bias", bias, k)
-	crs, l := g.c*g.r*g.s, g.oh*g.ow
-	imgSize, outSize := g.c*g.h*g.w, k*l
+	p := kernels.ConvParams{N: g.n, C: g.c, H: g.h, W: g.w, K: k, R: g.r, S: g.s,
+		StrideH: g.sh, StrideW: g.sw, PadH: g.ph, PadW: g.pw}
 	xd := x.Detach().Contiguous().Data()
 	wd := w.Detach().Contiguous().Data()
-	bd := valuesOrNil(bias)
-
 	out := Zeros(g.n, k, g.oh, g.ow)
-	var cols []float32 // one image's columns, reused; nil when pointwise
-	if !g.pointwise() {
-		cols = make([]float32, crs*l)
+	l := g.oh * g.ow
+	if out.Numel() > 0 {
+		kernels.Conv2d(out.data, xd, wd, p)
 	}
-	for i := range g.n {
-		img := xd[i*imgSize:][:imgSize]
-		col := img
-		if cols != nil {
-			g.im2col(cols, img)
-			col = cols
-		}
-		dst := out.data[i*outSize:][:outSize]
-		kernels.Sgemm(false, false, k, l, crs, 1, wd, crs, col, l, 0, dst, l)
-		for kk, b := range bd {
-			row := dst[kk*l:][:l]
-			for j := range row {
-				row[j] += b
+	if bias != nil {
+		bd := valuesOrNil(bias)
+		for i := range g.n {
+			for kk, b := range bd {
+				row := out.data[(i*k+kk)*l:][:l]
+				for j := range row {
+					row[j] += b
+				}
 			}
 		}
 	}
@@ -159,45 +82,18 @@ func Conv2d(x, w, bias *Tensor, stride, padding [2]int) *Tensor {
 			db := bias.gradData()
 			for i := range g.n {
 				for kk := range k {
-					db[kk] += kernels.Sum(dy[i*outSize+kk*l:][:l])
+					db[kk] += kernels.Sum(dy[(i*k+kk)*l:][:l])
 				}
 			}
 		}
-		if !x.requiresGrad && !w.requiresGrad {
+		if len(dy) == 0 {
 			return
 		}
-		var dw, dx, cols []float32
-		if !g.pointwise() {
-			cols = make([]float32, crs*l)
-		}
 		if w.requiresGrad {
-			dw = w.gradData()
+			kernels.Conv2dBackwardFilter(w.gradData(), xd, dy, p)
 		}
 		if x.requiresGrad {
-			dx = x.gradData()
-		}
-		for i := range g.n {
-			dyi := dy[i*outSize:][:outSize]
-			if dw != nil {
-				// dW += dY_i · cols_iᵀ
-				img := xd[i*imgSize:][:imgSize]
-				col := img
-				if cols != nil {
-					g.im2col(cols, img)
-					col = cols
-				}
-				kernels.Sgemm(false, true, k, crs, l, 1, dyi, l, col, l, 1, dw, crs)
-			}
-			if dx != nil {
-				// dcols = Wᵀ · dY_i, then scattered back onto the image.
-				dxi := dx[i*imgSize:][:imgSize]
-				if cols == nil {
-					kernels.Sgemm(true, false, crs, l, k, 1, wd, crs, dyi, l, 1, dxi, l)
-					continue
-				}
-				kernels.Sgemm(true, false, crs, l, k, 1, wd, crs, dyi, l, 0, cols, l)
-				g.col2im(dxi, cols)
-			}
+			kernels.Conv2dBackwardData(x.gradData(), dy, wd, p)
 		}
 	}, graphInputs(x, w, bias)...)
 }
