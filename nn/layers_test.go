@@ -32,9 +32,9 @@ func TestLayerGradients(t *testing.T) {
 	// scale, and a small step keeps the difference on one side of them.
 	smooth := tensortest.GradCheck{ATol: 5e-3, RTol: 5e-2}
 	relu := tensortest.GradCheck{Eps: 1e-3, ATol: 5e-3, RTol: 5e-2}
-	// The deep ResNet crosses kinks even at 1e-3; at 1e-4 float32 rounding
+	// The deep ResNet crosses kinks even at 1e-3; below that float32 rounding
 	// of the objective sets the floor, hence the wider absolute tolerance.
-	sampled := tensortest.GradCheck{Eps: 1e-4, ATol: 1.5e-2, RTol: 5e-2, Sample: 6}
+	sampled := tensortest.GradCheck{Eps: 1e-4, ATol: 3e-2, RTol: 5e-2, Sample: 6}
 
 	tests := []gradCase{
 		{"attention", mha, tensor.RandN(rng, 2, 3, 8), func(x *tensor.Tensor) *tensor.Tensor { return mha.Forward(x, nil) }, smooth},
