@@ -45,24 +45,14 @@ func New(c Config, seed uint64) (*CLIP, error) {
 // newModel builds the model; with a nil rng the weights are drawn from a
 // fixed seed, for models whose weights are about to be loaded.
 func newModel(c Config, rng *rand.Rand) (*CLIP, error) {
-	if err := c.Validate(); err != nil {
-		return nil, err
-	}
 	if rng == nil {
 		rng = tensor.NewRNG(0)
 	}
-	m := &CLIP{Config: c}
-	if c.IsResNet() {
-		m.Visual = nn.NewModifiedResNet(rng, nn.ResNetConfig{
-			Layers: [4]int(c.VisionLayers), Width: c.VisionWidth, Resolution: c.ImageResolution,
-			Heads: c.VisionHeads(), Embed: c.EmbedDim,
-		})
-	} else {
-		m.Visual = nn.NewVisionTransformer(rng, nn.ViTConfig{
-			Resolution: c.ImageResolution, Patch: c.VisionPatchSize, Width: c.VisionWidth,
-			Layers: c.VisionLayers[0], Heads: c.VisionHeads(), Embed: c.EmbedDim,
-		})
+	visual, err := NewImageEncoder(c, rng)
+	if err != nil {
+		return nil, err
 	}
+	m := &CLIP{Config: c, Visual: visual}
 	w := c.TransformerWidth
 	m.Transformer = nn.NewTransformer(rng, w, c.TransformerLayers, c.TransformerHeads)
 	m.TokenEmbedding = nn.NewEmbedding(rng, c.VocabSize, w)

@@ -236,3 +236,14 @@ func (c Config) String() string {
 }
 
 func sqrt(x float64) float64 { return math.Sqrt(x) }
+
+// Configurations of OpenAI's released models, for benchmarks and for
+// building models of the real size with random weights.
+var (
+	ViTB32 = Config{EmbedDim: 512, ImageResolution: 224, VisionLayers: []int{12}, VisionWidth: 768, VisionPatchSize: 32,
+		ContextLength: 77, VocabSize: 49408, TransformerWidth: 512, TransformerHeads: 8, TransformerLayers: 12}
+	ViTB16 = Config{EmbedDim: 512, ImageResolution: 224, VisionLayers: []int{12}, VisionWidth: 768, VisionPatchSize: 16,
+		ContextLength: 77, VocabSize: 49408, TransformerWidth: 512, TransformerHeads: 8, TransformerLayers: 12}
+	RN50 = Config{EmbedDim: 1024, ImageResolution: 224, VisionLayers: []int{3, 4, 6, 3}, VisionWidth: 64,
+		ContextLength: 77, VocabSize: 49408, TransformerWidth: 512, TransformerHeads: 8, TransformerLayers: 12}
+)

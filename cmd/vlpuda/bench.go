@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,7 +15,7 @@ import (
 )
 
 var cmdBench = &Command{
-	UsageLine: "bench gemm [flags]",
+	UsageLine: "bench gemm|clip [flags]",
 	Short:     "measure the engine against its peers",
 	Long: `Bench gemm times kernels.Sgemm on square and ViT-B shapes, together with
 the FMA peak of the core and gonum's Sgemm measured in the same run, and
@@ -22,8 +23,15 @@ prints shape, threads, GFLOP/s, percent of peak and the ratio to gonum.
 With -json it prints one JSON object per line with the fields m, n, k,
 threads, isa, gflops, peak_gflops, peak_percent, gonum_gflops, gonum_ratio.
 
+Bench clip times CLIP image towers of the real size with random weights:
+ViT-B/32, ViT-B/16 and RN50 forward at batch 1 and 8, and a ViT-B/16
+training step (forward, backward, SGD) at batch 8, printing images/s and
+peak resident memory. Each case runs in a fresh process so that its peak
+memory is its own. bench/pytorch/clip_bench.py runs the same cases in
+PyTorch.
+
 Time only on an otherwise idle machine. bench/openblas/run.sh measures
-OpenBLAS on the same shapes for comparison.`,
+OpenBLAS on the same GEMM shapes for comparison.`,
 }
 
 var (
@@ -34,6 +42,9 @@ var (
 	benchGonum   = cmdBench.Flag.Bool("gonum", true, "also measure gonum's Sgemm")
 	benchISA     = cmdBench.Flag.String("isa", "", "force a kernel path: avx512, avx2 or generic")
 	benchQuiet   = cmdBench.Flag.Bool("q", false, "no progress bar")
+	benchCases   = cmdBench.Flag.String("cases", "", "clip: comma-separated cases such as vit-b16-fwd-8 (default all)")
+	benchReps    = cmdBench.Flag.Int("reps", 3, "clip: timed repetitions per case (the best is reported)")
+	benchInProc  = cmdBench.Flag.Bool("inproc", false, "clip: run the cases in this process (peak memory is then shared)")
 )
 
 func init() {
@@ -43,7 +54,7 @@ func init() {
 
 func runBench(cmd *Command, args []string) error {
 	// The benchmark's name comes first, so its flags follow it.
-	if len(args) == 0 || args[0] != "gemm" {
+	if len(args) == 0 || (args[0] != "gemm" && args[0] != "clip") {
 		return errUsage
 	}
 	if err := cmd.Flag.Parse(args[1:]); err != nil {
@@ -61,13 +72,16 @@ func runBench(cmd *Command, args []string) error {
 			return err
 		}
 	}
-	shapes, err := parseShapes(*benchShapes)
-	if err != nil {
-		return err
-	}
 	threads, err := parseInts(*benchThreads)
 	if err != nil {
 		return fmt.Errorf("-threads: %w", err)
+	}
+	if args[0] == "clip" {
+		return runBenchCLIP(threads)
+	}
+	shapes, err := parseShapes(*benchShapes)
+	if err != nil {
+		return err
 	}
 	bar := newProgressBar(os.Stderr, "bench gemm", "shapes", *benchQuiet)
 	results := bench.BenchGEMM(bench.GEMMConfig{
@@ -129,4 +143,80 @@ func parseInts(s string) ([]int, error) {
 		out = append(out, v)
 	}
 	return out, nil
+}
+
+// runBenchCLIP runs each CLIP case in a child process (or in this one with
+// -inproc) and prints the results.
+func runBenchCLIP(threads []int) error {
+	cases := bench.CLIPCases
+	if *benchCases != "" {
+		cases = nil
+		for _, name := range strings.Split(*benchCases, ",") {
+			c, err := bench.ParseCLIPCase(strings.TrimSpace(name))
+			if err != nil {
+				return err
+			}
+			cases = append(cases, c)
+		}
+	}
+	if len(threads) > 1 {
+		return fmt.Errorf("-threads: bench clip takes one thread count")
+	}
+	if len(threads) == 1 {
+		kernels.SetThreads(threads[0])
+	}
+	var results []bench.CLIPResult
+	bar := newProgressBar(os.Stderr, "bench clip", "cases", *benchQuiet || *benchInProc)
+	for i, c := range cases {
+		var r bench.CLIPResult
+		var err error
+		if *benchInProc {
+			r, err = bench.BenchCLIP(c, *benchReps)
+		} else {
+			r, err = benchCLIPChild(c)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", c.Name(), err)
+		}
+		results = append(results, r)
+		bar.Update(i+1, len(cases))
+	}
+	if *benchJSON {
+		enc := json.NewEncoder(os.Stdout)
+		for _, r := range results {
+			if err := enc.Encode(r); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "case\tmodel\tbatch\tthreads\timages/s\ts/batch\tpeak RSS MiB\t")
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.3f\t%.0f\t\n", r.Case, r.Model, r.Batch, r.Threads, r.ImagesPerSec, r.SecPerBatch, r.PeakRSSMiB)
+	}
+	return tw.Flush()
+}
+
+// benchCLIPChild runs one case in a fresh vlpuda process and reads its JSON line.
+func benchCLIPChild(c bench.CLIPCase) (bench.CLIPResult, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return bench.CLIPResult{}, err
+	}
+	args := []string{"bench", "clip", "-inproc", "-json", "-cases", c.Name(), "-reps", strconv.Itoa(*benchReps)}
+	if *benchThreads != "" {
+		args = append(args, "-threads", *benchThreads)
+	}
+	cmd := exec.Command(exe, args...)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return bench.CLIPResult{}, fmt.Errorf("child process: %w", err)
+	}
+	var r bench.CLIPResult
+	if err := json.Unmarshal(out, &r); err != nil {
+		return bench.CLIPResult{}, fmt.Errorf("child process output %q: %w", out, err)
+	}
+	return r, nil
 }
