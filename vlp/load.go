@@ -16,6 +16,9 @@ type Checkpoint struct {
 	DTypes map[string]int
 	// HF reports that the names were Hugging Face transformers names.
 	HF bool
+	// SavedConfig reports that the architecture came from the config that
+	// Save stores in the file's metadata.
+	SavedConfig bool
 }
 
 // jitScalars are the int64 entries OpenAI's TorchScript archives add to the
@@ -25,9 +28,9 @@ var jitScalars = []string{"input_resolution", "context_length", "vocab_size"}
 // Load reads a CLIP checkpoint in any supported format (OpenAI TorchScript
 // .pt, torch.save state dicts such as open_clip's, safetensors with OpenAI or
 // Hugging Face names) and builds the model. cfg, if not nil, gives the
-// architecture; otherwise it is inferred from the tensor shapes as OpenAI's
-// build_model does. Every tensor of the model must be present with the right
-// shape.
+// architecture; otherwise it is the config Save stored in the file, if any,
+// or else it is inferred from the tensor shapes as OpenAI's build_model
+// does. Every tensor of the model must be present with the right shape.
 func Load(path string, cfg *Config) (*CLIP, *Checkpoint, error) {
 	sd, err := checkpoint.Open(path)
 	if err != nil {
@@ -52,6 +55,12 @@ func Load(path string, cfg *Config) (*CLIP, *Checkpoint, error) {
 	}
 	for _, name := range jitScalars {
 		delete(values, name)
+	}
+	if cfg == nil && sd.Format == checkpoint.Safetensors {
+		if cfg, err = savedConfig(path); err != nil {
+			return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
+		}
+		info.SavedConfig = cfg != nil
 	}
 	var c Config
 	if cfg != nil {
