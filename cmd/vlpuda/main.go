@@ -30,6 +30,9 @@ type Command struct {
 	Long string
 	// Flag is the set of flags specific to this command.
 	Flag flag.FlagSet
+	// Stdout receives the command's results and Stderr its progress and
+	// diagnostics; run sets both before calling Run.
+	Stdout, Stderr io.Writer
 }
 
 // Name returns the command's name: the first word of its usage line.
@@ -75,6 +78,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 	c.Flag.Init(c.Name(), flag.ContinueOnError)
 	c.Flag.SetOutput(stderr)
 	c.Flag.Usage = func() { printCommandUsage(stderr, c) }
+	// Start from the defaults, so that one process can run a command twice
+	// (as the tests do) without one run's flags leaking into the next. Only
+	// the flag package's own values (Getters) are reset: Set on a list value
+	// would append to it instead.
+	c.Flag.VisitAll(func(f *flag.Flag) {
+		if _, ok := f.Value.(flag.Getter); ok {
+			f.Value.Set(f.DefValue)
+		}
+	})
+	c.Stdout, c.Stderr = stdout, stderr
 	if err := c.Flag.Parse(args[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
