@@ -2,30 +2,63 @@ package tensor
 
 import "github.com/vlpuda/vlpuda/kernels"
 
-// binaryOp evaluates f elementwise over the broadcast of a and b into a new
-// contiguous tensor. fast, when not nil, handles the common case of equal
-// shapes with both operands contiguous.
-func binaryOp(op string, a, b *Tensor, f func(x, y float32) float32, fast func(dst, x, y []float32)) *Tensor {
+// A rowFunc computes n elements dst[i] = x[i·xs] ⊙ y[i·ys] of a binary
+// operation, where a stride of 0 repeats one value (broadcasting). Each
+// operation's rowFunc sends the common layouts to a vector kernel, so the
+// broadcasting walk costs one call per row, not per element.
+type rowFunc func(dst, x []float32, xs int, y []float32, ys int)
+
+// binaryOp evaluates row elementwise over the broadcast of a and b into a
+// new contiguous tensor.
+func binaryOp(op string, a, b *Tensor, row rowFunc) *Tensor {
 	shape := broadcastShape(op, a.shape, b.shape)
 	out := Zeros(shape...)
-	if fast != nil && sameShape(a.shape, b.shape) && a.IsContiguous() && b.IsContiguous() {
-		fast(out.data, a.Data(), b.Data())
+	if sameShape(a.shape, b.shape) && a.IsContiguous() && b.IsContiguous() {
+		row(out.data, a.Data(), 1, b.Data(), 1)
 		return out
 	}
 	as, bs := broadcastStrides(a, shape), broadcastStrides(b, shape)
 	ad, bd := a.data[a.offset:], b.data[b.offset:]
 	walk(shape, [][]int{contiguousStrides(shape), as, bs}, func(offs []int, n int, inner []int) {
-		o, x, y := out.data[offs[0]:offs[0]+n], offs[1], offs[2]
-		for i := range o {
-			o[i] = f(ad[x+i*inner[1]], bd[y+i*inner[2]])
-		}
+		row(out.data[offs[0]:offs[0]+n], ad[offs[1]:], inner[1], bd[offs[2]:], inner[2])
 	})
 	return out
 }
 
+// rowOp builds a rowFunc from the scalar operation f, a kernel for two
+// unit-stride operands and, optionally, one for a unit-stride x and a
+// repeated y.
+func rowOp(f func(x, y float32) float32, vec func(dst, x, y []float32), constY func(dst, x []float32, y float32)) rowFunc {
+	return func(dst, x []float32, xs int, y []float32, ys int) {
+		n := len(dst)
+		switch {
+		case xs == 1 && ys == 1 && vec != nil:
+			vec(dst, x[:n], y[:n])
+		case xs == 1 && ys == 0 && constY != nil:
+			constY(dst, x[:n], y[0])
+		default:
+			for i := range dst {
+				dst[i] = f(x[i*xs], y[i*ys])
+			}
+		}
+	}
+}
+
+var (
+	addRow = rowOp(func(x, y float32) float32 { return x + y }, kernels.Add,
+		func(dst, x []float32, c float32) { kernels.AddConst(dst, c, x) })
+	subRow = rowOp(func(x, y float32) float32 { return x - y }, kernels.Sub,
+		func(dst, x []float32, c float32) { kernels.AddConst(dst, -c, x) })
+	mulRow = rowOp(func(x, y float32) float32 { return x * y }, kernels.Mul,
+		func(dst, x []float32, c float32) { kernels.Scale(dst, c, x) })
+	divRow = rowOp(func(x, y float32) float32 { return x / y }, nil, nil)
+	// negDivRow computes −x/y, the gradient factor of a/b with respect to b.
+	negDivRow = rowOp(func(x, y float32) float32 { return -x / y }, nil, nil)
+)
+
 // Add returns a + b, broadcasting.
 func Add(a, b *Tensor) *Tensor {
-	out := binaryOp("Add", a, b, func(x, y float32) float32 { return x + y }, kernels.Add)
+	out := binaryOp("Add", a, b, addRow)
 	return record(out, "Add", func() {
 		g := out.grad.data
 		if a.requiresGrad {
@@ -39,7 +72,7 @@ func Add(a, b *Tensor) *Tensor {
 
 // Sub returns a - b, broadcasting.
 func Sub(a, b *Tensor) *Tensor {
-	out := binaryOp("Sub", a, b, func(x, y float32) float32 { return x - y }, nil)
+	out := binaryOp("Sub", a, b, subRow)
 	return record(out, "Sub", func() {
 		g := out.grad.data
 		if a.requiresGrad {
@@ -55,30 +88,30 @@ func Sub(a, b *Tensor) *Tensor {
 
 // Mul returns a * b elementwise, broadcasting.
 func Mul(a, b *Tensor) *Tensor {
-	out := binaryOp("Mul", a, b, func(x, y float32) float32 { return x * y }, kernels.Mul)
+	out := binaryOp("Mul", a, b, mulRow)
 	return record(out, "Mul", func() {
 		g := out.grad
 		if a.requiresGrad {
-			reduceGradTo(a, binaryOp("Mul", g, b.Detach(), func(x, y float32) float32 { return x * y }, kernels.Mul).data, out.shape)
+			reduceGradTo(a, binaryOp("Mul", g, b.Detach(), mulRow).data, out.shape)
 		}
 		if b.requiresGrad {
-			reduceGradTo(b, binaryOp("Mul", g, a.Detach(), func(x, y float32) float32 { return x * y }, kernels.Mul).data, out.shape)
+			reduceGradTo(b, binaryOp("Mul", g, a.Detach(), mulRow).data, out.shape)
 		}
 	}, a, b)
 }
 
 // Div returns a / b elementwise, broadcasting.
 func Div(a, b *Tensor) *Tensor {
-	out := binaryOp("Div", a, b, func(x, y float32) float32 { return x / y }, nil)
+	out := binaryOp("Div", a, b, divRow)
 	return record(out, "Div", func() {
 		g := out.grad
 		if a.requiresGrad {
-			reduceGradTo(a, binaryOp("Div", g, b.Detach(), func(x, y float32) float32 { return x / y }, nil).data, out.shape)
+			reduceGradTo(a, binaryOp("Div", g, b.Detach(), divRow).data, out.shape)
 		}
 		if b.requiresGrad {
-			// d(a/b)/db = -out/b
-			q := binaryOp("Div", out.Detach(), b.Detach(), func(x, y float32) float32 { return -x / y }, nil)
-			reduceGradTo(b, binaryOp("Mul", g, q, func(x, y float32) float32 { return x * y }, kernels.Mul).data, out.shape)
+			// d(a/b)/db = −out/b
+			q := binaryOp("Div", out.Detach(), b.Detach(), negDivRow)
+			reduceGradTo(b, binaryOp("Mul", g, q, mulRow).data, out.shape)
 		}
 	}, a, b)
 }

@@ -163,6 +163,8 @@ func TestGradCore(t *testing.T) {
 		{"matmul-batch-broadcast", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.MatMul(in[0], in[1]) }, []*tensor.Tensor{randn(1, 2, 1, 3, 4), randn(2, 3, 4, 2)}},
 		{"matmul-shared-weight", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.MatMul(in[0], in[1]) }, []*tensor.Tensor{randn(1, 2, 3, 4), randn(2, 4, 5)}},
 		{"linear", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Linear(in[0], in[1], in[2]) }, []*tensor.Tensor{randn(1, 2, 3, 4), randn(2, 5, 4), randn(3, 5)}},
+		{"linear-nobias-view", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Linear(in[0].T(), in[1], nil) }, []*tensor.Tensor{randn(1, 4, 3), randn(2, 5, 4)}},
+		{"matmul-many-heads", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.MatMul(in[0], in[1].Transpose(-1, -2)) }, []*tensor.Tensor{randn(1, 3, 4, 5, 2), randn(2, 3, 4, 6, 2)}},
 		{"reshape-permute", func(in []*tensor.Tensor) *tensor.Tensor {
 			return tensor.Mul(in[0].Permute(2, 0, 1).Reshape(4, 6), in[0].Reshape(4, 6))
 		}, []*tensor.Tensor{randn(1, 2, 3, 4)}},

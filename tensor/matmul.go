@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/vlpuda/vlpuda/kernels"
 )
@@ -37,11 +38,44 @@ func matrixOperand(t *Tensor, batch []int) operand {
 func (o operand) transposed() operand { o.trans = !o.trans; return o }
 
 // gemmBatched computes C_i = op(A_i)·op(B_i) + beta·C_i for every index i of
-// the batch shape, where C is contiguous at the given batch strides.
+// the batch shape, where C is contiguous at the given batch strides. Small
+// products run side by side, one per thread, since a single small GEMM
+// cannot use every core; products that share their C (a stride of 0, when
+// gradients of a broadcast operand are summed) run one after another.
 func gemmBatched(c []float32, cStr []int, batch []int, m, n, k int, a, b operand, beta float32) {
-	walkBatch(batch, [][]int{cStr, a.batchStr, b.batchStr}, func(offs []int) {
+	one := func(offs []int) {
 		kernels.Sgemm(a.trans, b.trans, m, n, k, 1, a.data[offs[1]:], a.ld, b.data[offs[2]:], b.ld, beta, c[offs[0]:], n)
+	}
+	strides := [][]int{cStr, a.batchStr, b.batchStr}
+	nb := numel(batch)
+	if nb < 2 || m*n*k >= smallGEMM || slices.Contains(cStr, 0) {
+		walkBatch(batch, strides, one)
+		return
+	}
+	kernels.ParallelFor(nb, 1, func(lo, hi int) {
+		offs := make([]int, len(strides))
+		for i := lo; i < hi; i++ {
+			batchOffsets(offs, i, batch, strides)
+			one(offs)
+		}
 	})
+}
+
+// smallGEMM is the size m·n·k below which batched products are spread over
+// threads one product each, rather than each product over all threads.
+const smallGEMM = 256 * 256 * 256
+
+// batchOffsets sets offs to each operand's offset for the i-th index of the
+// batch shape in row-major order.
+func batchOffsets(offs []int, i int, batch []int, strides [][]int) {
+	clear(offs)
+	for d := len(batch) - 1; d >= 0; d-- {
+		idx := i % batch[d]
+		i /= batch[d]
+		for j, st := range strides {
+			offs[j] += idx * st[d]
+		}
+	}
 }
 
 // walkBatch calls fn with each operand's offset for every index of shape.
@@ -109,11 +143,47 @@ func MatMul(a, b *Tensor) *Tensor {
 }
 
 // Linear returns x·wᵀ + bias for x (…, in), w (out, in) in PyTorch's layout
-// and bias (out) or nil.
+// and bias (out) or nil. It is one operation: the bias is the GEMM's
+// starting value, and the backward pass makes three GEMM-shaped updates
+// (dx = dy·w, dw = dyᵀ·x, db = column sums of dy) over all rows at once.
 func Linear(x, w, bias *Tensor) *Tensor {
-	y := MatMul(x, w.T())
-	if bias != nil {
-		y = Add(y, bias)
+	in := x.Dim(-1)
+	if w.NDim() != 2 || w.shape[1] != in || (bias != nil && (bias.NDim() != 1 || bias.shape[0] != w.shape[0])) {
+		bs := "nil"
+		if bias != nil {
+			bs = shapeString(bias.shape)
+		}
+		panic(fmt.Sprintf("tensor: Linear: x %s, weight %s and bias %s do not match", shapeString(x.shape), shapeString(w.shape), bs))
 	}
-	return y
+	out := w.shape[0]
+	m := x.Numel() / max(in, 1)
+	shape := append(append([]int(nil), x.shape[:x.NDim()-1]...), out)
+	y := Zeros(shape...)
+	xd := x.Detach().Contiguous().Data()
+	wd := w.Detach().Contiguous().Data()
+	var beta float32
+	if bias != nil {
+		bd := bias.Detach().Contiguous().Data()
+		for r := 0; r < m; r++ {
+			copy(y.data[r*out:(r+1)*out], bd)
+		}
+		beta = 1
+	}
+	kernels.Sgemm(false, true, m, out, in, 1, xd, in, wd, in, beta, y.data, out)
+	inputs := []*Tensor{x, w}
+	if bias != nil {
+		inputs = append(inputs, bias)
+	}
+	return record(y, "Linear", func() {
+		g := y.grad.data
+		if x.requiresGrad {
+			kernels.Sgemm(false, false, m, in, out, 1, g, out, wd, in, 1, x.gradData(), in)
+		}
+		if w.requiresGrad {
+			kernels.Sgemm(true, false, out, in, m, 1, g, out, xd, in, 1, w.gradData(), in)
+		}
+		if bias != nil && bias.requiresGrad {
+			kernels.AddColumnSums(bias.gradData(), g)
+		}
+	}, inputs...)
 }
