@@ -1,0 +1,75 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// fixtureDir is the shared fixture folder, seen from this package.
+const fixtureDir = "../../../shared/fixtures"
+
+// fixture returns the path of a fixture file, failing the test with the
+// path when the file is missing.
+func fixture(t *testing.T, elem ...string) string {
+	t.Helper()
+	path := filepath.Join(append([]string{fixtureDir}, elem...)...)
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("fixture %s is missing: %v", path, err)
+	}
+	return path
+}
+
+// runVlpuda runs a vlpuda command line through run and returns its exit
+// status and what it printed.
+func runVlpuda(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code = run(args, &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// dirNames returns the sorted names in dir, hidden ones included.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	slices.Sort(names)
+	return names
+}
+
+func TestRunDispatch(t *testing.T) {
+	tests := []struct {
+		args   []string
+		code   int
+		stdout string // substring
+		stderr string // substring
+	}{
+		{nil, 2, "The commands are", ""},
+		{[]string{"help"}, 0, "tokenize", ""},
+		{[]string{"help", "encode"}, 0, "usage: vlpuda encode -model", ""},
+		{[]string{"help", "nosuch"}, 2, "", "unknown command"},
+		{[]string{"nosuch"}, 2, "", "vlpuda nosuch: unknown command"},
+		{[]string{"inspect"}, 2, "", "usage: vlpuda inspect"},
+		{[]string{"inspect", "-nosuchflag", "x"}, 2, "", "flag provided but not defined: -nosuchflag"},
+		{[]string{"tokenize", "-h"}, 0, "", "usage: vlpuda tokenize"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			code, stdout, stderr := runVlpuda(t, tt.args...)
+			if code != tt.code || !strings.Contains(stdout, tt.stdout) || !strings.Contains(stderr, tt.stderr) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want exit %d, stdout with %q, stderr with %q",
+					code, stdout, stderr, tt.code, tt.stdout, tt.stderr)
+			}
+		})
+	}
+}
