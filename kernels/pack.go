@@ -11,9 +11,9 @@ import "unsafe"
 // op(A)[r+i][pc+p]. Panels follow each other, so the panel starting at row
 // r of a block starting at row r0 begins at (r-r0)*kc.
 //
-// A packed block of op(B) is a run of strips of stripWidth columns: strip s
-// holds kc rows of stripWidth floats, dst[s*kc*stripWidth + p*stripWidth + j]
-// = op(B)[pc+p][c0+s*stripWidth+j], with zeros past the last column.
+// A packed strip of op(B) holds kc rows of stripWidth floats,
+// dst[p*stripWidth + j] = op(B)[pc+p][c0+j], with zeros past the last
+// column. PackB lays out a whole matrix as such strips, each k rows long.
 
 // packPanelA packs rows [r, r+h) and columns [pc, pc+kc) of op(A) into
 // dst[:kc*h]. With fast set it uses the assembly packers, which may write up
@@ -111,15 +111,6 @@ func packStripB(dst []float32, fast, transB bool, b []float32, ldb, pc, kc, c0, 
 		clear(dst)
 	}
 	interleave(dst, sw, b[c0*ldb+pc:], ldb, w, kc, fast)
-}
-
-// packBlockB packs rows [pc, pc+kc) and columns [c0, c0+nc) of op(B), whose
-// full width is n, into ceil(nc/stripWidth) strips.
-func packBlockB(dst []float32, fast, transB bool, b []float32, ldb, pc, kc, c0, nc int) {
-	for s := 0; s*stripWidth < nc; s++ {
-		w := min(stripWidth, nc-s*stripWidth)
-		packStripB(dst[s*kc*stripWidth:], fast, transB, b, ldb, pc, kc, c0+s*stripWidth, w)
-	}
 }
 
 // alignedFloats returns a slice of n floats starting on a 64-byte (cache

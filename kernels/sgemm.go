@@ -19,9 +19,9 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
-	blk := SgemmBlocking()
+	kern := kernelFor(current)
 	j := sgemmJob{
-		kern: kernelFor(current), blk: blk,
+		kern: kern, blk: blockingFor(kern),
 		transA: transA, transB: transB, m: m, n: n, k: k,
 		alpha: alpha, beta: beta,
 		a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc,
@@ -98,8 +98,9 @@ func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *Pa
 		scaleC(m, n, beta, c, ldc)
 		return
 	}
+	kern := kernelFor(current)
 	j := sgemmJob{
-		kern: kernelFor(current), blk: SgemmBlocking(),
+		kern: kern, blk: blockingFor(kern),
 		transA: transA, m: m, n: n, k: k,
 		alpha: alpha, beta: beta,
 		a: a, lda: lda, packed: pb, c: c, ldc: ldc,

@@ -4,13 +4,13 @@ package kernels
 
 // The micro-kernels of sgemm_amd64.s, indexed by the number of rows of the tile.
 var (
-	sgemmTilesAVX512 = [mrAVX512 + 1]func(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32){
+	sgemmTilesAVX512 = [mrAVX512 + 1]func(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask uint32, pf *float32, pfstride int){
 		nil,
 		sgemm1x32AVX512, sgemm2x32AVX512, sgemm3x32AVX512, sgemm4x32AVX512,
 		sgemm5x32AVX512, sgemm6x32AVX512, sgemm7x32AVX512, sgemm8x32AVX512,
 		sgemm9x32AVX512, sgemm10x32AVX512, sgemm11x32AVX512, sgemm12x32AVX512,
 	}
-	sgemmTilesAVX2 = [mrAVX2 + 1]func(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32){
+	sgemmTilesAVX2 = [mrAVX2 + 1]func(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, mask *int32, pf *float32, pfstride int){
 		nil,
 		sgemm1x16AVX2, sgemm2x16AVX2, sgemm3x16AVX2,
 		sgemm4x16AVX2, sgemm5x16AVX2, sgemm6x16AVX2,
@@ -35,16 +35,19 @@ var avx2Masks = [32]int32{-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
 
 // sgemmTileAVX512 checks the bounds the assembly relies on and runs the
 // mr-row AVX-512 kernel on nr ≤ 32 columns.
-func sgemmTileAVX512(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+func sgemmTileAVX512(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int, pf *float32, pfStride int) {
 	_ = a[kc*mr-1]
 	_ = b[(kc-1)*ldb+nrAVX512-1]
 	_ = c[(mr-1)*ldc+nr-1]
-	sgemmTilesAVX512[mr](kc, &a[0], &b[0], ldb, &c[0], ldc, alpha, beta, uint32(1<<nr-1))
+	if pf == nil {
+		pf, pfStride = &b[0], 0
+	}
+	sgemmTilesAVX512[mr](kc, &a[0], &b[0], ldb, &c[0], ldc, alpha, beta, uint32(1<<nr-1), pf, 4*pfStride)
 }
 
 // sgemmTileAVX2 checks the bounds the assembly relies on and runs the
 // mr-row AVX2 kernel on nr ≤ 16 columns.
-func sgemmTileAVX2(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+func sgemmTileAVX2(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int, pf *float32, pfStride int) {
 	_ = a[kc*mr-1]
 	_ = b[(kc-1)*ldb+nrAVX2-1]
 	_ = c[(mr-1)*ldc+nr-1]
@@ -52,7 +55,10 @@ func sgemmTileAVX2(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha,
 	if nr < nrAVX2 {
 		mask = &avx2Masks[nrAVX2-nr]
 	}
-	sgemmTilesAVX2[mr](kc, &a[0], &b[0], ldb, &c[0], ldc, alpha, beta, mask)
+	if pf == nil {
+		pf, pfStride = &b[0], 0
+	}
+	sgemmTilesAVX2[mr](kc, &a[0], &b[0], ldb, &c[0], ldc, alpha, beta, mask, pf, 4*pfStride)
 }
 
 // asmKernel returns the assembly micro-kernel for isa, or nil.

@@ -4,9 +4,9 @@
 
 #include "textflag.h"
 
-// func sgemm1x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+// func sgemm1x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemm1x32AVX512(SB), NOSPLIT, $0-60
+TEXT ·sgemm1x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -22,11 +22,16 @@ TEXT ·sgemm1x32AVX512(SB), NOSPLIT, $0-60
 	PREFETCHT0 64(DI)
 	VPXORD     Z0, Z0, Z0
 	VPXORD     Z1, Z1, Z1
-	MOVQ       AX, DI
-	SHRQ       $0x02, DI
+	MOVQ       pf+64(FP), DI
+	MOVQ       pfstride+72(FP), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
 	JZ         tail
 
 loop:
+	PREFETCHT0       (DI)
+	PREFETCHT0       64(DI)
+	ADDQ             R8, DI
 	VMOVUPS          (DX), Z2
 	VMOVUPS          64(DX), Z3
 	ADDQ             BX, DX
@@ -48,7 +53,7 @@ loop:
 	VFMADD231PS.BCST 12(CX), Z2, Z0
 	VFMADD231PS.BCST 12(CX), Z3, Z1
 	ADDQ             $0x00000010, CX
-	DECQ             DI
+	DECQ             R9
 	JNZ              loop
 
 tail:
@@ -91,9 +96,9 @@ beta:
 	VZEROUPPER
 	RET
 
-// func sgemm2x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+// func sgemm2x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemm2x32AVX512(SB), NOSPLIT, $0-60
+TEXT ·sgemm2x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -114,11 +119,16 @@ TEXT ·sgemm2x32AVX512(SB), NOSPLIT, $0-60
 	VPXORD     Z1, Z1, Z1
 	VPXORD     Z2, Z2, Z2
 	VPXORD     Z3, Z3, Z3
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	ADDQ             R9, R8
 	VMOVUPS          (DX), Z4
 	VMOVUPS          64(DX), Z5
 	ADDQ             BX, DX
@@ -148,7 +158,7 @@ loop:
 	VFMADD231PS.BCST 28(CX), Z4, Z2
 	VFMADD231PS.BCST 28(CX), Z5, Z3
 	ADDQ             $0x00000020, CX
-	DECQ             R8
+	DECQ             R10
 	JNZ              loop
 
 tail:
@@ -203,9 +213,9 @@ beta:
 	VZEROUPPER
 	RET
 
-// func sgemm3x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+// func sgemm3x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemm3x32AVX512(SB), NOSPLIT, $0-60
+TEXT ·sgemm3x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -231,11 +241,16 @@ TEXT ·sgemm3x32AVX512(SB), NOSPLIT, $0-60
 	VPXORD     Z3, Z3, Z3
 	VPXORD     Z4, Z4, Z4
 	VPXORD     Z5, Z5, Z5
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	ADDQ             R9, R8
 	VMOVUPS          (DX), Z6
 	VMOVUPS          64(DX), Z7
 	ADDQ             BX, DX
@@ -273,7 +288,7 @@ loop:
 	VFMADD231PS.BCST 44(CX), Z6, Z4
 	VFMADD231PS.BCST 44(CX), Z7, Z5
 	ADDQ             $0x00000030, CX
-	DECQ             R8
+	DECQ             R10
 	JNZ              loop
 
 tail:
@@ -340,9 +355,9 @@ beta:
 	VZEROUPPER
 	RET
 
-// func sgemm4x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+// func sgemm4x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemm4x32AVX512(SB), NOSPLIT, $0-60
+TEXT ·sgemm4x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -373,11 +388,16 @@ TEXT ·sgemm4x32AVX512(SB), NOSPLIT, $0-60
 	VPXORD     Z5, Z5, Z5
 	VPXORD     Z6, Z6, Z6
 	VPXORD     Z7, Z7, Z7
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	ADDQ             R9, R8
 	VMOVUPS          (DX), Z8
 	VMOVUPS          64(DX), Z9
 	ADDQ             BX, DX
@@ -423,7 +443,7 @@ loop:
 	VFMADD231PS.BCST 60(CX), Z8, Z6
 	VFMADD231PS.BCST 60(CX), Z9, Z7
 	ADDQ             $0x00000040, CX
-	DECQ             R8
+	DECQ             R10
 	JNZ              loop
 
 tail:
@@ -502,9 +522,9 @@ beta:
 	VZEROUPPER
 	RET
 
-// func sgemm5x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+// func sgemm5x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemm5x32AVX512(SB), NOSPLIT, $0-60
+TEXT ·sgemm5x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -540,11 +560,16 @@ TEXT ·sgemm5x32AVX512(SB), NOSPLIT, $0-60
 	VPXORD     Z7, Z7, Z7
 	VPXORD     Z8, Z8, Z8
 	VPXORD     Z9, Z9, Z9
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	ADDQ             R9, R8
 	VMOVUPS          (DX), Z10
 	VMOVUPS          64(DX), Z11
 	ADDQ             BX, DX
@@ -598,7 +623,7 @@ loop:
 	VFMADD231PS.BCST 76(CX), Z10, Z8
 	VFMADD231PS.BCST 76(CX), Z11, Z9
 	ADDQ             $0x00000050, CX
-	DECQ             R8
+	DECQ             R10
 	JNZ              loop
 
 tail:
@@ -689,9 +714,9 @@ beta:
 	VZEROUPPER
 	RET
 
-// func sgemm6x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+// func sgemm6x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemm6x32AVX512(SB), NOSPLIT, $0-60
+TEXT ·sgemm6x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -732,11 +757,16 @@ TEXT ·sgemm6x32AVX512(SB), NOSPLIT, $0-60
 	VPXORD     Z9, Z9, Z9
 	VPXORD     Z10, Z10, Z10
 	VPXORD     Z11, Z11, Z11
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	ADDQ             R9, R8
 	VMOVUPS          (DX), Z12
 	VMOVUPS          64(DX), Z13
 	ADDQ             BX, DX
@@ -798,7 +828,7 @@ loop:
 	VFMADD231PS.BCST 92(CX), Z12, Z10
 	VFMADD231PS.BCST 92(CX), Z13, Z11
 	ADDQ             $0x00000060, CX
-	DECQ             R8
+	DECQ             R10
 	JNZ              loop
 
 tail:
@@ -901,9 +931,9 @@ beta:
 	VZEROUPPER
 	RET
 
-// func sgemm7x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+// func sgemm7x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemm7x32AVX512(SB), NOSPLIT, $0-60
+TEXT ·sgemm7x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -949,11 +979,16 @@ TEXT ·sgemm7x32AVX512(SB), NOSPLIT, $0-60
 	VPXORD     Z11, Z11, Z11
 	VPXORD     Z12, Z12, Z12
 	VPXORD     Z13, Z13, Z13
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	ADDQ             R9, R8
 	VMOVUPS          (DX), Z14
 	VMOVUPS          64(DX), Z15
 	ADDQ             BX, DX
@@ -1023,7 +1058,7 @@ loop:
 	VFMADD231PS.BCST 108(CX), Z14, Z12
 	VFMADD231PS.BCST 108(CX), Z15, Z13
 	ADDQ             $0x00000070, CX
-	DECQ             R8
+	DECQ             R10
 	JNZ              loop
 
 tail:
@@ -1138,9 +1173,9 @@ beta:
 	VZEROUPPER
 	RET
 
-// func sgemm8x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+// func sgemm8x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemm8x32AVX512(SB), NOSPLIT, $0-60
+TEXT ·sgemm8x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -1191,11 +1226,16 @@ TEXT ·sgemm8x32AVX512(SB), NOSPLIT, $0-60
 	VPXORD     Z13, Z13, Z13
 	VPXORD     Z14, Z14, Z14
 	VPXORD     Z15, Z15, Z15
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	ADDQ             R9, R8
 	VMOVUPS          (DX), Z16
 	VMOVUPS          64(DX), Z17
 	ADDQ             BX, DX
@@ -1273,7 +1313,7 @@ loop:
 	VFMADD231PS.BCST 124(CX), Z16, Z14
 	VFMADD231PS.BCST 124(CX), Z17, Z15
 	ADDQ             $0x00000080, CX
-	DECQ             R8
+	DECQ             R10
 	JNZ              loop
 
 tail:
@@ -1400,9 +1440,9 @@ beta:
 	VZEROUPPER
 	RET
 
-// func sgemm9x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+// func sgemm9x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemm9x32AVX512(SB), NOSPLIT, $0-60
+TEXT ·sgemm9x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -1458,11 +1498,16 @@ TEXT ·sgemm9x32AVX512(SB), NOSPLIT, $0-60
 	VPXORD     Z15, Z15, Z15
 	VPXORD     Z16, Z16, Z16
 	VPXORD     Z17, Z17, Z17
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	ADDQ             R9, R8
 	VMOVUPS          (DX), Z18
 	VMOVUPS          64(DX), Z19
 	ADDQ             BX, DX
@@ -1548,7 +1593,7 @@ loop:
 	VFMADD231PS.BCST 140(CX), Z18, Z16
 	VFMADD231PS.BCST 140(CX), Z19, Z17
 	ADDQ             $0x00000090, CX
-	DECQ             R8
+	DECQ             R10
 	JNZ              loop
 
 tail:
@@ -1687,9 +1732,9 @@ beta:
 	VZEROUPPER
 	RET
 
-// func sgemm10x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+// func sgemm10x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemm10x32AVX512(SB), NOSPLIT, $0-60
+TEXT ·sgemm10x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -1750,11 +1795,16 @@ TEXT ·sgemm10x32AVX512(SB), NOSPLIT, $0-60
 	VPXORD     Z17, Z17, Z17
 	VPXORD     Z18, Z18, Z18
 	VPXORD     Z19, Z19, Z19
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	ADDQ             R9, R8
 	VMOVUPS          (DX), Z20
 	VMOVUPS          64(DX), Z21
 	ADDQ             BX, DX
@@ -1848,7 +1898,7 @@ loop:
 	VFMADD231PS.BCST 156(CX), Z20, Z18
 	VFMADD231PS.BCST 156(CX), Z21, Z19
 	ADDQ             $0x000000a0, CX
-	DECQ             R8
+	DECQ             R10
 	JNZ              loop
 
 tail:
@@ -1999,9 +2049,9 @@ beta:
 	VZEROUPPER
 	RET
 
-// func sgemm11x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+// func sgemm11x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemm11x32AVX512(SB), NOSPLIT, $0-60
+TEXT ·sgemm11x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -2067,11 +2117,16 @@ TEXT ·sgemm11x32AVX512(SB), NOSPLIT, $0-60
 	VPXORD     Z19, Z19, Z19
 	VPXORD     Z20, Z20, Z20
 	VPXORD     Z21, Z21, Z21
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	ADDQ             R9, R8
 	VMOVUPS          (DX), Z22
 	VMOVUPS          64(DX), Z23
 	ADDQ             BX, DX
@@ -2173,7 +2228,7 @@ loop:
 	VFMADD231PS.BCST 172(CX), Z22, Z20
 	VFMADD231PS.BCST 172(CX), Z23, Z21
 	ADDQ             $0x000000b0, CX
-	DECQ             R8
+	DECQ             R10
 	JNZ              loop
 
 tail:
@@ -2336,9 +2391,9 @@ beta:
 	VZEROUPPER
 	RET
 
-// func sgemm12x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+// func sgemm12x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 // Requires: AVX, AVX512F, MMX+
-TEXT ·sgemm12x32AVX512(SB), NOSPLIT, $0-60
+TEXT ·sgemm12x32AVX512(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -2409,11 +2464,16 @@ TEXT ·sgemm12x32AVX512(SB), NOSPLIT, $0-60
 	VPXORD     Z21, Z21, Z21
 	VPXORD     Z22, Z22, Z22
 	VPXORD     Z23, Z23, Z23
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0       (R8)
+	PREFETCHT0       64(R8)
+	ADDQ             R9, R8
 	VMOVUPS          (DX), Z24
 	VMOVUPS          64(DX), Z25
 	ADDQ             BX, DX
@@ -2523,7 +2583,7 @@ loop:
 	VFMADD231PS.BCST 188(CX), Z24, Z22
 	VFMADD231PS.BCST 188(CX), Z25, Z23
 	ADDQ             $0x000000c0, CX
-	DECQ             R8
+	DECQ             R10
 	JNZ              loop
 
 tail:
@@ -2698,9 +2758,9 @@ beta:
 	VZEROUPPER
 	RET
 
-// func sgemm1x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
+// func sgemm1x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sgemm1x16AVX2(SB), NOSPLIT, $0-64
+TEXT ·sgemm1x16AVX2(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -2715,11 +2775,16 @@ TEXT ·sgemm1x16AVX2(SB), NOSPLIT, $0-64
 	PREFETCHT0 (DI)
 	VXORPS     Y0, Y0, Y0
 	VXORPS     Y1, Y1, Y1
-	MOVQ       AX, DI
-	SHRQ       $0x02, DI
+	MOVQ       pf+64(FP), DI
+	MOVQ       pfstride+72(FP), R8
+	MOVQ       AX, R9
+	SHRQ       $0x02, R9
 	JZ         tail
 
 loop:
+	PREFETCHT0   (DI)
+	PREFETCHT0   64(DI)
+	ADDQ         R8, DI
 	VMOVUPS      (DX), Y2
 	VMOVUPS      32(DX), Y3
 	ADDQ         BX, DX
@@ -2745,7 +2810,7 @@ loop:
 	VFMADD231PS  Y2, Y4, Y0
 	VFMADD231PS  Y3, Y4, Y1
 	ADDQ         $0x00000010, CX
-	DECQ         DI
+	DECQ         R9
 	JNZ          loop
 
 tail:
@@ -2810,9 +2875,9 @@ betamasked:
 	VZEROUPPER
 	RET
 
-// func sgemm2x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
+// func sgemm2x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sgemm2x16AVX2(SB), NOSPLIT, $0-64
+TEXT ·sgemm2x16AVX2(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -2831,11 +2896,16 @@ TEXT ·sgemm2x16AVX2(SB), NOSPLIT, $0-64
 	VXORPS     Y1, Y1, Y1
 	VXORPS     Y2, Y2, Y2
 	VXORPS     Y3, Y3, Y3
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	ADDQ         R9, R8
 	VMOVUPS      (DX), Y4
 	VMOVUPS      32(DX), Y5
 	ADDQ         BX, DX
@@ -2873,7 +2943,7 @@ loop:
 	VFMADD231PS  Y4, Y6, Y2
 	VFMADD231PS  Y5, Y6, Y3
 	ADDQ         $0x00000020, CX
-	DECQ         R8
+	DECQ         R10
 	JNZ          loop
 
 tail:
@@ -2961,9 +3031,9 @@ betamasked:
 	VZEROUPPER
 	RET
 
-// func sgemm3x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
+// func sgemm3x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sgemm3x16AVX2(SB), NOSPLIT, $0-64
+TEXT ·sgemm3x16AVX2(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -2986,11 +3056,16 @@ TEXT ·sgemm3x16AVX2(SB), NOSPLIT, $0-64
 	VXORPS     Y3, Y3, Y3
 	VXORPS     Y4, Y4, Y4
 	VXORPS     Y5, Y5, Y5
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	ADDQ         R9, R8
 	VMOVUPS      (DX), Y6
 	VMOVUPS      32(DX), Y7
 	ADDQ         BX, DX
@@ -3040,7 +3115,7 @@ loop:
 	VFMADD231PS  Y6, Y8, Y4
 	VFMADD231PS  Y7, Y8, Y5
 	ADDQ         $0x00000030, CX
-	DECQ         R8
+	DECQ         R10
 	JNZ          loop
 
 tail:
@@ -3151,9 +3226,9 @@ betamasked:
 	VZEROUPPER
 	RET
 
-// func sgemm4x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
+// func sgemm4x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sgemm4x16AVX2(SB), NOSPLIT, $0-64
+TEXT ·sgemm4x16AVX2(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -3180,11 +3255,16 @@ TEXT ·sgemm4x16AVX2(SB), NOSPLIT, $0-64
 	VXORPS     Y5, Y5, Y5
 	VXORPS     Y6, Y6, Y6
 	VXORPS     Y7, Y7, Y7
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	ADDQ         R9, R8
 	VMOVUPS      (DX), Y8
 	VMOVUPS      32(DX), Y9
 	ADDQ         BX, DX
@@ -3246,7 +3326,7 @@ loop:
 	VFMADD231PS  Y8, Y10, Y6
 	VFMADD231PS  Y9, Y10, Y7
 	ADDQ         $0x00000040, CX
-	DECQ         R8
+	DECQ         R10
 	JNZ          loop
 
 tail:
@@ -3380,9 +3460,9 @@ betamasked:
 	VZEROUPPER
 	RET
 
-// func sgemm5x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
+// func sgemm5x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sgemm5x16AVX2(SB), NOSPLIT, $0-64
+TEXT ·sgemm5x16AVX2(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -3413,11 +3493,16 @@ TEXT ·sgemm5x16AVX2(SB), NOSPLIT, $0-64
 	VXORPS     Y7, Y7, Y7
 	VXORPS     Y8, Y8, Y8
 	VXORPS     Y9, Y9, Y9
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	ADDQ         R9, R8
 	VMOVUPS      (DX), Y10
 	VMOVUPS      32(DX), Y11
 	ADDQ         BX, DX
@@ -3491,7 +3576,7 @@ loop:
 	VFMADD231PS  Y10, Y12, Y8
 	VFMADD231PS  Y11, Y12, Y9
 	ADDQ         $0x00000050, CX
-	DECQ         R8
+	DECQ         R10
 	JNZ          loop
 
 tail:
@@ -3648,9 +3733,9 @@ betamasked:
 	VZEROUPPER
 	RET
 
-// func sgemm6x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
+// func sgemm6x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 // Requires: AVX, FMA3, MMX+
-TEXT ·sgemm6x16AVX2(SB), NOSPLIT, $0-64
+TEXT ·sgemm6x16AVX2(SB), NOSPLIT, $0-80
 	MOVQ k+0(FP), AX
 	MOVQ a+8(FP), CX
 	MOVQ b+16(FP), DX
@@ -3685,11 +3770,16 @@ TEXT ·sgemm6x16AVX2(SB), NOSPLIT, $0-64
 	VXORPS     Y9, Y9, Y9
 	VXORPS     Y10, Y10, Y10
 	VXORPS     Y11, Y11, Y11
-	MOVQ       AX, R8
-	SHRQ       $0x02, R8
+	MOVQ       pf+64(FP), R8
+	MOVQ       pfstride+72(FP), R9
+	MOVQ       AX, R10
+	SHRQ       $0x02, R10
 	JZ         tail
 
 loop:
+	PREFETCHT0   (R8)
+	PREFETCHT0   64(R8)
+	ADDQ         R9, R8
 	VMOVUPS      (DX), Y12
 	VMOVUPS      32(DX), Y13
 	ADDQ         BX, DX
@@ -3775,7 +3865,7 @@ loop:
 	VFMADD231PS  Y12, Y14, Y10
 	VFMADD231PS  Y13, Y14, Y11
 	ADDQ         $0x00000060, CX
-	DECQ         R8
+	DECQ         R10
 	JNZ          loop
 
 tail:

@@ -91,15 +91,15 @@ func BenchmarkSgemm(b *testing.B) {
 	}
 }
 
-// BenchmarkSgemmBlocking sweeps KC and NC on one square and one ViT shape.
+// BenchmarkSgemmBlocking sweeps KC and MC on one square and two ViT shapes.
 func BenchmarkSgemmBlocking(b *testing.B) {
-	for _, s := range [][3]int{{1024, 1024, 1024}, {197, 2304, 768}} {
+	for _, s := range [][3]int{{1024, 1024, 1024}, {197, 2304, 768}, {50, 768, 3072}} {
 		m, n, k := s[0], s[1], s[2]
 		a, bm, c := randFloats(m*k), randFloats(k*n), make([]float32, m*n)
 		for _, kc := range []int{128, 192, 256, 384, 512} {
-			for _, nc := range []int{128, 256, 512, 1024} {
-				b.Run(fmt.Sprintf("%s/KC%d/NC%d", shapeName(s), kc, nc), func(b *testing.B) {
-					prev := SetSgemmBlocking(Blocking{KC: kc, NC: nc, SmallM: -1})
+			for _, mc := range []int{96, 384, 8192} {
+				b.Run(fmt.Sprintf("%s/KC%d/MC%d", shapeName(s), kc, mc), func(b *testing.B) {
+					prev := SetSgemmBlocking(Blocking{KC: kc, MC: mc})
 					defer SetSgemmBlocking(prev)
 					withThreads(1, func() {
 						for b.Loop() {

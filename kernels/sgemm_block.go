@@ -9,18 +9,22 @@ import (
 // The blocked SGEMM driver, after Goto and BLIS, with the loops in this order:
 //
 //	for each thread's part of C (rows × strip-aligned columns):
-//	  for ic: MC rows of A                    (Ã block, L3)
+//	  for ic: MC rows of A
 //	    for pc: KC steps of k
-//	      pack Ã = op(A)[ic:ic+mc, pc:pc+kc] in micro-panels
-//	      for jc: NC columns of B
-//	        B̃ = op(B)[pc:pc+kc, jc:jc+nc]     (packed, pre-packed or in place; L2)
-//	        for ir: each micro-panel of Ã     (mr×kc, L1)
-//	          for jr: each nr-column slice of B̃
-//	            micro-kernel on C[ir, jr]
+//	      pack Ã = op(A)[ic:ic+mc, pc:pc+kc] in row panels   (L2/L3)
+//	      for jc: each 32-column strip of op(B)
+//	        pack the kc×32 strip (unless pre-packed)
+//	        for jr: each nr-column slice of the strip         (L1)
+//	          for ir: each row panel of Ã
+//	            micro-kernel on C[ir, jr], prefetching the next strip of B
 //
-// A is packed once per part and B once per part and MC rows, so with MC
-// large every element is copied at most once per thread. Each micro-panel of
-// Ã stays in L1 while the kernel sweeps the B̃ block out of L2.
+// Each element of A and B is packed once per part and MC rows. The kc×nr
+// slice of B stays in L1 while the row panels of Ã stream through it; the
+// kernels spread the prefetch of the next strip of B over the calls on this
+// one, which hides the memory latency that a strip read for the first time
+// would cost. On Zen 3 this order measured as fast as or faster than
+// packing KC×NC blocks of B and sweeping them from L2 for every row panel,
+// at every shape tried (m = 50 … 1576, square 512 … 1024).
 //
 // The row panels of a part have balanced heights (m=50 with 12-row kernels
 // runs five 10-row panels rather than four 12-row ones and a 2-row one); the
@@ -30,75 +34,64 @@ import (
 // sees the same sequence of operations whatever the partition, so results
 // are bit-identical for any thread count.
 
-// Blocking holds the cache-blocking sizes of the SGEMM driver.
+// Blocking holds the cache-blocking sizes of the SGEMM driver. A zero field
+// means the default, derived from the cache sizes cpuid reports and the
+// register tile of the current ISA.
 type Blocking struct {
-	// KC is the depth of a packed block: an mr×KC micro-panel of A should
-	// fit in L1 beside the B rows streaming through.
+	// KC is the depth of a packed block: the kc×nr slice of a B strip
+	// should stay in L1 beside the A panel streaming through. Default:
+	// three quarters of L1d over nr columns, at least 256 (384 for AVX2's
+	// 16 columns with a 32 KiB L1d, 256 for AVX-512's 32).
 	KC int
-	// NC is the number of columns of a packed B block, a multiple of 32:
-	// the KC×NC block should stay in L2.
-	NC int
-	// MC is the number of rows of A packed at once; the MC×KC block lives
-	// in L3.
+	// MC is the number of rows of A packed at once (the MC×KC block lives
+	// in L2 or L3). Default: a quarter of L3.
 	MC int
-	// SmallM is the largest number of rows (per thread) for which the
-	// driver takes op(B) one strip at a time, packing each strip just
-	// before all row panels use it, instead of packing KC×NC blocks.
-	SmallM int
 }
 
 var (
 	blockingMu sync.Mutex
-	blocking   = defaultBlocking()
+	blocking   Blocking // overrides set by SetSgemmBlocking
 )
 
-// defaultBlocking derives the blocking from the cache sizes cpuid reports,
-// falling back to Zen 4's (L1d 32 KiB, L2 1 MiB, L3 32 MiB).
-func defaultBlocking() Blocking {
-	l2, l3 := cpuid.CPU.Cache.L2, cpuid.CPU.Cache.L3
-	if l2 <= 0 {
-		l2 = 1 << 20
+// cacheSizes returns the L1d and L3 sizes cpuid reports, with Zen 4's (32
+// KiB, 32 MiB) where it reports none.
+func cacheSizes() (l1, l3 int) {
+	l1, l3 = cpuid.CPU.Cache.L1D, cpuid.CPU.Cache.L3
+	if l1 <= 0 {
+		l1 = 32 << 10
 	}
 	if l3 <= 0 {
 		l3 = 32 << 20
 	}
-	const kc = 256
-	return Blocking{
-		KC:     kc,
-		NC:     clamp(l2/2/(kc*4)/stripWidth*stripWidth, 128, 4096),
-		MC:     clamp(l3/4/(kc*4), 96, 8192),
-		SmallM: 96,
+	return l1, l3
+}
+
+// blockingFor returns the blocking the driver uses with kern: the
+// overrides, and the defaults for the zero fields.
+func blockingFor(kern *sgemmKernel) Blocking {
+	blockingMu.Lock()
+	b := blocking
+	blockingMu.Unlock()
+	l1, l3 := cacheSizes()
+	if b.KC <= 0 {
+		b.KC = clamp(l1*3/4/(kern.nr*4)/32*32, 256, 512)
 	}
+	if b.MC <= 0 {
+		b.MC = clamp(l3/4/(b.KC*4), 4*kern.mr, 8192)
+	}
+	return b
 }
 
 func clamp(v, lo, hi int) int { return max(lo, min(hi, v)) }
 
-// SgemmBlocking returns the blocking sizes Sgemm uses.
-func SgemmBlocking() Blocking {
-	blockingMu.Lock()
-	defer blockingMu.Unlock()
-	return blocking
-}
+// SgemmBlocking returns the blocking sizes Sgemm uses with the current ISA.
+func SgemmBlocking() Blocking { return blockingFor(kernelFor(current)) }
 
-// SetSgemmBlocking makes Sgemm use the blocking sizes b and returns the
-// previous ones. A zero KC, NC or MC, or a negative SmallM, keeps its default; NC is rounded up to a
-// multiple of 32. It is meant for benchmarks that sweep the sizes and must
-// not be called while kernels are running.
+// SetSgemmBlocking makes Sgemm use the blocking sizes b, a zero field
+// meaning the default, and returns the previous setting. It is meant for
+// benchmarks that sweep the sizes and must not be called while kernels are
+// running.
 func SetSgemmBlocking(b Blocking) (prev Blocking) {
-	d := defaultBlocking()
-	if b.KC <= 0 {
-		b.KC = d.KC
-	}
-	if b.NC <= 0 {
-		b.NC = d.NC
-	}
-	b.NC = (b.NC + stripWidth - 1) / stripWidth * stripWidth
-	if b.MC <= 0 {
-		b.MC = d.MC
-	}
-	if b.SmallM < 0 {
-		b.SmallM = d.SmallM
-	}
 	blockingMu.Lock()
 	defer blockingMu.Unlock()
 	prev, blocking = blocking, b
@@ -206,11 +199,11 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, buf *sgemmBuf) {
 	}
 	np := (rows + kern.mr - 1) / kern.mr
 	fast := packAsm(kern.isa)
-	perBlock := max(1, blk.MC/kern.mr)
 	panel := func(q int) (r, h int) {
 		r = m0 + q*rows/np
 		return r, m0 + (q+1)*rows/np - r
 	}
+	perBlock := max(1, blk.MC/kern.mr)
 	for q0 := 0; q0 < np; q0 += perBlock {
 		q1 := min(np, q0+perBlock)
 		r0, _ := panel(q0)
@@ -226,34 +219,21 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, buf *sgemmBuf) {
 				r, h := panel(q)
 				packPanelA(ap[(r-r0)*kc:], fast, j.transA, j.a, j.lda, r, h, pc, kc)
 			}
-			// tiles runs the kernel on the row panels [qa, qb) of the block
-			// against strip s of op(B) (columns [col0, col0+w)).
-			tiles := func(qa, qb int, bs []float32, ld, col0, w int) {
-				for q := qa; q < qb; q++ {
-					r, h := panel(q)
-					apan := ap[(r-r0)*kc : (r-r0+h)*kc]
-					for jj := 0; jj < w; jj += kern.nr {
-						kern.tile(kc, apan, bs[jj:], ld, j.c[r*j.ldc+col0+jj:], j.ldc, j.alpha, beta, h, min(kern.nr, w-jj))
-					}
-				}
-			}
-			if rows <= blk.SmallM {
-				// Few rows: take op(B) one strip at a time, packed (unless
-				// pre-packed) into a buffer that stays in L1/L2 while every
-				// row panel uses it.
-				for col := n0; col < n1; col += stripWidth {
-					w := min(stripWidth, n1-col)
-					bs, ld := j.strip(buf, pc, kc, col, w)
-					tiles(q0, q1, bs, ld, col, w)
-				}
-				continue
-			}
-			for jc := n0; jc < n1; jc += blk.NC {
-				nc := min(blk.NC, n1-jc)
-				bd, off, stride := j.blockB(buf, pc, kc, jc, nc)
-				for q := q0; q < q1; q++ {
-					for s := 0; s*stripWidth < nc; s++ {
-						tiles(q, q+1, bd[off+s*stride:], stripWidth, jc+s*stripWidth, min(stripWidth, nc-s*stripWidth))
+			for col := n0; col < n1; col += stripWidth {
+				w := min(stripWidth, n1-col)
+				bs := j.strip(buf, fast, pc, kc, col, w)
+				pf, pfStride := j.nextStrip(pc, col+stripWidth, n1)
+				pfRow := 0
+				for jj := 0; jj < w; jj += kern.nr {
+					for q := q0; q < q1; q++ {
+						var p *float32
+						if pf != nil && pfRow < kc {
+							p = &pf[pfRow*pfStride]
+							pfRow += kc / 4 // the lines one call prefetches
+						}
+						r, h := panel(q)
+						apan := ap[(r-r0)*kc : (r-r0+h)*kc]
+						kern.tile(kc, apan, bs[jj:], stripWidth, j.c[r*j.ldc+col+jj:], j.ldc, j.alpha, beta, h, min(kern.nr, w-jj), p, pfStride)
 					}
 				}
 			}
@@ -262,26 +242,31 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, buf *sgemmBuf) {
 }
 
 // strip returns rows [pc, pc+kc) and columns [col, col+w) of op(B) as one
-// strip, and its row stride.
-func (j *sgemmJob) strip(buf *sgemmBuf, pc, kc, col, w int) ([]float32, int) {
+// strip of row stride stripWidth, packing it into buf unless B is pre-packed.
+func (j *sgemmJob) strip(buf *sgemmBuf, fast bool, pc, kc, col, w int) []float32 {
 	if j.packed != nil {
-		return j.packed.data[col*j.k+pc*stripWidth:], stripWidth
+		return j.packed.data[col*j.k+pc*stripWidth:]
 	}
 	bs := alignedFloats(&buf.b, kc*stripWidth)
-	packStripB(bs, packAsm(j.kern.isa), j.transB, j.b, j.ldb, pc, kc, col, w)
-	return bs, stripWidth
+	packStripB(bs, fast, j.transB, j.b, j.ldb, pc, kc, col, w)
+	return bs
 }
 
-// blockB returns rows [pc, pc+kc) and columns [jc, jc+nc) of op(B) as
-// strips, strip s starting at data[off+s*stride] with row stride
-// stripWidth, packing them into buf unless B is pre-packed.
-func (j *sgemmJob) blockB(buf *sgemmBuf, pc, kc, jc, nc int) (data []float32, off, stride int) {
-	if j.packed != nil {
-		return j.packed.data, jc*j.k + pc*stripWidth, j.k * stripWidth
+// nextStrip returns what the kernels should prefetch while they work on
+// the strip before column col: the rows of the strip of op(B) at col, from
+// row pc on, as a slice and a row stride. It returns nil when there is no
+// next strip, or when op(B) is transposed (its strip is 32 rows of b, not
+// worth prefetching two lines at a time).
+func (j *sgemmJob) nextStrip(pc, col, n1 int) ([]float32, int) {
+	switch {
+	case col >= n1:
+		return nil, 0
+	case j.packed != nil:
+		return j.packed.data[col*j.k+pc*stripWidth:], stripWidth
+	case !j.transB:
+		return j.b[pc*j.ldb+col:], j.ldb
 	}
-	bp := alignedFloats(&buf.b, (nc+stripWidth-1)/stripWidth*kc*stripWidth)
-	packBlockB(bp, packAsm(j.kern.isa), j.transB, j.b, j.ldb, pc, kc, jc, nc)
-	return bp, 0, kc * stripWidth
+	return nil, 0
 }
 
 // scaleC computes C = beta*C on an m×n matrix, writing zeros when beta is 0.

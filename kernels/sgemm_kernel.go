@@ -13,8 +13,10 @@ type sgemmKernel struct {
 	//
 	// with p < kc, without reading c when beta == 0. a is a packed micro-panel
 	// of mr ≤ k.mr rows; b holds kc rows of k.nr readable floats, of which the
-	// first nr ≤ k.nr are used.
-	tile func(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int)
+	// first nr ≤ k.nr are used. Unless pf is nil, the kernel also prefetches
+	// the two cache lines at pf, pf+pfStride, … (pfStride in floats), one
+	// pair per 4 steps of p: the driver points it at the next strip of B.
+	tile func(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int, pf *float32, pfStride int)
 }
 
 // stripWidth is the column width of every packed B strip, whatever the
@@ -39,8 +41,8 @@ func kernelFor(isa ISA) *sgemmKernel {
 }
 
 // sgemmTileGeneric is the pure-Go micro-kernel, with the contract of
-// sgemmKernel.tile for mr ≤ 4 and nr ≤ 4.
-func sgemmTileGeneric(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int) {
+// sgemmKernel.tile for mr ≤ 4 and nr ≤ 4. It does not prefetch.
+func sgemmTileGeneric(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int, _ *float32, _ int) {
 	if mr != mrGeneric || nr != nrGeneric {
 		sgemmTileGenericEdge(kc, a, b, ldb, c, ldc, alpha, beta, mr, nr)
 		return

@@ -396,7 +396,7 @@ func simKernel(body []string, k int, a, b []float32, ldb int, c []float32, ldc i
 	} else {
 		maskArg = int64(uint32(1<<nr - 1))
 	}
-	// The frame: k, a, b, ldb, c, ldc, alpha|beta, mask.
+	// The frame: k, a, b, ldb, c, ldc, alpha|beta, mask, pf, pfstride.
 	frame := make([]byte, 0, 64)
 	for _, v := range []int64{int64(k), int64(aAddr), int64(bAddr), int64(ldb), int64(cAddr), int64(ldc)} {
 		frame = binary.LittleEndian.AppendUint64(frame, uint64(v))
@@ -404,6 +404,8 @@ func simKernel(body []string, k int, a, b []float32, ldb int, c []float32, ldc i
 	frame = binary.LittleEndian.AppendUint32(frame, math.Float32bits(alpha))
 	frame = binary.LittleEndian.AppendUint32(frame, math.Float32bits(beta))
 	frame = binary.LittleEndian.AppendUint64(frame, uint64(maskArg))
+	frame = binary.LittleEndian.AppendUint64(frame, uint64(bAddr)) // pf: prefetches never fault
+	frame = binary.LittleEndian.AppendUint64(frame, 64)            // pfstride
 	mem.data = append(mem.data, make([]byte, 64)...)
 	mem.perm = append(mem.perm, make([]byte, 64)...)
 	fp := len(mem.data)

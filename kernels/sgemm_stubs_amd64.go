@@ -7,92 +7,92 @@ package kernels
 // sgemm1x32AVX512 computes a 1×32 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 1-row micro-panel of A and k rows of 32 floats of B, row stride ldb.
 // Bit j of mask selects column j of C.
-func sgemm1x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+func sgemm1x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 
 // sgemm2x32AVX512 computes a 2×32 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 2-row micro-panel of A and k rows of 32 floats of B, row stride ldb.
 // Bit j of mask selects column j of C.
-func sgemm2x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+func sgemm2x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 
 // sgemm3x32AVX512 computes a 3×32 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 3-row micro-panel of A and k rows of 32 floats of B, row stride ldb.
 // Bit j of mask selects column j of C.
-func sgemm3x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+func sgemm3x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 
 // sgemm4x32AVX512 computes a 4×32 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 4-row micro-panel of A and k rows of 32 floats of B, row stride ldb.
 // Bit j of mask selects column j of C.
-func sgemm4x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+func sgemm4x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 
 // sgemm5x32AVX512 computes a 5×32 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 5-row micro-panel of A and k rows of 32 floats of B, row stride ldb.
 // Bit j of mask selects column j of C.
-func sgemm5x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+func sgemm5x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 
 // sgemm6x32AVX512 computes a 6×32 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 6-row micro-panel of A and k rows of 32 floats of B, row stride ldb.
 // Bit j of mask selects column j of C.
-func sgemm6x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+func sgemm6x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 
 // sgemm7x32AVX512 computes a 7×32 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 7-row micro-panel of A and k rows of 32 floats of B, row stride ldb.
 // Bit j of mask selects column j of C.
-func sgemm7x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+func sgemm7x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 
 // sgemm8x32AVX512 computes a 8×32 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 8-row micro-panel of A and k rows of 32 floats of B, row stride ldb.
 // Bit j of mask selects column j of C.
-func sgemm8x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+func sgemm8x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 
 // sgemm9x32AVX512 computes a 9×32 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 9-row micro-panel of A and k rows of 32 floats of B, row stride ldb.
 // Bit j of mask selects column j of C.
-func sgemm9x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+func sgemm9x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 
 // sgemm10x32AVX512 computes a 10×32 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 10-row micro-panel of A and k rows of 32 floats of B, row stride ldb.
 // Bit j of mask selects column j of C.
-func sgemm10x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+func sgemm10x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 
 // sgemm11x32AVX512 computes a 11×32 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 11-row micro-panel of A and k rows of 32 floats of B, row stride ldb.
 // Bit j of mask selects column j of C.
-func sgemm11x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+func sgemm11x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 
 // sgemm12x32AVX512 computes a 12×32 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 12-row micro-panel of A and k rows of 32 floats of B, row stride ldb.
 // Bit j of mask selects column j of C.
-func sgemm12x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32)
+func sgemm12x32AVX512(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask uint32, pf *float32, pfstride int)
 
 // sgemm1x16AVX2 computes a 1×16 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 1-row micro-panel of A and k rows of 16 floats of B, row stride ldb.
 // A nil mask stores all 16 columns; otherwise the sign bits of mask[0:16] select them.
-func sgemm1x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
+func sgemm1x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 
 // sgemm2x16AVX2 computes a 2×16 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 2-row micro-panel of A and k rows of 16 floats of B, row stride ldb.
 // A nil mask stores all 16 columns; otherwise the sign bits of mask[0:16] select them.
-func sgemm2x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
+func sgemm2x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 
 // sgemm3x16AVX2 computes a 3×16 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 3-row micro-panel of A and k rows of 16 floats of B, row stride ldb.
 // A nil mask stores all 16 columns; otherwise the sign bits of mask[0:16] select them.
-func sgemm3x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
+func sgemm3x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 
 // sgemm4x16AVX2 computes a 4×16 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 4-row micro-panel of A and k rows of 16 floats of B, row stride ldb.
 // A nil mask stores all 16 columns; otherwise the sign bits of mask[0:16] select them.
-func sgemm4x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
+func sgemm4x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 
 // sgemm5x16AVX2 computes a 5×16 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 5-row micro-panel of A and k rows of 16 floats of B, row stride ldb.
 // A nil mask stores all 16 columns; otherwise the sign bits of mask[0:16] select them.
-func sgemm5x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
+func sgemm5x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 
 // sgemm6x16AVX2 computes a 6×16 tile of C = alpha*A*B + beta*C (C not read when beta == 0)
 // from a packed 6-row micro-panel of A and k rows of 16 floats of B, row stride ldb.
 // A nil mask stores all 16 columns; otherwise the sign bits of mask[0:16] select them.
-func sgemm6x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32)
+func sgemm6x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 
 // packCopy32AVX copies rows rows of 32 floats, row stride lds, to dst with row stride 32.
 func packCopy32AVX(dst *float32, src *float32, lds int, rows int)

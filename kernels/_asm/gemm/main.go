@@ -45,7 +45,10 @@ const (
 	unroll   = 4 // k steps per loop iteration
 )
 
-const kernelSignature = "func(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, %s)"
+// The kernels also take pf and pfstride: each iteration of the k loop
+// prefetches the two cache lines at pf and advances pf by pfstride bytes, so
+// the driver can bring in the next strip of B while this one is in use.
+const kernelSignature = "func(k int, a, b *float32, ldb int, c *float32, ldc int, alpha, beta float32, %s, pf *float32, pfstride int)"
 
 func main() {
 	ConstraintExpr("amd64,!purego")
@@ -72,15 +75,21 @@ func addr(name string) Mem {
 	return b.Addr
 }
 
-// kLoop emits the k loop: unroll steps per iteration, then the k%unroll
-// remaining steps one at a time. step(u) emits k step u of an iteration,
+// kLoop emits the k loop: unroll steps per iteration, each iteration also
+// prefetching two lines at pf, then the k%unroll remaining steps one at a
+// time. step(u) emits k step u of an iteration,
 // reading A at byte offset u*mr*4; aStep is the packed A bytes per k step.
 func kLoop(k, a Register, aStep int, step func(u int)) {
+	pf := Load(Param("pf"), GP64())
+	pfstride := Load(Param("pfstride"), GP64())
 	n := GP64()
 	MOVQ(k, n)
 	SHRQ(U8(2), n)
 	JZ(LabelRef("tail"))
 	Label("loop")
+	PREFETCHT0(Mem{Base: pf})
+	PREFETCHT0(Mem{Base: pf, Disp: 64})
+	ADDQ(pfstride, pf)
 	for u := 0; u < unroll; u++ {
 		step(u)
 	}
