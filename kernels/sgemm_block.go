@@ -40,8 +40,9 @@ import (
 type Blocking struct {
 	// KC is the depth of a packed block: the kc×nr slice of a B strip
 	// should stay in L1 beside the A panel streaming through. Default:
-	// three quarters of L1d over nr columns, at least 256 (384 for AVX2's
-	// 16 columns with a 32 KiB L1d, 256 for AVX-512's 32).
+	// three quarters of L1d over the slice's bytes per row (a cache line at
+	// least), no less than 256: 384 for AVX2's 16 columns and the pure-Go
+	// kernel's 4 with a 32 KiB L1d, 256 for AVX-512's 32.
 	KC int
 	// MC is the number of rows of A packed at once (the MC×KC block lives
 	// in L2 or L3). Default: a quarter of L3.
@@ -74,7 +75,8 @@ func blockingFor(kern *sgemmKernel) Blocking {
 	blockingMu.Unlock()
 	l1, l3 := cacheSizes()
 	if b.KC <= 0 {
-		b.KC = clamp(l1*3/4/(kern.nr*4)/32*32, 256, 512)
+		// The slice touches kc cache lines at least.
+		b.KC = clamp(l1*3/4/max(kern.nr*4, 64)/32*32, 256, 512)
 	}
 	if b.MC <= 0 {
 		b.MC = clamp(l3/4/(b.KC*4), 4*kern.mr, 8192)
