@@ -75,27 +75,32 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 // SgemmPacked computes C = alpha*op(A)*B + beta*C like Sgemm, with B the
 // k×n matrix packed in pb: op(A) is m×k and C is m×n.
 func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int) {
+	sgemmPacked("SgemmPacked", transA, m, alpha, a, lda, pb, beta, c, ldc, Epilogue{})
+}
+
+func sgemmPacked(op string, transA bool, m int, alpha float32, a []float32, lda int, pb *PackedB, beta float32, c []float32, ldc int, ep Epilogue) {
 	if pb == nil {
-		panic("kernels: SgemmPacked: nil PackedB")
+		panic("kernels: " + op + ": nil PackedB")
 	}
 	if m < 0 {
-		panic(fmt.Sprintf("kernels: SgemmPacked: negative dimension m=%d", m))
+		panic(fmt.Sprintf("kernels: %s: negative dimension m=%d", op, m))
 	}
 	n, k := pb.n, pb.k
 	ar, ac := m, k
 	if transA {
 		ar, ac = k, m
 	}
-	checkMatrix("SgemmPacked", "A", ar, ac, a, lda)
-	checkMatrix("SgemmPacked", "C", m, n, c, ldc)
+	checkMatrix(op, "A", ar, ac, a, lda)
+	checkMatrix(op, "C", m, n, c, ldc)
 	if overlaps(c, m, n, ldc, a, ar, ac, lda) {
-		panic("kernels: SgemmPacked: C overlaps A")
+		panic("kernels: " + op + ": C overlaps A")
 	}
 	if m == 0 || n == 0 {
 		return
 	}
 	if k == 0 || alpha == 0 {
 		scaleC(m, n, beta, c, ldc)
+		ep.apply(c, ldc, 0, m, 0, n)
 		return
 	}
 	kern := kernelFor(current)
@@ -104,6 +109,7 @@ func SgemmPacked(transA bool, m int, alpha float32, a []float32, lda int, pb *Pa
 		transA: transA, m: m, n: n, k: k,
 		alpha: alpha, beta: beta,
 		a: a, lda: lda, packed: pb, c: c, ldc: ldc,
+		ep: ep,
 	}
 	j.run()
 }

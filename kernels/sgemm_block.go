@@ -113,6 +113,7 @@ type sgemmJob struct {
 	b              []float32
 	ldb            int
 	packed         *PackedB // when not nil, B comes from here
+	ep             Epilogue // applied to each strip of C after its last KC block
 	c              []float32
 	ldc            int
 }
@@ -237,6 +238,9 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, buf *sgemmBuf) {
 						apan := ap[(r-r0)*kc : (r-r0+h)*kc]
 						kern.tile(kc, apan, bs[jj:], stripWidth, j.c[r*j.ldc+col+jj:], j.ldc, j.alpha, beta, h, min(kern.nr, w-jj), p, pfStride)
 					}
+				}
+				if pc+kc == j.k {
+					j.ep.apply(j.c, j.ldc, r0, r1, col, col+w)
 				}
 			}
 		}

@@ -476,3 +476,69 @@ func FuzzSgemm(f *testing.F) {
 }
 
 func isFinite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(float64(x), 0) }
+
+func TestSgemmEpilogue(t *testing.T) {
+	acts := []Activation{ActNone, ActReLU, ActGELU, ActQuickGELU}
+	eachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(17, 18))
+		for i, s := range [][3]int{{1, 1, 1}, {13, 33, 7}, {50, 96, 300}, {70, 65, 0}} {
+			for _, act := range acts {
+				for _, packed := range []bool{false, true} {
+					tc := sgemmCase{transA: i%2 == 1, m: s[0], n: s[1], k: s[2], alpha: 1, beta: float32(i % 2), pad: 1}
+					bias := i%3 != 2
+					t.Run(fmt.Sprintf("%v/act%d/bias=%v/packed=%v", tc, act, bias, packed), func(t *testing.T) {
+						a, b, c := tc.operands(rng)
+						want, tol := tc.want(a, b, c)
+						ep := Epilogue{Act: act}
+						if bias {
+							ep.Bias = make([]float32, tc.n)
+							for j := range ep.Bias {
+								ep.Bias[j] = float32(rng.NormFloat64())
+							}
+						}
+						// The reference: the whole of C, then bias and activation row by row.
+						ep.apply(want.data(), want.ld, 0, tc.m, 0, tc.n)
+						for i := range tol.buf {
+							if tol.inside(i) {
+								tol.buf[i] = 2*tol.buf[i] + 2e-6*float32(math.Abs(float64(want.buf[i])))
+							}
+						}
+						withThreads(2, func() {
+							if packed {
+								pb := PackB(false, tc.k, tc.n, b.data(), b.ld)
+								SgemmPackedEpilogue(tc.transA, tc.m, tc.alpha, a.data(), a.ld, pb, tc.beta, c.data(), c.ld, ep)
+							} else {
+								SgemmEpilogue(tc.transA, false, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, c.data(), c.ld, ep)
+							}
+						})
+						compare(t, c, want, tol)
+					})
+				}
+			}
+		}
+	})
+}
+
+func TestSgemmEpiloguePanics(t *testing.T) {
+	c := make([]float32, 16)
+	a := make([]float32, 16)
+	for _, tc := range []struct {
+		name string
+		ep   Epilogue
+		want string
+	}{
+		{"short bias", Epilogue{Bias: make([]float32, 3)}, "len(Bias)=3, want n=4"},
+		{"bias overlaps C", Epilogue{Bias: c[4:8]}, "Bias overlaps C"},
+		{"bad activation", Epilogue{Act: 42}, "unknown Activation 42"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.HasPrefix(msg, "kernels: SgemmEpilogue: ") || !strings.Contains(msg, tc.want) {
+					t.Errorf("panic: got %q, want a kernels: SgemmEpilogue: message containing %q", msg, tc.want)
+				}
+			}()
+			SgemmEpilogue(false, false, 4, 4, 4, 1, a, 4, a, 4, 0, c, 4, tc.ep)
+		})
+	}
+}
