@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"strconv"
@@ -77,18 +78,18 @@ func runBench(cmd *Command, args []string) error {
 		return fmt.Errorf("-threads: %w", err)
 	}
 	if args[0] == "clip" {
-		return runBenchCLIP(threads)
+		return runBenchCLIP(cmd, threads)
 	}
 	shapes, err := parseShapes(*benchShapes)
 	if err != nil {
 		return err
 	}
-	bar := newProgressBar(os.Stderr, "bench gemm", "shapes", *benchQuiet)
+	bar := newProgressBar(cmd.Stderr, "bench gemm", "shapes", *benchQuiet)
 	results := bench.BenchGEMM(bench.GEMMConfig{
 		Shapes: shapes, Threads: threads, MinTime: *benchTime, Gonum: *benchGonum, Progress: bar.Update,
 	})
 	if *benchJSON {
-		enc := json.NewEncoder(os.Stdout)
+		enc := json.NewEncoder(cmd.Stdout)
 		for _, r := range results {
 			if err := enc.Encode(r); err != nil {
 				return err
@@ -96,7 +97,7 @@ func runBench(cmd *Command, args []string) error {
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(cmd.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "shape\tthreads\tisa\tGFLOP/s\t% peak\tpeak\tgonum\t× gonum\t")
 	for _, r := range results {
 		gonumCol, ratio := "-", "-"
@@ -147,7 +148,7 @@ func parseInts(s string) ([]int, error) {
 
 // runBenchCLIP runs each CLIP case in a child process (or in this one with
 // -inproc) and prints the results.
-func runBenchCLIP(threads []int) error {
+func runBenchCLIP(cmd *Command, threads []int) error {
 	cases := bench.CLIPCases
 	if *benchCases != "" {
 		cases = nil
@@ -166,14 +167,14 @@ func runBenchCLIP(threads []int) error {
 		kernels.SetThreads(threads[0])
 	}
 	var results []bench.CLIPResult
-	bar := newProgressBar(os.Stderr, "bench clip", "cases", *benchQuiet || *benchInProc)
+	bar := newProgressBar(cmd.Stderr, "bench clip", "cases", *benchQuiet || *benchInProc)
 	for i, c := range cases {
 		var r bench.CLIPResult
 		var err error
 		if *benchInProc {
 			r, err = bench.BenchCLIP(c, *benchReps)
 		} else {
-			r, err = benchCLIPChild(c)
+			r, err = benchCLIPChild(c, cmd.Stderr)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.Name(), err)
@@ -182,7 +183,7 @@ func runBenchCLIP(threads []int) error {
 		bar.Update(i+1, len(cases))
 	}
 	if *benchJSON {
-		enc := json.NewEncoder(os.Stdout)
+		enc := json.NewEncoder(cmd.Stdout)
 		for _, r := range results {
 			if err := enc.Encode(r); err != nil {
 				return err
@@ -190,7 +191,7 @@ func runBenchCLIP(threads []int) error {
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	tw := tabwriter.NewWriter(cmd.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "case\tmodel\tbatch\tthreads\timages/s\ts/batch\tpeak RSS MiB\t")
 	for _, r := range results {
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.3f\t%.0f\t\n", r.Case, r.Model, r.Batch, r.Threads, r.ImagesPerSec, r.SecPerBatch, r.PeakRSSMiB)
@@ -199,7 +200,7 @@ func runBenchCLIP(threads []int) error {
 }
 
 // benchCLIPChild runs one case in a fresh vlpuda process and reads its JSON line.
-func benchCLIPChild(c bench.CLIPCase) (bench.CLIPResult, error) {
+func benchCLIPChild(c bench.CLIPCase, stderr io.Writer) (bench.CLIPResult, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return bench.CLIPResult{}, err
@@ -208,9 +209,9 @@ func benchCLIPChild(c bench.CLIPCase) (bench.CLIPResult, error) {
 	if *benchThreads != "" {
 		args = append(args, "-threads", *benchThreads)
 	}
-	cmd := exec.Command(exe, args...)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.Output()
+	child := exec.Command(exe, args...)
+	child.Stderr = stderr
+	out, err := child.Output()
 	if err != nil {
 		return bench.CLIPResult{}, fmt.Errorf("child process: %w", err)
 	}
