@@ -25,103 +25,120 @@ func decodeJPEG(r io.Reader) (image.Image, error) {
 }
 
 // libjpegRGB converts m to RGB with libjpeg's upsampling and colour
-// conversion (jdsample.c, jdcolor.c).
+// conversion (jdsample.c, jdcolor.c), one row at a time.
 func libjpegRGB(m *image.YCbCr) *image.RGBA {
 	b := m.Bounds()
 	w, h := b.Dx(), b.Dy()
-	var hf, vf int // chroma subsampling factors
+	var up chromaUpsampler
 	switch m.SubsampleRatio {
 	case image.YCbCrSubsampleRatio444:
-		hf, vf = 1, 1
+		up.hf, up.vf = 1, 1
 	case image.YCbCrSubsampleRatio422:
-		hf, vf = 2, 1
+		up.hf, up.vf = 2, 1
 	case image.YCbCrSubsampleRatio420:
-		hf, vf = 2, 2
+		up.hf, up.vf = 2, 2
 	case image.YCbCrSubsampleRatio440:
-		hf, vf = 1, 2
+		up.hf, up.vf = 1, 2
 	case image.YCbCrSubsampleRatio411:
-		hf, vf = 4, 1
+		up.hf, up.vf = 4, 1
 	case image.YCbCrSubsampleRatio410:
-		hf, vf = 4, 2
+		up.hf, up.vf = 4, 2
 	default:
 		return RGB(m)
 	}
-	cb := upsampleChroma(m, m.Cb, hf, vf)
-	cr := upsampleChroma(m, m.Cr, hf, vf)
+	up.init(m)
 	out := image.NewRGBA(image.Rect(0, 0, w, h))
+	cb, cr := make([]uint8, w), make([]uint8, w)
+	sum := make([]int32, up.cw)
 	for y := range h {
-		yrow := m.Y[m.YOffset(b.Min.X, b.Min.Y+y):]
-		px := out.Pix[y*out.Stride:]
-		for x := range w {
-			r, g, bl := libjpegYCbCrToRGB(yrow[x], cb[y*w+x], cr[y*w+x])
+		up.row(cb, m.Cb, y, sum)
+		up.row(cr, m.Cr, y, sum)
+		yrow := m.Y[m.YOffset(b.Min.X, b.Min.Y+y):][:w]
+		px := out.Pix[y*out.Stride:][:4*w]
+		for x, yv := range yrow {
+			r, g, bl := libjpegYCbCrToRGB(yv, cb[x], cr[x])
 			px[4*x], px[4*x+1], px[4*x+2], px[4*x+3] = r, g, bl, 255
 		}
 	}
 	return out
 }
 
-// upsampleChroma returns one chroma plane of m at full resolution (w·h
-// samples, row-major). libjpeg interpolates 2:1 subsampling with a
-// triangle filter (h2v1, h1v2 and h2v2 "fancy" upsampling) when the
-// subsampled plane is more than two samples wide, and replicates samples
-// otherwise. At the plane's edges the outermost sample stands in for the
-// missing neighbour.
-func upsampleChroma(m *image.YCbCr, plane []uint8, hf, vf int) []uint8 {
+// chromaUpsampler brings one row of a subsampled chroma plane to full
+// resolution. libjpeg interpolates 2:1 subsampling with a triangle filter
+// (h2v1, h1v2 and h2v2 "fancy" upsampling) and replicates samples for 4:1
+// subsampling and for planes too narrow for the filter. At the plane's edges the outermost sample stands in
+// for the missing neighbour.
+type chromaUpsampler struct {
+	hf, vf int  // subsampling factors
+	fancy  bool // triangle filter rather than replication
+	w      int  // image width
+	c0     int  // offset of the plane's first sample covering the image
+	cw, ch int  // size of the plane covering the image
+	stride int
+	ox, oy int // offset of the image within its first chroma sample
+}
+
+func (u *chromaUpsampler) init(m *image.YCbCr) {
 	b := m.Bounds()
-	w, h := b.Dx(), b.Dy()
-	// The subsampled plane covering the image: its first sample and size.
-	c0 := m.COffset(b.Min.X, b.Min.Y)
-	cw := (b.Max.X+hf-1)/hf - b.Min.X/hf
-	ch := (b.Max.Y+vf-1)/vf - b.Min.Y/vf
-	at := func(cx, cy int) int {
-		cx = min(max(cx, 0), cw-1)
-		cy = min(max(cy, 0), ch-1)
-		return int(plane[c0+cy*m.CStride+cx])
+	u.w = b.Dx()
+	u.c0 = m.COffset(b.Min.X, b.Min.Y)
+	u.cw = (b.Max.X+u.hf-1)/u.hf - b.Min.X/u.hf
+	u.ch = (b.Max.Y+u.vf-1)/u.vf - b.Min.Y/u.vf
+	u.stride = m.CStride
+	u.ox, u.oy = b.Min.X%u.hf, b.Min.Y%u.vf
+	// libjpeg's h1v2 filter runs at any width; h2v1 and h2v2 need more
+	// than two samples.
+	u.fancy = (u.hf == 2 && u.vf <= 2 && u.cw > 2) || (u.hf == 1 && u.vf == 2)
+}
+
+// row writes image row y of plane into dst (width w); sum is scratch of
+// the plane's width.
+func (u *chromaUpsampler) row(dst, plane []uint8, y int, sum []int32) {
+	sy := y + u.oy
+	cy := sy / u.vf
+	cur := plane[u.c0+cy*u.stride:][:u.cw]
+	if !u.fancy {
+		for x := range dst {
+			dst[x] = cur[(x+u.ox)/u.hf]
+		}
+		return
 	}
-	out := make([]uint8, w*h)
-	fancy := cw > 2 && hf <= 2 && vf <= 2 && (hf == 2 || vf == 2)
-	// A sub-image may start at an odd offset within a chroma sample.
-	ox, oy := b.Min.X%hf, b.Min.Y%vf
-	for y := range h {
-		sy := y + oy
-		cy := sy / vf
-		for x := range w {
-			sx := x + ox
-			cx := sx / hf
-			var v int
-			switch {
-			case !fancy:
-				v = at(cx, cy)
-			case hf == 2 && vf == 1:
-				// 3/4 of the nearer sample and 1/4 of the next one,
-				// rounding alternately down and up.
-				if sx%2 == 0 {
-					v = (3*at(cx, cy) + at(cx-1, cy) + 1) >> 2
-				} else {
-					v = (3*at(cx, cy) + at(cx+1, cy) + 2) >> 2
-				}
-			case hf == 1 && vf == 2:
-				if sy%2 == 0 {
-					v = (3*at(cx, cy) + at(cx, cy-1) + 1) >> 2
-				} else {
-					v = (3*at(cx, cy) + at(cx, cy+1) + 2) >> 2
-				}
-			default: // 2×2: vertical 3:1 sums, then horizontal 3:1
-				ny := cy + 1
-				if sy%2 == 0 {
-					ny = cy - 1
-				}
-				sum := func(cx int) int { return 3*at(cx, cy) + at(cx, ny) }
-				if sx%2 == 0 {
-					v = (3*sum(cx) + sum(cx-1) + 8) >> 4
-				} else {
-					v = (3*sum(cx) + sum(cx+1) + 7) >> 4
-				}
-			}
-			out[y*w+x] = uint8(v)
+	// Vertical step: for 2:1 rows, 3/4 of this row and 1/4 of the nearer
+	// neighbour (the row above for an even image row).
+	if u.vf == 2 {
+		ny := cy + 1
+		if sy%2 == 0 {
+			ny = cy - 1
+		}
+		ny = min(max(ny, 0), u.ch-1)
+		next := plane[u.c0+ny*u.stride:][:u.cw]
+		for i := range sum {
+			sum[i] = 3*int32(cur[i]) + int32(next[i])
+		}
+	} else {
+		for i := range sum {
+			sum[i] = int32(cur[i])
 		}
 	}
-	return out
+	last := u.cw - 1
+	for x := range dst {
+		sx := x + u.ox
+		cx := sx / u.hf
+		var v int32
+		switch {
+		case u.hf == 1: // h1v2: rounding 1 on even rows, 2 on odd ones
+			v = (sum[cx] + 1 + int32(sy%2)) >> 2
+		case u.vf == 1 && sx%2 == 0: // h2v1
+			v = (3*sum[cx] + sum[max(cx-1, 0)] + 1) >> 2
+		case u.vf == 1:
+			v = (3*sum[cx] + sum[min(cx+1, last)] + 2) >> 2
+		case sx%2 == 0: // h2v2
+			v = (3*sum[cx] + sum[max(cx-1, 0)] + 8) >> 4
+		default:
+			v = (3*sum[cx] + sum[min(cx+1, last)] + 7) >> 4
+		}
+		dst[x] = uint8(v)
+	}
 }
 
 // libjpeg's YCbCr → RGB constants: FIX(x) = round(x·2^16).

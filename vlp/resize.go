@@ -156,14 +156,16 @@ func resampleRows(img *image.RGBA, y0, n int, wt resampleWeights) *image.RGBA {
 			dst := out.Pix[y*out.Stride:]
 			for i := range w {
 				k := wt.k[i*wt.taps : i*wt.taps+wt.count[i]]
-				s := src[4*wt.start[i]:]
+				s := src[4*wt.start[i] : 4*(wt.start[i]+len(k))]
 				r, g, b := int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1)), int32(1<<(precisionBits-1))
 				for j, kj := range k {
-					r += int32(s[4*j]) * kj
-					g += int32(s[4*j+1]) * kj
-					b += int32(s[4*j+2]) * kj
+					p := s[4*j : 4*j+4]
+					r += int32(p[0]) * kj
+					g += int32(p[1]) * kj
+					b += int32(p[2]) * kj
 				}
-				dst[4*i], dst[4*i+1], dst[4*i+2], dst[4*i+3] = clip8(r), clip8(g), clip8(b), 255
+				q := dst[4*i : 4*i+4]
+				q[0], q[1], q[2], q[3] = clip8(r), clip8(g), clip8(b), 255
 			}
 		}
 	})
@@ -184,16 +186,19 @@ func resampleColumns(img *image.RGBA, wt resampleWeights) *image.RGBA {
 			}
 			k := wt.k[y*wt.taps : y*wt.taps+wt.count[y]]
 			for j, kj := range k {
-				src := img.Pix[img.PixOffset(b.Min.X, b.Min.Y+wt.start[y]+j):]
+				off := img.PixOffset(b.Min.X, b.Min.Y+wt.start[y]+j)
+				src := img.Pix[off : off+4*w]
 				for x := range w {
-					acc[3*x] += int32(src[4*x]) * kj
-					acc[3*x+1] += int32(src[4*x+1]) * kj
-					acc[3*x+2] += int32(src[4*x+2]) * kj
+					p, a := src[4*x:4*x+4], acc[3*x:3*x+3]
+					a[0] += int32(p[0]) * kj
+					a[1] += int32(p[1]) * kj
+					a[2] += int32(p[2]) * kj
 				}
 			}
-			dst := out.Pix[y*out.Stride:]
+			dst := out.Pix[y*out.Stride : y*out.Stride+4*w]
 			for x := range w {
-				dst[4*x], dst[4*x+1], dst[4*x+2], dst[4*x+3] = clip8(acc[3*x]), clip8(acc[3*x+1]), clip8(acc[3*x+2]), 255
+				q, a := dst[4*x:4*x+4], acc[3*x:3*x+3]
+				q[0], q[1], q[2], q[3] = clip8(a[0]), clip8(a[1]), clip8(a[2]), 255
 			}
 		}
 	})
