@@ -501,3 +501,52 @@ func TestAVX2KernelsUseVEXRegisters(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmAVX512DriverSimulated runs the blocked driver with the simulated
+// AVX-512 kernels against gonum, on shapes that need every tile height,
+// column tails and several KC and MC blocks.
+func TestSgemmAVX512DriverSimulated(t *testing.T) {
+	funcs := asmFuncs(t, "sgemm_amd64.s")
+	kern := &sgemmKernel{isa: AVX512, mr: 12, nr: 32}
+	var fault error
+	kern.tile = func(kc int, a, b []float32, ldb int, c []float32, ldc int, alpha, beta float32, mr, nr int, _ *float32, _ int) {
+		body := funcs[fmt.Sprintf("sgemm%dx32AVX512", mr)]
+		cs := c[:(mr-1)*ldc+nr]
+		got, err := simKernel(body, kc, a[:kc*mr], b[:(kc-1)*ldb+32], ldb, cs, ldc, alpha, beta, nr, false)
+		if err != nil {
+			if fault == nil {
+				fault = fmt.Errorf("%dx32 kernel, k=%d nr=%d: %v", mr, kc, nr, err)
+			}
+			return
+		}
+		copy(cs, got)
+	}
+	rng := rand.New(rand.NewPCG(19, 20))
+	for _, tc := range []sgemmCase{
+		{m: 50, n: 45, k: 9, alpha: 1, beta: 0, pad: 1},
+		{transA: true, transB: true, m: 13, n: 70, k: 20, alpha: -0.5, beta: 1.5},
+		{transB: true, m: 7, n: 33, k: 3, alpha: 2, beta: 1, pad: 2},
+	} {
+		for _, packed := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%v/packed=%v", tc, packed), func(t *testing.T) {
+				fault = nil
+				a, b, c := tc.operands(rng)
+				want, tol := tc.want(a, b, c)
+				j := sgemmJob{
+					kern: kern, blk: Blocking{KC: 8, MC: 24},
+					transA: tc.transA, transB: tc.transB, m: tc.m, n: tc.n, k: tc.k,
+					alpha: tc.alpha, beta: tc.beta,
+					a: a.data(), lda: a.ld, b: b.data(), ldb: b.ld, c: c.data(), ldc: c.ld,
+				}
+				if packed {
+					j.packed = PackB(tc.transB, tc.k, tc.n, b.data(), b.ld)
+				}
+				withThreads(1, j.run)
+				if fault != nil {
+					t.Fatal(fault)
+				}
+				compare(t, c, want, tol)
+			})
+		}
+	}
+}
