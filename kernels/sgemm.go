@@ -8,6 +8,9 @@ import "fmt"
 // stored. When beta is zero C is not read, so NaN in C does not propagate;
 // when alpha is zero A and B are not read.
 //
+// Sgemm splits C among up to Threads() threads and never splits the sum over
+// k, so its result is bit-identical run to run and for any thread count.
+//
 // Sgemm panics with a message naming the bad argument when a dimension or
 // stride is negative or too small, a slice is too short, or C overlaps A or B.
 func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {

@@ -189,10 +189,6 @@ func (j *sgemmJob) split(t int) (tm, tn int) {
 	return tm, tn
 }
 
-// panelStart returns the first row of panel q of np balanced panels over
-// rows [m0, m0+rows).
-func panelStart(m0, rows, np, q int) int { return m0 + q*rows/np }
-
 // part computes C[m0:m1, n0:n1]; n0 is a multiple of stripWidth.
 func (j *sgemmJob) part(m0, m1, n0, n1 int, buf *sgemmBuf) {
 	kern, blk := j.kern, j.blk
