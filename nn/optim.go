@@ -55,42 +55,55 @@ type SGD struct {
 	buf map[*tensor.Tensor][]float32
 }
 
-// Step implements Optimizer.
+// Step implements Optimizer. Each parameter is updated in one pass over its
+// elements, split over the kernels' threads.
 func (o *SGD) Step(factor float64) {
 	if o.buf == nil {
 		o.buf = map[*tensor.Tensor][]float32{}
 	}
+	mom, damp := float32(o.Momentum), float32(1-o.Dampening)
 	for _, g := range o.Groups {
-		lr := float32(g.LR * factor)
+		lr, wd := float32(g.LR*factor), float32(g.WeightDecay)
 		for _, p := range g.Params {
 			if p.Grad() == nil {
 				continue
 			}
 			w, grad := p.Data(), p.Grad().Data()
-			d := make([]float32, len(grad))
-			copy(d, grad)
-			if g.WeightDecay != 0 {
-				kernels.Axpy(float32(g.WeightDecay), w, d)
-			}
-			if o.Momentum != 0 {
-				buf, ok := o.buf[p]
-				if !ok {
-					buf = append([]float32(nil), d...)
-					o.buf[p] = buf
-				} else {
-					m, damp := float32(o.Momentum), float32(1-o.Dampening)
-					for i, v := range d {
-						buf[i] = m*buf[i] + damp*v
+			if mom == 0 {
+				kernels.ParallelFor(len(w), 1<<14, func(lo, hi int) {
+					for i := lo; i < hi; i++ {
+						w[i] -= lr * (grad[i] + wd*w[i])
 					}
-				}
-				if o.Nesterov {
-					kernels.Axpy(float32(o.Momentum), buf, d)
-				} else {
-					copy(d, buf)
-				}
+				})
+				continue
 			}
-			kernels.Axpy(-lr, d, w)
+			buf, started := o.buf[p]
+			if !started {
+				buf = make([]float32, len(w))
+				o.buf[p] = buf
+			}
+			kernels.ParallelFor(len(w), 1<<14, func(lo, hi int) {
+				sgdMomentum(w[lo:hi], grad[lo:hi], buf[lo:hi], lr, wd, mom, damp, o.Nesterov, started)
+			})
 		}
+	}
+}
+
+// sgdMomentum applies one momentum SGD update to w in place.
+func sgdMomentum(w, grad, buf []float32, lr, wd, mom, damp float32, nesterov, started bool) {
+	for i, gi := range grad {
+		d := gi + wd*w[i]
+		b := d // the first step starts the buffer at d, undamped
+		if started {
+			b = mom*buf[i] + damp*d
+		}
+		buf[i] = b
+		if nesterov {
+			d += mom * b
+		} else {
+			d = b
+		}
+		w[i] -= lr * d
 	}
 }
 

@@ -3,6 +3,8 @@ package tensor
 import (
 	"fmt"
 	"slices"
+
+	"github.com/vlpuda/vlpuda/kernels"
 )
 
 // view returns a tensor sharing t's storage with the given layout.
@@ -215,8 +217,4 @@ func (t *Tensor) reshapeView(op string, shape, strides []int) *Tensor {
 }
 
 // addTo computes dst += src elementwise.
-func addTo(dst, src []float32) {
-	for i, v := range src[:len(dst)] {
-		dst[i] += v
-	}
-}
+func addTo(dst, src []float32) { kernels.Axpy(1, src[:len(dst)], dst) }
