@@ -44,7 +44,7 @@ var imageFormats = []imageFormat{
 	},
 		tiff.Decode, tiff.DecodeConfig},
 	{"WebP", func(h []byte) bool { return len(h) >= 12 && string(h[:4]) == "RIFF" && string(h[8:12]) == "WEBP" },
-		webp.Decode, webp.DecodeConfig},
+		decodeWebP, webp.DecodeConfig},
 	{"Netpbm", func(h []byte) bool { return len(h) >= 2 && h[0] == 'P' && h[1] >= '1' && h[1] <= '6' },
 		decodeNetpbm, decodeNetpbmConfig},
 }
@@ -68,6 +68,11 @@ func ReadImage(path string) (image.Image, error) {
 // a file name. name is the file's name for error messages. Images with
 // more than MaxImagePixels pixels are refused before their pixels are
 // decoded. Like PIL, DecodeImage does not apply an EXIF orientation.
+//
+// The pixels are those PIL gives, for RGB to convert: colour JPEG and lossy
+// WebP files come back as *image.RGBA, converted from YCbCr the way libjpeg
+// and libwebp convert them (see decodeJPEG and decodeWebP); other images
+// keep the type their decoder returns.
 func DecodeImage(r io.Reader, name string) (image.Image, error) {
 	br := bufio.NewReader(r)
 	head, err := br.Peek(16)

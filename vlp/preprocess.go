@@ -12,8 +12,9 @@ package vlp
 // which PIL resizes premultiplied.)
 //
 // Every step works on 8-bit pixels exactly as PIL does, so that the
-// tensors equal the reference bit for bit; see testdata/preprocess.py and
-// TestPreprocessGolden.
+// tensors equal the reference bit for bit for every format but JPEG; see
+// testdata/preprocess.py and TestPreprocessGolden. JPEG files decode to
+// within a few levels of libjpeg's pixels (see decodeJPEG).
 
 import (
 	"fmt"
@@ -135,7 +136,9 @@ func NormalizeImage(dst []float32, img *image.RGBA) {
 // background (a transparent pixel keeps the colour it stores). 16-bit
 // samples keep their high byte, as PIL does for RGB; for 16-bit grey PIL
 // clips the value at 255 instead, which RGB does not copy. CMYK uses PIL's
-// formula. JPEG's YCbCr uses the conversion of image/color.
+// formula. YCbCr images use image/color's conversion; DecodeImage returns
+// JPEG and lossy WebP files already converted the way libjpeg and libwebp
+// convert them.
 func RGB(img image.Image) *image.RGBA {
 	b := img.Bounds()
 	out := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))

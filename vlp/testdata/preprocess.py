@@ -93,6 +93,10 @@ def make_images():
     files.append(save("photo422.jpg", Image.fromarray(picture(61, 37, noise=6)), quality=90, subsampling=1))
     files.append(save("photo444.jpg", Image.fromarray(picture(37, 61, noise=6)), quality=90, subsampling=0))
     files.append(save("grey.jpg", Image.fromarray(picture(64, 48, 1, noise=6)[..., 0], "L"), quality=90))
+    # Lossy WebP: 4:2:0 YCbCr that libwebp upsamples and converts.
+    files.append(save("lossy.webp", Image.fromarray(picture(61, 37)), quality=80))
+    files.append(save("lossy-even.webp", Image.fromarray(picture(48, 40)), quality=80))
+    files.append(save("lossy-alpha.webp", Image.fromarray(picture(33, 26, 4), "RGBA"), quality=80))
     # JPEG files of Go's image/testdata (BSD licence, as Go): 4:4:0, 4:1:1
     # subsampling, and an Adobe CMYK file.
     goroot = subprocess.run(["go", "env", "GOROOT"], capture_output=True, text=True, check=True).stdout.strip()
