@@ -167,7 +167,7 @@ func TestConv2dAdjoint(t *testing.T) {
 	}
 }
 
-func TestConv2dDeterministic(t *testing.T) {
+func TestConv2dParallelDeterministic(t *testing.T) {
 	p := ConvParams{N: 4, C: 8, H: 14, W: 14, K: 16, R: 3, S: 3, PadH: 1, PadW: 1}
 	r := rand.New(rand.NewPCG(24, 25))
 	x, w, dy := randSlice(r, p.xLen(), -1, 1), randSlice(r, p.norm().wLen(), -1, 1), randSlice(r, p.yLen(), -1, 1)

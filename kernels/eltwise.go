@@ -28,7 +28,7 @@ type eltwiseImpl struct {
 	reluBackward      func(dst, dy, x []float32)
 	sum               func(x []float32) float32
 	dot               func(x, y []float32) float32
-	max               func(x []float32) float32
+	max               func(x []float32) float32 // NaN may or may not propagate
 	sumSqDev          func(x []float32, m float32) float32
 	exp, sigmoid      func(dst, x []float32)
 	quickGELU, gelu   func(dst, x []float32)

@@ -106,8 +106,6 @@ func dotAVX2(x []float32, y []float32) float32
 //	}
 //	return m
 //
-//	NaN elements may or may not propagate.
-//
 //go:noescape
 func maxAVX2(x []float32) float32
 
@@ -351,8 +349,6 @@ func dotAVX512(x []float32, y []float32) float32
 //		m = max(m, v)
 //	}
 //	return m
-//
-//	NaN elements may or may not propagate.
 //
 //go:noescape
 func maxAVX512(x []float32) float32

@@ -644,7 +644,7 @@ func TestLayerNormRows(t *testing.T) {
 	})
 }
 
-func TestLayerNormDeterministic(t *testing.T) {
+func TestLayerNormParallelDeterministic(t *testing.T) {
 	rows, cols := 256, 768
 	r := rand.New(rand.NewPCG(15, 16))
 	x, dy := randSlice(r, rows*cols, -3, 3), randSlice(r, rows*cols, -1, 1)

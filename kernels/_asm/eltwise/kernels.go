@@ -165,7 +165,7 @@ func genReductions(a *arch) {
 		end()
 	}
 
-	a.fn("max", "(x []float32) float32", "m := float32(math.Inf(-1))", "for _, v := range x {", "\tm = max(m, v)", "}", "return m", "", "NaN elements may or may not propagate.")
+	a.fn("max", "(x []float32) float32", "m := float32(math.Inf(-1))", "for _, v := range x {", "\tm = max(m, v)", "}", "return m")
 	{
 		x, n := ptr("x"), length("x")
 		acc := make([]VecVirtual, unrollReduce)
