@@ -502,9 +502,11 @@ func TestMisusePanics(t *testing.T) {
 		"HorizontalFlip 2":  func() { HorizontalFlip{2}.Apply(img, newRand(1)) },
 		"AdjustHue 0.6":     func() { AdjustHue(img, 0.6) },
 		"ColorJitter hue 1": func() { ColorJitter{Hue: 1}.Apply(img, newRand(1)) },
-		"RRC bad scale":     func() { RandomResizedCrop{Size: 4, Scale: [2]float64{1, 0.5}, Ratio: [2]float64{1, 1}}.Apply(img, newRand(1)) },
-		"Posterize -1":      func() { Posterize(img, -1) },
-		"Affine interp 7":   func() { Affine(img, [6]float64{1, 0, 0, 0, 1, 0}, 7, [3]uint8{}) },
+		"RRC bad scale": func() {
+			RandomResizedCrop{Size: 4, Scale: [2]float64{1, 0.5}, Ratio: [2]float64{1, 1}}.Apply(img, newRand(1))
+		},
+		"Posterize -1":    func() { Posterize(img, -1) },
+		"Affine interp 7": func() { Affine(img, [6]float64{1, 0, 0, 0, 1, 0}, 7, [3]uint8{}) },
 	} {
 		t.Run(name, func(t *testing.T) {
 			defer func() {

@@ -14,7 +14,7 @@ import (
 // that order (Brightness, Contrast, Color and AdjustHue).
 type ColorJitter struct {
 	Brightness, Contrast, Saturation float64 // ≥ 0
-	Hue                                  float64 // in [0, 0.5]
+	Hue                              float64 // in [0, 0.5]
 }
 
 // Apply jitters img.
