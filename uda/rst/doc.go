@@ -17,8 +17,9 @@
 // fraction that may differ: when more are past τ, the step's threshold is
 // raised to the smallest value that keeps at most the budget, so the
 // largest |w − w0| over all parameters survive (a global top-k, found by a
-// radix select on the float bits of the kept elements only). A τ schedule, as in the paper's
-// segmentation appendix, is [Projector.SetTau] called before each Project.
+// radix select on the float bits of the kept elements only). A τ schedule,
+// as in the paper's segmentation appendix, is [Projector.SetTau] called
+// before each Project.
 // [Projector.Density] counts the changed elements per parameter and in
 // total, cheaply enough to log every epoch.
 //
@@ -30,7 +31,7 @@
 // Storing w rather than w − w0 makes loading exact: w0 + (w − w0) rounded
 // to float32 is not always w, while writing w back is. The [Float16]
 // encoding stores the differences instead, as binary16 scaled by a power of
-// two per tensor, at about half the size, and is lossy. Tensors that are
+// two per tensor, at about two thirds of the size, and is lossy. Tensors that are
 // not part of the base (the task head) are stored whole as dense tensors.
 //
 // A [Base] holds one copy of the base weights; [Base.Apply] writes a
