@@ -1,0 +1,135 @@
+package pretrain
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"math"
+	"path/filepath"
+	"testing"
+
+	"github.com/vlpuda/vlpuda/nn"
+	"github.com/vlpuda/vlpuda/uda/digits"
+	"github.com/vlpuda/vlpuda/vlp"
+)
+
+// TestTrainTiny trains a tiny model for a few dozen steps and checks that
+// the loss falls, the log and the progress report every step, and the
+// checkpoint loads as a teacher.
+func TestTrainTiny(t *testing.T) {
+	held, err := RenderHeldOut(digits.GoFaces()[:2], nil, 32, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	var losses []float64
+	ckpt := filepath.Join(t.TempDir(), "tiny.safetensors")
+	const steps = 40
+	res, err := Train(Config{
+		Model: tinyConfig(), Steps: steps, Batch: 16, LR: 2e-3, Seed: 1,
+		Corpus:  CorpusOptions{Faces: digits.GoFaces()[:4]},
+		EvalSet: held, EvalEvery: 20, LogEvery: 10, Log: &log,
+		CollapseAfter: steps + 1, // a random text tower embeds all prompts alike
+		Progress:      func(done, total int, loss float64) { losses = append(losses, loss) },
+		Checkpoint:    ckpt, CheckpointEvery: 20,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Steps != steps || len(losses) != steps {
+		t.Fatalf("%d steps and %d progress calls, want %d", res.Steps, len(losses), steps)
+	}
+	first, last := mean(losses[:10]), mean(losses[steps-10:])
+	t.Logf("loss %.3f → %.3f (chance %.3f)", first, last, res.ChanceLoss)
+	if !(last < first-0.1) {
+		t.Errorf("loss did not fall: first 10 steps %.3f, last 10 %.3f", first, last)
+	}
+	if math.Abs(res.ChanceLoss-math.Log(16)) > 1e-12 || math.IsNaN(res.HeldOut) || math.IsNaN(res.PromptCosine) {
+		t.Errorf("result %+v: want chance ln 16 and measured evaluations", res)
+	}
+
+	var lossLines, evalLines int
+	sc := bufio.NewScanner(&log)
+	for sc.Scan() {
+		var l map[string]float64
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("log line %q: %v", sc.Text(), err)
+		}
+		if _, ok := l["loss"]; ok {
+			lossLines++
+		}
+		if _, ok := l["heldout_accuracy"]; ok {
+			evalLines++
+		}
+	}
+	if lossLines != steps/10 || evalLines != 2 {
+		t.Errorf("log has %d loss lines and %d evaluations, want %d and 2", lossLines, evalLines, steps/10)
+	}
+
+	m, meta, err := Load(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if meta["vlpuda.pretrain.step"] != "40" {
+		t.Errorf("checkpoint step %q, want 40", meta["vlpuda.pretrain.step"])
+	}
+	want, got := nn.StateDict(res.Model), nn.StateDict(m)
+	for name, w := range want {
+		g := got[name].Data()
+		for i, v := range w.Data() {
+			if g[i] != v {
+				t.Fatalf("checkpoint %s[%d] = %g, want %g", name, i, g[i], v)
+			}
+		}
+	}
+}
+
+func TestLoadRefusesOtherCheckpoints(t *testing.T) {
+	m, err := vlp.New(tinyConfig(), 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "plain.safetensors")
+	if err := vlp.Save(path, m, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := Load(path); !errors.Is(err, ErrPreprocess) {
+		t.Errorf("Load of a checkpoint without %s: %v, want ErrPreprocess", PreprocessKey, err)
+	}
+}
+
+func TestCollapsed(t *testing.T) {
+	chance := math.Log(128)
+	tests := []struct {
+		name      string
+		loss, cos float64
+		collapsed bool
+	}{
+		{"learning", 2.1, 0.7, false},
+		{"nothing measured", math.NaN(), math.NaN(), false},
+		{"loss at chance", 0.97 * chance, math.NaN(), true},
+		{"prompts equal", 2.1, 0.999, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := collapsed(tt.loss, chance, tt.cos)
+			if got := errors.Is(err, ErrCollapse); got != tt.collapsed {
+				t.Errorf("collapsed(%g, %g, %g) = %v, want collapse %v", tt.loss, chance, tt.cos, err, tt.collapsed)
+			}
+		})
+	}
+}
+
+func TestSupervisedCheckTiny(t *testing.T) {
+	for _, clip := range []bool{false, true} {
+		r, err := SupervisedCheck(SupervisedConfig{Model: tinyConfig(), Steps: 3, Batch: 8, Test: 30, CLIPNormalize: clip,
+			Corpus: CorpusOptions{Faces: digits.GoFaces()[:1]}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Classes != len(Classes()) || r.Steps != 3 || r.Accuracy < 0 || r.Accuracy > 1 || math.IsNaN(r.Loss) {
+			t.Errorf("CLIP normalisation %v: result %+v", clip, r)
+		}
+	}
+}
