@@ -42,6 +42,9 @@ type Dataset struct {
 // Len returns the number of images.
 func (d *Dataset) Len() int { return len(d.Samples) }
 
+// Label returns the label of image i.
+func (d *Dataset) Label(i int) int { return d.Samples[i].Label }
+
 // Paths returns the image paths in order.
 func (d *Dataset) Paths() []string {
 	out := make([]string, len(d.Samples))
