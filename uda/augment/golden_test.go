@@ -46,6 +46,7 @@ type goldenArgs struct {
 	Degrees, Factor, M       float64
 	Negate                   bool
 	Interp                   string
+	Matrix                   [6]float64
 }
 
 // TestGolden compares every deterministic operation with PIL's and
@@ -90,6 +91,9 @@ func TestGolden(t *testing.T) {
 				got = FlipHorizontal(in)
 			case "pad":
 				got = Pad{a.N}.Apply(in, nil)
+			case "affine":
+				interp := map[string]Interpolation{"nearest": Nearest, "bilinear": Bilinear, "bicubic": Bicubic}[a.Interp]
+				got = Affine(in, a.Matrix, interp, CLIPFill)
 			case "rotate_nearest":
 				got = Rotate(in, a.Degrees, Nearest, [3]uint8{})
 			case "brightness":

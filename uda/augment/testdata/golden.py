@@ -126,6 +126,10 @@ def main():
     for deg in [10.0, -4.25, 7.0]:
         add(f"rotation nearest {deg}", "gradient", "rotate_nearest", dict(degrees=deg),
             F.rotate(imgs["gradient"], deg, interpolation=F.InterpolationMode.NEAREST))
+    for m, interp in [((1, 0, 3.7, 0, 1, -2.2), "nearest"), ((0.8, 0, 1.5, 0, 1.3, -4), "nearest"),
+                      ((1, 0.25, -3, -0.1, 1, 2), "nearest"), ((0.9, 0.2, 1, -0.3, 1.1, 0.5), "bicubic")]:
+        add(f"affine {interp} {m}", "gradient", "affine", dict(matrix=m, interp=interp),
+            imgs["gradient"].transform(imgs["gradient"].size, Image.AFFINE, m, resample=FILTERS[interp], fillcolor=FILL))
     for f in [0.6, 1.0, 1.4]:
         add(f"brightness {f}", "noise", "brightness", dict(factor=f), F.adjust_brightness(imgs["noise"], f))
         add(f"contrast {f}", "noise", "contrast", dict(factor=f), F.adjust_contrast(imgs["noise"], f))
