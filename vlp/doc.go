@@ -15,7 +15,7 @@
 //
 // The checkpoint readers live in the packages beside this one:
 // vlp/checkpoint (format sniffing, Hugging Face names), vlp/safetensors,
-// vlp/torchpt (PyTorch zip archives), vlp/pickle (a restricted unpickler)
-// and vlp/dtype (element types, fp16 and bf16). The tokenizer is
-// vlp/tokenizer.
+// vlp/torchpt (PyTorch zip archives) and vlp/pickle (a restricted
+// unpickler); element types and the fp16/bf16 conversions are in
+// tensor/dtype. The tokenizer is vlp/tokenizer.
 package vlp

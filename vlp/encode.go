@@ -7,7 +7,7 @@ import (
 	"os"
 
 	"github.com/vlpuda/vlpuda/tensor"
-	"github.com/vlpuda/vlpuda/vlp/dtype"
+	"github.com/vlpuda/vlpuda/tensor/dtype"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
 )
 

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/tensor/dtype"
 	"github.com/vlpuda/vlpuda/tensor/tensortest"
-	"github.com/vlpuda/vlpuda/vlp/dtype"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
 )
 

@@ -14,7 +14,7 @@ import (
 	"slices"
 	"unicode/utf8"
 
-	"github.com/vlpuda/vlpuda/vlp/dtype"
+	"github.com/vlpuda/vlpuda/tensor/dtype"
 )
 
 // The fixed parts of the file; see the package documentation.

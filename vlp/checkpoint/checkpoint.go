@@ -9,7 +9,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/vlpuda/vlpuda/vlp/dtype"
+	"github.com/vlpuda/vlpuda/tensor/dtype"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
 	"github.com/vlpuda/vlpuda/vlp/torchpt"
 )

@@ -13,7 +13,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vlpuda/vlpuda/vlp/dtype"
+	"github.com/vlpuda/vlpuda/tensor/dtype"
 )
 
 const (

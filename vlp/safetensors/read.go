@@ -11,7 +11,7 @@ import (
 	"os"
 	"slices"
 
-	"github.com/vlpuda/vlpuda/vlp/dtype"
+	"github.com/vlpuda/vlpuda/tensor/dtype"
 )
 
 // MaxHeaderSize is the largest JSON header Parse accepts (100 MiB, the

@@ -15,7 +15,7 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/vlpuda/vlpuda/vlp/dtype"
+	"github.com/vlpuda/vlpuda/tensor/dtype"
 )
 
 // Write writes tensors and metadata to w in the safetensors format. The

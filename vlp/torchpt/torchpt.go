@@ -10,7 +10,7 @@ import (
 	"path"
 	"strings"
 
-	"github.com/vlpuda/vlpuda/vlp/dtype"
+	"github.com/vlpuda/vlpuda/tensor/dtype"
 	"github.com/vlpuda/vlpuda/vlp/pickle"
 )
 

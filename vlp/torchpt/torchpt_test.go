@@ -14,7 +14,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/vlpuda/vlpuda/vlp/dtype"
+	"github.com/vlpuda/vlpuda/tensor/dtype"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
 )
 

@@ -6,7 +6,7 @@
 // 65536 bit patterns, including subnormals, infinities and NaN payloads, and
 // the tests check that exhaustively against a float64 computation.
 //
-// Readers of safetensors and PyTorch files (packages safetensors and torchpt
-// beside this one) describe their tensors with a DType, so the CLIP loader
+// Readers of safetensors and PyTorch files (vlp/safetensors and
+// vlp/torchpt) describe their tensors with a DType, so the CLIP loader
 // sees one set of names whatever the file format.
 package dtype
