@@ -1,7 +1,6 @@
 package vlp
 
 import (
-	"fmt"
 	"image"
 	"math"
 )
@@ -18,32 +17,7 @@ import (
 //
 // An image that already has the size is returned unchanged.
 func ResizeBilinear(img *image.RGBA, w, h int) *image.RGBA {
-	b := img.Bounds()
-	iw, ih := b.Dx(), b.Dy()
-	if w <= 0 || h <= 0 || iw <= 0 || ih <= 0 {
-		panic(fmt.Sprintf("vlp: ResizeBilinear: %dx%d image to %dx%d", iw, ih, w, h))
-	}
-	if w == iw && h == ih {
-		return img
-	}
-	vert := filterWeights(ih, h, 1, triangle)
-	src := img
-	if w != iw {
-		// Only the rows the vertical pass reads are resampled.
-		first := vert.start[0]
-		last := vert.start[h-1] + vert.count[h-1]
-		if h == ih {
-			first, last = 0, ih
-		}
-		src = resampleRows(img, b.Min.Y+first, last-first, filterWeights(iw, w, 1, triangle))
-		for i := range vert.start {
-			vert.start[i] -= first
-		}
-	}
-	if h == ih {
-		return src
-	}
-	return resampleColumns(src, vert)
+	return resize("ResizeBilinear", img, w, h, filter{support: 1, kernel: triangle})
 }
 
 // triangle is PIL's bilinear kernel, support 1.
@@ -55,11 +29,12 @@ func triangle(x float64) float64 {
 	return 0
 }
 
-// filterWeights computes the weights of a pass from in to out samples for
-// a kernel of the given support, in the steps and precision of PIL's
-// precompute_coeffs (see bicubicWeights, which is this function with the
-// cubic kernel).
-func filterWeights(in, out int, support float64, kernel func(float64) float64) resampleWeights {
+// filterWeights computes the weights of a pass from in to out samples. The
+// floating-point steps are those of PIL's precompute_coeffs, in the same
+// order and precision; the float64 conversions keep the compiler from
+// fusing a multiply and an add, which would change the rounding.
+func filterWeights(in, out int, f filter) resampleWeights {
+	support, kernel := f.support, f.kernel
 	scale := float64(in) / float64(out)
 	filterScale := max(scale, 1)
 	sup := support * filterScale

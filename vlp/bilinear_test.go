@@ -55,14 +55,3 @@ func TestResizeBilinear(t *testing.T) {
 		}
 	})
 }
-
-// TestFilterWeightsBicubic checks that the generic weights with the cubic
-// kernel are bicubicWeights, so both resizes share one engine.
-func TestFilterWeightsBicubic(t *testing.T) {
-	for _, sz := range [][2]int{{1, 1}, {7, 3}, {3, 7}, {224, 256}, {256, 224}, {500, 37}} {
-		a, b := bicubicWeights(sz[0], sz[1]), filterWeights(sz[0], sz[1], 2, bicubic)
-		if a.taps != b.taps || !slices.Equal(a.start, b.start) || !slices.Equal(a.count, b.count) || !slices.Equal(a.k, b.k) {
-			t.Errorf("%d→%d: filterWeights differs from bicubicWeights", sz[0], sz[1])
-		}
-	}
-}

@@ -282,7 +282,7 @@ func TestResizeBicubicProperties(t *testing.T) {
 
 func TestBicubicWeights(t *testing.T) {
 	for _, sz := range [][2]int{{37, 32}, {32, 37}, {1000, 224}, {224, 224}, {5, 1}, {1, 5}} {
-		w := bicubicWeights(sz[0], sz[1])
+		w := filterWeights(sz[0], sz[1], filter{support: 2, kernel: bicubic})
 		for i := range w.start {
 			if w.start[i] < 0 || w.start[i]+w.count[i] > sz[0] || w.count[i] > w.taps || w.count[i] < 1 {
 				t.Fatalf("%v: output %d reads [%d, %d) of %d with %d taps", sz, i, w.start[i], w.start[i]+w.count[i], sz[0], w.taps)

@@ -25,15 +25,29 @@ import (
 //
 // An image that already has the size is returned unchanged.
 func ResizeBicubic(img *image.RGBA, w, h int) *image.RGBA {
+	return resize("ResizeBicubic", img, w, h, filter{support: 2, kernel: bicubic})
+}
+
+// filter is a resampling kernel with its support (half-width) in input
+// samples at scale 1.
+type filter struct {
+	support float64
+	kernel  func(float64) float64
+}
+
+// resize is PIL's separable resampler, the body of ResizeBicubic and
+// ResizeBilinear: a horizontal pass, then a vertical one, each skipped when
+// that side keeps its size.
+func resize(op string, img *image.RGBA, w, h int, f filter) *image.RGBA {
 	b := img.Bounds()
 	iw, ih := b.Dx(), b.Dy()
 	if w <= 0 || h <= 0 || iw <= 0 || ih <= 0 {
-		panic(fmt.Sprintf("vlp: ResizeBicubic: %dx%d image to %dx%d", iw, ih, w, h))
+		panic(fmt.Sprintf("vlp: %s: %dx%d image to %dx%d", op, iw, ih, w, h))
 	}
 	if w == iw && h == ih {
 		return img
 	}
-	vert := bicubicWeights(ih, h)
+	vert := filterWeights(ih, h, f)
 	src := img
 	if w != iw {
 		// Only the rows the vertical pass reads are resampled.
@@ -42,7 +56,7 @@ func ResizeBicubic(img *image.RGBA, w, h int) *image.RGBA {
 		if h == ih {
 			first, last = 0, ih
 		}
-		src = resampleRows(img, b.Min.Y+first, last-first, bicubicWeights(iw, w))
+		src = resampleRows(img, b.Min.Y+first, last-first, filterWeights(iw, w, f))
 		for i := range vert.start {
 			vert.start[i] -= first
 		}
@@ -63,51 +77,6 @@ type resampleWeights struct {
 	taps         int
 	start, count []int
 	k            []int32
-}
-
-// bicubicWeights computes the weights of a pass from in to out samples.
-// The floating-point steps are those of PIL's precompute_coeffs, in the
-// same order and precision; the float64 conversions keep the compiler from
-// fusing a multiply and an add, which would change the rounding.
-func bicubicWeights(in, out int) resampleWeights {
-	const support = 2 // of the bicubic kernel
-	scale := float64(in) / float64(out)
-	filterScale := max(scale, 1)
-	sup := support * filterScale
-	taps := int(math.Ceil(sup))*2 + 1
-	r := resampleWeights{
-		taps:  taps,
-		start: make([]int, out),
-		count: make([]int, out),
-		k:     make([]int32, out*taps),
-	}
-	ws := make([]float64, taps)
-	inv := 1 / filterScale
-	for i := range out {
-		center := (float64(i) + 0.5) * scale
-		lo := max(int(center-sup+0.5), 0)
-		hi := min(int(center+sup+0.5), in)
-		n := hi - lo
-		sum := 0.0
-		for j := range n {
-			ws[j] = bicubic((float64(j+lo) - center + 0.5) * inv)
-			sum += ws[j]
-		}
-		k := r.k[i*taps : i*taps+n]
-		for j := range n {
-			v := ws[j]
-			if sum != 0 {
-				v /= sum
-			}
-			if v < 0 {
-				k[j] = int32(-0.5 + float64(v*(1<<precisionBits)))
-			} else {
-				k[j] = int32(0.5 + float64(v*(1<<precisionBits)))
-			}
-		}
-		r.start[i], r.count[i] = lo, n
-	}
-	return r
 }
 
 // bicubic is the cubic convolution kernel with a = −0.5 (Keys), support 2.
