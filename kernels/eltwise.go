@@ -23,6 +23,7 @@ type eltwiseImpl struct {
 	axpy              func(alpha float32, x, y []float32)
 	scale             func(dst []float32, alpha float32, x []float32)
 	addConst          func(dst []float32, c float32, x []float32)
+	affine            func(dst []float32, alpha float32, x []float32, beta float32)
 	add, sub, mul     func(dst, x, y []float32)
 	relu              func(dst, x []float32)
 	reluBackward      func(dst, dy, x []float32)
@@ -103,6 +104,14 @@ func AddConst(dst []float32, c float32, x []float32) {
 	checkLen("AddConst", len(dst), x)
 	addConst := elt().addConst
 	parallelMap(len(x), grainArith, func(lo, hi int) { addConst(dst[lo:hi], c, x[lo:hi]) })
+}
+
+// Affine computes dst = alpha*x + beta, the per-channel map of an
+// evaluated batch norm. The assembly forms use one fused multiply-add.
+func Affine(dst []float32, alpha float32, x []float32, beta float32) {
+	checkLen("Affine", len(dst), x)
+	affine := elt().affine
+	parallelMap(len(x), grainArith, func(lo, hi int) { affine(dst[lo:hi], alpha, x[lo:hi], beta) })
 }
 
 // binaryOp runs a dst = f(x, y) primitive over chunks.

@@ -786,6 +786,62 @@ done:
 	VZEROUPPER
 	RET
 
+// func affineAVX2(dst []float32, alpha float32, x []float32, beta float32)
+// Requires: AVX, AVX2, FMA3, SSE
+TEXT ·affineAVX2(SB), NOSPLIT, $0-60
+	MOVSS        alpha+24(FP), X0
+	VBROADCASTSS X0, Y0
+	MOVSS        beta+56(FP), X1
+	VBROADCASTSS X1, Y1
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         x_base+32(FP), CX
+	MOVQ         x_len+40(FP), DX
+	XORQ         BX, BX
+
+loop:
+	CMPQ        DX, $0x00000020
+	JB          single
+	VMOVUPS     (CX)(BX*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, (AX)(BX*1)
+	VMOVUPS     32(CX)(BX*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, 32(AX)(BX*1)
+	VMOVUPS     64(CX)(BX*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, 64(AX)(BX*1)
+	VMOVUPS     96(CX)(BX*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, 96(AX)(BX*1)
+	ADDQ        $0x00000080, BX
+	SUBQ        $0x00000020, DX
+	JMP         loop
+
+single:
+	CMPQ        DX, $0x00000008
+	JB          tail
+	VMOVUPS     (CX)(BX*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     Y2, (AX)(BX*1)
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000008, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	MOVQ        $0x00000008, SI
+	SUBQ        DX, SI
+	LEAQ        tailmask8<>+0(SB), DX
+	VMOVDQU     (DX)(SI*4), Y2
+	VMASKMOVPS  (CX)(BX*1), Y2, Y3
+	VFMADD213PS Y1, Y0, Y3
+	VMASKMOVPS  Y3, Y2, (AX)(BX*1)
+
+done:
+	VZEROUPPER
+	RET
+
 // func addAVX2(dst []float32, x []float32, y []float32)
 // Requires: AVX
 TEXT ·addAVX2(SB), NOSPLIT, $0-72
@@ -3613,6 +3669,60 @@ tail:
 	VMOVUPS.Z (CX)(BX*1), K1, Z1
 	VADDPS    Z0, Z1, Z1
 	VMOVUPS   Z1, K1, (AX)(BX*1)
+
+done:
+	VZEROUPPER
+	RET
+
+// func affineAVX512(dst []float32, alpha float32, x []float32, beta float32)
+// Requires: AVX, AVX512F, SSE
+TEXT ·affineAVX512(SB), NOSPLIT, $0-60
+	MOVSS        alpha+24(FP), X0
+	VBROADCASTSS X0, Z0
+	MOVSS        beta+56(FP), X1
+	VBROADCASTSS X1, Z1
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         x_base+32(FP), CX
+	MOVQ         x_len+40(FP), DX
+	XORQ         BX, BX
+
+loop:
+	CMPQ        DX, $0x00000040
+	JB          single
+	VMOVUPS     (CX)(BX*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMOVUPS     Z2, (AX)(BX*1)
+	VMOVUPS     64(CX)(BX*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMOVUPS     Z2, 64(AX)(BX*1)
+	VMOVUPS     128(CX)(BX*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMOVUPS     Z2, 128(AX)(BX*1)
+	VMOVUPS     192(CX)(BX*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMOVUPS     Z2, 192(AX)(BX*1)
+	ADDQ        $0x00000100, BX
+	SUBQ        $0x00000040, DX
+	JMP         loop
+
+single:
+	CMPQ        DX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX)(BX*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMOVUPS     Z2, (AX)(BX*1)
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	LEAQ        tailmask16<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMOVUPS     Z2, K1, (AX)(BX*1)
 
 done:
 	VZEROUPPER

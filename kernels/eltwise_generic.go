@@ -10,6 +10,7 @@ var eltwiseGeneric = eltwiseImpl{
 	axpy:              axpyGeneric,
 	scale:             scaleGeneric,
 	addConst:          addConstGeneric,
+	affine:            affineGeneric,
 	add:               addGeneric,
 	sub:               subGeneric,
 	mul:               mulGeneric,
@@ -52,6 +53,13 @@ func addConstGeneric(dst []float32, c float32, x []float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
 		dst[i] = v + c
+	}
+}
+
+func affineGeneric(dst []float32, alpha float32, x []float32, beta float32) {
+	dst = dst[:len(x)]
+	for i, v := range x {
+		dst[i] = alpha*v + beta
 	}
 }
 

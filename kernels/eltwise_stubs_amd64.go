@@ -31,6 +31,15 @@ func scaleAVX2(dst []float32, alpha float32, x []float32)
 //go:noescape
 func addConstAVX2(dst []float32, c float32, x []float32)
 
+// affineAVX2 is the AVX2 form of:
+//
+//	for i, v := range x {
+//		dst[i] = alpha*v + beta
+//	}
+//
+//go:noescape
+func affineAVX2(dst []float32, alpha float32, x []float32, beta float32)
+
 // addAVX2 is the AVX2 form of:
 //
 //	for i := range dst {
@@ -274,6 +283,15 @@ func scaleAVX512(dst []float32, alpha float32, x []float32)
 //
 //go:noescape
 func addConstAVX512(dst []float32, c float32, x []float32)
+
+// affineAVX512 is the AVX512 form of:
+//
+//	for i, v := range x {
+//		dst[i] = alpha*v + beta
+//	}
+//
+//go:noescape
+func affineAVX512(dst []float32, alpha float32, x []float32, beta float32)
 
 // addAVX512 is the AVX512 form of:
 //

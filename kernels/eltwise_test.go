@@ -297,7 +297,7 @@ func TestBinary(t *testing.T) {
 	}
 }
 
-func TestAxpyScaleAddConst(t *testing.T) {
+func TestAxpyScaleAddConstAffine(t *testing.T) {
 	forEachISA(t, func(t *testing.T) {
 		r := rand.New(rand.NewPCG(5, 6))
 		for _, n := range testLengths() {
@@ -329,6 +329,14 @@ func TestAxpyScaleAddConst(t *testing.T) {
 			for i := range x {
 				if want := x[i] + float32(alpha); dst.s()[i] != want {
 					t.Fatalf("AddConst (n=%d) dst[%d] = %v, want %v", n, i, dst.s()[i], want)
+				}
+			}
+			Affine(dst.s(), alpha, gx.s(), -1.5)
+			dst.check(t, "Affine dst")
+			for i := range x {
+				want := float64(float32(alpha))*float64(x[i]) - 1.5
+				if e := mixedErr(dst.s()[i], want, 2e-7, 2e-7); e > 1 {
+					t.Fatalf("Affine (n=%d) dst[%d] = %v, want %v", n, i, dst.s()[i], want)
 				}
 			}
 			gx.check(t, "x")

@@ -84,6 +84,19 @@ func genArith(a *arch) {
 		end()
 	}
 
+	a.fn("affine", "(dst []float32, alpha float32, x []float32, beta float32)", "for i, v := range x {", "\tdst[i] = alpha*v + beta", "}")
+	{
+		alpha, beta := a.broadcast("alpha"), a.broadcast("beta")
+		dst, x, n := ptr("dst"), ptr("x"), length("x")
+		a.loop(n, unrollArith, func(off Register, j int, tail bool) {
+			v := a.load(a.at(x, off, j), tail)
+			// v = v·alpha + beta
+			VFMADD213PS(beta, alpha, v)
+			a.store(v, a.at(dst, off, j), tail)
+		})
+		end()
+	}
+
 	a.binary("add", "x", "y", "dst[i] = x[i] + y[i]", unrollArith, func(x, y VecVirtual) VecVirtual {
 		VADDPS(y, x, x)
 		return x
