@@ -619,10 +619,9 @@ DATA tailmask16<>+30(SB)/2, $0x7fff
 GLOBL tailmask16<>(SB), RODATA|NOPTR, $32
 
 // func axpyAVX2(alpha float32, x []float32, y []float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·axpyAVX2(SB), NOSPLIT, $0-56
-	MOVSS        alpha+0(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+0(FP), Y0
 	MOVQ         x_base+8(FP), AX
 	MOVQ         y_base+32(FP), CX
 	MOVQ         x_len+16(FP), DX
@@ -679,10 +678,9 @@ done:
 	RET
 
 // func scaleAVX2(dst []float32, alpha float32, x []float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·scaleAVX2(SB), NOSPLIT, $0-56
-	MOVSS        alpha+24(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS alpha+24(FP), Y0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+32(FP), CX
 	MOVQ         x_len+40(FP), DX
@@ -733,10 +731,9 @@ done:
 	RET
 
 // func addConstAVX2(dst []float32, c float32, x []float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·addConstAVX2(SB), NOSPLIT, $0-56
-	MOVSS        c+24(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS c+24(FP), Y0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+32(FP), CX
 	MOVQ         x_len+40(FP), DX
@@ -787,12 +784,10 @@ done:
 	RET
 
 // func affineAVX2(dst []float32, alpha float32, x []float32, beta float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·affineAVX2(SB), NOSPLIT, $0-60
-	MOVSS        alpha+24(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        beta+56(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS alpha+24(FP), Y0
+	VBROADCASTSS beta+56(FP), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+32(FP), CX
 	MOVQ         x_len+40(FP), DX
@@ -1385,10 +1380,9 @@ done:
 	RET
 
 // func sumSqDevAVX2(x []float32, m float32) float32
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3, SSE
 TEXT ·sumSqDevAVX2(SB), NOSPLIT, $0-36
-	MOVSS        m+24(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS m+24(FP), Y0
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	VXORPS       Y1, Y1, Y1
@@ -2645,8 +2639,7 @@ done:
 // func expSubSumAVX2(dst []float32, x []float32, m float32) float32
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·expSubSumAVX2(SB), NOSPLIT, $0-60
-	MOVSS        m+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS m+48(FP), Y0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
 	MOVQ         x_len+32(FP), DX
@@ -2823,8 +2816,7 @@ done:
 // func sumExpSubAVX2(x []float32, m float32) float32
 // Requires: AVX, AVX2, FMA3, SSE
 TEXT ·sumExpSubAVX2(SB), NOSPLIT, $0-36
-	MOVSS        m+24(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS m+24(FP), Y0
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	VXORPS       Y1, Y1, Y1
@@ -2994,10 +2986,9 @@ done:
 	RET
 
 // func subConstMulAVX2(dst []float32, x []float32, c float32, y []float32)
-// Requires: AVX, AVX2, SSE
+// Requires: AVX
 TEXT ·subConstMulAVX2(SB), NOSPLIT, $0-80
-	MOVSS        c+48(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS c+48(FP), Y0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
 	MOVQ         y_base+56(FP), DX
@@ -3061,10 +3052,9 @@ done:
 	RET
 
 // func subExpScaledAVX2(dst []float32, dy []float32, y []float32, s float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, AVX2, FMA3
 TEXT ·subExpScaledAVX2(SB), NOSPLIT, $0-76
-	MOVSS        s+72(FP), X0
-	VBROADCASTSS X0, Y0
+	VBROADCASTSS s+72(FP), Y0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         dy_base+24(FP), CX
 	MOVQ         y_base+48(FP), DX
@@ -3214,12 +3204,10 @@ done:
 	RET
 
 // func normAffineAVX2(dst []float32, x []float32, gamma []float32, beta []float32, m float32, rs float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·normAffineAVX2(SB), NOSPLIT, $0-104
-	MOVSS        m+96(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        rs+100(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS m+96(FP), Y0
+	VBROADCASTSS rs+100(FP), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
 	MOVQ         gamma_base+48(FP), DX
@@ -3296,12 +3284,10 @@ done:
 	RET
 
 // func normBackwardSumsAVX2(dgamma []float32, dbeta []float32, dy []float32, x []float32, gamma []float32, m float32, rs float32) (sg float32, sgx float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3, SSE
 TEXT ·normBackwardSumsAVX2(SB), NOSPLIT, $0-136
-	MOVSS        m+120(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        rs+124(FP), X1
-	VBROADCASTSS X1, Y1
+	VBROADCASTSS m+120(FP), Y0
+	VBROADCASTSS rs+124(FP), Y1
 	MOVQ         dgamma_base+0(FP), AX
 	MOVQ         dbeta_base+24(FP), CX
 	MOVQ         dy_base+48(FP), DX
@@ -3409,16 +3395,12 @@ done:
 	RET
 
 // func normBackwardDxAVX2(dx []float32, dy []float32, x []float32, gamma []float32, m float32, rs float32, mg float32, mgx float32)
-// Requires: AVX, AVX2, FMA3, SSE
+// Requires: AVX, FMA3
 TEXT ·normBackwardDxAVX2(SB), NOSPLIT, $0-112
-	MOVSS        m+96(FP), X0
-	VBROADCASTSS X0, Y0
-	MOVSS        rs+100(FP), X1
-	VBROADCASTSS X1, Y1
-	MOVSS        mg+104(FP), X2
-	VBROADCASTSS X2, Y2
-	MOVSS        mgx+108(FP), X3
-	VBROADCASTSS X3, Y3
+	VBROADCASTSS m+96(FP), Y0
+	VBROADCASTSS rs+100(FP), Y1
+	VBROADCASTSS mg+104(FP), Y2
+	VBROADCASTSS mgx+108(FP), Y3
 	MOVQ         dx_base+0(FP), AX
 	MOVQ         dy_base+24(FP), CX
 	MOVQ         x_base+48(FP), DX
@@ -3513,10 +3495,9 @@ done:
 	RET
 
 // func axpyAVX512(alpha float32, x []float32, y []float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·axpyAVX512(SB), NOSPLIT, $0-56
-	MOVSS        alpha+0(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS alpha+0(FP), Z0
 	MOVQ         x_base+8(FP), AX
 	MOVQ         y_base+32(FP), CX
 	MOVQ         x_len+16(FP), DX
@@ -3571,10 +3552,9 @@ done:
 	RET
 
 // func scaleAVX512(dst []float32, alpha float32, x []float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·scaleAVX512(SB), NOSPLIT, $0-56
-	MOVSS        alpha+24(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS alpha+24(FP), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+32(FP), CX
 	MOVQ         x_len+40(FP), DX
@@ -3623,10 +3603,9 @@ done:
 	RET
 
 // func addConstAVX512(dst []float32, c float32, x []float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·addConstAVX512(SB), NOSPLIT, $0-56
-	MOVSS        c+24(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS c+24(FP), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+32(FP), CX
 	MOVQ         x_len+40(FP), DX
@@ -3675,12 +3654,10 @@ done:
 	RET
 
 // func affineAVX512(dst []float32, alpha float32, x []float32, beta float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·affineAVX512(SB), NOSPLIT, $0-60
-	MOVSS        alpha+24(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        beta+56(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS alpha+24(FP), Z0
+	VBROADCASTSS beta+56(FP), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+32(FP), CX
 	MOVQ         x_len+40(FP), DX
@@ -4263,8 +4240,7 @@ done:
 // func sumSqDevAVX512(x []float32, m float32) float32
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE
 TEXT ·sumSqDevAVX512(SB), NOSPLIT, $0-36
-	MOVSS        m+24(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS m+24(FP), Z0
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	VXORPS       Z1, Z1, Z1
@@ -5517,8 +5493,7 @@ done:
 // func expSubSumAVX512(dst []float32, x []float32, m float32) float32
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE
 TEXT ·expSubSumAVX512(SB), NOSPLIT, $0-60
-	MOVSS        m+48(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS m+48(FP), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
 	MOVQ         x_len+32(FP), DX
@@ -5695,8 +5670,7 @@ done:
 // func sumExpSubAVX512(x []float32, m float32) float32
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE
 TEXT ·sumExpSubAVX512(SB), NOSPLIT, $0-36
-	MOVSS        m+24(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS m+24(FP), Z0
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	VXORPS       Z1, Z1, Z1
@@ -5866,10 +5840,9 @@ done:
 	RET
 
 // func subConstMulAVX512(dst []float32, x []float32, c float32, y []float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·subConstMulAVX512(SB), NOSPLIT, $0-80
-	MOVSS        c+48(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS c+48(FP), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
 	MOVQ         y_base+56(FP), DX
@@ -5931,10 +5904,9 @@ done:
 	RET
 
 // func subExpScaledAVX512(dst []float32, dy []float32, y []float32, s float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·subExpScaledAVX512(SB), NOSPLIT, $0-76
-	MOVSS        s+72(FP), X0
-	VBROADCASTSS X0, Z0
+	VBROADCASTSS s+72(FP), Z0
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         dy_base+24(FP), CX
 	MOVQ         y_base+48(FP), DX
@@ -6082,12 +6054,10 @@ done:
 	RET
 
 // func normAffineAVX512(dst []float32, x []float32, gamma []float32, beta []float32, m float32, rs float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·normAffineAVX512(SB), NOSPLIT, $0-104
-	MOVSS        m+96(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rs+100(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS m+96(FP), Z0
+	VBROADCASTSS rs+100(FP), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+24(FP), CX
 	MOVQ         gamma_base+48(FP), DX
@@ -6164,10 +6134,8 @@ done:
 // func normBackwardSumsAVX512(dgamma []float32, dbeta []float32, dy []float32, x []float32, gamma []float32, m float32, rs float32) (sg float32, sgx float32)
 // Requires: AVX, AVX512DQ, AVX512F, AVX512VL, SSE
 TEXT ·normBackwardSumsAVX512(SB), NOSPLIT, $0-136
-	MOVSS        m+120(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rs+124(FP), X1
-	VBROADCASTSS X1, Z1
+	VBROADCASTSS m+120(FP), Z0
+	VBROADCASTSS rs+124(FP), Z1
 	MOVQ         dgamma_base+0(FP), AX
 	MOVQ         dbeta_base+24(FP), CX
 	MOVQ         dy_base+48(FP), DX
@@ -6277,16 +6245,12 @@ done:
 	RET
 
 // func normBackwardDxAVX512(dx []float32, dy []float32, x []float32, gamma []float32, m float32, rs float32, mg float32, mgx float32)
-// Requires: AVX, AVX512F, SSE
+// Requires: AVX, AVX512F
 TEXT ·normBackwardDxAVX512(SB), NOSPLIT, $0-112
-	MOVSS        m+96(FP), X0
-	VBROADCASTSS X0, Z0
-	MOVSS        rs+100(FP), X1
-	VBROADCASTSS X1, Z1
-	MOVSS        mg+104(FP), X2
-	VBROADCASTSS X2, Z2
-	MOVSS        mgx+108(FP), X3
-	VBROADCASTSS X3, Z3
+	VBROADCASTSS m+96(FP), Z0
+	VBROADCASTSS rs+100(FP), Z1
+	VBROADCASTSS mg+104(FP), Z2
+	VBROADCASTSS mgx+108(FP), Z3
 	MOVQ         dx_base+0(FP), AX
 	MOVQ         dy_base+24(FP), CX
 	MOVQ         x_base+48(FP), DX

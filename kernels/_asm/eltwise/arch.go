@@ -46,9 +46,12 @@ func (a *arch) fn(base, sig string, doc ...string) {
 
 // broadcast loads the float32 parameter name into every lane of a vector.
 func (a *arch) broadcast(name string) VecVirtual {
-	x := Load(Param(name), XMM())
+	b, err := Param(name).Resolve()
+	if err != nil {
+		panic(err)
+	}
 	v := a.vec()
-	VBROADCASTSS(x, v)
+	VBROADCASTSS(b.Addr, v)
 	return v
 }
 
