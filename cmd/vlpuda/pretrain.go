@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"text/tabwriter"
 	"time"
 
 	"github.com/vlpuda/vlpuda/kernels"
@@ -185,8 +186,8 @@ func runContrastive(cmd *Command, model vlp.Config, corpus pretrain.CorpusOption
 		model, paramCount(model), len(corpus.Faces), len(corpus.Photos), logPath)
 	res, err := pretrain.Train(cfg)
 	if err != nil {
-		if res != nil && errors.Is(err, pretrain.ErrCollapse) {
-			return fmt.Errorf("%w (after %d steps; the weights so far are in %s)", err, res.Steps, ckpt)
+		if _, serr := os.Stat(ckpt); serr == nil && res != nil {
+			return fmt.Errorf("%w (after %d steps; the last checkpoint is %s)", err, res.Steps, ckpt)
 		}
 		return err
 	}
@@ -291,10 +292,11 @@ func printGate(w io.Writer, path string, r pretrain.GateResult, pass, asJSON boo
 	}
 	g := pretrain.DefaultGate
 	verdict := map[bool]string{true: "ok", false: "FAIL"}
-	_, err := fmt.Fprintf(w, "%s, prompt %q\nheld-out renders  %5.1f %%  want ≥ %.0f %%        %s\nMNIST test        %5.1f %%  want %.0f %% to %.0f %%     %s\nmax prompt cosine %6.3f  want < %.2f          %s\n",
-		path, r.Prompt,
-		100*r.HeldOut, 100*g.MinHeldOut, verdict[r.HeldOut >= g.MinHeldOut],
-		100*r.MNIST, 100*g.MinMNIST, 100*g.MaxMNIST, verdict[r.MNIST >= g.MinMNIST && r.MNIST <= g.MaxMNIST],
-		r.PromptCosine, g.MaxPromptCosine, verdict[r.PromptCosine < g.MaxPromptCosine])
+	fmt.Fprintf(w, "%s, prompt %q\n", path, r.Prompt)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "held-out renders\t%.1f %%\twant ≥ %.0f %%\t%s\n", 100*r.HeldOut, 100*g.MinHeldOut, verdict[r.HeldOut >= g.MinHeldOut])
+	fmt.Fprintf(tw, "MNIST test\t%.1f %%\twant %.0f %% to %.0f %%\t%s\n", 100*r.MNIST, 100*g.MinMNIST, 100*g.MaxMNIST, verdict[r.MNIST >= g.MinMNIST && r.MNIST <= g.MaxMNIST])
+	fmt.Fprintf(tw, "max prompt cosine\t%.3f\twant < %.2f\t%s\n", r.PromptCosine, g.MaxPromptCosine, verdict[r.PromptCosine < g.MaxPromptCosine])
+	err := tw.Flush()
 	return err
 }

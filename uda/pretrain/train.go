@@ -49,7 +49,9 @@ type Config struct {
 	EvalSet   *digits.Dataset
 	EvalEvery int
 	// CollapseAfter is the step from which Train watches for collapse
-	// (default Steps/5): it stops with ErrCollapse when the mean loss of
+	// (default Steps/5, at least 300; a random text tower embeds the ten
+	// prompts almost alike, and training takes a few hundred steps to tell
+	// them apart): it stops with ErrCollapse when the mean loss of
 	// the last 50 steps stays above 0.95·ln(Batch), chance level, or when
 	// two of the ten digit prompts embed with a cosine above 0.99.
 	CollapseAfter int
@@ -88,7 +90,7 @@ func (c Config) withDefaults() Config {
 	def(&c.Batch, 128)
 	def(&c.Warmup, max(1, c.Steps/20))
 	def(&c.EvalEvery, 100)
-	def(&c.CollapseAfter, c.Steps/5)
+	def(&c.CollapseAfter, max(c.Steps/5, 300))
 	def(&c.LogEvery, 10)
 	def(&c.CheckpointEvery, 500)
 	deff(&c.LR, 1e-4)
@@ -253,6 +255,11 @@ func (t *trainer) run() (*Result, error) {
 			c.Progress(step+1, c.Steps, loss)
 		}
 
+		if c.Checkpoint != "" && ((step+1)%c.CheckpointEvery == 0 || step+1 == c.Steps) {
+			if err := Save(c.Checkpoint, t.model, map[string]string{"vlpuda.pretrain.step": strconv.Itoa(step + 1)}, true); err != nil {
+				return res, err
+			}
+		}
 		cos := math.NaN()
 		if (step+1)%c.EvalEvery == 0 || step+1 == c.Steps {
 			if err := t.evaluate(step+1, res); err != nil {
@@ -267,11 +274,6 @@ func (t *trainer) run() (*Result, error) {
 			}
 			if err := collapsed(loss, res.ChanceLoss, cos); err != nil {
 				return res, fmt.Errorf("pretrain: train: step %d: %w", step+1, err)
-			}
-		}
-		if c.Checkpoint != "" && ((step+1)%c.CheckpointEvery == 0 || step+1 == c.Steps) {
-			if err := Save(c.Checkpoint, t.model, map[string]string{"vlpuda.pretrain.step": strconv.Itoa(step + 1)}, true); err != nil {
-				return res, err
 			}
 		}
 	}
