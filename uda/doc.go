@@ -9,11 +9,38 @@
 //
 // # Files
 //
-//	head.go      Head: BatchNorm1d (frozen bias) → LayerNorm → Linear
-//	lambda.go    Ramp: the dynamic factor λ_dyn(t)
-//	losses.go    GiniCalibrated, Gini, Alpha, TeacherLogits; Objective,
-//	             Logits and Loss assemble one iteration's loss; CheckFinite
-//	fixmatch.go  FixMatch, one head's masked pseudo-label term
+//	head.go        Head: BatchNorm1d (frozen bias) → LayerNorm → Linear
+//	lambda.go      Ramp: the dynamic factor λ_dyn(t)
+//	losses.go      GiniCalibrated, Gini, Alpha, TeacherLogits; Objective,
+//	               Logits and Loss assemble one iteration's loss; CheckFinite
+//	fixmatch.go    FixMatch, one head's masked pseudo-label term
+//	source.go      Batch, Source, EvalSet; LoaderSource (a data.Loader that
+//	               draws forever), ImageSet (a test set), MemoryImages
+//	train.go       Config, Trainer: the setup and the iteration of spec §1.9
+//	eval.go        Evaluation, Evaluate: top-1, mean per-class, confusion
+//	checkpoint.go  WriteCheckpoint, ReadCheckpoint (resume); task files,
+//	               an RST residual or dense: WriteTask, LoadTask
+//	adapt.go       Adapt: a whole run in an output folder (log, checkpoints,
+//	               evaluation per epoch, last and best epoch, result.json)
+//	log.go         the JSON-lines log
+//	plot.go        PlotLog: loss and accuracy curves as a PNG
+//	presets.go     Preset, Presets: the paper's settings per benchmark
+//
+// # Training a task
+//
+// Adapt runs the paper's training (spec §1.9) from a pre-trained CLIP:
+// the image tower f and the task head h train with SGD (Nesterov 0.9,
+// weight decay 5e-4; head learning rate a multiple of the tower's; both
+// decayed as lr·(1+γt)^(−p) every iteration); the teacher is CLIP's
+// zero-shot head on the same f, its class text embeddings computed once;
+// ResNet towers keep their BatchNorm statistics; with RST the tower
+// elements within τ of the pre-trained weights are reset after every step.
+// After every epoch the target is evaluated in evaluation mode; the result
+// reports the last epoch and, separately, the best epoch, which is chosen
+// with the target's labels (an oracle, as the paper's numbers are). A run
+// resumed from its checkpoint reproduces the uninterrupted run bit for bit
+// (same seed and thread count). Training stops with a DivergedError at the
+// first non-finite loss term or gradient.
 //
 // # Notation
 //

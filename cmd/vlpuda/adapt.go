@@ -1,0 +1,474 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/vlpuda/vlpuda/kernels"
+	"github.com/vlpuda/vlpuda/uda"
+	"github.com/vlpuda/vlpuda/uda/augment"
+	"github.com/vlpuda/vlpuda/uda/data"
+	"github.com/vlpuda/vlpuda/vlp"
+)
+
+var cmdAdapt = &Command{
+	UsageLine: "adapt -model MODEL [-config C.json] -data ROOT (-dataset NAME | -preset NAME) -s SOURCE -t TARGET [-method M] [-rst TAU | -rst-density D] [overrides] [-seed N] [-threads N] -out DIR [-resume | -force] [-q]",
+	Short:     "adapt a CLIP image tower and task head to a target domain",
+	Long: `Adapt trains the task model of the paper (CLIP's image tower followed by a
+task head) on a labelled source domain and an unlabelled target domain,
+evaluates it on the target after every epoch, and stores the result.
+
+Data. With -dataset (office31, officehome, ...) the domains -s and -t are
+the benchmark's codes (A, W, Ar, Cl, ...) or folder names below ROOT, and
+incomplete downloads draw a warning. Without it, -s and -t are folders
+below ROOT, each holding one sub-folder per class, and -preset names the
+benchmark whose settings and data pipeline to use. Instead of folders,
+-source-list and -target-list read tllib image lists (paths relative to
+ROOT) with -classes, a file naming the classes in label order. The target
+domain is also the test set, as in the paper. An image that cannot be read
+stops the run with its name.
+
+Settings. -preset (default: -dataset) gives the paper's settings for the
+benchmark and the model's kind of image tower: iterations, batch sizes,
+loss weights, learning rates (ViT: 3e-6, head x1000; ResNet: 3e-7, head
+x10000; VisDA 10x smaller), SGD with Nesterov momentum 0.9, weight decay
+5e-4, lr x (1+0.0003 t)^-0.75. The flags below override single values.
+-method is source-only, cmkd (default), fixmatch or cmkd+fixmatch; -variant
+paper uses the paper's printed equations instead of the authors' code.
+
+RST. -rst TAU resets, after every step, the tower elements within TAU of
+their pre-trained value (the paper: 1e-6; VisDA 1e-7 for ViT, 1e-8 for
+ResNets); -rst-density D keeps at most a fraction D of them changed. The
+task is then stored as a small residual over MODEL (task.vlpr), otherwise
+as a safetensors file of the tower and head (task.safetensors).
+
+Output. DIR receives log.jsonl (loss terms every -log-every iterations, the
+evaluation after every epoch), checkpoint.safetensors (every epoch and on
+interrupt), task and best task files, confusion.csv, result.json and
+curves.png. A DIR that is not empty is refused unless -resume (continue its
+run: the same numbers as an uninterrupted one, given the same flags, seed
+and -threads) or -force (start over). The last epoch's accuracy is the
+result; the best epoch's is chosen with the target labels (an oracle, as
+the paper's numbers are) and labelled so.`,
+}
+
+var (
+	adModel      = cmdAdapt.Flag.String("model", "", "CLIP checkpoint (the base model)")
+	adConfig     = cmdAdapt.Flag.String("config", "", "JSON file with the model's constructor arguments")
+	adData       = cmdAdapt.Flag.String("data", "", "dataset root")
+	adDataset    = cmdAdapt.Flag.String("dataset", "", "benchmark layout of ROOT: office31, officehome, ...")
+	adSource     = cmdAdapt.Flag.String("s", "", "source domain")
+	adTarget     = cmdAdapt.Flag.String("t", "", "target domain")
+	adSrcList    = cmdAdapt.Flag.String("source-list", "", "tllib image list of the source (instead of -s)")
+	adTgtList    = cmdAdapt.Flag.String("target-list", "", "tllib image list of the target (instead of -t)")
+	adClasses    = cmdAdapt.Flag.String("classes", "", "file naming the classes of the lists, one per line, in label order")
+	adMethod     = cmdAdapt.Flag.String("method", "cmkd", "source-only, cmkd, fixmatch or cmkd+fixmatch")
+	adVariant    = cmdAdapt.Flag.String("variant", "code", "loss equations: code (the authors') or paper (as printed)")
+	adPreset     = cmdAdapt.Flag.String("preset", "", "benchmark settings and data pipeline (default: -dataset)")
+	adSeed       = cmdAdapt.Flag.Uint64("seed", 42, "seed of the head, the sampling and the augmentations (the target stream uses seed+1)")
+	adThreads    = cmdAdapt.Flag.Int("threads", 0, "threads (0: all cores); resuming reproduces a run with the same count")
+	adWorkers    = cmdAdapt.Flag.Int("workers", 0, "image decoding goroutines per domain (0: one per core)")
+	adOut        = cmdAdapt.Flag.String("out", "", "output folder")
+	adResume     = cmdAdapt.Flag.Bool("resume", false, "continue the run whose checkpoint is in -out")
+	adForce      = cmdAdapt.Flag.Bool("force", false, "start over in a non-empty -out, replacing an earlier run's files")
+	adQuiet      = cmdAdapt.Flag.Bool("q", false, "no progress on stderr")
+	adRST        optFloat
+	adDensity    optFloat
+	adEpochs     optInt
+	adIters      optInt
+	adBatch      optInt
+	adTgtBatch   optInt
+	adLR         optFloat
+	adHeadMult   optFloat
+	adLambda1    optFloat
+	adLambda2    optFloat
+	adLambda3    optFloat
+	adFMWeight   optFloat
+	adFMThresh   optFloat
+	adSmoothing  optFloat
+	adGamma      optFloat
+	adPower      optFloat
+	adWD         optFloat
+	adRampIters  optInt
+	adEvalBatch  optInt
+	adLogEvery   optInt
+	adMetric     = cmdAdapt.Flag.String("metric", "", "metric that picks the best epoch: top1 or mean_per_class (default: the preset's)")
+	adFlagsExtra = []struct {
+		v    flagValue
+		name string
+		help string
+	}{
+		{&adRST, "rst", "RST threshold τ (0: off)"},
+		{&adDensity, "rst-density", "RST: most tower elements that may change, as a fraction"},
+		{&adEpochs, "epochs", "epochs"},
+		{&adIters, "iters", "iterations per epoch"},
+		{&adBatch, "batch", "source batch size"},
+		{&adTgtBatch, "target-batch", "target batch size"},
+		{&adLR, "lr", "image tower learning rate"},
+		{&adHeadMult, "head-lr-mult", "head learning rate as a multiple of -lr"},
+		{&adLambda1, "lambda1", "CMKD λ1 (task and distillation terms)"},
+		{&adLambda2, "lambda2", "CMKD λ2 (zero-shot head's source cross-entropy)"},
+		{&adLambda3, "lambda3", "CMKD λ3 (zero-shot head's Gini impurity)"},
+		{&adFMWeight, "fm-weight", "FixMatch λ_fm"},
+		{&adFMThresh, "fm-threshold", "FixMatch confidence threshold τ_fm"},
+		{&adSmoothing, "label-smoothing", "label smoothing of the source cross-entropy"},
+		{&adGamma, "lr-gamma", "γ of the schedule lr·(1+γt)^(−p)"},
+		{&adPower, "lr-power", "p of the schedule lr·(1+γt)^(−p)"},
+		{&adWD, "wd", "weight decay"},
+		{&adRampIters, "ramp-iters", "iterations over which λ1 and λ3 ramp up (the authors' 10000)"},
+		{&adEvalBatch, "eval-batch", "images per forward pass in evaluation"},
+		{&adLogEvery, "log-every", "iterations between log records"},
+	}
+)
+
+func init() {
+	for _, f := range adFlagsExtra {
+		cmdAdapt.Flag.Var(f.v, f.name, f.help+" (default: the preset's)")
+	}
+	cmdAdapt.Run = runAdapt
+	register(cmdAdapt)
+}
+
+func runAdapt(cmd *Command, args []string) error {
+	if len(args) > 0 || *adModel == "" || *adData == "" || *adOut == "" {
+		fmt.Fprintln(cmd.Stderr, "vlpuda adapt: -model, -data and -out are required, and nothing else")
+		return errUsage
+	}
+	if *adThreads > 0 {
+		kernels.SetThreads(*adThreads)
+	}
+	m, err := loadModel(*adModel, *adConfig)
+	if err != nil {
+		return err
+	}
+	preset, cfg, err := adaptConfig(m.Config.IsResNet())
+	if err != nil {
+		return err
+	}
+	task, closeTask, err := adaptTask(cmd.Stderr, preset, cfg, m.Config.ImageResolution)
+	if err != nil {
+		return err
+	}
+	defer closeTask()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	opt := uda.Options{Out: *adOut, Resume: *adResume, Force: *adForce, Progress: adaptProgress(cmd.Stderr, *adQuiet)}
+	res, err := uda.Adapt(ctx, m, task, cfg, opt)
+	if err != nil {
+		return err
+	}
+	return printAdapt(cmd.Stdout, res)
+}
+
+// loadModel loads a CLIP checkpoint with the config file, if any.
+func loadModel(path, config string) (*vlp.CLIP, error) {
+	cfg, err := readConfigFlag(config)
+	if err != nil {
+		return nil, err
+	}
+	m, _, err := vlp.Load(path, cfg)
+	return m, err
+}
+
+// adaptConfig returns the preset named by -preset or -dataset and the
+// configuration it gives for the flags' method and tower, with the
+// overrides applied.
+func adaptConfig(resnet bool) (uda.Preset, uda.Config, error) {
+	name := *adPreset
+	if name == "" {
+		name = *adDataset
+	}
+	if name == "" {
+		return uda.Preset{}, uda.Config{}, fmt.Errorf("name the benchmark with -dataset, or its settings with -preset (%s)", presetNames())
+	}
+	p, err := uda.LookupPreset(name)
+	if err != nil {
+		return p, uda.Config{}, err
+	}
+	method, err := uda.ParseMethod(*adMethod)
+	if err != nil {
+		return p, uda.Config{}, err
+	}
+	variant, err := uda.ParseVariant(*adVariant)
+	if err != nil {
+		return p, uda.Config{}, err
+	}
+	cfg := p.Config(method, resnet)
+	cfg.Objective.Variant = variant
+	cfg.Seed = *adSeed
+	adBatch.apply(&p.SourceBatch)
+	adTgtBatch.apply(&p.TargetBatch)
+	for _, o := range []struct {
+		v   *optFloat
+		dst *float64
+	}{
+		{&adRST, &cfg.RSTTau}, {&adDensity, &cfg.RSTMaxDensity}, {&adLR, &cfg.LR}, {&adHeadMult, &cfg.HeadLRMult},
+		{&adLambda1, &cfg.Objective.Lambda1}, {&adLambda2, &cfg.Objective.Lambda2}, {&adLambda3, &cfg.Objective.Lambda3},
+		{&adFMWeight, &cfg.Objective.FixMatchWeight}, {&adFMThresh, &cfg.Objective.FixMatchThreshold},
+		{&adSmoothing, &cfg.Objective.LabelSmoothing}, {&adGamma, &cfg.LRGamma}, {&adPower, &cfg.LRPower}, {&adWD, &cfg.WeightDecay},
+	} {
+		o.v.apply(o.dst)
+	}
+	for _, o := range []struct {
+		v   *optInt
+		dst *int
+	}{
+		{&adEpochs, &cfg.Epochs}, {&adIters, &cfg.ItersPerEpoch}, {&adRampIters, &cfg.Objective.Ramp.MaxIter},
+		{&adEvalBatch, &cfg.EvalBatch}, {&adLogEvery, &cfg.LogEvery},
+	} {
+		o.v.apply(o.dst)
+	}
+	if *adMetric != "" {
+		cfg.Metric = *adMetric
+	}
+	return p, cfg, cfg.Validate()
+}
+
+func presetNames() string {
+	var names []string
+	for _, p := range uda.Presets {
+		names = append(names, p.Name)
+	}
+	return strings.Join(names, ", ")
+}
+
+// adaptTask opens the source and target domains and builds their streams
+// and the target test set, printing download warnings to stderr. close
+// stops the streams' loaders.
+func adaptTask(stderr io.Writer, p uda.Preset, cfg uda.Config, size int) (task uda.Task, close func(), err error) {
+	src, tgt, err := openDomains(stderr)
+	if err != nil {
+		return task, nil, err
+	}
+	recipe, err := augment.ForBenchmark(p.Name, size)
+	if err != nil {
+		return task, nil, err
+	}
+	method := cfg.Objective.Method
+	var streams []*uda.LoaderSource
+	close = func() {
+		for _, s := range streams {
+			s.Close()
+		}
+	}
+	stream := func(ds *data.Dataset, batch int, seed uint64, strong augment.Transform) (*uda.LoaderSource, error) {
+		s, err := uda.NewLoaderSource(ds, uda.StreamConfig{Batch: batch, Seed: seed, Size: size,
+			Transform: recipe.Train, Strong: strong, Workers: *adWorkers})
+		if err == nil {
+			streams = append(streams, s)
+		}
+		return s, err
+	}
+	task.Info = uda.TaskInfo{Classes: src.Classes, Template: p.Template, LowerNames: p.LowerNames, Benchmark: p.Name,
+		Meta: map[string]string{"model": *adModel, "data": *adData, "dataset": *adDataset, "source": src.Root, "target": tgt.Root}}
+	task.Test = uda.NewImageSet(tgt, size, recipe.Test, nil)
+	if task.Source, err = stream(src, p.SourceBatch, cfg.Seed, nil); err != nil {
+		close()
+		return task, nil, fmt.Errorf("source %s: %w", src.Root, err)
+	}
+	if method.UsesTarget() {
+		var strong augment.Transform
+		if method.UsesStrongView() {
+			strong = recipe.Strong
+		}
+		if task.Target, err = stream(tgt, p.TargetBatch, cfg.Seed+1, strong); err != nil {
+			close()
+			return task, nil, fmt.Errorf("target %s: %w", tgt.Root, err)
+		}
+	}
+	return task, close, nil
+}
+
+// openDomains opens the source and target datasets that the data flags
+// name and checks that they have the same classes.
+func openDomains(stderr io.Writer) (src, tgt *data.Dataset, err error) {
+	lists := *adSrcList != "" || *adTgtList != ""
+	switch {
+	case lists && (*adSrcList == "" || *adTgtList == "" || *adClasses == "" || *adSource != "" || *adTarget != ""):
+		return nil, nil, fmt.Errorf("image lists need -source-list, -target-list and -classes, and no -s or -t")
+	case lists:
+		classes, err := data.ReadClasses(*adClasses)
+		if err != nil {
+			return nil, nil, err
+		}
+		if src, err = data.ReadList(*adSrcList, *adData, classes); err != nil {
+			return nil, nil, err
+		}
+		if tgt, err = data.ReadList(*adTgtList, *adData, classes); err != nil {
+			return nil, nil, err
+		}
+		return src, tgt, nil
+	case *adSource == "" || *adTarget == "":
+		return nil, nil, fmt.Errorf("name the source and target domains with -s and -t")
+	}
+	if p, err := data.LookupPreset(*adDataset); *adDataset != "" && err == nil {
+		src, tgt, warns, err := p.OpenPair(*adData, *adSource, *adTarget)
+		for _, w := range warns {
+			fmt.Fprintf(stderr, "vlpuda adapt: warning: %s\n", w)
+		}
+		return src, tgt, err
+	}
+	if src, err = data.ImageFolder(filepath.Join(*adData, *adSource)); err != nil {
+		return nil, nil, err
+	}
+	if tgt, err = data.ImageFolder(filepath.Join(*adData, *adTarget)); err != nil {
+		return nil, nil, err
+	}
+	return src, tgt, data.SameClasses(src, tgt)
+}
+
+// adaptProgress returns the Progress callback: a bar with the loss terms
+// on stderr, and a line per evaluation.
+func adaptProgress(stderr io.Writer, quiet bool) func(uda.Progress) {
+	bar := newProgressBar(stderr, "adapt", "it", quiet)
+	first := -1 // iterations done before this process started
+	return func(p uda.Progress) {
+		if p.Step != nil {
+			if first < 0 {
+				first = p.Iter - 1
+			}
+			var b strings.Builder
+			fmt.Fprintf(&b, "epoch %d/%d", p.Epoch, p.Epochs)
+			for _, t := range p.Step.Terms {
+				fmt.Fprintf(&b, " %s %.4g", t.Name, t.Value)
+			}
+			bar.SetExtra(b.String())
+			bar.Update(p.Iter-first, p.Total-first)
+			return
+		}
+		if quiet {
+			return
+		}
+		clear := ""
+		if bar.enabled {
+			clear = "\r\x1b[K"
+		}
+		fmt.Fprintf(stderr, "%sepoch %d/%d (iteration %d): top-1 %.2f %%, mean per class %.2f %%; best so far epoch %d (oracle)\n",
+			clear, p.Epoch, p.Epochs, p.Iter, 100*p.Eval.Top1, 100*p.Eval.MeanPerClass, p.Best.Epoch)
+	}
+}
+
+// printAdapt prints the result: last and best epoch, per-class accuracy
+// of the last epoch, and what was stored.
+func printAdapt(w io.Writer, r *uda.Result) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if len(r.Task.Classes) <= 65 {
+		fmt.Fprintf(tw, "label\tclass\timages\tlast epoch\n")
+		for k, c := range r.Last.PerClass {
+			fmt.Fprintf(tw, "%d\t%s\t%d\t%.2f %%\n", k, c.Class, c.Images, 100*c.Accuracy)
+		}
+		fmt.Fprintln(tw)
+	}
+	fmt.Fprintf(tw, "%s, %s, %d iterations (%d epochs × %d)\n", r.Task.Benchmark, r.Task.Method, r.Iterations, r.Config.Epochs, r.Config.ItersPerEpoch)
+	fmt.Fprintf(tw, "\ttop-1\tmean per class\n")
+	fmt.Fprintf(tw, "last epoch (%d)\t%.2f %%\t%.2f %%\n", r.Last.Epoch, 100*r.Last.Top1, 100*r.Last.MeanPerClass)
+	fmt.Fprintf(tw, "best epoch (%d), selected with target labels (oracle)\t%.2f %%\t%.2f %%\n", r.Best.Epoch, 100*r.Best.Top1, 100*r.Best.MeanPerClass)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	s := r.Stored
+	fmt.Fprintf(w, "task file %s: %s, %d stored values", s.Path, byteSize(s.Bytes), s.Params)
+	if s.Format == "rst" {
+		fmt.Fprintf(w, " (RST: %d of %d tower elements changed, %.4f %%; %.2f bytes per non-zero)", s.TowerNonZero, s.TowerNumel, 100*s.Density, s.BytesPerNonZero)
+	}
+	_, err := fmt.Fprintln(w)
+	return err
+}
+
+// byteSize formats n bytes with a binary unit.
+func byteSize(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}
+
+// flagValue is a flag.Value that is also a flag.Getter, so that run resets
+// it to its default ("": unset) before each command.
+type flagValue interface {
+	String() string
+	Set(string) error
+	Get() any
+}
+
+// optFloat is a float flag that remembers whether it was given; "" unsets
+// it.
+type optFloat struct {
+	v   float64
+	set bool
+}
+
+func (o *optFloat) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.FormatFloat(o.v, 'g', -1, 64)
+}
+
+func (o *optFloat) Set(s string) error {
+	if s == "" {
+		*o = optFloat{}
+		return nil
+	}
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return fmt.Errorf("not a number: %q", s)
+	}
+	*o = optFloat{v, true}
+	return nil
+}
+
+func (o *optFloat) Get() any { return o.v }
+
+// apply stores the flag's value in dst if it was given.
+func (o *optFloat) apply(dst *float64) {
+	if o.set {
+		*dst = o.v
+	}
+}
+
+// optInt is an int flag that remembers whether it was given; "" unsets it.
+type optInt struct {
+	v   int
+	set bool
+}
+
+func (o *optInt) String() string {
+	if o == nil || !o.set {
+		return ""
+	}
+	return strconv.Itoa(o.v)
+}
+
+func (o *optInt) Set(s string) error {
+	if s == "" {
+		*o = optInt{}
+		return nil
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return fmt.Errorf("not an integer: %q", s)
+	}
+	*o = optInt{v, true}
+	return nil
+}
+
+func (o *optInt) Get() any { return o.v }
+
+func (o *optInt) apply(dst *int) {
+	if o.set {
+		*dst = o.v
+	}
+}

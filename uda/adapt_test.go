@@ -1,0 +1,401 @@
+package uda
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vlpuda/vlpuda/nn"
+	"github.com/vlpuda/vlpuda/uda/rst"
+	"github.com/vlpuda/vlpuda/vlp/safetensors"
+)
+
+// readLog returns the log's records as maps, without the timing fields.
+func readLog(t *testing.T, path string) []map[string]any {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []map[string]any
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		var rec map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &rec); err != nil {
+			t.Fatalf("%s: %v", path, err)
+		}
+		for _, k := range TimingFields {
+			delete(rec, k)
+		}
+		out = append(out, rec)
+	}
+	return out
+}
+
+// iterLoss returns the mean of a loss term in each iteration record.
+func iterLoss(recs []map[string]any, term string) []float64 {
+	var out []float64
+	for _, r := range recs {
+		if r["type"] == "iter" {
+			out = append(out, r["loss"].(map[string]any)[term].(float64))
+		}
+	}
+	return out
+}
+
+func TestAdaptMethods(t *testing.T) {
+	for _, m := range []Method{MethodSourceOnly, MethodCMKD, MethodFixMatch, MethodCMKDFixMatch} {
+		t.Run(m.String(), func(t *testing.T) {
+			cfg := testConfig(m)
+			cfg.Epochs = 4
+			dir := t.TempDir()
+			res, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 7), cfg, Options{Out: dir})
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs := readLog(t, filepath.Join(dir, FileLog))
+			cls := iterLoss(recs, "cls")
+			if len(cls) != 8 {
+				t.Fatalf("%d iteration records, want 8", len(cls))
+			}
+			first, last := (cls[0]+cls[1])/2, (cls[6]+cls[7])/2
+			t.Logf("cls %.4f → %.4f; top-1 %.3f last, %.3f best (epoch %d)", first, last, res.Last.Top1, res.Best.Top1, res.Best.Epoch)
+			if !(last < first) {
+				t.Errorf("source cross-entropy went from %.4f to %.4f; want it to fall", first, last)
+			}
+			wantTerms := map[Method][]string{
+				MethodSourceOnly:   {"cls", "total"},
+				MethodCMKD:         {"cls", "distill", "reg_ce", "reg_gi", "task", "total"},
+				MethodFixMatch:     {"cls", "fm_head", "fm_teacher", "total"},
+				MethodCMKDFixMatch: {"cls", "distill", "fm_head", "fm_teacher", "reg_ce", "reg_gi", "task", "total"},
+			}[m]
+			for _, r := range recs {
+				if r["type"] != "iter" {
+					continue
+				}
+				var names []string
+				for name, v := range r["loss"].(map[string]any) {
+					names = append(names, name)
+					if f := v.(float64); math.IsNaN(f) || math.IsInf(f, 0) {
+						t.Errorf("iteration %v: %s = %v", r["iter"], name, f)
+					}
+				}
+				slices.Sort(names)
+				if !slices.Equal(names, wantTerms) {
+					t.Fatalf("terms %v, want %v", names, wantTerms)
+				}
+				if _, ok := r["alpha_mean"]; ok != m.cmkd() {
+					t.Errorf("alpha_mean present %v, want %v", ok, m.cmkd())
+				}
+				if _, ok := r["mask_rate_head"]; ok != m.fixMatch() {
+					t.Errorf("mask_rate_head present %v, want %v", ok, m.fixMatch())
+				}
+			}
+			if len(res.History) != 4 || res.Last.Epoch != 4 || res.Iterations != 16 {
+				t.Errorf("history %d epochs, last epoch %d, %d iterations; want 4, 4, 16", len(res.History), res.Last.Epoch, res.Iterations)
+			}
+			trace, sum := 0, 0
+			for i, row := range res.Last.Confusion {
+				trace += row[i]
+				for _, n := range row {
+					sum += n
+				}
+			}
+			if trace != res.Last.Correct || sum != res.Last.Images || res.Last.Images != 24 {
+				t.Errorf("confusion trace %d, sum %d; want %d correct of %d images (24)", trace, sum, res.Last.Correct, res.Last.Images)
+			}
+			if !strings.Contains(res.BestSelection, "oracle") {
+				t.Errorf("best selection %q does not say it is an oracle", res.BestSelection)
+			}
+			for _, name := range []string{FileResult, FileConfusion, FilePlot, FileCheckpoint, FileTask + ".safetensors", FileBest + ".safetensors"} {
+				if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() == 0 {
+					t.Errorf("%s: %v", name, err)
+				}
+			}
+		})
+	}
+}
+
+// tensorsOf reads a safetensors file's tensors as float32 bits by name.
+func tensorsOf(t *testing.T, path string) (map[string][]float32, map[string]string) {
+	t.Helper()
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]float32{}
+	for _, x := range f.Tensors {
+		out[x.Name] = x.Float32()
+	}
+	return out, f.Metadata
+}
+
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func TestAdaptResume(t *testing.T) {
+	const m = MethodCMKDFixMatch
+	cfg := testConfig(m)
+	cfg.RSTTau = 1e-4
+	straight := t.TempDir()
+	if _, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 3), cfg, Options{Out: straight}); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name string
+		// first runs the first part of the run in dir.
+		first func(t *testing.T, dir string)
+	}{
+		{"after an epoch", func(t *testing.T, dir string) {
+			short := cfg
+			short.Epochs = 1
+			if _, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 3), short, Options{Out: dir}); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"interrupted mid-epoch", func(t *testing.T, dir string) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stop := func(p Progress) {
+				if p.Step != nil && p.Iter == 7 {
+					cancel()
+				}
+			}
+			_, err := Adapt(ctx, loadTiny(t), testTask(t, m, 6, 3), cfg, Options{Out: dir, Progress: stop})
+			if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "after iteration 7") {
+				t.Fatalf("error %v, want one saying it stopped after iteration 7, wrapping context.Canceled", err)
+			}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			tt.first(t, dir)
+			if _, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 3), cfg, Options{Out: dir, Resume: true}); err != nil {
+				t.Fatal(err)
+			}
+			a, _ := tensorsOf(t, filepath.Join(straight, FileCheckpoint))
+			b, _ := tensorsOf(t, filepath.Join(dir, FileCheckpoint))
+			if len(a) != len(b) {
+				t.Fatalf("checkpoints hold %d and %d tensors", len(a), len(b))
+			}
+			for name, x := range a {
+				if !sameBits(x, b[name]) {
+					t.Errorf("tensor %s differs between the straight and the resumed run", name)
+				}
+			}
+			la, lb := readLog(t, filepath.Join(straight, FileLog)), readLog(t, filepath.Join(dir, FileLog))
+			ja, _ := json.Marshal(la)
+			jb, _ := json.Marshal(lb)
+			if string(ja) != string(jb) {
+				t.Errorf("logs differ:\nstraight %s\n resumed %s", ja, jb)
+			}
+			ra, _ := os.ReadFile(filepath.Join(straight, FileTask+".vlpr"))
+			rb, _ := os.ReadFile(filepath.Join(dir, FileTask+".vlpr"))
+			if string(ra) != string(rb) {
+				t.Errorf("residual files differ")
+			}
+		})
+	}
+}
+
+func TestAdaptRST(t *testing.T) {
+	const m = MethodCMKD
+	cfg := testConfig(m)
+	cfg.RSTTau = 2e-4
+	dir := t.TempDir()
+	res, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 5), cfg, Options{Out: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Count the changed elements from the weights themselves: the trained
+	// tower is in the checkpoint, the base in the fixture.
+	trained, _ := tensorsOf(t, filepath.Join(dir, FileCheckpoint))
+	base := loadTiny(t)
+	changed := 0
+	for _, p := range nn.NamedParams(base.Visual) {
+		w, w0 := trained["visual."+p.Name], p.Tensor.Data()
+		for i := range w0 {
+			if math.Float32bits(w[i]) != math.Float32bits(w0[i]) {
+				changed++
+				if d := math.Abs(float64(w[i] - w0[i])); d <= cfg.RSTTau {
+					t.Errorf("%s[%d] differs from w0 by %g ≤ τ", p.Name, i, d)
+				}
+			}
+		}
+	}
+	t.Logf("%d of %d tower elements changed (%.3f %%), %d bytes, %.2f bytes per non-zero",
+		changed, res.Stored.TowerNumel, 100*res.Stored.Density, res.Stored.Bytes, res.Stored.BytesPerNonZero)
+	if changed == 0 || changed == res.Stored.TowerNumel {
+		t.Errorf("%d of %d elements changed; want some but not all (adjust τ)", changed, res.Stored.TowerNumel)
+	}
+	if res.RST.NonZero != changed || res.Stored.TowerNonZero != changed {
+		t.Errorf("density reports %d and task file %d non-zeros; the weights have %d", res.RST.NonZero, res.Stored.TowerNonZero, changed)
+	}
+	recs := readLog(t, filepath.Join(dir, FileLog))
+	var lastNZ float64
+	for _, r := range recs {
+		if r["type"] == "iter" {
+			lastNZ = r["rst_nonzero"].(float64)
+		}
+	}
+	if int(lastNZ) != changed {
+		t.Errorf("last log record has %v non-zeros, want %d", lastNZ, changed)
+	}
+
+	// The residual over a fresh base model reproduces the last epoch's
+	// evaluation exactly.
+	task, err := LoadTask(base, filepath.Join(dir, FileTask+".vlpr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range nn.NamedParams(base.Visual) {
+		if !sameBits(p.Tensor.Data(), trained["visual."+p.Name]) {
+			t.Errorf("%s after applying the residual differs from the trained weights", p.Name)
+		}
+	}
+	tt := testTask(t, m, 6, 5)
+	ev, err := Evaluate(base, task.Head, task.Info.Classes, tt.Test, 16, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev.Correct != res.Last.Correct || !slices.EqualFunc(ev.Confusion, res.Last.Confusion, slices.Equal) {
+		t.Errorf("stored task: %d correct, confusion %v; last epoch %d, %v", ev.Correct, ev.Confusion, res.Last.Correct, res.Last.Confusion)
+	}
+	if task.Info.Epoch != 3 || !slices.Equal(task.Info.Classes, shapeClasses) || task.Info.Method != "cmkd" {
+		t.Errorf("task info %+v", task.Info)
+	}
+	sum, err := rst.Inspect(filepath.Join(dir, FileTask+".vlpr"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.NonZero != changed {
+		t.Errorf("residual file holds %d non-zeros, want %d", sum.NonZero, changed)
+	}
+}
+
+// poisoned is a Source whose batches from the n-th on hold a NaN.
+type poisoned struct {
+	Source
+	n, calls int
+}
+
+func (p *poisoned) Next() (Batch, error) {
+	b, err := p.Source.Next()
+	p.calls++
+	if err == nil && p.calls >= p.n {
+		b.Images.Data()[5] = float32(math.NaN())
+	}
+	return b, err
+}
+
+func TestAdaptDiverged(t *testing.T) {
+	tests := []struct {
+		name     string
+		poison   int     // the source's batch that holds a NaN, 0 for none
+		lr       float64 // 0 keeps testConfig's
+		wantIter int     // 0: any
+		wantTerm string
+	}{
+		{"poisoned image", 6, 0, 6, "cls"},
+		{"huge learning rate", 0, 3, 0, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const m = MethodCMKD
+			cfg := testConfig(m)
+			if tt.lr > 0 {
+				cfg.LR = tt.lr
+			}
+			task := testTask(t, m, 6, 9)
+			if tt.poison > 0 {
+				task.Source = &poisoned{Source: task.Source, n: tt.poison}
+			}
+			dir := t.TempDir()
+			_, err := Adapt(context.Background(), loadTiny(t), task, cfg, Options{Out: dir})
+			var de *DivergedError
+			var nf *NonFiniteError
+			if !errors.As(err, &de) || !errors.As(err, &nf) {
+				t.Fatalf("error %v, want a DivergedError", err)
+			}
+			t.Logf("%v", err)
+			if tt.wantIter > 0 && (de.Iter != tt.wantIter || de.Term != tt.wantTerm) {
+				t.Errorf("diverged at iteration %d in %s, want %d in %s", de.Iter, de.Term, tt.wantIter, tt.wantTerm)
+			}
+			// The checkpoint is that of the last epoch before, if any.
+			want := (de.Iter - 1) / cfg.ItersPerEpoch * cfg.ItersPerEpoch
+			ckpt := filepath.Join(dir, FileCheckpoint)
+			if want == 0 {
+				if _, err := os.Stat(ckpt); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("diverged in the first epoch, yet %s exists (%v)", ckpt, err)
+				}
+				return
+			}
+			_, meta := tensorsOf(t, ckpt)
+			var st trainerState
+			if err := json.Unmarshal([]byte(meta[MetaTrainer]), &st); err != nil {
+				t.Fatal(err)
+			}
+			if st.Iter != want {
+				t.Errorf("checkpoint of iteration %d kept, want %d", st.Iter, want)
+			}
+		})
+	}
+}
+
+func TestAdaptOut(t *testing.T) {
+	const m = MethodSourceOnly
+	cfg := testConfig(m)
+	cfg.Epochs = 1
+	tests := []struct {
+		name    string
+		files   []string // in the output folder beforehand
+		opt     Options
+		wantErr string // "" for success
+		kept    []string
+	}{
+		{"new folder", nil, Options{}, "", nil},
+		{"not empty", []string{"notes.txt"}, Options{}, "not empty", []string{"notes.txt"}},
+		{"force", []string{"notes.txt", FileResult}, Options{Force: true}, "", []string{"notes.txt"}},
+		{"resume without checkpoint", []string{"notes.txt"}, Options{Resume: true}, "cannot resume", []string{"notes.txt"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "out")
+			for _, f := range tt.files {
+				os.MkdirAll(dir, 0o755)
+				if err := os.WriteFile(filepath.Join(dir, f), []byte("mine"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			tt.opt.Out = dir
+			_, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 1), cfg, tt.opt)
+			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
+				t.Fatalf("error %v, want %q", err, tt.wantErr)
+			}
+			for _, f := range tt.kept {
+				if b, err := os.ReadFile(filepath.Join(dir, f)); err != nil || string(b) != "mine" {
+					t.Errorf("%s: %q, %v; want it untouched", f, b, err)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,358 @@
+package uda
+
+import (
+	"errors"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/vlpuda/vlpuda/nn"
+	"github.com/vlpuda/vlpuda/tensor"
+	"github.com/vlpuda/vlpuda/uda/augment"
+	"github.com/vlpuda/vlpuda/uda/rst"
+	"github.com/vlpuda/vlpuda/vlp"
+)
+
+// randomBatch returns n random normalised images of side size with labels
+// 0, 1, 2, 0, ….
+func randomBatch(n, size int, seed uint64, strong bool) Batch {
+	rng := tensor.NewRNG(seed)
+	b := Batch{Images: tensor.RandN(rng, n, 3, size, size)}
+	if strong {
+		b.Strong = tensor.RandN(rng, n, 3, size, size)
+	}
+	for i := range n {
+		b.Labels = append(b.Labels, i%3)
+	}
+	return b
+}
+
+func TestTrainerStep(t *testing.T) {
+	tests := []struct {
+		name   string
+		model  string
+		method Method
+	}{
+		{"vit cmkd+fixmatch", "vit", MethodCMKDFixMatch},
+		{"resnet cmkd", "rn", MethodCMKD},
+		{"resnet source-only", "rn", MethodSourceOnly},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := "../../shared/fixtures/clip-tiny/" + tt.model + "/"
+			c, err := vlp.ReadConfig(dir + "config.json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m, _, err := vlp.Load(dir+"model.safetensors", &c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg := testConfig(tt.method)
+			cfg.LRGamma, cfg.LRPower = 0.5, 1
+			tr, err := NewTrainer(m, shapeClasses, vlp.TemplatePhoto, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			towerBuffers := map[string][]float32{}
+			for _, b := range nn.NamedBuffers(m.Visual) {
+				towerBuffers[b.Name] = b.Tensor.Values()
+			}
+			headMean := tr.Head.BN.RunningMean.Values()
+			before := map[string][]float32{}
+			for _, p := range nn.NamedParams(m.Visual) {
+				before[p.Name] = p.Tensor.Values()
+			}
+			size := c.ImageResolution
+			var tgt Batch // source-only must not read the target
+			if tt.method.UsesTarget() {
+				tgt = randomBatch(4, size, 2, tt.method.UsesStrongView())
+			}
+			for step := range 2 {
+				st, err := tr.Step(randomBatch(5, size, uint64(step), false), tgt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// lr·(1+0.5t)^−1 at t = 0, 1.
+				want := cfg.LR / (1 + 0.5*float64(step))
+				if math.Abs(st.LR-want) > 1e-15 || math.Abs(st.HeadLR-want*cfg.HeadLRMult) > 1e-12 {
+					t.Errorf("step %d: lr %g and %g, want %g and %g", step, st.LR, st.HeadLR, want, want*cfg.HeadLRMult)
+				}
+				wantImages := 5 + map[Method]int{MethodSourceOnly: 0, MethodCMKD: 4, MethodCMKDFixMatch: 8}[tt.method]
+				if st.Iter != step+1 || st.Images != wantImages || st.Terms[len(st.Terms)-1].Name != "total" {
+					t.Errorf("step %d: iter %d, %d images, terms %v; want %d, %d, total last", step, st.Iter, st.Images, st.Terms, step+1, wantImages)
+				}
+			}
+			// The tower's BatchNorm statistics are frozen, the head's are
+			// not; every tower parameter trains.
+			for _, b := range nn.NamedBuffers(m.Visual) {
+				if !slices.Equal(b.Tensor.Values(), towerBuffers[b.Name]) {
+					t.Errorf("tower buffer %s changed", b.Name)
+				}
+			}
+			if slices.Equal(tr.Head.BN.RunningMean.Values(), headMean) {
+				t.Errorf("the head's running mean did not change: the head did not train in training mode")
+			}
+			for _, p := range nn.NamedParams(m.Visual) {
+				if slices.Equal(p.Tensor.Values(), before[p.Name]) {
+					t.Errorf("tower parameter %s did not change", p.Name)
+				}
+			}
+			if tt.model == "rn" && len(tr.bns) == 0 {
+				t.Errorf("no BatchNorm layers found in the ResNet tower")
+			}
+		})
+	}
+}
+
+func TestLoaderSourceRestore(t *testing.T) {
+	recipe, err := augment.ForBenchmark("office31", 32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	imgs := shapeDomain(t, 0, 5, 1)
+	open := func(workers int) *LoaderSource {
+		s, err := NewLoaderSource(imgs, StreamConfig{Batch: 4, Seed: 11, Size: 32, Transform: recipe.Train, Strong: recipe.Strong, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a := open(1)
+	var want []Batch
+	var state []byte
+	for i := range 7 { // 15 images: 3 batches a pass, so this crosses two passes
+		b, err := a.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, b)
+		if i == 2 {
+			if state, err = a.State(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	b := open(3)
+	if err := b.Restore(state); err != nil {
+		t.Fatal(err)
+	}
+	for i := 3; i < 7; i++ {
+		got, err := b.Next()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(got.Labels, want[i].Labels) || !slices.Equal(got.Images.Values(), want[i].Images.Values()) ||
+			!slices.Equal(got.Strong.Values(), want[i].Strong.Values()) {
+			t.Errorf("batch %d after restoring differs", i)
+		}
+	}
+	other, err := NewLoaderSource(imgs, StreamConfig{Batch: 4, Seed: 12, Size: 32, Transform: recipe.Train})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.Restore(state); err == nil {
+		t.Errorf("a stream with another seed accepted the state")
+	}
+	if _, err := NewLoaderSource(imgs, StreamConfig{Batch: 16, Seed: 1, Size: 32, Transform: recipe.Train}); err == nil {
+		t.Errorf("a batch larger than the data was accepted")
+	}
+}
+
+func TestReadCheckpointErrors(t *testing.T) {
+	cfg := testConfig(MethodCMKD)
+	cfg.RSTTau = 1e-4
+	m := loadTiny(t)
+	tr, err := NewTrainer(m, shapeClasses, vlp.TemplatePhoto, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Step(randomBatch(4, 32, 1, false), randomBatch(4, 32, 2, false)); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ckpt.safetensors")
+	if err := tr.WriteCheckpoint(path, []byte(`{"mine":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name    string
+		change  func(c *Config, m *vlp.CLIP) []string
+		wantErr string
+	}{
+		{"same", func(*Config, *vlp.CLIP) []string { return shapeClasses }, ""},
+		{"more epochs", func(c *Config, _ *vlp.CLIP) []string { c.Epochs = 9; return shapeClasses }, ""},
+		{"other lr", func(c *Config, _ *vlp.CLIP) []string { c.LR = 2e-3; return shapeClasses }, "LR 0.001 ≠ 0.002"},
+		{"other λ1", func(c *Config, _ *vlp.CLIP) []string { c.Objective.Lambda1 = 1; return shapeClasses }, "Objective.Lambda1"},
+		{"other classes", func(*Config, *vlp.CLIP) []string { return []string{"a", "b", "c"} }, "classes"},
+		{"other base", func(_ *Config, m *vlp.CLIP) []string {
+			m.Visual.(*nn.VisionTransformer).ClassEmbedding.Data()[0] += 1
+			return shapeClasses
+		}, "different base model"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, m := cfg, loadTiny(t)
+			names := tt.change(&c, m)
+			tr2, err := NewTrainer(m, names, vlp.TemplatePhoto, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			run, err := tr2.ReadCheckpoint(path)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Errorf("error %v, want one saying %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(run) != `{"mine":1}` || tr2.Iter() != 1 || tr2.NonZero() != tr.NonZero() {
+				t.Errorf("run %s, iteration %d, %d non-zeros; want the stored ones, 1, %d", run, tr2.Iter(), tr2.NonZero(), tr.NonZero())
+			}
+			for _, p := range nn.NamedParams(m.Visual) {
+				if !slices.Equal(p.Tensor.Values(), nn.StateDict(tr.Model.Visual)[p.Name].Values()) {
+					t.Errorf("%s differs after loading", p.Name)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadTaskErrors(t *testing.T) {
+	cfg := testConfig(MethodCMKD)
+	cfg.RSTTau = 1e-4
+	tr, err := NewTrainer(loadTiny(t), shapeClasses, vlp.TemplatePhoto, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Step(randomBatch(4, 32, 1, false), randomBatch(4, 32, 2, false)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "task.vlpr")
+	if _, err := tr.WriteTask(path, TaskInfo{Classes: shapeClasses}, false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.WriteTask(path, TaskInfo{Classes: shapeClasses}, false); err == nil {
+		t.Errorf("WriteTask replaced an existing file without overwrite")
+	}
+	other := loadTiny(t)
+	other.Visual.(*nn.VisionTransformer).ClassEmbedding.Data()[0] += 1
+	if _, err := LoadTask(other, path); !errors.Is(err, rst.ErrBaseMismatch) {
+		t.Errorf("residual over another base: error %v, want ErrBaseMismatch", err)
+	}
+	notTask := filepath.Join(dir, "model.safetensors")
+	if err := vlp.Save(notTask, loadTiny(t), false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadTask(loadTiny(t), notTask); err == nil || !strings.Contains(err.Error(), "not a task file") {
+		t.Errorf("a CLIP checkpoint as a task: error %v, want 'not a task file'", err)
+	}
+}
+
+func TestPresets(t *testing.T) {
+	for _, p := range Presets {
+		t.Run(p.Name, func(t *testing.T) {
+			for _, resnet := range []bool{false, true} {
+				for m := MethodSourceOnly; m <= MethodCMKDFixMatch; m++ {
+					if err := p.Config(m, resnet).Validate(); err != nil {
+						t.Errorf("resnet %v, %v: %v", resnet, m, err)
+					}
+				}
+			}
+			if _, err := augment.ForBenchmark(p.Name, 224); err != nil {
+				t.Errorf("no data recipe: %v", err)
+			}
+		})
+	}
+	// Spot checks against spec §2.2 and §2.3.
+	get := func(name string) Preset {
+		p, err := LookupPreset(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	visda := get("visda").Config(MethodCMKDFixMatch, true)
+	dn := get("domainnet").Config(MethodCMKD, false)
+	oh := get("officehome")
+	tests := []struct {
+		name      string
+		got, want any
+	}{
+		{"visda resnet lr", visda.LR, 3e-9},
+		{"visda resnet head ×", visda.HeadLRMult, 1e4},
+		{"visda metric", visda.Metric, MetricMeanPerClass},
+		{"visda FixMatch", [2]float64{visda.Objective.FixMatchWeight, visda.Objective.FixMatchThreshold}, [2]float64{2, 0.8}},
+		{"visda τ", [2]float64{get("visda").ViT.Tau, get("visda").ResNet.Tau}, [2]float64{1e-7, 1e-8}},
+		{"domainnet λ", [3]float64{dn.Objective.Lambda1, dn.Objective.Lambda2, dn.Objective.Lambda3}, [3]float64{0.025, 0.1, 0.0025}},
+		{"domainnet iterations", dn.Iterations(), 40000},
+		{"digits batch", get("digits").SourceBatch, 64},
+		{"officehome template", oh.Template, vlp.TemplateImage},
+		{"officehome vit", [2]float64{oh.ViT.LR, oh.ViT.HeadLRMult}, [2]float64{3e-6, 1000}},
+		{"schedule", [2]float64{dn.LRGamma, dn.LRPower}, [2]float64{0.0003, 0.75}},
+		{"sgd", [3]any{dn.Momentum, dn.Nesterov, dn.WeightDecay}, [3]any{0.9, true, 5e-4}},
+		{"label smoothing", dn.Objective.LabelSmoothing, 0.1},
+	}
+	for _, tt := range tests {
+		if tt.got != tt.want {
+			t.Errorf("%s: got %v, want %v", tt.name, tt.got, tt.want)
+		}
+	}
+	if _, err := LookupPreset("office-31"); err == nil {
+		t.Errorf("LookupPreset accepted an unknown name")
+	}
+}
+
+func TestPlotLog(t *testing.T) {
+	dir := t.TempDir()
+	log := filepath.Join(dir, "log.jsonl")
+	content := `{"type":"iter","iter":2,"loss":{"cls":1.1,"task":0,"total":1.2}}
+{"type":"iter","iter":4,"loss":{"cls":0.5,"task":0.01,"total":0.6}}
+{"type":"epoch","iter":4,"top1":0.5,"mean_per_class":0.4}
+`
+	if err := os.WriteFile(log, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "curves.png")
+	if err := PlotLog(log, out); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(f)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := img.Bounds(); got != image.Rect(0, 0, plotWidth, plotHeight) {
+		t.Errorf("plot is %v, want %dx%d", got, plotWidth, plotHeight)
+	}
+	// The curves use the palette: the total's black and cls's blue appear.
+	seen := map[[3]uint32]bool{}
+	for y := range plotHeight {
+		for x := range plotWidth {
+			r, g, b, _ := img.At(x, y).RGBA()
+			seen[[3]uint32{r >> 8, g >> 8, b >> 8}] = true
+		}
+	}
+	if c := palette[1]; !seen[[3]uint32{uint32(c.R), uint32(c.G), uint32(c.B)}] {
+		t.Errorf("no pixel of the second curve's colour")
+	}
+	if err := os.WriteFile(log, []byte(content+"{bad\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := PlotLog(log, out); err == nil || !strings.Contains(err.Error(), "log.jsonl:4") {
+		t.Errorf("bad log line: error %v, want one naming line 4", err)
+	}
+}
