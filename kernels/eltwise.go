@@ -318,7 +318,7 @@ func LogSoftmaxRowsBackward(dx, dy, y []float32, cols int) {
 	})
 }
 
-// ones returns gamma, or n ones when gamma is nil.
+// onesIfNil returns gamma, or n ones when gamma is nil.
 func onesIfNil(gamma []float32, n int) []float32 {
 	if gamma != nil {
 		return gamma
