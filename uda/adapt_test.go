@@ -67,10 +67,14 @@ func TestAdaptMethods(t *testing.T) {
 			if len(cls) != 8 {
 				t.Fatalf("%d iteration records, want 8", len(cls))
 			}
-			first, last := (cls[0]+cls[1])/2, (cls[6]+cls[7])/2
-			t.Logf("cls %.4f → %.4f; top-1 %.3f last, %.3f best (epoch %d)", first, last, res.Last.Top1, res.Best.Top1, res.Best.Epoch)
-			if !(last < first) {
-				t.Errorf("source cross-entropy went from %.4f to %.4f; want it to fall", first, last)
+			// The first record against the mean of the second half: with
+			// label smoothing 0.1 the cross-entropy of 3 classes cannot go
+			// below 0.29, which it nears within a few iterations, and then
+			// moves about as the target terms pull the shared tower.
+			first, later := cls[0], (cls[4]+cls[5]+cls[6]+cls[7])/4
+			t.Logf("cls %.3f → %.3f (records %.3f); top-1 %.3f last, %.3f best (epoch %d)", first, later, cls, res.Last.Top1, res.Best.Top1, res.Best.Epoch)
+			if !(later < 0.8*first) {
+				t.Errorf("source cross-entropy went from %.4f to %.4f on average; want it to fall by a fifth at least", first, later)
 			}
 			wantTerms := map[Method][]string{
 				MethodSourceOnly:   {"cls", "total"},
