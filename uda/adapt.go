@@ -57,7 +57,8 @@ type Options struct {
 	// Out is the output folder. Adapt refuses one that is not empty,
 	// unless Resume (continue the run whose checkpoint it holds) or Force
 	// (start over, deleting the files an earlier run wrote there; other
-	// files are left alone).
+	// files are left alone). Resume with an empty or missing folder
+	// starts a new run.
 	Out    string
 	Resume bool
 	Force  bool

@@ -76,7 +76,7 @@ var (
 	adThreads    = cmdAdapt.Flag.Int("threads", 0, "threads (0: all cores); resuming reproduces a run with the same count")
 	adWorkers    = cmdAdapt.Flag.Int("workers", 0, "image decoding goroutines per domain (0: one per core)")
 	adOut        = cmdAdapt.Flag.String("out", "", "output folder")
-	adResume     = cmdAdapt.Flag.Bool("resume", false, "continue the run whose checkpoint is in -out")
+	adResume     = cmdAdapt.Flag.Bool("resume", false, "continue the run whose checkpoint is in -out (a new run if -out is empty)")
 	adForce      = cmdAdapt.Flag.Bool("force", false, "start over in a non-empty -out, replacing an earlier run's files")
 	adQuiet      = cmdAdapt.Flag.Bool("q", false, "no progress on stderr")
 	adRST        optFloat
