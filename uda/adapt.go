@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/vlpuda/vlpuda/internal/atomicfile"
+
 	"github.com/vlpuda/vlpuda/uda/rst"
 	"github.com/vlpuda/vlpuda/vlp"
 )
@@ -443,32 +445,11 @@ func (r *adaptRun) finish() (*Result, error) {
 	return res, nil
 }
 
-// writeFileAtomic writes data to path through a synced temporary file in
-// the same folder that is then renamed over path, so that path holds
-// either its old content or all of data.
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("uda: write %s: %w", path, err)
+// writeFileAtomic writes data to path so that path holds either its old
+// content or all of data.
+func writeFileAtomic(path string, data []byte) error {
+	if err := atomicfile.WriteFile(path, data, true); err != nil {
+		return fmt.Errorf("uda: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("uda: write %s: %w", path, err)
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }

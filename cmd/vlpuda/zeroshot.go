@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -11,6 +10,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/vlpuda/vlpuda/internal/atomicfile"
 
 	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/uda/data"
@@ -194,48 +195,8 @@ func writeFileAtomic(path string, data []byte, replace bool) error {
 	return nil
 }
 
-func writeAtomic(path string, data []byte, replace bool) (err error) {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
-	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	if replace {
-		err = os.Rename(tmp.Name(), path)
-	} else if err = os.Link(tmp.Name(), path); err == nil {
-		// A hard link, unlike a rename, fails if path appeared meanwhile.
-		os.Remove(tmp.Name())
-	} else if !errors.Is(err, fs.ErrExist) {
-		// No hard links on this file system: check again and rename.
-		if _, statErr := os.Lstat(path); errors.Is(statErr, fs.ErrNotExist) {
-			err = os.Rename(tmp.Name(), path)
-		}
-	}
-	if err != nil {
-		return err
-	}
-	// Make the directory entry durable where the system allows it.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+// writeAtomic writes data to path so that it appears complete or not at
+// all, replacing an existing file only if replace is set.
+func writeAtomic(path string, data []byte, replace bool) error {
+	return atomicfile.WriteFile(path, data, replace)
 }

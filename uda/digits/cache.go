@@ -9,6 +9,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	"github.com/vlpuda/vlpuda/internal/atomicfile"
 )
 
 // Errors that loaders and Fetch wrap; test for them with errors.Is.
@@ -97,35 +99,24 @@ func checkWritable(dir string) error {
 	return os.Remove(name)
 }
 
-// writeAtomic copies r to path through a temporary file in the same folder,
-// renamed into place only when the content's SHA-256 is want (or want is
-// empty), so a reader never sees a partial or unverified file.
+// writeAtomic copies r to path so that it appears complete or not at all
+// (internal/atomicfile), and only when the content's SHA-256 is want (or
+// want is empty), so a reader never sees a partial or unverified file.
 func writeAtomic(path string, r io.Reader, want string) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return fmt.Errorf("digits: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-"+filepath.Base(path)+"-*")
+	err := atomicfile.Write(path, true, func(w io.Writer) error {
+		h := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(w, h), r); err != nil {
+			return fmt.Errorf("writing %s: %w", path, err)
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); want != "" && got != want {
+			return fmt.Errorf("%s: sha256 %s, want %s: %w", path, got, want, ErrChecksum)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("digits: %w", err)
-	}
-	defer os.Remove(tmp.Name()) // fails harmlessly after the rename
-	h := sha256.New()
-	_, err = io.Copy(io.MultiWriter(tmp, h), r)
-	if err == nil {
-		err = tmp.Chmod(0o644) // CreateTemp makes 0600
-	}
-	if err != nil {
-		tmp.Close()
-		return fmt.Errorf("digits: writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("digits: writing %s: %w", path, err)
-	}
-	if got := hex.EncodeToString(h.Sum(nil)); want != "" && got != want {
-		return fmt.Errorf("digits: %s: sha256 %s, want %s: %w", path, got, want, ErrChecksum)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("digits: %w", err)
 	}
 	return nil

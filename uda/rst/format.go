@@ -1,18 +1,16 @@
 package rst
 
 import (
-	"bufio"
 	"cmp"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
-	"io/fs"
 	"math"
 	"os"
-	"path/filepath"
 	"slices"
 	"unicode/utf8"
+
+	"github.com/vlpuda/vlpuda/internal/atomicfile"
 
 	"github.com/vlpuda/vlpuda/tensor/dtype"
 )
@@ -390,69 +388,16 @@ func (d *decoder) sparse(enc Encoding) Sparse {
 	return s
 }
 
-// WriteFile writes r (see Marshal) to path. The file appears complete or
-// not at all: it is written to a temporary file in the same folder, synced,
-// and then moved into place. If path exists, WriteFile fails with an error
-// wrapping fs.ErrExist unless overwrite is set.
-func WriteFile(path string, r *Residual, overwrite bool) (err error) {
+// WriteFile writes r to path atomically: the file appears complete or not
+// at all (internal/atomicfile). If path exists, WriteFile fails with an
+// error wrapping fs.ErrExist unless overwrite is set.
+func WriteFile(path string, r *Residual, overwrite bool) error {
 	b, err := Marshal(r)
 	if err != nil {
 		return err
 	}
-	if !overwrite {
-		if _, err := os.Lstat(path); err == nil {
-			return fmt.Errorf("rst: write %s: %w", path, fs.ErrExist)
-		}
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("rst: write %s: %w", path, err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	w := bufio.NewWriter(tmp)
-	if _, err := w.Write(b); err != nil {
-		return fmt.Errorf("rst: write %s: %w", tmp.Name(), err)
-	}
-	if err := w.Flush(); err != nil {
-		return fmt.Errorf("rst: write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("rst: write %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("rst: sync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("rst: close %s: %w", tmp.Name(), err)
-	}
-	if overwrite {
-		err = os.Rename(tmp.Name(), path)
-	} else {
-		// Link fails if path exists, unlike Rename, so a file that appeared
-		// since the check above is never replaced.
-		err = os.Link(tmp.Name(), path)
-		switch {
-		case err == nil:
-			os.Remove(tmp.Name())
-		case !errors.Is(err, fs.ErrExist):
-			// No hard links on this file system: check again, then rename.
-			if _, statErr := os.Lstat(path); errors.Is(statErr, fs.ErrNotExist) {
-				err = os.Rename(tmp.Name(), path)
-			}
-		}
-	}
-	if err != nil {
-		return fmt.Errorf("rst: write %s: %w", path, err)
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync() // make the new name durable where the system allows
-		d.Close()
+	if err := atomicfile.WriteFile(path, b, overwrite); err != nil {
+		return fmt.Errorf("rst: %w", err)
 	}
 	return nil
 }

@@ -1,19 +1,16 @@
 package safetensors
 
 import (
-	"bufio"
 	"bytes"
 	"cmp"
 	"encoding/binary"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
+
+	"github.com/vlpuda/vlpuda/internal/atomicfile"
 
 	"github.com/vlpuda/vlpuda/tensor/dtype"
 )
@@ -164,68 +161,11 @@ func ReplaceFile(path string, tensors []Tensor, metadata map[string]string) erro
 	return writeAtomic(path, true, func(w io.Writer) error { return Write(w, tensors, metadata) })
 }
 
-// writeAtomic writes a temporary file beside path with write, syncs it and
-// moves it to path, replacing an existing file only if replace is set.
-func writeAtomic(path string, replace bool, write func(io.Writer) error) (err error) {
-	if !replace {
-		if _, err := os.Lstat(path); err == nil {
-			return fmt.Errorf("safetensors: %s: %w", path, fs.ErrExist)
-		}
-	}
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
+// writeAtomic writes path with write through internal/atomicfile,
+// replacing an existing file only if replace is set.
+func writeAtomic(path string, replace bool, write func(io.Writer) error) error {
+	if err := atomicfile.Write(path, replace, write); err != nil {
 		return fmt.Errorf("safetensors: %w", err)
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<20)
-	if err := write(bw); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return fmt.Errorf("safetensors: write %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("safetensors: sync %s: %w", tmp.Name(), err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("safetensors: close %s: %w", tmp.Name(), err)
-	}
-	if replace {
-		err = os.Rename(tmp.Name(), path)
-	} else {
-		// A hard link fails if path exists, unlike rename, so a file that
-		// appeared since the check above is not replaced.
-		err = os.Link(tmp.Name(), path)
-		switch {
-		case err == nil:
-			os.Remove(tmp.Name())
-		case !errors.Is(err, fs.ErrExist):
-			// The file system has no hard links: check again and rename.
-			if _, statErr := os.Lstat(path); errors.Is(statErr, fs.ErrNotExist) {
-				err = os.Rename(tmp.Name(), path)
-			}
-		}
-	}
-	if err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return fmt.Errorf("safetensors: %s: %w", path, fs.ErrExist)
-		}
-		return fmt.Errorf("safetensors: %w", err)
-	}
-	// Make the new directory entry durable; not every system can sync a
-	// directory, and the file itself is already on disk.
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
