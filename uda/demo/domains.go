@@ -1,0 +1,127 @@
+package demo
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/vlpuda/vlpuda/uda/digits"
+)
+
+// Task is a source → target pair of digit domains (digits.Domains).
+type Task struct {
+	Source string `json:"source"`
+	Target string `json:"target"`
+}
+
+// String returns "source->target", the task's key in results.
+func (t Task) String() string { return t.Source + "->" + t.Target }
+
+// Label returns "source→target", the task's name in the table.
+func (t Task) Label() string { return t.Source + "→" + t.Target }
+
+// dir returns the task's folder name below runs/.
+func (t Task) dir() string { return t.Source + "-" + t.Target }
+
+// ParseTask parses "source->target" (or "source→target").
+func ParseTask(s string) (Task, error) {
+	src, tgt, ok := strings.Cut(strings.ReplaceAll(s, "→", "->"), "->")
+	if !ok || src == "" || tgt == "" {
+		return Task{}, fmt.Errorf("demo: task %q: want source->target", s)
+	}
+	return Task{src, tgt}, nil
+}
+
+// The tasks of the demo. MainTask is the classic large shift; FullTasks
+// adds two more for -full; ValidationTask chooses the hyper-parameters
+// (PROTOCOL.md) and is never reported in the table; FallbackTask replaces
+// MainTask on a machine without the photos MNIST-M is blended with.
+var (
+	MainTask       = Task{digits.MNIST, digits.MNISTM}
+	FullTasks      = []Task{MainTask, {digits.OpenCV, digits.MNIST}, {digits.Fonts, digits.MNIST}}
+	ValidationTask = Task{digits.Fonts, digits.OpenCV}
+	FallbackTask   = Task{digits.Fonts, digits.MNIST}
+)
+
+// domainKey identifies a loaded split of a domain.
+type domainKey struct {
+	name  string
+	split digits.Split
+	n     int
+}
+
+// domains loads digit domains at the model's resolution and keeps them
+// for the tasks that share them.
+type domains struct {
+	opt   digits.Options
+	size  int
+	cache map[domainKey]*digits.Dataset
+}
+
+// load returns n images (0: all) of a split of a domain, evenly spaced
+// through it (some domains are ordered by class), scaled to size×size
+// (grey stays grey). MNIST-M is blended from those n MNIST images, with
+// the photo crops of digits.BlendMNISTM for the domain's seed.
+func (d *domains) load(name string, split digits.Split, n int) (*digits.Dataset, error) {
+	k := domainKey{name, split, n}
+	if ds, ok := d.cache[k]; ok {
+		return ds, nil
+	}
+	var ds *digits.Dataset
+	var err error
+	switch name {
+	case digits.MNISTM:
+		var m *digits.Dataset
+		if m, err = d.load(digits.MNIST+"-native", split, n); err != nil {
+			return nil, err
+		}
+		var photos []digits.Photo
+		if photos, err = digits.LoadPhotos(d.opt.CacheDir, digits.MNISTMPool); err != nil {
+			return nil, err
+		}
+		ds = digits.BlendMNISTM(m, photos, d.opt.Seed)
+	case digits.MNIST + "-native":
+		if ds, err = digits.LoadMNIST(d.opt.MNISTDir, split); err != nil {
+			return nil, err
+		}
+		return d.keep(k, spread(ds, n), false), nil
+	case digits.MNIST:
+		if ds, err = d.load(digits.MNIST+"-native", split, n); err != nil {
+			return nil, err
+		}
+	case digits.Fonts:
+		o := d.opt
+		if n > 0 {
+			o.FontsPerClass = (n + 9) / 10
+		}
+		if ds, err = digits.Load(name, split, o); err != nil {
+			return nil, err
+		}
+	default:
+		if ds, err = digits.Load(name, split, d.opt); err != nil {
+			return nil, err
+		}
+	}
+	return d.keep(k, spread(ds, n), true), nil
+}
+
+// keep stores ds, scaled to the model's size if resize is set.
+func (d *domains) keep(k domainKey, ds *digits.Dataset, resize bool) *digits.Dataset {
+	if resize && (ds.Width != d.size || ds.Height != d.size) {
+		ds = ds.Resize(d.size, d.size, ds.Channels)
+	}
+	d.cache[k] = ds
+	return ds
+}
+
+// spread returns n images of ds evenly spaced through it (all if n is 0
+// or too large).
+func spread(ds *digits.Dataset, n int) *digits.Dataset {
+	if n <= 0 || n >= ds.Len() {
+		return ds
+	}
+	idx := make([]int, n)
+	for i := range idx {
+		idx[i] = i * ds.Len() / n
+	}
+	return ds.Subset(idx)
+}

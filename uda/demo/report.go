@@ -1,0 +1,346 @@
+package demo
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/png"
+	"io"
+	"math"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+
+	"golang.org/x/image/font"
+	"golang.org/x/image/font/basicfont"
+	"golang.org/x/image/math/fixed"
+)
+
+// Report is the outcome of Run: every run's result and what they were run
+// with. results.json holds it.
+type Report struct {
+	Settings           Settings `json:"settings"`
+	Teacher            string   `json:"teacher"`
+	TeacherFingerprint string   `json:"teacher_fingerprint"`
+	Tasks              []Task   `json:"tasks"`
+	Methods            []Method `json:"methods"`
+	Seeds              []uint64 `json:"seeds"`
+	// Notes are the messages Run gave, such as a fallback task.
+	Notes []string    `json:"notes,omitempty"`
+	Runs  []RunResult `json:"runs"`
+	// Seconds is the wall time of the call that finished the demo.
+	Seconds float64 `json:"seconds"`
+}
+
+// Cell is one method on one task (or the average over the tasks), over
+// the seeds: the mean, and the standard deviation over seeds (sample,
+// n−1; 0 for one seed).
+type Cell struct {
+	AccuracyLast    float64   `json:"accuracy_last"`
+	AccuracyLastStd float64   `json:"accuracy_last_std"`
+	AccuracyBest    float64   `json:"accuracy_best"`
+	StoredParams    float64   `json:"stored_params"`
+	StoredBytes     float64   `json:"stored_bytes"`
+	Density         float64   `json:"tower_density,omitempty"`
+	Seeds           []float64 `json:"accuracy_last_per_seed,omitempty"`
+}
+
+// Cell returns method m on task t over the seeds; ok is false if there is
+// no such run.
+func (r *Report) Cell(t Task, m Method) (c Cell, ok bool) {
+	var last, best, params, bytes, density []float64
+	for _, run := range r.Runs {
+		if run.Task == t && run.Method == m {
+			last = append(last, run.AccuracyLast)
+			best = append(best, run.AccuracyBest)
+			params = append(params, float64(run.StoredParams))
+			bytes = append(bytes, float64(run.StoredBytes))
+			density = append(density, run.Density)
+		}
+	}
+	if len(last) == 0 {
+		return c, false
+	}
+	c = Cell{
+		AccuracyLast: mean(last), AccuracyLastStd: std(last), AccuracyBest: mean(best),
+		StoredParams: mean(params), StoredBytes: mean(bytes), Density: mean(density),
+	}
+	if len(last) > 1 {
+		c.Seeds = last
+	}
+	return c, true
+}
+
+// Average returns method m averaged over the tasks, as the paper's "Avg"
+// column: per seed the mean over tasks, then mean and deviation over
+// seeds. Stored parameters and bytes are per task.
+func (r *Report) Average(m Method) Cell {
+	var cells []Cell
+	for _, t := range r.Tasks {
+		if c, ok := r.Cell(t, m); ok {
+			cells = append(cells, c)
+		}
+	}
+	var a Cell
+	if len(cells) == 0 {
+		return a
+	}
+	perSeed := map[uint64][]float64{}
+	for _, run := range r.Runs {
+		if run.Method == m {
+			perSeed[run.Seed] = append(perSeed[run.Seed], run.AccuracyLast)
+		}
+	}
+	var seedMeans []float64
+	for _, s := range r.Seeds {
+		if v := perSeed[s]; len(v) > 0 {
+			seedMeans = append(seedMeans, mean(v))
+		}
+	}
+	for _, c := range cells {
+		a.AccuracyLast += c.AccuracyLast / float64(len(cells))
+		a.AccuracyBest += c.AccuracyBest / float64(len(cells))
+		a.StoredParams += c.StoredParams / float64(len(cells))
+		a.StoredBytes += c.StoredBytes / float64(len(cells))
+		a.Density += c.Density / float64(len(cells))
+	}
+	a.AccuracyLastStd = std(seedMeans)
+	if len(seedMeans) > 1 {
+		a.Seeds = seedMeans
+	}
+	return a
+}
+
+func mean(x []float64) float64 {
+	var s float64
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}
+
+func std(x []float64) float64 {
+	if len(x) < 2 {
+		return 0
+	}
+	m, ss := mean(x), 0.0
+	for _, v := range x {
+		ss += (v - m) * (v - m)
+	}
+	return math.Sqrt(ss / float64(len(x)-1))
+}
+
+// methodLabel returns the method's name in the table, as the paper
+// writes it.
+func methodLabel(m Method) string {
+	switch m {
+	case ZeroShot:
+		return "CLIP zero-shot"
+	case SourceOnly:
+		return "Source only"
+	case CMKD:
+		return "CMKD"
+	case CMKDRST:
+		return "CMKD+RST"
+	case CMKDFixMatch:
+		return "CMKD+FixMatch"
+	}
+	return string(m)
+}
+
+// WriteTable prints the report in the paper's layout: one row per method,
+// the last-iteration target accuracy (%) per task and their average, and
+// what each task stores beyond the shared teacher (parameters and bytes,
+// per task). With several seeds each accuracy is mean ± standard
+// deviation.
+func (r *Report) WriteTable(w io.Writer) error {
+	seeds := len(r.Seeds) > 1
+	acc := func(c Cell) string {
+		if seeds {
+			return fmt.Sprintf("%.1f±%.1f", 100*c.AccuracyLast, 100*c.AccuracyLastStd)
+		}
+		return fmt.Sprintf("%.1f", 100*c.AccuracyLast)
+	}
+	fmt.Fprintf(w, "Target accuracy (%%) after the last iteration, %d iterations, %s\n",
+		r.Settings.Iterations, seedWords(r.Seeds))
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	head := []string{"Method"}
+	for _, t := range r.Tasks {
+		head = append(head, t.Label())
+	}
+	head = append(head, "Avg", "params/task", "bytes/task", "")
+	fmt.Fprintln(tw, strings.Join(head, "\t"))
+	for _, m := range r.Methods {
+		row := []string{methodLabel(m)}
+		for _, t := range r.Tasks {
+			c, _ := r.Cell(t, m)
+			row = append(row, acc(c))
+		}
+		a := r.Average(m)
+		params := fmt.Sprintf("%.0f", a.StoredParams)
+		if m == CMKDRST && len(r.Runs) > 0 {
+			params += fmt.Sprintf(" (%.2f %% of the tower)", 100*a.Density)
+		}
+		row = append(row, acc(a), params, byteSize(a.StoredBytes), "")
+		fmt.Fprintln(tw, strings.Join(row, "\t"))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "Best epoch (selected with target labels, an oracle):")
+	for _, m := range r.Methods {
+		if m != ZeroShot {
+			fmt.Fprintf(w, " %s %.1f", methodLabel(m), 100*r.Average(m).AccuracyBest)
+		}
+	}
+	_, err := fmt.Fprintln(w)
+	for _, n := range r.Notes {
+		if err == nil {
+			_, err = fmt.Fprintf(w, "note: %s\n", n)
+		}
+	}
+	return err
+}
+
+func seedWords(seeds []uint64) string {
+	if len(seeds) == 1 {
+		return fmt.Sprintf("seed %d", seeds[0])
+	}
+	return fmt.Sprintf("mean ± std over %d seeds", len(seeds))
+}
+
+// byteSize formats n bytes with a binary unit.
+func byteSize(n float64) string {
+	switch {
+	case n >= 1<<20:
+		return fmt.Sprintf("%.2f MiB", n/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", n/(1<<10))
+	}
+	return fmt.Sprintf("%.0f B", n)
+}
+
+// Summary is the JSON form of the table: per task key (Task.String) and
+// method, a Cell, and the average over the tasks under "average".
+type Summary struct {
+	Iterations int                        `json:"iterations"`
+	Seeds      []uint64                   `json:"seeds"`
+	Tasks      []string                   `json:"tasks"`
+	Methods    []Method                   `json:"methods"`
+	Results    map[string]map[Method]Cell `json:"results"`
+	Notes      []string                   `json:"notes,omitempty"`
+	Settings   Settings                   `json:"settings"`
+}
+
+// Summary returns the table as a Summary.
+func (r *Report) Summary() Summary {
+	s := Summary{Iterations: r.Settings.Iterations, Seeds: r.Seeds, Methods: r.Methods, Notes: r.Notes,
+		Settings: r.Settings, Results: map[string]map[Method]Cell{}}
+	for _, t := range r.Tasks {
+		s.Tasks = append(s.Tasks, t.String())
+		s.Results[t.String()] = map[Method]Cell{}
+		for _, m := range r.Methods {
+			if c, ok := r.Cell(t, m); ok {
+				s.Results[t.String()][m] = c
+			}
+		}
+	}
+	s.Results["average"] = map[Method]Cell{}
+	for _, m := range r.Methods {
+		s.Results["average"][m] = r.Average(m)
+	}
+	return s
+}
+
+// write stores the report and its chart in out.
+func (r *Report) write(out string) error {
+	js, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("demo: results: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, r.Chart()); err != nil {
+		return fmt.Errorf("demo: chart: %w", err)
+	}
+	// The chart first: results.json marks the demo finished.
+	if err := writeFileAtomic(filepath.Join(out, FileChart), buf.Bytes()); err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(out, FileResults), append(js, '\n'))
+}
+
+// Chart layout, in pixels.
+const (
+	chartHeight  = 420
+	chartTop     = 40
+	chartBottom  = 60
+	chartLeft    = 50
+	chartLegend  = 150
+	chartBar     = 18
+	chartGap = 24
+)
+
+var chartColours = []color.RGBA{
+	{127, 127, 127, 255}, {31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255},
+	{214, 39, 40, 255}, {148, 103, 189, 255},
+}
+
+// Chart draws the table's accuracies as grouped bars: one group per task
+// and one for the average, one bar per method, 0 to 100 %, with the
+// standard deviation over seeds as a whisker.
+func (r *Report) Chart() *image.RGBA {
+	groups := len(r.Tasks) + 1
+	groupW := len(r.Methods)*chartBar + chartGap
+	width := chartLeft + groups*groupW + chartLegend
+	img := image.NewRGBA(image.Rect(0, 0, width, chartHeight))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	plotH := chartHeight - chartTop - chartBottom
+	y := func(acc float64) int { return chartTop + plotH - int(math.Round(acc*float64(plotH))) }
+	label(img, chartLeft, 20, "target accuracy (%) after the last iteration", color.Black)
+	for v := 0; v <= 100; v += 20 {
+		yy := y(float64(v) / 100)
+		fillRect(img, image.Rect(chartLeft, yy, width-chartLegend, yy+1), color.RGBA{220, 220, 220, 255})
+		label(img, 10, yy+4, fmt.Sprintf("%3d", v), color.Black)
+	}
+	for g := range groups {
+		x0 := chartLeft + g*groupW + chartGap/2
+		name := "Avg"
+		if g < len(r.Tasks) {
+			name = r.Tasks[g].String()
+		}
+		label(img, x0, chartHeight-chartBottom+18, name, color.Black)
+		for k, m := range r.Methods {
+			c := r.Average(m)
+			if g < len(r.Tasks) {
+				c, _ = r.Cell(r.Tasks[g], m)
+			}
+			x := x0 + k*chartBar
+			col := chartColours[k%len(chartColours)]
+			fillRect(img, image.Rect(x+1, y(c.AccuracyLast), x+chartBar-1, y(0)), col)
+			if c.AccuracyLastStd > 0 {
+				mid := x + chartBar/2
+				fillRect(img, image.Rect(mid, y(c.AccuracyLast+c.AccuracyLastStd), mid+1, y(c.AccuracyLast-c.AccuracyLastStd)+1), color.Black)
+			}
+		}
+	}
+	fillRect(img, image.Rect(chartLeft, y(0), width-chartLegend, y(0)+1), color.Black)
+	for k, m := range r.Methods {
+		x, yy := width-chartLegend+10, chartTop+k*20
+		fillRect(img, image.Rect(x, yy, x+12, yy+12), chartColours[k%len(chartColours)])
+		label(img, x+18, yy+11, methodLabel(m), color.Black)
+	}
+	return img
+}
+
+func fillRect(img *image.RGBA, r image.Rectangle, c color.Color) {
+	draw.Draw(img, r, &image.Uniform{c}, image.Point{}, draw.Src)
+}
+
+// label draws s with its baseline at (x, y) in the 7×13 bitmap face.
+func label(img *image.RGBA, x, y int, s string, c color.Color) {
+	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
+	d.DrawString(s)
+}
