@@ -274,13 +274,13 @@ func (r *Report) write(out string) error {
 
 // Chart layout, in pixels.
 const (
-	chartHeight  = 420
-	chartTop     = 40
-	chartBottom  = 60
-	chartLeft    = 50
-	chartLegend  = 150
-	chartBar     = 18
-	chartGap = 24
+	chartHeight = 420
+	chartTop    = 40
+	chartBottom = 60
+	chartLeft   = 50
+	chartLegend = 150
+	chartBar    = 18
+	chartGap    = 24
 )
 
 var chartColours = []color.RGBA{
