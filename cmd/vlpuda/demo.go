@@ -26,7 +26,9 @@ their average, with what each task stores beyond the shared teacher, in
 the layout of the paper's tables. -full adds OpenCV→MNIST and fonts→MNIST;
 -quick is a reduced run (fewer iterations and images) for CI. The
 hyper-parameters were chosen on fonts→OpenCV, which is never reported
-(uda/demo/PROTOCOL.md).
+(uda/demo/PROTOCOL.md); -validate runs it, and -lr, -head-lr-mult, -tau,
+-iters, -epochs, -train-images and -test-images override the protocol's
+values.
 
 The digit domains are fetched and cached first ('vlpuda fetch' shows
 them). MNIST and rendered fonts need only Go; MNIST-M needs photos from
@@ -54,10 +56,14 @@ var (
 	dmCache   = cmdDemo.Flag.String("cache", "", "cache folder of the digit domains' files (default: the user cache)")
 	dmQuiet   = cmdDemo.Flag.Bool("q", false, "no progress on stderr")
 	dmTasks   = cmdDemo.Flag.String("tasks", "", "comma-separated source->target tasks instead of the default ones")
+	dmValid   = cmdDemo.Flag.Bool("validate", false, "run the protocol's validation task fonts->opencv instead (never in the table)")
 	dmIters   optInt
 	dmEpochs  optInt
 	dmTrainN  optInt
 	dmTestN   optInt
+	dmLR      optFloat
+	dmHeadLR  optFloat
+	dmTau     optFloat
 )
 
 func init() {
@@ -65,6 +71,9 @@ func init() {
 	cmdDemo.Flag.Var(&dmEpochs, "epochs", "evaluations per run (default: the protocol's)")
 	cmdDemo.Flag.Var(&dmTrainN, "train-images", "training images per domain (default: the protocol's)")
 	cmdDemo.Flag.Var(&dmTestN, "test-images", "target test images (default: the protocol's)")
+	cmdDemo.Flag.Var(&dmLR, "lr", "image tower learning rate (default: the protocol's)")
+	cmdDemo.Flag.Var(&dmHeadLR, "head-lr-mult", "head learning rate as a multiple of -lr (default: the protocol's)")
+	cmdDemo.Flag.Var(&dmTau, "tau", "RST threshold τ (default: the protocol's)")
 	cmdDemo.Run = runDemo
 	register(cmdDemo)
 }
@@ -120,6 +129,9 @@ func demoConfig() (demo.Config, error) {
 	if *dmQuick {
 		cfg.Settings = demo.QuickSettings()
 	}
+	if *dmValid {
+		cfg.Tasks, cfg.Validation = []demo.Task{demo.ValidationTask}, true
+	}
 	if *dmTasks != "" {
 		cfg.Tasks = nil
 		for _, s := range strings.Split(*dmTasks, ",") {
@@ -137,6 +149,9 @@ func demoConfig() (demo.Config, error) {
 	dmEpochs.apply(&cfg.Settings.Epochs)
 	dmTrainN.apply(&cfg.Settings.TrainImages)
 	dmTestN.apply(&cfg.Settings.TestImages)
+	dmLR.apply(&cfg.Settings.LR)
+	dmHeadLR.apply(&cfg.Settings.HeadLRMult)
+	dmTau.apply(&cfg.Settings.Tau)
 	return cfg, cfg.Settings.Validate()
 }
 

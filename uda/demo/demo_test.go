@@ -1,0 +1,312 @@
+package demo
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/vlpuda/vlpuda/uda/digits"
+	"github.com/vlpuda/vlpuda/uda/pretrain"
+	"github.com/vlpuda/vlpuda/vlp"
+)
+
+// fakeReport has two tasks, three methods and two seeds.
+func fakeReport() *Report {
+	a, b := Task{"mnist", "mnistm"}, Task{"fonts", "mnist"}
+	r := &Report{Settings: DefaultSettings(), Tasks: []Task{a, b}, Methods: []Method{ZeroShot, CMKD, CMKDRST}, Seeds: []uint64{1, 2}}
+	add := func(t Task, m Method, seed uint64, last, best float64, params int, bytes int64, density float64) {
+		r.Runs = append(r.Runs, RunResult{RunID: RunID{t, m, seed}, AccuracyLast: last, AccuracyBest: best,
+			StoredParams: params, StoredBytes: bytes, Density: density})
+	}
+	for _, seed := range []uint64{1, 2} {
+		d := 0.02 * float64(seed) // seed 1: −0.01, seed 2: +0.01 around the mean
+		add(a, ZeroShot, seed, 0.40, 0.40, 0, 0, 0)
+		add(b, ZeroShot, seed, 0.60, 0.60, 0, 0, 0)
+		add(a, CMKD, seed, 0.69+d, 0.75, 1000, 4000, 0)
+		add(b, CMKD, seed, 0.79+d, 0.85, 1000, 4000, 0)
+		add(a, CMKDRST, seed, 0.68+d, 0.70, 30, 200, 0.002)
+		add(b, CMKDRST, seed, 0.78+d, 0.80, 10, 100, 0.001)
+	}
+	return r
+}
+
+func TestReportCells(t *testing.T) {
+	r := fakeReport()
+	tests := []struct {
+		name string
+		got  Cell
+		want Cell
+	}{
+		{"zero-shot a", cell(r, r.Tasks[0], ZeroShot), Cell{AccuracyLast: 0.40, AccuracyBest: 0.40}},
+		{"cmkd a", cell(r, r.Tasks[0], CMKD), Cell{AccuracyLast: 0.72, AccuracyLastStd: 0.02 / math.Sqrt2, AccuracyBest: 0.75, StoredParams: 1000, StoredBytes: 4000}},
+		{"rst b", cell(r, r.Tasks[1], CMKDRST), Cell{AccuracyLast: 0.81, AccuracyLastStd: 0.02 / math.Sqrt2, AccuracyBest: 0.80, StoredParams: 10, StoredBytes: 100, Density: 0.001}},
+		{"rst average", r.Average(CMKDRST), Cell{AccuracyLast: 0.76, AccuracyLastStd: 0.02 / math.Sqrt2, AccuracyBest: 0.75, StoredParams: 20, StoredBytes: 150, Density: 0.0015}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g, w := tt.got, tt.want
+			for _, f := range []struct {
+				name string
+				g, w float64
+			}{
+				{"accuracy_last", g.AccuracyLast, w.AccuracyLast}, {"std", g.AccuracyLastStd, w.AccuracyLastStd},
+				{"accuracy_best", g.AccuracyBest, w.AccuracyBest}, {"params", g.StoredParams, w.StoredParams},
+				{"bytes", g.StoredBytes, w.StoredBytes}, {"density", g.Density, w.Density},
+			} {
+				if math.Abs(f.g-f.w) > 1e-12 {
+					t.Errorf("%s = %v, want %v", f.name, f.g, f.w)
+				}
+			}
+		})
+	}
+}
+
+func cell(r *Report, task Task, m Method) Cell {
+	c, _ := r.Cell(task, m)
+	return c
+}
+
+func TestReportTable(t *testing.T) {
+	var buf bytes.Buffer
+	if err := fakeReport().WriteTable(&buf); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(buf.String(), "\n")
+	want := [][]string{
+		{"Target accuracy", "mean ± std over 2 seeds"},
+		{"Method", "mnist→mnistm", "fonts→mnist", "Avg", "params/task", "bytes/task"},
+		{"CLIP zero-shot", "40.0±0.0", "60.0±0.0", "50.0±0.0", "0 B"},
+		{"CMKD", "72.0±1.4", "82.0±1.4", "77.0±1.4", "1000", "3.9 KiB"},
+		{"CMKD+RST", "71.0±1.4", "81.0±1.4", "76.0±1.4", "20 (0.15 % of the tower)", "150 B"},
+		{"Best epoch", "oracle", "CMKD 80.0", "CMKD+RST 75.0"},
+	}
+	if len(lines) < len(want) {
+		t.Fatalf("table has %d lines, want at least %d:\n%s", len(lines), len(want), buf.String())
+	}
+	for i, parts := range want {
+		for _, p := range parts {
+			if !strings.Contains(lines[i], p) {
+				t.Errorf("line %d = %q, want it to contain %q", i, lines[i], p)
+			}
+		}
+	}
+}
+
+func TestReportSummaryJSON(t *testing.T) {
+	b, err := json.Marshal(fakeReport().Summary())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Tasks   []string
+		Results map[string]map[string]map[string]any
+	}
+	if err := json.Unmarshal(b, &got); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"mnist->mnistm", "fonts->mnist"}; strings.Join(got.Tasks, ",") != strings.Join(want, ",") {
+		t.Errorf("tasks %v, want %v", got.Tasks, want)
+	}
+	for _, task := range []string{"mnist->mnistm", "fonts->mnist", "average"} {
+		for _, m := range []string{"zero-shot", "cmkd", "cmkd+rst"} {
+			c, ok := got.Results[task][m]
+			if !ok {
+				t.Errorf("no results[%q][%q] in %s", task, m, b)
+				continue
+			}
+			for _, key := range []string{"accuracy_last", "accuracy_best", "stored_params", "stored_bytes"} {
+				if _, ok := c[key].(float64); !ok {
+					t.Errorf("results[%q][%q] has no number %q", task, m, key)
+				}
+			}
+		}
+	}
+	if v, _ := got.Results["fonts->mnist"]["cmkd"]["accuracy_last"].(float64); math.Abs(v-0.82) > 1e-12 {
+		t.Errorf("fonts->mnist cmkd accuracy_last = %v, want 0.82", v)
+	}
+}
+
+func TestChart(t *testing.T) {
+	r := fakeReport()
+	img := r.Chart()
+	if b := img.Bounds(); b.Dx() < 200 || b.Dy() != chartHeight {
+		t.Errorf("chart is %v", b)
+	}
+	// The first bar of the first group (zero-shot, 40 %) is coloured half
+	// way up its height, and white above it.
+	plotH := chartHeight - chartTop - chartBottom
+	x := chartLeft + chartGap/2 + chartBar/2
+	if got := img.RGBAAt(x, chartTop+plotH-int(0.2*float64(plotH))); got != chartColours[0] {
+		t.Errorf("inside the bar: %v, want %v", got, chartColours[0])
+	}
+	if got := img.RGBAAt(x, chartTop+plotH-int(0.5*float64(plotH))); got.R != 255 || got.G != 255 {
+		t.Errorf("above the bar: %v, want white", got)
+	}
+}
+
+// tinyTeacher saves a random tiny model in the teacher's format.
+func tinyTeacher(t *testing.T) string {
+	t.Helper()
+	c := vlp.Config{EmbedDim: 16, ImageResolution: 32, VisionLayers: []int{1}, VisionWidth: 64, VisionPatchSize: 16,
+		ContextLength: pretrain.ContextLength, VocabSize: 49408, TransformerWidth: 16, TransformerHeads: 1, TransformerLayers: 1}
+	m, err := vlp.New(c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "teacher.safetensors")
+	if err := pretrain.Save(path, m, nil, false); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// tinyConfig runs every method on fonts→MNIST for a few iterations.
+func tinyConfig(t *testing.T, teacher, out string) Config {
+	return Config{
+		Teacher: teacher, Out: out,
+		Tasks: []Task{FallbackTask}, Methods: Methods, Seeds: []uint64{1},
+		Settings: Settings{Iterations: 4, Epochs: 2, Batch: 4, LR: 1e-3, HeadLRMult: 10, Tau: 1e-4, TrainImages: 20, TestImages: 20},
+		Domains:  digits.Options{CacheDir: t.TempDir()}, // Go faces only
+	}
+}
+
+// TestRun runs the demo end to end on a random tiny teacher, then checks
+// that an interrupted demo continues from its cache, that a finished one
+// is not replaced without Force, and that a plan change is refused.
+func TestRun(t *testing.T) {
+	teacher, out := tinyTeacher(t), t.TempDir()
+
+	// Interrupt during the third run (cmkd).
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg := tinyConfig(t, teacher, out)
+	cfg.Progress = func(e Event) {
+		if e.Step != nil && e.Run.Method == CMKD && e.Step.Iter == 3 {
+			cancel()
+		}
+	}
+	if _, err := Run(ctx, cfg); !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted demo: error %v, want one wrapping context.Canceled", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, FileResults)); err == nil {
+		t.Fatal("an interrupted demo wrote results.json")
+	}
+
+	// The rerun reads back the two finished runs, resumes cmkd from the
+	// checkpoint written when it was interrupted (after iteration 3) and
+	// runs the rest.
+	cfg = tinyConfig(t, teacher, out)
+	cached := map[Method]bool{}
+	resumedAt := map[Method]int{}
+	cfg.Progress = func(e Event) {
+		if e.Result != nil {
+			cached[e.Run.Method] = e.Cached
+		}
+		if e.Step != nil && e.Step.Step != nil {
+			if _, ok := resumedAt[e.Run.Method]; !ok {
+				resumedAt[e.Run.Method] = e.Step.Iter
+			}
+		}
+	}
+	rep, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m, want := range map[Method]bool{ZeroShot: true, SourceOnly: true, CMKD: false, CMKDRST: false, CMKDFixMatch: false} {
+		if cached[m] != want {
+			t.Errorf("%s: cached %v, want %v", m, cached[m], want)
+		}
+	}
+	if got := resumedAt[CMKD]; got != 4 {
+		t.Errorf("cmkd resumed with iteration %d, want 4", got)
+	}
+	if len(rep.Runs) != len(Methods) {
+		t.Fatalf("%d runs, want %d", len(rep.Runs), len(Methods))
+	}
+	for _, r := range rep.Runs {
+		if r.AccuracyLast < 0 || r.AccuracyLast > 1 || r.TestImages != 20 {
+			t.Errorf("%s: accuracy %v on %d images", r.Method, r.AccuracyLast, r.TestImages)
+		}
+		switch r.Method {
+		case ZeroShot:
+			if r.StoredParams != 0 || r.StoredBytes != 0 {
+				t.Errorf("zero-shot stores %d params, %d bytes; want none", r.StoredParams, r.StoredBytes)
+			}
+		case CMKDRST:
+			if r.StoredParams >= r.TowerParams || r.Density >= 1 {
+				t.Errorf("RST stores %d of %d tower params (density %v)", r.StoredParams, r.TowerParams, r.Density)
+			}
+		default:
+			if r.StoredParams <= r.TowerParams || r.Iterations != 4 {
+				t.Errorf("%s: stores %d params (tower %d) after %d iterations", r.Method, r.StoredParams, r.TowerParams, r.Iterations)
+			}
+		}
+	}
+	for _, name := range []string{FilePlan, FileResults, FileChart} {
+		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
+			t.Errorf("missing %s: %v", name, err)
+		}
+	}
+
+	t.Run("refuses a finished demo", func(t *testing.T) {
+		if _, err := Run(context.Background(), tinyConfig(t, teacher, out)); !errors.Is(err, ErrExists) {
+			t.Errorf("error %v, want ErrExists", err)
+		}
+	})
+	t.Run("refuses another plan", func(t *testing.T) {
+		if err := os.Remove(filepath.Join(out, FileResults)); err != nil {
+			t.Fatal(err)
+		}
+		cfg := tinyConfig(t, teacher, out)
+		cfg.Settings.LR = 2e-3
+		if _, err := Run(context.Background(), cfg); !errors.Is(err, ErrExists) {
+			t.Errorf("error %v, want ErrExists", err)
+		}
+	})
+	t.Run("refuses a folder that holds something else", func(t *testing.T) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644)
+		if _, err := Run(context.Background(), tinyConfig(t, teacher, dir)); !errors.Is(err, ErrExists) {
+			t.Errorf("error %v, want ErrExists", err)
+		}
+	})
+	t.Run("refuses the validation task", func(t *testing.T) {
+		cfg := tinyConfig(t, teacher, t.TempDir())
+		cfg.Tasks = []Task{ValidationTask}
+		if _, err := Run(context.Background(), cfg); err == nil || !strings.Contains(err.Error(), "validation") {
+			t.Errorf("error %v, want one naming the validation task", err)
+		}
+	})
+}
+
+// TestFallback checks that MNIST→MNIST-M becomes fonts→MNIST, with a
+// note, where MNIST-M cannot be built.
+func TestFallback(t *testing.T) {
+	cfg := Config{Tasks: []Task{MainTask}, Available: func(d string) error {
+		if d == digits.MNISTM {
+			return digits.ErrNotFetched
+		}
+		return nil
+	}}
+	if err := cfg.resolveTasks(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Tasks) != 1 || cfg.Tasks[0] != FallbackTask {
+		t.Errorf("tasks %v, want [%v]", cfg.Tasks, FallbackTask)
+	}
+	if len(cfg.notes) != 1 || !strings.Contains(cfg.notes[0], "MNIST-M") {
+		t.Errorf("notes %q, want one about MNIST-M", cfg.notes)
+	}
+	full := Config{Tasks: FullTasks, Available: cfg.Available}
+	if err := full.resolveTasks(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(full.Tasks) != 2 {
+		t.Errorf("full tasks %v, want the two without MNIST-M", full.Tasks)
+	}
+}
