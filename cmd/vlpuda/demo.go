@@ -27,7 +27,7 @@ the layout of the paper's tables. -full adds OpenCV→MNIST and fonts→MNIST;
 -quick is a reduced run (fewer iterations and images) for CI. The
 hyper-parameters were chosen on fonts→OpenCV, which is never reported
 (uda/demo/PROTOCOL.md); -validate runs it, and -lr, -head-lr-mult, -tau,
--iters, -epochs, -train-images and -test-images override the protocol's
+-iters, -epochs, -batch, -train-images and -test-images override the protocol's
 values.
 
 The digit domains are fetched and cached first ('vlpuda fetch' shows
@@ -61,6 +61,7 @@ var (
 	dmEpochs  optInt
 	dmTrainN  optInt
 	dmTestN   optInt
+	dmBatch   optInt
 	dmLR      optFloat
 	dmHeadLR  optFloat
 	dmTau     optFloat
@@ -71,6 +72,7 @@ func init() {
 	cmdDemo.Flag.Var(&dmEpochs, "epochs", "evaluations per run (default: the protocol's)")
 	cmdDemo.Flag.Var(&dmTrainN, "train-images", "training images per domain (default: the protocol's)")
 	cmdDemo.Flag.Var(&dmTestN, "test-images", "target test images (default: the protocol's)")
+	cmdDemo.Flag.Var(&dmBatch, "batch", "source and target batch size (default: the protocol's)")
 	cmdDemo.Flag.Var(&dmLR, "lr", "image tower learning rate (default: the protocol's)")
 	cmdDemo.Flag.Var(&dmHeadLR, "head-lr-mult", "head learning rate as a multiple of -lr (default: the protocol's)")
 	cmdDemo.Flag.Var(&dmTau, "tau", "RST threshold τ (default: the protocol's)")
@@ -149,6 +151,7 @@ func demoConfig() (demo.Config, error) {
 	dmEpochs.apply(&cfg.Settings.Epochs)
 	dmTrainN.apply(&cfg.Settings.TrainImages)
 	dmTestN.apply(&cfg.Settings.TestImages)
+	dmBatch.apply(&cfg.Settings.Batch)
 	dmLR.apply(&cfg.Settings.LR)
 	dmHeadLR.apply(&cfg.Settings.HeadLRMult)
 	dmTau.apply(&cfg.Settings.Tau)

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDemoCommand runs `vlpuda demo -quick` end to end on a random tiny
+// teacher with tiny iteration counts on the Go-only task fonts->mnist, and
+// checks the JSON, the table of a rerun that is refused, and -force.
+func TestDemoCommand(t *testing.T) {
+	teacher, out := tinyTeacher(t, true), filepath.Join(t.TempDir(), "demo")
+	args := []string{"demo", "-quick", "-teacher", teacher, "-out", out, "-tasks", "fonts->mnist",
+		"-cache", t.TempDir(), "-iters", "2", "-epochs", "1", "-batch", "4", "-train-images", "20", "-test-images", "20", "-q"}
+	code, stdout, stderr := runVlpuda(t, append(args, "-json")...)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	var got struct {
+		Tasks   []string                             `json:"tasks"`
+		Results map[string]map[string]map[string]any `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout)
+	}
+	if len(got.Tasks) != 1 || got.Tasks[0] != "fonts->mnist" {
+		t.Errorf("tasks %v, want [fonts->mnist]", got.Tasks)
+	}
+	for _, m := range []string{"zero-shot", "source-only", "cmkd", "cmkd+rst", "cmkd+fixmatch"} {
+		for _, key := range []string{"accuracy_last", "accuracy_best", "stored_params", "stored_bytes"} {
+			if _, ok := got.Results["fonts->mnist"][m][key].(float64); !ok {
+				t.Errorf("results[fonts->mnist][%s] has no %s", m, key)
+			}
+		}
+	}
+
+	code, _, stderr = runVlpuda(t, args...)
+	if code != 1 || !strings.Contains(stderr, "finished demo") || !strings.Contains(stderr, "force") {
+		t.Errorf("rerun: exit %d, stderr %q; want 1 and a message naming the finished demo and -force", code, stderr)
+	}
+	code, stdout, stderr = runVlpuda(t, append(args, "-force")...)
+	if code != 0 {
+		t.Fatalf("-force: exit %d, stderr:\n%s", code, stderr)
+	}
+	for _, want := range []string{"Method", "fonts→mnist", "CMKD+RST", "% of the tower", "results in"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("table lacks %q:\n%s", want, stdout)
+		}
+	}
+}
+
+func TestDemoNoTeacher(t *testing.T) {
+	code, _, stderr := runVlpuda(t, "demo", "-teacher", filepath.Join(t.TempDir(), "none.safetensors"), "-out", t.TempDir(), "-tasks", "fonts->mnist", "-q")
+	if code != 1 || !strings.Contains(stderr, "none.safetensors") {
+		t.Errorf("exit %d, stderr %q; want 1 and the missing file named", code, stderr)
+	}
+}
