@@ -117,7 +117,7 @@ func lookup(name string) *Command {
 func printUsage(w io.Writer) {
 	fmt.Fprintf(w, "vlpuda adapts CLIP-style models to an unlabeled image domain.\n\nUsage:\n\n\tvlpuda <command> [arguments]\n\nThe commands are:\n\n")
 	for _, c := range commands {
-		fmt.Fprintf(w, "\t%-12s %s\n", c.Name(), c.Short)
+		fmt.Fprintf(w, "\t%-14s %s\n", c.Name(), c.Short)
 	}
 	fmt.Fprintf(w, "\nUse \"vlpuda help <command>\" for more information about a command.\n")
 }
