@@ -1,23 +1,39 @@
-// Package kernels provides the numeric kernels that the rest of vlpuda runs on:
-// single-precision GEMM (Sgemm, with pre-packed weights), the elementwise work of
-// training (exp, softmax rows, layer norm, GELU/QuickGELU, axpy, sums) and a
-// persistent worker pool.
+// Package kernels provides the numeric kernels that the rest of vlpuda runs on.
+// Every kernel works on plain []float32 slices in row-major order; the
+// package knows nothing about tensors, shapes or autograd (package tensor
+// builds on it), so a build-tagged GPU implementation can stand in for this
+// narrow set of functions without touching anything above it.
 //
-// Every kernel works on plain []float32 slices in row-major order. The package
-// knows nothing about tensors, shapes or autograd; package tensor builds on it.
+//	sgemm.go           Sgemm, PackB/SgemmPacked (weights packed once)
+//	sgemm_epilogue.go  SgemmEpilogue: bias and activation fused into the store of C
+//	sgemm_block.go     the blocked driver; Blocking (KC, MC) from the cache sizes
+//	sgemm_peak.go      PeakGFLOPS, the core's FMA rate measured by a register-only loop
+//	eltwise.go         Axpy, Scale, Add, Sub, Mul, Affine, Sum, Dot, Exp, ReLU,
+//	                   Sigmoid, Tanh, GELU, QuickGELU (+ backward), AddBias,
+//	                   AddColumnSums, SoftmaxRows, LogSoftmaxRows, LayerNormRows (+ backward)
+//	conv.go            Conv2d and its data and filter gradients (im2col + Sgemm), NCHW
+//	pool.go            max, average and adaptive average pooling, NCHW
+//	parallel.go        the persistent worker pool: SetThreads, Threads, ParallelFor
 //
 // # Instruction sets
 //
 // Each hot loop has a pure-Go implementation that is always compiled and an
-// avo-generated assembly implementation for AVX-512 and for AVX2+FMA on amd64.
-// The best one the CPU supports is picked once at start-up with
-// github.com/klauspost/cpuid/v2. The environment variable VLPUDA_ISA
-// (avx512, avx2 or generic) forces a path, so every path can be tested on one
-// machine; the build tag purego removes the assembly altogether.
+// avo-generated assembly implementation for AVX-512 (SGEMM 12×32 with
+// opmask tails) and for AVX2+FMA (SGEMM 6×16). The generators live in
+// kernels/_asm (their own module); `make generate` rebuilds the .s files and
+// CI fails when the committed ones are stale. The best path the CPU supports
+// is picked once at start-up with github.com/klauspost/cpuid/v2. The
+// environment variable VLPUDA_ISA (avx512, avx2 or generic) or Use forces a
+// path, so every path can be tested on one machine; the build tag purego
+// removes the assembly altogether. The AVX-512 kernels are also run by a
+// small x86 simulator in the tests, so they are checked on machines without
+// AVX-512.
 //
 // # Threads
 //
 // Kernels that are worth splitting run on a persistent pool of worker
-// goroutines. SetThreads fixes the number of workers; results are
-// bit-identical for a fixed thread count.
+// goroutines. SetThreads fixes the number of workers. No kernel splits a
+// reduction across threads in a way that depends on timing, so results are
+// bit-identical for a fixed thread count (SGEMM never splits K, so it is
+// identical for any thread count).
 package kernels
