@@ -310,3 +310,46 @@ func TestFallback(t *testing.T) {
 		t.Errorf("full tasks %v, want the two without MNIST-M", full.Tasks)
 	}
 }
+
+// TestStepMeter checks the quantiles of the tower's per-step moves on a
+// tiny model whose elements are moved by known amounts.
+func TestStepMeter(t *testing.T) {
+	m, _, err := pretrain.Load(tinyTeacher(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newStepMeter(m)
+	n := 0
+	for _, p := range s.tower {
+		n += p.Tensor.Numel()
+	}
+	// Element k moves by 1e-6 if k is even, 1e-3 if k%10 == 1, else not.
+	k := 0
+	for _, p := range s.tower {
+		d := p.Tensor.Data()
+		for i := range d {
+			switch {
+			case k%2 == 0:
+				d[i] += 1e-6
+			case k%10 == 1:
+				d[i] += 1e-3
+			}
+			k++
+		}
+	}
+	s.observe()
+	got := s.result()
+	if got.Steps != 1 {
+		t.Errorf("steps %d, want 1", got.Steps)
+	}
+	// float32 rounding makes the small moves inexact; the bins are 12 % wide.
+	within := func(name string, v, lo, hi float64) {
+		if v < lo || v > hi {
+			t.Errorf("%s = %g, want in [%g, %g]", name, v, lo, hi)
+		}
+	}
+	within("zero", got.Zero, 0.35, 0.45) // 40 % of the elements do not move
+	within("p50", got.P50, 1e-7, 1e-5)   // the median is a small move
+	within("p99", got.P99, 8e-4, 1.3e-3) // the top 10 % moved 1e-3
+	within("max", got.Max, 9e-4, 1.1e-3)
+}
