@@ -206,6 +206,10 @@ func (t *trainer) setupOptimizer() {
 	}}
 }
 
+// recentSteps is the number of last steps whose mean loss Result.LastLoss
+// reports and the collapse watch judges.
+const recentSteps = 50
+
 // maxLogScale is ln 100: CLIP clamps its logit scale at 100.
 var maxLogScale = float32(math.Log(100))
 
@@ -214,7 +218,7 @@ func (t *trainer) run() (*Result, error) {
 	sched := nn.WarmupCosine{Warmup: c.Warmup, Total: c.Steps, MinFactor: 0.01}
 	res := &Result{ChanceLoss: math.Log(float64(c.Batch)), HeldOut: math.NaN(), PromptCosine: math.NaN()}
 	samples := make([]Sample, c.Batch)
-	recent := make([]float64, 0, 50) // the last 50 losses
+	var recent []float64 // the last recentSteps losses
 	var sinceLog []float64
 	nn.SetTraining(t.model, true)
 	for step := range c.Steps {
@@ -236,8 +240,8 @@ func (t *trainer) run() (*Result, error) {
 		}
 		res.Steps = step + 1
 
-		if len(recent) == cap(recent) {
-			recent = recent[1:]
+		if len(recent) == recentSteps {
+			recent = append(recent[:0], recent[1:]...)
 		}
 		recent = append(recent, loss)
 		res.LastLoss = mean(recent)
@@ -269,7 +273,7 @@ func (t *trainer) run() (*Result, error) {
 		}
 		if step+1 >= c.CollapseAfter {
 			loss := math.NaN() // judged once 50 losses are in
-			if len(recent) == cap(recent) {
+			if len(recent) == recentSteps {
 				loss = res.LastLoss
 			}
 			if err := collapsed(loss, res.ChanceLoss, cos); err != nil {
