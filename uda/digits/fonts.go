@@ -157,13 +157,6 @@ func (o RenderOptions) withDefaults() RenderOptions {
 // are scaled down, so the final image is antialiased by the resampling.
 const glyphEm = 64
 
-// glyph is one digit of one face, rasterised at glyphEm and cropped to its ink.
-type glyph struct {
-	ink    *image.Alpha
-	cx, cy float64 // centre of mass of the ink, in the coordinates of ink.Rect
-	side   float64 // the longer side of ink's bounds
-}
-
 // RenderDigits renders 10*PerClass images of the digits 0 to 9, white on
 // black like MNIST, label i%10 for image i. Each image draws a face
 // uniformly from faces, a box size, a rotation and a shift: the glyph is
@@ -178,11 +171,11 @@ func RenderDigits(faces []Face, opt RenderOptions) (*Dataset, error) {
 	if o.PerClass < 0 || o.Size < 0 || o.MinBox > o.MaxBox {
 		return nil, fmt.Errorf("digits: RenderDigits: bad options %+v", opt)
 	}
-	glyphs := make([][10]glyph, len(faces))
+	glyphs := make([][10]Glyph, len(faces))
 	names := make([]string, len(faces))
 	for i, f := range faces {
 		for d := range 10 {
-			g, err := renderGlyph(f, rune('0'+d))
+			g, err := RasterizeGlyph(f, rune('0'+d), 0)
 			if err != nil {
 				return nil, err
 			}
@@ -211,13 +204,13 @@ func RenderDigits(faces []Face, opt RenderOptions) (*Dataset, error) {
 			jy := float64(o.Size) * o.Jitter * (2*rng.Float64() - 1)
 
 			// s2d maps a glyph point p to centre + R(theta)*k*(p - centre of mass).
-			k := box / g.side
+			k := box / g.Side
 			sin, cos := math.Sincos(theta)
 			a, b, c, e := k*cos, -k*sin, k*sin, k*cos
-			tx := float64(o.Size)/2 + jx - (a*g.cx + b*g.cy)
-			ty := float64(o.Size)/2 + jy - (c*g.cx + e*g.cy)
+			tx := float64(o.Size)/2 + jx - (a*g.CX + b*g.CY)
+			ty := float64(o.Size)/2 + jy - (c*g.CX + e*g.CY)
 			clear(dst.Pix)
-			draw.BiLinear.Transform(dst, f64.Aff3{a, b, tx, c, e, ty}, g.ink, g.ink.Rect, draw.Src, nil)
+			draw.BiLinear.Transform(dst, f64.Aff3{a, b, tx, c, e, ty}, g.Ink, g.Ink.Rect, draw.Src, nil)
 			copy(d.Image(i), dst.Pix)
 			d.Labels[i] = label
 		}
@@ -225,19 +218,41 @@ func RenderDigits(faces []Face, opt RenderOptions) (*Dataset, error) {
 	return d, nil
 }
 
-// renderGlyph rasterises r in face f at glyphEm pixels and crops it to its ink.
-func renderGlyph(f Face, r rune) (glyph, error) {
+// ErrNoGlyph reports a character a face cannot draw: no glyph, or one
+// without ink (a space).
+var ErrNoGlyph = errors.New("no glyph")
+
+// Glyph is a character rasterised at GlyphEm pixels.
+type Glyph struct {
+	// Ink is the rasterised glyph cropped to its ink box grown by the
+	// margin asked for (and clipped to the drawn canvas).
+	Ink *image.Alpha
+	// CX and CY are the centre of mass of the ink, in Ink's coordinates.
+	CX, CY float64
+	// Side is the longer side of the ink box, without the margin.
+	Side float64
+}
+
+// GlyphEm is the size in pixels at which glyphs are rasterised before they
+// are scaled down, so the final images are antialiased by the resampling.
+const GlyphEm = glyphEm
+
+// RasterizeGlyph draws r from face f at GlyphEm pixels and crops it to its
+// ink plus margin pixels on every side (room for thickening the strokes).
+// A face without ink for r gives an error wrapping ErrNoGlyph.
+func RasterizeGlyph(f Face, r rune, margin int) (Glyph, error) {
 	var buf sfnt.Buffer
 	if idx, err := f.Font.GlyphIndex(&buf, r); err != nil || idx == 0 {
-		return glyph{}, fmt.Errorf("digits: font %s has no glyph for %q", f.Name, r)
+		return Glyph{}, fmt.Errorf("digits: font %s: %q: %w", f.Name, r, ErrNoGlyph)
 	}
 	face, err := opentype.NewFace(f.Font, &opentype.FaceOptions{Size: glyphEm, DPI: 72, Hinting: font.HintingNone})
 	if err != nil {
-		return glyph{}, fmt.Errorf("digits: font %s: %w", f.Name, err)
+		return Glyph{}, fmt.Errorf("digits: font %s: %w", f.Name, err)
 	}
 	defer face.Close()
 	bounds, _ := font.BoundString(face, string(r))
-	rect := image.Rect(bounds.Min.X.Floor()-1, bounds.Min.Y.Floor()-1, bounds.Max.X.Ceil()+1, bounds.Max.Y.Ceil()+1)
+	pad := max(margin, 1)
+	rect := image.Rect(bounds.Min.X.Floor()-pad, bounds.Min.Y.Floor()-pad, bounds.Max.X.Ceil()+pad, bounds.Max.Y.Ceil()+pad)
 	canvas := image.NewAlpha(rect)
 	dr := font.Drawer{Dst: canvas, Src: image.Opaque, Face: face, Dot: fixed.Point26_6{}}
 	dr.DrawString(string(r))
@@ -257,12 +272,12 @@ func renderGlyph(f Face, r rune) (glyph, error) {
 		}
 	}
 	if sum == 0 {
-		return glyph{}, fmt.Errorf("digits: font %s draws no ink for %q", f.Name, r)
+		return Glyph{}, fmt.Errorf("digits: font %s draws no ink for %q: %w", f.Name, r, ErrNoGlyph)
 	}
-	return glyph{
-		ink:  canvas.SubImage(ink).(*image.Alpha),
-		cx:   sx / sum,
-		cy:   sy / sum,
-		side: float64(max(ink.Dx(), ink.Dy())),
+	return Glyph{
+		Ink:  canvas.SubImage(ink.Inset(-margin).Intersect(rect)).(*image.Alpha),
+		CX:   sx / sum,
+		CY:   sy / sum,
+		Side: float64(max(ink.Dx(), ink.Dy())),
 	}, nil
 }

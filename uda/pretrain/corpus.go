@@ -249,7 +249,7 @@ func (c *Corpus) drawClass(rng *rand.Rand) int {
 }
 
 // strokeWeights are the probabilities of thickening the strokes by 0 to 3
-// pixels at glyphEm (about half that in a 32-pixel image): bold and
+// pixels at digits.GlyphEm (about half that in a 32-pixel image): bold and
 // pen-like strokes, as in handwriting, as well as the faces' own.
 var strokeWeights = [4]float64{0.35, 0.3, 0.2, 0.15}
 
