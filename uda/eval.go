@@ -82,21 +82,7 @@ func Evaluate(m *vlp.CLIP, head *Head, classes []string, set EvalSet, batch int,
 			progress(hi, set.Len())
 		}
 	}
-	present := 0
-	for k := range ev.PerClass {
-		r := &ev.PerClass[k]
-		if r.Images > 0 {
-			r.Accuracy = float64(r.Correct) / float64(r.Images)
-			ev.MeanPerClass += r.Accuracy
-			present++
-		}
-	}
-	if present > 0 {
-		ev.MeanPerClass /= float64(present)
-	}
-	if ev.Images > 0 {
-		ev.Top1 = float64(ev.Correct) / float64(ev.Images)
-	}
+	ev.Top1, ev.MeanPerClass = vlp.Accuracies(ev.PerClass)
 	return ev, nil
 }
 

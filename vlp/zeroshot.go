@@ -204,6 +204,30 @@ type ClassResult struct {
 	Accuracy float64 `json:"accuracy"`
 }
 
+// Accuracies fills in each class's Accuracy and returns the top-1 accuracy
+// over all images and the mean of the accuracies of the classes that have
+// images (VisDA-2017's metric, scikit-learn's balanced_accuracy_score).
+func Accuracies(perClass []ClassResult) (top1, meanPerClass float64) {
+	var images, correct, present int
+	for k := range perClass {
+		r := &perClass[k]
+		images += r.Images
+		correct += r.Correct
+		if r.Images > 0 {
+			r.Accuracy = float64(r.Correct) / float64(r.Images)
+			meanPerClass += r.Accuracy
+			present++
+		}
+	}
+	if present > 0 {
+		meanPerClass /= float64(present)
+	}
+	if images > 0 {
+		top1 = float64(correct) / float64(images)
+	}
+	return top1, meanPerClass
+}
+
 // Evaluate classifies the image files at paths and compares the
 // predictions with labels (indices into z.Classes). Images are decoded and
 // preprocessed in parallel, a batch at a time, to the model's resolution.
@@ -255,21 +279,7 @@ func (z *ZeroShot) Evaluate(paths []string, labels []int, cfg EvalConfig) (*Eval
 			cfg.Progress(lo+n, len(paths))
 		}
 	}
-	present := 0
-	for k := range ev.PerClass {
-		r := &ev.PerClass[k]
-		if r.Images > 0 {
-			r.Accuracy = float64(r.Correct) / float64(r.Images)
-			ev.MeanPerClass += r.Accuracy
-			present++
-		}
-	}
-	if present > 0 {
-		ev.MeanPerClass /= float64(present)
-	}
-	if ev.Images > 0 {
-		ev.Top1 = float64(ev.Correct) / float64(ev.Images)
-	}
+	ev.Top1, ev.MeanPerClass = Accuracies(ev.PerClass)
 	return ev, nil
 }
 
