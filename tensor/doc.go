@@ -19,6 +19,15 @@
 // which accumulate across calls until ZeroGrad. NoGrad runs a function without
 // recording anything, for inference.
 //
+// # Memory
+//
+// Storage is ordinary Go memory, released by the garbage collector once no
+// tensor, gradient or graph refers to it. Because it holds no pointers, a
+// collection costs little however large the tensors; with Go's default
+// GOGC=100, though, a training step's heap can grow to about twice the
+// tensors it keeps alive. Programs that train large models should lower the
+// target (GOGC=10, or debug.SetGCPercent, as the vlpuda command does).
+//
 // # Files
 //
 // One file per family of operations: tensor.go (the type, creation, access),

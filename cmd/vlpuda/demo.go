@@ -26,8 +26,8 @@ their average, with what each task stores beyond the shared teacher, in
 the layout of the paper's tables. -full adds OpenCV→MNIST and fonts→MNIST;
 -quick is a reduced run (fewer iterations and images) for CI. The
 hyper-parameters were chosen on fonts→OpenCV, which is never reported
-(uda/demo/PROTOCOL.md); -validate runs it, and -lr, -head-lr-mult, -tau,
--iters, -epochs, -batch, -train-images and -test-images override the protocol's
+(uda/demo/PROTOCOL.md); -validate runs it, -methods picks some of the
+methods, and -lr, -head-lr-mult, -tau, -rst-density, -iters, -epochs, -batch, -train-images and -test-images override the protocol's
 values.
 
 The digit domains are fetched and cached first ('vlpuda fetch' shows
@@ -57,6 +57,7 @@ var (
 	dmQuiet   = cmdDemo.Flag.Bool("q", false, "no progress on stderr")
 	dmTasks   = cmdDemo.Flag.String("tasks", "", "comma-separated source->target tasks instead of the default ones")
 	dmValid   = cmdDemo.Flag.Bool("validate", false, "run the protocol's validation task fonts->opencv instead (never in the table)")
+	dmMethods = cmdDemo.Flag.String("methods", "", "comma-separated methods instead of all five (for sweeps on -validate)")
 	dmIters   optInt
 	dmEpochs  optInt
 	dmTrainN  optInt
@@ -65,6 +66,7 @@ var (
 	dmLR      optFloat
 	dmHeadLR  optFloat
 	dmTau     optFloat
+	dmDensity optFloat
 )
 
 func init() {
@@ -76,6 +78,7 @@ func init() {
 	cmdDemo.Flag.Var(&dmLR, "lr", "image tower learning rate (default: the protocol's)")
 	cmdDemo.Flag.Var(&dmHeadLR, "head-lr-mult", "head learning rate as a multiple of -lr (default: the protocol's)")
 	cmdDemo.Flag.Var(&dmTau, "tau", "RST threshold τ (default: the protocol's)")
+	cmdDemo.Flag.Var(&dmDensity, "rst-density", "RST: the largest `fraction` of tower elements that may change (default: the protocol's)")
 	cmdDemo.Run = runDemo
 	register(cmdDemo)
 }
@@ -144,6 +147,16 @@ func demoConfig() (demo.Config, error) {
 			cfg.Tasks = append(cfg.Tasks, t)
 		}
 	}
+	if *dmMethods != "" {
+		cfg.Methods = nil
+		for _, s := range strings.Split(*dmMethods, ",") {
+			m, err := demo.ParseMethod(strings.TrimSpace(s))
+			if err != nil {
+				return cfg, err
+			}
+			cfg.Methods = append(cfg.Methods, m)
+		}
+	}
 	for k := range *dmSeeds {
 		cfg.Seeds = append(cfg.Seeds, uint64(k+1))
 	}
@@ -155,6 +168,7 @@ func demoConfig() (demo.Config, error) {
 	dmLR.apply(&cfg.Settings.LR)
 	dmHeadLR.apply(&cfg.Settings.HeadLRMult)
 	dmTau.apply(&cfg.Settings.Tau)
+	dmDensity.apply(&cfg.Settings.MaxDensity)
 	return cfg, cfg.Settings.Validate()
 }
 

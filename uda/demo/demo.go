@@ -35,6 +35,14 @@ const (
 // Methods lists every method in the table's order.
 var Methods = []Method{ZeroShot, SourceOnly, CMKD, CMKDRST, CMKDFixMatch}
 
+// ParseMethod returns the method named s, one of Methods.
+func ParseMethod(s string) (Method, error) {
+	if i := slices.Index(Methods, Method(s)); i >= 0 {
+		return Methods[i], nil
+	}
+	return "", fmt.Errorf("demo: unknown method %q (want one of %v)", s, Methods)
+}
+
 // Settings are the hyper-parameters shared by every trained run. They
 // were chosen on ValidationTask before any task of the table was run;
 // PROTOCOL.md records how.
@@ -49,8 +57,11 @@ type Settings struct {
 	// multiple of it.
 	LR         float64 `json:"lr"`
 	HeadLRMult float64 `json:"head_lr_mult"`
-	// Tau is RST's threshold τ for cmkd+rst.
-	Tau float64 `json:"tau"`
+	// Tau is RST's threshold τ for cmkd+rst. MaxDensity, if positive,
+	// also caps the share of tower elements that may differ from the
+	// teacher (rst.Projector.SetMaxDensity).
+	Tau        float64 `json:"tau"`
+	MaxDensity float64 `json:"rst_max_density,omitempty"`
 	// TrainImages and TestImages are the images per domain used for
 	// training and for testing the target, spread evenly through each
 	// split (0: all).
@@ -87,6 +98,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("demo: %d training images are fewer than one batch of %d", s.TrainImages, s.Batch)
 	case !(s.Tau > 0):
 		return fmt.Errorf("demo: RST τ %g: want a positive threshold", s.Tau)
+	case !(s.MaxDensity >= 0 && s.MaxDensity < 1):
+		return fmt.Errorf("demo: RST density cap %g: want 0 (none) or a fraction below 1", s.MaxDensity)
 	}
 	return nil
 }
@@ -110,7 +123,7 @@ func (s Settings) Config(m Method, seed uint64) uda.Config {
 		panic(fmt.Sprintf("demo: Settings.Config: %q trains nothing", m))
 	}
 	if m == CMKDRST {
-		c.RSTTau = s.Tau
+		c.RSTTau, c.RSTMaxDensity = s.Tau, s.MaxDensity
 	}
 	c.Objective.Ramp.MaxIter = s.Iterations
 	c.Epochs, c.ItersPerEpoch = s.Epochs, s.Iterations/s.Epochs
