@@ -79,35 +79,9 @@ type CLIPResult struct {
 // fresh process (as the vlpuda command does) for a number that belongs to
 // it alone.
 func BenchCLIP(c CLIPCase, reps int) (CLIPResult, error) {
-	cfg, ok := modelConfig[c.Model]
-	if !ok {
-		return CLIPResult{}, fmt.Errorf("bench: unknown model %q", c.Model)
-	}
-	rng := tensor.NewRNG(1)
-	tower, err := vlp.NewImageEncoder(cfg, rng)
+	step, err := NewCLIPStep(c)
 	if err != nil {
 		return CLIPResult{}, err
-	}
-	r := cfg.ImageResolution
-	images := tensor.RandN(rng, c.Batch, 3, r, r)
-	step := func() {
-		tensor.NoGrad(func() { tower.Forward(images) })
-	}
-	if c.Train {
-		nn.SetTraining(tower, true)
-		opt := &nn.SGD{Groups: []nn.ParamGroup{{Params: nn.Params(tower), LR: 1e-6, WeightDecay: 5e-4}}, Momentum: 0.9, Nesterov: true}
-		labels := make([]int, c.Batch)
-		for i := range labels {
-			labels[i] = i % cfg.EmbedDim
-		}
-		step = func() {
-			loss := tensor.CrossEntropy(tower.Forward(images), labels, 0.1)
-			loss.Backward()
-			opt.Step(1)
-			opt.ZeroGrad()
-		}
-	} else {
-		nn.SetTraining(tower, false)
 	}
 	step() // warm up: packing buffers, momentum buffers
 	best := time.Duration(1<<63 - 1)
@@ -119,5 +93,41 @@ func BenchCLIP(c CLIPCase, reps int) (CLIPResult, error) {
 	return CLIPResult{
 		Case: c.Name(), Model: c.Model, Batch: c.Batch, Train: c.Train, Threads: kernels.Threads(),
 		ImagesPerSec: float64(c.Batch) / best.Seconds(), SecPerBatch: best.Seconds(), PeakRSSMiB: peakRSSMiB(),
+	}, nil
+}
+
+// NewCLIPStep builds the case's image tower with random weights (seed 1)
+// and a batch of random images, and returns the function that runs one
+// step of the case: a forward pass without the graph, or a forward pass,
+// backward pass and SGD update.
+func NewCLIPStep(c CLIPCase) (step func(), err error) {
+	cfg, ok := modelConfig[c.Model]
+	if !ok {
+		return nil, fmt.Errorf("bench: unknown model %q", c.Model)
+	}
+	rng := tensor.NewRNG(1)
+	tower, err := vlp.NewImageEncoder(cfg, rng)
+	if err != nil {
+		return nil, err
+	}
+	r := cfg.ImageResolution
+	images := tensor.RandN(rng, c.Batch, 3, r, r)
+	if !c.Train {
+		nn.SetTraining(tower, false)
+		return func() {
+			tensor.NoGrad(func() { tower.Forward(images) })
+		}, nil
+	}
+	nn.SetTraining(tower, true)
+	opt := &nn.SGD{Groups: []nn.ParamGroup{{Params: nn.Params(tower), LR: 1e-6, WeightDecay: 5e-4}}, Momentum: 0.9, Nesterov: true}
+	labels := make([]int, c.Batch)
+	for i := range labels {
+		labels[i] = i % cfg.EmbedDim
+	}
+	return func() {
+		loss := tensor.CrossEntropy(tower.Forward(images), labels, 0.1)
+		loss.Backward()
+		opt.Step(1)
+		opt.ZeroGrad()
 	}, nil
 }

@@ -182,9 +182,7 @@ func BatchNorm(x, weight, bias, runningMean, runningVar *Tensor, train bool, mom
 		}
 		for i := range n {
 			o := block(i, ch)
-			for j, v := range xd[o : o+sp] {
-				out.data[o+j] = v*a + b
-			}
+			kernels.Affine(out.data[o:o+sp], a, xd[o:o+sp], b)
 		}
 	})
 	return record(out, op, func() {
@@ -201,15 +199,15 @@ func BatchNorm(x, weight, bias, runningMean, runningVar *Tensor, train bool, mom
 		}
 		forChannels(func(ch int) {
 			mu, rs := mean[ch], rstd[ch]
-			// Σg and Σg·x̂ over the channel, x̂ = (x − μ)·rstd.
+			// Σg and Σg·x̂ over the channel, x̂ = (x − μ)·rstd, the latter
+			// as rstd·(Σg·x − μ·Σg).
 			var sg, sgx float64
 			for i := range n {
 				o := block(i, ch)
-				for j, v := range xd[o : o+sp] {
-					sg += float64(g[o+j])
-					sgx += float64(g[o+j]) * float64((v-mu)*rs)
-				}
+				sg += float64(kernels.Sum(g[o : o+sp]))
+				sgx += float64(kernels.Dot(g[o:o+sp], xd[o:o+sp]))
 			}
+			sgx = float64(rs) * (sgx - float64(mu)*sg)
 			if dgamma != nil {
 				dgamma[ch] += float32(sgx)
 			}
@@ -226,9 +224,7 @@ func BatchNorm(x, weight, bias, runningMean, runningVar *Tensor, train bool, mom
 			if !train {
 				for i := range n {
 					o := block(i, ch)
-					for j := range sp {
-						dx[o+j] += g[o+j] * a
-					}
+					kernels.Axpy(a, g[o:o+sp], dx[o:o+sp])
 				}
 				return
 			}

@@ -201,21 +201,8 @@ func Tanh(x *Tensor) *Tensor {
 // ReLU returns max(x, 0) elementwise; NaN stays NaN. Its gradient is 1 where
 // x > 0 and 0 elsewhere.
 func ReLU(x *Tensor) *Tensor {
-	return unary("ReLU", x,
-		func(dst, src []float32) {
-			for i, v := range src {
-				dst[i] = max(v, 0)
-			}
-		},
-		func(dx, dy, x, _ []float32) {
-			for i, g := range dy {
-				if x[i] > 0 {
-					dx[i] = g
-				} else {
-					dx[i] = 0
-				}
-			}
-		})
+	return unary("ReLU", x, kernels.ReLU,
+		func(dx, dy, x, _ []float32) { kernels.ReLUBackward(dx, dy, x) })
 }
 
 // GELU returns x·Φ(x) elementwise, with Φ the standard normal CDF in its
