@@ -63,6 +63,20 @@ func (t *Tensor) gradData() []float32 {
 	return t.grad.data
 }
 
+// takeGrad adds g into t's gradient, where g (t's size, contiguous) is a
+// buffer nothing else will read or write again: the gradient of an output
+// that Backward releases once its closure returns, or a buffer the closure
+// made. A t without a gradient yet takes g as its gradient instead of
+// copying it, which saves a pass over memory for every view and every
+// shape-preserving input. Give one buffer to one tensor only.
+func (t *Tensor) takeGrad(g []float32) {
+	if t.grad == nil && len(g) == t.Numel() {
+		t.grad = &Tensor{data: g, shape: t.shape, strides: contiguousStrides(t.shape)}
+		return
+	}
+	addTo(t.gradData(), g)
+}
+
 // record attaches the graph to out when gradients are enabled and some input
 // requires them, and returns out. backward reads out's gradient (gradData of
 // out, always allocated when it runs) and adds into the inputs' gradients;

@@ -61,11 +61,12 @@ func Add(a, b *Tensor) *Tensor {
 	out := binaryOp("Add", a, b, addRow)
 	return record(out, "Add", func() {
 		g := out.grad.data
+		// a may keep the output's gradient; b then needs its own copy.
 		if a.requiresGrad {
-			reduceGradTo(a, g, out.shape)
+			reduceGradTo(a, g, out.shape, true)
 		}
 		if b.requiresGrad {
-			reduceGradTo(b, g, out.shape)
+			reduceGradTo(b, g, out.shape, !a.requiresGrad)
 		}
 	}, a, b)
 }
@@ -76,12 +77,12 @@ func Sub(a, b *Tensor) *Tensor {
 	return record(out, "Sub", func() {
 		g := out.grad.data
 		if a.requiresGrad {
-			reduceGradTo(a, g, out.shape)
+			reduceGradTo(a, g, out.shape, true)
 		}
 		if b.requiresGrad {
 			neg := make([]float32, len(g))
 			kernels.Scale(neg, -1, g)
-			reduceGradTo(b, neg, out.shape)
+			reduceGradTo(b, neg, out.shape, true)
 		}
 	}, a, b)
 }
@@ -92,10 +93,10 @@ func Mul(a, b *Tensor) *Tensor {
 	return record(out, "Mul", func() {
 		g := out.grad
 		if a.requiresGrad {
-			reduceGradTo(a, binaryOp("Mul", g, b.Detach(), mulRow).data, out.shape)
+			reduceGradTo(a, binaryOp("Mul", g, b.Detach(), mulRow).data, out.shape, true)
 		}
 		if b.requiresGrad {
-			reduceGradTo(b, binaryOp("Mul", g, a.Detach(), mulRow).data, out.shape)
+			reduceGradTo(b, binaryOp("Mul", g, a.Detach(), mulRow).data, out.shape, true)
 		}
 	}, a, b)
 }
@@ -106,12 +107,12 @@ func Div(a, b *Tensor) *Tensor {
 	return record(out, "Div", func() {
 		g := out.grad
 		if a.requiresGrad {
-			reduceGradTo(a, binaryOp("Div", g, b.Detach(), divRow).data, out.shape)
+			reduceGradTo(a, binaryOp("Div", g, b.Detach(), divRow).data, out.shape, true)
 		}
 		if b.requiresGrad {
 			// d(a/b)/db = −out/b
 			q := binaryOp("Div", out.Detach(), b.Detach(), negDivRow)
-			reduceGradTo(b, binaryOp("Mul", g, q, mulRow).data, out.shape)
+			reduceGradTo(b, binaryOp("Mul", g, q, mulRow).data, out.shape, true)
 		}
 	}, a, b)
 }

@@ -57,10 +57,15 @@ func gradStrides(t *Tensor, shape []int) []int {
 }
 
 // reduceGradTo adds g (contiguous, of shape shape) into t's gradient, summing
-// over the dimensions along which t was broadcast.
-func reduceGradTo(t *Tensor, g []float32, shape []int) {
+// over the dimensions along which t was broadcast. With take set, g is a
+// buffer t may keep (see takeGrad).
+func reduceGradTo(t *Tensor, g []float32, shape []int, take bool) {
 	if sameShape(t.shape, shape) {
-		addTo(t.gradData(), g)
+		if take {
+			t.takeGrad(g)
+		} else {
+			addTo(t.gradData(), g)
+		}
 		return
 	}
 	addStrided(t.gradData(), gradStrides(t, shape), g, contiguousStrides(shape), shape)

@@ -177,6 +177,21 @@ func TestGradCore(t *testing.T) {
 		{"transpose-contiguous", func(in []*tensor.Tensor) *tensor.Tensor {
 			return tensor.Mul(in[0].Transpose(0, 1).Contiguous(), in[0].T())
 		}, []*tensor.Tensor{randn(1, 3, 3)}},
+		// Views and same-shape inputs take over the output's gradient
+		// buffer instead of copying it; these share one input several
+		// ways, so a buffer handed to two tensors would corrupt a gradient.
+		{"add-self", func(in []*tensor.Tensor) *tensor.Tensor {
+			return tensor.Mul(tensor.Add(in[0], in[0]), in[0])
+		}, []*tensor.Tensor{randn(1, 3, 4)}},
+		{"add-views-of-one", func(in []*tensor.Tensor) *tensor.Tensor {
+			s := tensor.Add(in[0].Reshape(12), in[0].Reshape(3, 4).Reshape(12))
+			return tensor.Mul(tensor.Sub(s, in[0].Reshape(12)), in[1])
+		}, []*tensor.Tensor{randn(1, 3, 4), randn(2, 12)}},
+		{"residual-chain", func(in []*tensor.Tensor) *tensor.Tensor {
+			h := tensor.Add(in[0], tensor.Softmax(in[0], -1))
+			h = tensor.Add(h, tensor.Linear(h, in[1], nil).Unsqueeze(0).Squeeze(0))
+			return tensor.Add(tensor.LogSoftmax(h, 0), h)
+		}, []*tensor.Tensor{randn(1, 3, 4), randn(2, 4, 4)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -234,7 +234,7 @@ func Where(mask []bool, a, b *Tensor) *Tensor {
 					gs[p] = g[p]
 				}
 			}
-			reduceGradTo(side.t, gs, shape)
+			reduceGradTo(side.t, gs, shape, true)
 		}
 	}, a, b)
 }

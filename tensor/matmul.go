@@ -161,15 +161,11 @@ func Linear(x, w, bias *Tensor) *Tensor {
 	y := Zeros(shape...)
 	xd := x.Detach().Contiguous().Data()
 	wd := w.Detach().Contiguous().Data()
-	var beta float32
+	var ep kernels.Epilogue
 	if bias != nil {
-		bd := bias.Detach().Contiguous().Data()
-		for r := 0; r < m; r++ {
-			copy(y.data[r*out:(r+1)*out], bd)
-		}
-		beta = 1
+		ep.Bias = bias.Detach().Contiguous().Data()
 	}
-	kernels.Sgemm(false, true, m, out, in, 1, xd, in, wd, in, beta, y.data, out)
+	kernels.SgemmEpilogue(false, true, m, out, in, 1, xd, in, wd, in, 0, y.data, out, ep)
 	inputs := []*Tensor{x, w}
 	if bias != nil {
 		inputs = append(inputs, bias)

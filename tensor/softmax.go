@@ -68,13 +68,15 @@ func (l rowLayout) fromRows(rows []float32) []float32 {
 	return buf
 }
 
-// addRows adds rows into dst, a contiguous buffer of the original shape.
-func (l rowLayout) addRows(dst, rows []float32) {
+// addRowsGrad adds rows, a buffer the caller made, into t's gradient, a
+// contiguous buffer of the original shape; t keeps rows when it can (see
+// takeGrad).
+func (l rowLayout) addRowsGrad(t *Tensor, rows []float32) {
 	if l.last {
-		addTo(dst, rows)
+		t.takeGrad(rows)
 		return
 	}
-	addStrided(dst, l.contStr, rows, contiguousStrides(l.shape), l.shape)
+	addStrided(t.gradData(), l.contStr, rows, contiguousStrides(l.shape), l.shape)
 }
 
 // Softmax returns exp(x)/Σexp(x) along dimension dim of x (any shape, dim
@@ -94,14 +96,8 @@ func Softmax(x *Tensor, dim int) *Tensor {
 		// dx = y ⊙ (g − Σ g·y) along each row.
 		g := l.rowsOfContiguous(out.grad.data)
 		dx := make([]float32, len(g))
-		for r := 0; r < len(g); r += l.n {
-			yr, gr, dr := y[r:r+l.n], g[r:r+l.n], dx[r:r+l.n]
-			s := kernels.Dot(gr, yr)
-			for i, v := range yr {
-				dr[i] = v * (gr[i] - s)
-			}
-		}
-		l.addRows(x.gradData(), dx)
+		kernels.SoftmaxRowsBackward(dx, g, y, l.n)
+		l.addRowsGrad(x, dx)
 	}, x)
 }
 
@@ -122,14 +118,7 @@ func LogSoftmax(x *Tensor, dim int) *Tensor {
 		// dx = g − softmax(x)·Σg along each row, with softmax(x) = exp(y).
 		g := l.rowsOfContiguous(out.grad.data)
 		dx := make([]float32, len(g))
-		kernels.Exp(dx, y)
-		for r := 0; r < len(g); r += l.n {
-			gr, dr := g[r:r+l.n], dx[r:r+l.n]
-			s := kernels.Sum(gr)
-			for i, v := range gr {
-				dr[i] = v - dr[i]*s
-			}
-		}
-		l.addRows(x.gradData(), dx)
+		kernels.LogSoftmaxRowsBackward(dx, g, y, l.n)
+		l.addRowsGrad(x, dx)
 	}, x)
 }

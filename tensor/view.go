@@ -20,7 +20,7 @@ func (t *Tensor) Contiguous() *Tensor {
 	out := New(t.Values(), t.shape...)
 	return record(out, "Contiguous", func() {
 		if t.requiresGrad {
-			addTo(t.gradData(), out.grad.data)
+			t.takeGrad(out.grad.data)
 		}
 	}, t)
 }
@@ -34,7 +34,7 @@ func (t *Tensor) Reshape(shape ...int) *Tensor {
 	out := src.view(src.offset, shape, contiguousStrides(shape))
 	return record(out, "Reshape", func() {
 		if src.requiresGrad {
-			addTo(src.gradData(), out.grad.data)
+			src.takeGrad(out.grad.data)
 		}
 	}, src)
 }
@@ -211,7 +211,7 @@ func (t *Tensor) reshapeView(op string, shape, strides []int) *Tensor {
 	out := t.view(t.offset, shape, strides)
 	return record(out, op, func() {
 		if t.requiresGrad {
-			addTo(t.gradData(), out.grad.data)
+			t.takeGrad(out.grad.data)
 		}
 	}, t)
 }
