@@ -57,3 +57,42 @@ func TestDemoNoTeacher(t *testing.T) {
 		t.Errorf("exit %d, stderr %q; want 1 and the missing file named", code, stderr)
 	}
 }
+
+// TestDemoMethodsAndDensity runs the sweep flags of the protocol: -methods
+// keeps the table to the methods named, -rst-density caps the residual.
+func TestDemoMethodsAndDensity(t *testing.T) {
+	teacher := tinyTeacher(t, true)
+	args := []string{"demo", "-teacher", teacher, "-tasks", "fonts->mnist", "-cache", t.TempDir(),
+		"-iters", "4", "-epochs", "1", "-batch", "4", "-train-images", "20", "-test-images", "20", "-q", "-json"}
+	const density = 0.002
+	code, stdout, stderr := runVlpuda(t, append(args, "-out", filepath.Join(t.TempDir(), "demo"),
+		"-methods", "cmkd+rst", "-tau", "1e-9", "-rst-density", "0.002")...)
+	if code != 0 {
+		t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+	}
+	var got struct {
+		Results map[string]map[string]struct {
+			Density float64 `json:"tower_density"`
+		} `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("stdout is not one JSON object: %v\n%s", err, stdout)
+	}
+	cells := got.Results["fonts->mnist"]
+	if len(cells) != 1 {
+		t.Fatalf("results %v, want cmkd+rst only", cells)
+	}
+	if d := cells["cmkd+rst"].Density; !(d > 0 && d <= density) {
+		t.Errorf("cmkd+rst changed %v of the tower with τ 1e-9 and -rst-density %v; want (0, %v]", d, density, density)
+	}
+
+	for _, tt := range []struct{ flag, value, want string }{
+		{"-methods", "cmkd,fancy", `unknown method "fancy"`},
+		{"-rst-density", "1.5", "density cap 1.5"},
+	} {
+		code, _, stderr := runVlpuda(t, append(args, "-out", filepath.Join(t.TempDir(), "demo"), tt.flag, tt.value)...)
+		if code != 1 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%s %s: exit %d, stderr %q; want 1 and %q", tt.flag, tt.value, code, stderr, tt.want)
+		}
+	}
+}
