@@ -2,18 +2,17 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/uda"
-	"github.com/vlpuda/vlpuda/uda/augment"
 	"github.com/vlpuda/vlpuda/uda/data"
 	"github.com/vlpuda/vlpuda/vlp"
 )
@@ -239,89 +238,27 @@ func presetNames() string {
 	return strings.Join(names, ", ")
 }
 
-// adaptTask opens the source and target domains and builds their streams
-// and the target test set, printing download warnings to stderr. close
-// stops the streams' loaders.
+// adaptTask opens the source and target domains that the data flags name
+// and builds the task, printing warnings to stderr. close stops the
+// streams' loaders.
 func adaptTask(stderr io.Writer, p uda.Preset, cfg uda.Config, size int) (task uda.Task, close func(), err error) {
-	src, tgt, err := openDomains(stderr)
+	pair := data.Pair{Root: *adData, Dataset: *adDataset, Source: *adSource, Target: *adTarget,
+		SourceList: *adSrcList, TargetList: *adTgtList, Classes: *adClasses}
+	src, tgt, warns, err := pair.Open()
+	for _, w := range warns {
+		fmt.Fprintf(stderr, "vlpuda adapt: warning: %s\n", w)
+	}
+	if errors.Is(err, data.ErrIncompletePair) {
+		return task, nil, fmt.Errorf("%w: use -s and -t, or -source-list, -target-list and -classes", err)
+	}
 	if err != nil {
 		return task, nil, err
 	}
-	recipe, err := augment.ForBenchmark(p.Name, size)
-	if err != nil {
+	if task, close, err = uda.NewTask(p, cfg, src, tgt, size, *adWorkers); err != nil {
 		return task, nil, err
 	}
-	method := cfg.Objective.Method
-	var streams []*uda.LoaderSource
-	close = func() {
-		for _, s := range streams {
-			s.Close()
-		}
-	}
-	stream := func(ds *data.Dataset, batch int, seed uint64, strong augment.Transform) (*uda.LoaderSource, error) {
-		s, err := uda.NewLoaderSource(ds, uda.StreamConfig{Batch: batch, Seed: seed, Size: size,
-			Transform: recipe.Train, Strong: strong, Workers: *adWorkers})
-		if err == nil {
-			streams = append(streams, s)
-		}
-		return s, err
-	}
-	task.Info = uda.TaskInfo{Classes: src.Classes, Template: p.Template, LowerNames: p.LowerNames, Benchmark: p.Name,
-		Meta: map[string]string{"model": *adModel, "data": *adData, "dataset": *adDataset, "source": src.Root, "target": tgt.Root}}
-	task.Test = uda.NewImageSet(tgt, size, recipe.Test, nil)
-	if task.Source, err = stream(src, p.SourceBatch, cfg.Seed, nil); err != nil {
-		close()
-		return task, nil, fmt.Errorf("source %s: %w", src.Root, err)
-	}
-	if method.UsesTarget() {
-		var strong augment.Transform
-		if method.UsesStrongView() {
-			strong = recipe.Strong
-		}
-		if task.Target, err = stream(tgt, p.TargetBatch, cfg.Seed+1, strong); err != nil {
-			close()
-			return task, nil, fmt.Errorf("target %s: %w", tgt.Root, err)
-		}
-	}
+	task.Info.Meta = map[string]string{"model": *adModel, "data": *adData, "dataset": *adDataset, "source": src.Root, "target": tgt.Root}
 	return task, close, nil
-}
-
-// openDomains opens the source and target datasets that the data flags
-// name and checks that they have the same classes.
-func openDomains(stderr io.Writer) (src, tgt *data.Dataset, err error) {
-	lists := *adSrcList != "" || *adTgtList != ""
-	switch {
-	case lists && (*adSrcList == "" || *adTgtList == "" || *adClasses == "" || *adSource != "" || *adTarget != ""):
-		return nil, nil, fmt.Errorf("image lists need -source-list, -target-list and -classes, and no -s or -t")
-	case lists:
-		classes, err := data.ReadClasses(*adClasses)
-		if err != nil {
-			return nil, nil, err
-		}
-		if src, err = data.ReadList(*adSrcList, *adData, classes); err != nil {
-			return nil, nil, err
-		}
-		if tgt, err = data.ReadList(*adTgtList, *adData, classes); err != nil {
-			return nil, nil, err
-		}
-		return src, tgt, nil
-	case *adSource == "" || *adTarget == "":
-		return nil, nil, fmt.Errorf("name the source and target domains with -s and -t")
-	}
-	if p, err := data.LookupPreset(*adDataset); *adDataset != "" && err == nil {
-		src, tgt, warns, err := p.OpenPair(*adData, *adSource, *adTarget)
-		for _, w := range warns {
-			fmt.Fprintf(stderr, "vlpuda adapt: warning: %s\n", w)
-		}
-		return src, tgt, err
-	}
-	if src, err = data.ImageFolder(filepath.Join(*adData, *adSource)); err != nil {
-		return nil, nil, err
-	}
-	if tgt, err = data.ImageFolder(filepath.Join(*adData, *adTarget)); err != nil {
-		return nil, nil, err
-	}
-	return src, tgt, data.SameClasses(src, tgt)
 }
 
 // adaptProgress returns the Progress callback: a bar with the loss terms

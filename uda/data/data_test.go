@@ -210,3 +210,36 @@ func TestIsImageFile(t *testing.T) {
 		}
 	}
 }
+
+func TestPairOpen(t *testing.T) {
+	root := t.TempDir()
+	makeTree(t, root, map[string]string{
+		"a/cat/x.png": "", "a/dog/x.png": "", "b/cat/x.png": "", "b/dog/x.png": "", "c/cat/x.png": "",
+	})
+	tests := []struct {
+		name string
+		pair Pair
+		want string // error text; "" for success
+	}{
+		{"folders", Pair{Root: root, Source: "a", Target: "b"}, ""},
+		{"unknown-dataset-is-folders", Pair{Root: root, Dataset: "mine", Source: "a", Target: "b"}, ""},
+		{"no-target", Pair{Root: root, Source: "a"}, "name a source and a target domain"},
+		{"list-and-folder", Pair{Root: root, Source: "a", SourceList: "s.txt", TargetList: "t.txt", Classes: "c.txt"}, "not both"},
+		{"other-classes", Pair{Root: root, Source: "a", Target: "c"}, "dog"},
+		{"missing-folder", Pair{Root: root, Source: "a", Target: "zzz"}, "zzz"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src, tgt, _, err := tt.pair.Open()
+			if tt.want == "" {
+				if err != nil || src.Len() != 2 || tgt.Len() != 2 {
+					t.Fatalf("Open = %v, %v, %v; want two images per domain", src, tgt, err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Open error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}

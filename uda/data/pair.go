@@ -1,0 +1,60 @@
+package data
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+)
+
+// ErrIncompletePair is the error of a Pair that names neither two domains
+// nor two lists and a class file.
+var ErrIncompletePair = errors.New("data: name a source and a target domain, or a source list, a target list and a class file")
+
+// Pair says where the source and the target domain of a task are: two
+// folders below Root, laid out as the Dataset preset describes (Office-31,
+// Office-Home, VisDA-2017, DomainNet) or, when Dataset names no preset, as
+// plain ImageFolders; or two image lists and a class file instead.
+type Pair struct {
+	Root           string
+	Dataset        string
+	Source, Target string
+	// SourceList, TargetList and Classes replace Source and Target: image
+	// lists ("path label" lines, paths below Root) and the class names in
+	// label order.
+	SourceList, TargetList, Classes string
+}
+
+// Open opens the source and target datasets and checks that they have the
+// same classes. warns holds what a preset noticed on the way (a domain
+// found under another folder name, say).
+func (p Pair) Open() (src, tgt *Dataset, warns []string, err error) {
+	lists := p.SourceList != "" || p.TargetList != ""
+	switch {
+	case lists && (p.SourceList == "" || p.TargetList == "" || p.Classes == "" || p.Source != "" || p.Target != ""):
+		return nil, nil, nil, fmt.Errorf("%w, not both", ErrIncompletePair)
+	case lists:
+		classes, err := ReadClasses(p.Classes)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if src, err = ReadList(p.SourceList, p.Root, classes); err != nil {
+			return nil, nil, nil, err
+		}
+		if tgt, err = ReadList(p.TargetList, p.Root, classes); err != nil {
+			return nil, nil, nil, err
+		}
+		return src, tgt, nil, nil
+	case p.Source == "" || p.Target == "":
+		return nil, nil, nil, ErrIncompletePair
+	}
+	if preset, err := LookupPreset(p.Dataset); p.Dataset != "" && err == nil {
+		return preset.OpenPair(p.Root, p.Source, p.Target)
+	}
+	if src, err = ImageFolder(filepath.Join(p.Root, p.Source)); err != nil {
+		return nil, nil, nil, err
+	}
+	if tgt, err = ImageFolder(filepath.Join(p.Root, p.Target)); err != nil {
+		return nil, nil, nil, err
+	}
+	return src, tgt, nil, SameClasses(src, tgt)
+}

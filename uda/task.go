@@ -1,0 +1,54 @@
+package uda
+
+import (
+	"fmt"
+
+	"github.com/vlpuda/vlpuda/uda/augment"
+	"github.com/vlpuda/vlpuda/uda/data"
+)
+
+// NewTask builds the Task that Adapt trains on from the source and the
+// target dataset: the labelled source stream, the unlabelled target stream
+// (with FixMatch's strong view when cfg's method uses it; none when the
+// method ignores the target) and the target test set, with the
+// augmentations of preset p's benchmark at images of size×size. workers is
+// the decoding goroutines per stream (0: GOMAXPROCS). Info.Meta is left
+// for the caller. close stops the streams' loaders.
+func NewTask(p Preset, cfg Config, src, tgt *data.Dataset, size, workers int) (task Task, close func(), err error) {
+	recipe, err := augment.ForBenchmark(p.Name, size)
+	if err != nil {
+		return task, nil, err
+	}
+	var streams []*LoaderSource
+	close = func() {
+		for _, s := range streams {
+			s.Close()
+		}
+	}
+	stream := func(ds *data.Dataset, batch int, seed uint64, strong augment.Transform) (*LoaderSource, error) {
+		s, err := NewLoaderSource(ds, StreamConfig{Batch: batch, Seed: seed, Size: size,
+			Transform: recipe.Train, Strong: strong, Workers: workers})
+		if err == nil {
+			streams = append(streams, s)
+		}
+		return s, err
+	}
+	task.Info = TaskInfo{Classes: src.Classes, Template: p.Template, LowerNames: p.LowerNames, Benchmark: p.Name}
+	task.Test = NewImageSet(tgt, size, recipe.Test, nil)
+	if task.Source, err = stream(src, p.SourceBatch, cfg.Seed, nil); err != nil {
+		close()
+		return task, nil, fmt.Errorf("source %s: %w", src.Root, err)
+	}
+	method := cfg.Objective.Method
+	if method.UsesTarget() {
+		var strong augment.Transform
+		if method.UsesStrongView() {
+			strong = recipe.Strong
+		}
+		if task.Target, err = stream(tgt, p.TargetBatch, cfg.Seed+1, strong); err != nil {
+			close()
+			return task, nil, fmt.Errorf("target %s: %w", tgt.Root, err)
+		}
+	}
+	return task, close, nil
+}
