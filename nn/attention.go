@@ -43,8 +43,13 @@ func NewMultiheadAttention(rng *rand.Rand, d, heads int) *MultiheadAttention {
 func (a *MultiheadAttention) Forward(x, mask *tensor.Tensor) *tensor.Tensor {
 	n, l, d := x.Dim(0), x.Dim(1), x.Dim(2)
 	h := a.Heads
-	// (N, L, 3D) viewed as (N, L, 3, H, hd); q, k and v are views into it.
-	qkv := tensor.Linear(x, a.InProjWeight, a.InProjBias).Reshape(n, l, 3, h, d/h)
+	qkv := tensor.Linear(x, a.InProjWeight, a.InProjBias)
+	if mask == nil || !mask.RequiresGrad() {
+		return a.OutProj.Forward(tensor.SelfAttention(qkv, h, mask))
+	}
+	// A mask that learns: the general operations, with (N, L, 3D) viewed
+	// as (N, L, 3, H, hd) and q, k and v views into it.
+	qkv = qkv.Reshape(n, l, 3, h, d/h)
 	q := qkv.Select(2, 0).Permute(0, 2, 1, 3)
 	k := qkv.Select(2, 1).Permute(0, 2, 1, 3)
 	v := qkv.Select(2, 2).Permute(0, 2, 1, 3)

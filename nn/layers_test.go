@@ -90,3 +90,18 @@ func TestResNetStateDictNames(t *testing.T) {
 		t.Errorf("attnpool positional embedding %v, want [5 256]", got)
 	}
 }
+
+// TestAttentionLearnedMask covers the path of a mask that requires a
+// gradient (the fused SelfAttention takes constant masks only): the same
+// output as with the constant mask, and gradients for x and the mask.
+func TestAttentionLearnedMask(t *testing.T) {
+	rng := tensor.NewRNG(5)
+	mha := NewMultiheadAttention(rng, 8, 2)
+	x, mask := tensor.RandN(rng, 2, 3, 8), tensor.RandN(rng, 3, 3)
+	fused := mha.Forward(x, mask)
+	general := mha.Forward(x, mask.Detach().SetRequiresGrad(true))
+	tensortest.AssertClose(t, general, fused, 1e-6, 1e-6)
+	tensortest.GradCheck{ATol: 5e-3, RTol: 5e-2}.Check(t, func(in []*tensor.Tensor) *tensor.Tensor {
+		return mha.Forward(in[0], in[1])
+	}, x, mask)
+}
