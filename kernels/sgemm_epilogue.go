@@ -78,18 +78,25 @@ func (ep *Epilogue) apply(c []float32, ldc, r0, r1, c0, c1 int) {
 	if ep.Bias == nil && ep.Act == ActNone {
 		return
 	}
+	// The primitives directly: apply already runs on one worker per tile,
+	// and the public kernels' checks and hand-offs cost more than a row.
+	k := elt()
+	var act func(dst, x []float32)
+	switch ep.Act {
+	case ActReLU:
+		act = k.relu
+	case ActGELU:
+		act = k.gelu
+	case ActQuickGELU:
+		act = k.quickGELU
+	}
 	for r := r0; r < r1; r++ {
 		row := c[r*ldc+c0 : r*ldc+c1]
 		if ep.Bias != nil {
-			Add(row, row, ep.Bias[c0:c1])
+			k.add(row, row, ep.Bias[c0:c1])
 		}
-		switch ep.Act {
-		case ActReLU:
-			ReLU(row, row)
-		case ActGELU:
-			GELU(row, row)
-		case ActQuickGELU:
-			QuickGELU(row, row)
+		if act != nil {
+			act(row, row)
 		}
 	}
 }
