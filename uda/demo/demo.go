@@ -73,7 +73,7 @@ type Settings struct {
 func DefaultSettings() Settings {
 	return Settings{
 		Iterations: 600, Epochs: 3, Batch: 32,
-		LR: 1e-3, HeadLRMult: 10, Tau: 3e-4,
+		LR: 1e-3, HeadLRMult: 10, Tau: 1e-6, MaxDensity: 0.005,
 		TrainImages: 20000, TestImages: 2000,
 	}
 }
