@@ -152,19 +152,45 @@ func AvgPool2d(dst, x []float32, p PoolParams) {
 	oh, ow, hw := p.OutH(), p.OutW(), p.H*p.W
 	planes(p.N*p.C, hw, func(i int) {
 		src, d := x[i*hw:(i+1)*hw], dst[i*oh*ow:(i+1)*oh*ow]
-		for y := 0; y < oh; y++ {
-			for z := 0; z < ow; z++ {
-				h0, h1, w0, w1 := p.window(y, z)
-				var s float32
-				for h := h0; h < h1; h++ {
-					for _, v := range src[h*p.W+w0 : h*p.W+w1] {
-						s += v
-					}
-				}
-				d[y*ow+z] = s / p.poolDivisor(h0, h1, w0, w1)
-			}
+		if p.halves() {
+			avgPoolHalves(d, src, p.W, oh, ow)
+		} else {
+			avgPoolPlane(d, src, p, oh, ow)
 		}
 	})
+}
+
+// halves reports whether p is a 2×2 pool at stride 2 without padding, the
+// anti-aliasing pool of CLIP's ResNets, which has a faster loop.
+func (p PoolParams) halves() bool {
+	return p.R == 2 && p.S == 2 && p.StrideH == 2 && p.StrideW == 2 && p.PadH == 0 && p.PadW == 0
+}
+
+// avgPoolPlane is AvgPool2d on one plane for any window.
+func avgPoolPlane(d, src []float32, p PoolParams, oh, ow int) {
+	for y := 0; y < oh; y++ {
+		for z := 0; z < ow; z++ {
+			h0, h1, w0, w1 := p.window(y, z)
+			var s float32
+			for h := h0; h < h1; h++ {
+				for _, v := range src[h*p.W+w0 : h*p.W+w1] {
+					s += v
+				}
+			}
+			d[y*ow+z] = s / p.poolDivisor(h0, h1, w0, w1)
+		}
+	}
+}
+
+// avgPoolHalves is avgPoolPlane for a 2×2 window at stride 2 without
+// padding on planes w wide: the same sums in the same order.
+func avgPoolHalves(d, src []float32, w, oh, ow int) {
+	for y := range oh {
+		r0, r1, dy := src[2*y*w:][:2*ow], src[(2*y+1)*w:][:2*ow], d[y*ow:][:ow]
+		for z := range dy {
+			dy[z] = (r0[2*z] + r0[2*z+1] + r1[2*z] + r1[2*z+1]) / 4
+		}
+	}
 }
 
 // AvgPool2dBackward adds the gradient of AvgPool2d into dx (N, C, H, W).
@@ -174,6 +200,19 @@ func AvgPool2dBackward(dx, dy []float32, p PoolParams) {
 	oh, ow, hw := p.OutH(), p.OutW(), p.H*p.W
 	planes(p.N*p.C, hw, func(i int) {
 		d, g := dx[i*hw:(i+1)*hw], dy[i*oh*ow:(i+1)*oh*ow]
+		if p.halves() {
+			for y := range oh {
+				r0, r1, gy := d[2*y*p.W:][:2*ow], d[(2*y+1)*p.W:][:2*ow], g[y*ow:][:ow]
+				for z, v := range gy {
+					v /= 4
+					r0[2*z] += v
+					r0[2*z+1] += v
+					r1[2*z] += v
+					r1[2*z+1] += v
+				}
+			}
+			return
+		}
 		for y := 0; y < oh; y++ {
 			for z := 0; z < ow; z++ {
 				h0, h1, w0, w1 := p.window(y, z)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -191,5 +192,25 @@ func TestPoolPanics(t *testing.T) {
 			}()
 			c.f()
 		})
+	}
+}
+
+// TestAvgPoolHalves checks the 2×2 stride-2 loop against the general one
+// bit for bit, on even and odd planes.
+func TestAvgPoolHalves(t *testing.T) {
+	for _, hw := range [][2]int{{2, 2}, {8, 8}, {7, 9}, {56, 56}, {3, 2}} {
+		p := PoolParams{N: 1, C: 1, H: hw[0], W: hw[1], R: 2, S: 2}.norm()
+		if !p.halves() {
+			t.Fatalf("%+v does not take the 2×2 loop", p)
+		}
+		r := rand.New(rand.NewPCG(5, uint64(hw[0]*hw[1])))
+		x := randSlice(r, p.H*p.W, -3, 3)
+		oh, ow := p.OutH(), p.OutW()
+		got, want := make([]float32, oh*ow), make([]float32, oh*ow)
+		avgPoolHalves(got, x, p.W, oh, ow)
+		avgPoolPlane(want, x, p, oh, ow)
+		if !slices.Equal(got, want) {
+			t.Errorf("%d×%d: 2×2 loop %v, general %v", p.H, p.W, got, want)
+		}
 	}
 }
