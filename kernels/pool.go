@@ -188,7 +188,12 @@ func avgPoolHalves(d, src []float32, w, oh, ow int) {
 	for y := range oh {
 		r0, r1, dy := src[2*y*w:][:2*ow], src[(2*y+1)*w:][:2*ow], d[y*ow:][:ow]
 		for z := range dy {
-			dy[z] = (r0[2*z] + r0[2*z+1] + r1[2*z] + r1[2*z+1]) / 4
+			var s float32 // from +0, as avgPoolPlane: the same sign of zero
+			s += r0[2*z]
+			s += r0[2*z+1]
+			s += r1[2*z]
+			s += r1[2*z+1]
+			dy[z] = s / 4
 		}
 	}
 }
