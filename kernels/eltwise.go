@@ -114,6 +114,17 @@ func Affine(dst []float32, alpha float32, x []float32, beta float32) {
 	parallelMap(len(x), grainArith, func(lo, hi int) { affine(dst[lo:hi], alpha, x[lo:hi], beta) })
 }
 
+// AffineReLU computes dst = max(alpha*x + beta, 0): Affine then ReLU, in
+// one pass over memory, with the same results.
+func AffineReLU(dst []float32, alpha float32, x []float32, beta float32) {
+	checkLen("AffineReLU", len(dst), x)
+	k := elt()
+	parallelMap(len(x), grainArith, func(lo, hi int) {
+		k.affine(dst[lo:hi], alpha, x[lo:hi], beta)
+		k.relu(dst[lo:hi], dst[lo:hi])
+	})
+}
+
 // binaryOp runs a dst = f(x, y) primitive over chunks.
 func binaryOp(f func(dst, x, y []float32), dst, x, y []float32, grain int) {
 	parallelMap(len(dst), grain, func(lo, hi int) { f(dst[lo:hi], x[lo:hi], y[lo:hi]) })

@@ -61,11 +61,21 @@ func NewBatchNorm(c int) *BatchNorm {
 
 // Forward normalises x (N, C, …).
 func (b *BatchNorm) Forward(x *tensor.Tensor) *tensor.Tensor {
+	return b.forward(tensor.BatchNorm, x)
+}
+
+// ForwardReLU is tensor.ReLU(b.Forward(x)) in one operation
+// (tensor.BatchNormReLU).
+func (b *BatchNorm) ForwardReLU(x *tensor.Tensor) *tensor.Tensor {
+	return b.forward(tensor.BatchNormReLU, x)
+}
+
+func (b *BatchNorm) forward(op func(x, weight, bias, runningMean, runningVar *tensor.Tensor, train bool, momentum, eps float32) *tensor.Tensor, x *tensor.Tensor) *tensor.Tensor {
 	train := b.training && !b.FreezeStats
 	if train {
 		b.NumBatchesTracked.Data()[0]++
 	}
-	return tensor.BatchNorm(x, b.Weight, b.Bias, b.RunningMean, b.RunningVar, train, b.Momentum, b.Eps)
+	return op(x, b.Weight, b.Bias, b.RunningMean, b.RunningVar, train, b.Momentum, b.Eps)
 }
 
 // Params lists weight and bias.

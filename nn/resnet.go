@@ -59,9 +59,9 @@ func NewModifiedResNet(rng *rand.Rand, c ResNetConfig) *ModifiedResNet {
 
 // Forward maps images (N, 3, R, R) to features (N, embed), not normalised.
 func (r *ModifiedResNet) Forward(images *tensor.Tensor) *tensor.Tensor {
-	x := tensor.ReLU(r.BN1.Forward(r.Conv1.Forward(images)))
-	x = tensor.ReLU(r.BN2.Forward(r.Conv2.Forward(x)))
-	x = tensor.ReLU(r.BN3.Forward(r.Conv3.Forward(x)))
+	x := r.BN1.ForwardReLU(r.Conv1.Forward(images))
+	x = r.BN2.ForwardReLU(r.Conv2.Forward(x))
+	x = r.BN3.ForwardReLU(r.Conv3.Forward(x))
 	x = avgPool(x, 2)
 	r.tap("stem_out", x)
 	for s, stage := range r.Layers {
@@ -149,8 +149,8 @@ func NewBottleneck(rng *rand.Rand, in, planes, stride int) *Bottleneck {
 
 // Forward runs the block on x (N, C, H, W).
 func (b *Bottleneck) Forward(x *tensor.Tensor) *tensor.Tensor {
-	out := tensor.ReLU(b.BN1.Forward(b.Conv1.Forward(x)))
-	out = tensor.ReLU(b.BN2.Forward(b.Conv2.Forward(out)))
+	out := b.BN1.ForwardReLU(b.Conv1.Forward(x))
+	out = b.BN2.ForwardReLU(b.Conv2.Forward(out))
 	out = b.BN3.Forward(b.Conv3.Forward(avgPool(out, b.Stride)))
 	shortcut := x
 	if b.Downsample != nil {

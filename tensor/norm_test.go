@@ -235,6 +235,12 @@ func TestGradNorm(t *testing.T) {
 		{"batchnorm-eval-no-affine", func(in []*tensor.Tensor) *tensor.Tensor {
 			return tensor.BatchNorm(in[0], nil, nil, rm, rv, false, 0.1, 1e-5)
 		}, []*tensor.Tensor{randn(17, 2, 3)}},
+		{"batchnorm-relu-train", func(in []*tensor.Tensor) *tensor.Tensor {
+			return tensor.BatchNormReLU(in[0], in[1], in[2], nil, nil, true, 0.1, 1e-5)
+		}, []*tensor.Tensor{randn(18, 2, 3, 2, 2), randn(19, 3), randn(20, 3)}},
+		{"batchnorm-relu-eval", func(in []*tensor.Tensor) *tensor.Tensor {
+			return tensor.BatchNormReLU(in[0], in[1], in[2], rm, rv, false, 0.1, 1e-5)
+		}, []*tensor.Tensor{randn(21, 2, 3, 2, 2), randn(22, 3), randn(23, 3)}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -262,5 +268,32 @@ func TestNormPanics(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { expectPanic(t, tt.want, tt.fn) })
+	}
+}
+
+// TestBatchNormReLU checks the fused operation against ReLU(BatchNorm(…))
+// bit for bit: outputs, input and parameter gradients, running statistics.
+func TestBatchNormReLU(t *testing.T) {
+	for _, train := range []bool{false, true} {
+		run := func(fused bool) [][]float32 {
+			x, w, b := randn(1, 4, 3, 5, 6).SetRequiresGrad(true), randn(2, 3).SetRequiresGrad(true), randn(3, 3).SetRequiresGrad(true)
+			rm, rv := randn(4, 3), tensor.AddScalar(tensor.Abs(randn(5, 3)), 0.5)
+			var y *tensor.Tensor
+			if fused {
+				y = tensor.BatchNormReLU(x, w, b, rm, rv, train, 0.1, 1e-5)
+			} else {
+				y = tensor.ReLU(tensor.BatchNorm(x, w, b, rm, rv, train, 0.1, 1e-5))
+			}
+			tensor.Sum(tensor.Mul(y, randn(6, y.Shape()...))).Backward()
+			return [][]float32{y.Values(), x.Grad().Values(), w.Grad().Values(), b.Grad().Values(), rm.Values(), rv.Values()}
+		}
+		got, want := run(true), run(false)
+		for i, name := range []string{"output", "dx", "dweight", "dbias", "running mean", "running var"} {
+			for j := range want[i] {
+				if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+					t.Fatalf("train %v: %s[%d] = %v fused, %v composed", train, name, j, got[i][j], want[i][j])
+				}
+			}
+		}
 	}
 }
