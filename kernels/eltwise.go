@@ -125,6 +125,17 @@ func AffineReLU(dst []float32, alpha float32, x []float32, beta float32) {
 	})
 }
 
+// AddReLU computes dst = max(x + y, 0): Add then ReLU, in one pass over
+// memory, with the same results.
+func AddReLU(dst, x, y []float32) {
+	checkLen("AddReLU", len(dst), x, y)
+	k := elt()
+	parallelMap(len(dst), grainArith, func(lo, hi int) {
+		k.add(dst[lo:hi], x[lo:hi], y[lo:hi])
+		k.relu(dst[lo:hi], dst[lo:hi])
+	})
+}
+
 // binaryOp runs a dst = f(x, y) primitive over chunks.
 func binaryOp(f func(dst, x, y []float32), dst, x, y []float32, grain int) {
 	parallelMap(len(dst), grain, func(lo, hi int) { f(dst[lo:hi], x[lo:hi], y[lo:hi]) })

@@ -156,7 +156,7 @@ func (b *Bottleneck) Forward(x *tensor.Tensor) *tensor.Tensor {
 	if b.Downsample != nil {
 		shortcut = b.Downsample.Forward(x)
 	}
-	return tensor.ReLU(tensor.Add(out, shortcut))
+	return tensor.AddReLU(out, shortcut)
 }
 
 // Params lists nothing: the layers are children.

@@ -71,6 +71,30 @@ func Add(a, b *Tensor) *Tensor {
 	}, a, b)
 }
 
+// AddReLU returns ReLU(a + b), the end of a residual block, as one
+// operation when a and b have the same shape: one pass over memory and the
+// same results bit for bit. Other shapes broadcast as Add does, in two
+// operations.
+func AddReLU(a, b *Tensor) *Tensor {
+	if !sameShape(a.shape, b.shape) {
+		return ReLU(Add(a, b))
+	}
+	out := Zeros(a.shape...)
+	kernels.AddReLU(out.data, a.Detach().Contiguous().Data(), b.Detach().Contiguous().Data())
+	return record(out, "AddReLU", func() {
+		// Through the ReLU in place (out's gradient is released after
+		// this closure), then to both operands as in Add.
+		g := out.grad.data
+		kernels.ReLUBackward(g, g, out.data)
+		if a.requiresGrad {
+			reduceGradTo(a, g, out.shape, true)
+		}
+		if b.requiresGrad {
+			reduceGradTo(b, g, out.shape, !a.requiresGrad)
+		}
+	}, a, b)
+}
+
 // Sub returns a - b, broadcasting.
 func Sub(a, b *Tensor) *Tensor {
 	out := binaryOp("Sub", a, b, subRow)

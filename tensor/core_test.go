@@ -1,6 +1,7 @@
 package tensor_test
 
 import (
+	"math"
 	"testing"
 
 	"github.com/vlpuda/vlpuda/tensor"
@@ -150,6 +151,9 @@ func TestGradCore(t *testing.T) {
 	}{
 		{"add", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Add(in[0], in[1]) }, []*tensor.Tensor{randn(1, 3, 4), randn(2, 3, 4)}},
 		{"add-broadcast", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Add(in[0], in[1]) }, []*tensor.Tensor{randn(1, 2, 3, 4), randn(2, 3, 1)}},
+		{"add-relu", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.AddReLU(in[0], in[1]) }, []*tensor.Tensor{randn(1, 3, 4), randn(2, 3, 4)}},
+		{"add-relu-self", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.AddReLU(in[0], in[0]) }, []*tensor.Tensor{randn(1, 3, 4)}},
+		{"add-relu-broadcast", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.AddReLU(in[0], in[1]) }, []*tensor.Tensor{randn(1, 2, 3, 4), randn(2, 3, 1)}},
 		{"sub-broadcast", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Sub(in[0], in[1]) }, []*tensor.Tensor{randn(1, 4), randn(2, 3, 4)}},
 		{"mul-broadcast", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Mul(in[0], in[1]) }, []*tensor.Tensor{randn(1, 2, 1, 4), randn(2, 3, 1)}},
 		{"div", func(in []*tensor.Tensor) *tensor.Tensor {
@@ -197,5 +201,29 @@ func TestGradCore(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			tensortest.CheckGrad(t, tt.f, tt.inputs...)
 		})
+	}
+}
+
+// TestAddReLU checks the fused operation against ReLU(Add(…)) bit for bit,
+// outputs and gradients.
+func TestAddReLU(t *testing.T) {
+	run := func(fused bool) [][]float32 {
+		a, b := randn(1, 4, 8, 5, 5).SetRequiresGrad(true), randn(2, 4, 8, 5, 5).SetRequiresGrad(true)
+		var y *tensor.Tensor
+		if fused {
+			y = tensor.AddReLU(a, b)
+		} else {
+			y = tensor.ReLU(tensor.Add(a, b))
+		}
+		tensor.Sum(tensor.Mul(y, randn(3, y.Shape()...))).Backward()
+		return [][]float32{y.Values(), a.Grad().Values(), b.Grad().Values()}
+	}
+	got, want := run(true), run(false)
+	for i, name := range []string{"output", "da", "db"} {
+		for j := range want[i] {
+			if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
+				t.Fatalf("%s[%d] = %v fused, %v composed", name, j, got[i][j], want[i][j])
+			}
+		}
 	}
 }
