@@ -218,8 +218,14 @@ func TestAddReLU(t *testing.T) {
 		tensor.Sum(tensor.Mul(y, randn(3, y.Shape()...))).Backward()
 		return [][]float32{y.Values(), a.Grad().Values(), b.Grad().Values()}
 	}
-	got, want := run(true), run(false)
-	for i, name := range []string{"output", "da", "db"} {
+	assertSameBits(t, []string{"output", "da", "db"}, run(true), run(false))
+}
+
+// assertSameBits fails t unless got[i] and want[i], named names[i], hold
+// the same bits element by element (got fused, want composed).
+func assertSameBits(t *testing.T, names []string, got, want [][]float32) {
+	t.Helper()
+	for i, name := range names {
 		for j := range want[i] {
 			if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
 				t.Fatalf("%s[%d] = %v fused, %v composed", name, j, got[i][j], want[i][j])

@@ -1,6 +1,7 @@
 package tensor_test
 
 import (
+	"fmt"
 	"math"
 	"testing"
 
@@ -287,13 +288,8 @@ func TestBatchNormReLU(t *testing.T) {
 			tensor.Sum(tensor.Mul(y, randn(6, y.Shape()...))).Backward()
 			return [][]float32{y.Values(), x.Grad().Values(), w.Grad().Values(), b.Grad().Values(), rm.Values(), rv.Values()}
 		}
-		got, want := run(true), run(false)
-		for i, name := range []string{"output", "dx", "dweight", "dbias", "running mean", "running var"} {
-			for j := range want[i] {
-				if math.Float32bits(got[i][j]) != math.Float32bits(want[i][j]) {
-					t.Fatalf("train %v: %s[%d] = %v fused, %v composed", train, name, j, got[i][j], want[i][j])
-				}
-			}
-		}
+		t.Run(fmt.Sprintf("train=%v", train), func(t *testing.T) {
+			assertSameBits(t, []string{"output", "dx", "dweight", "dbias", "running mean", "running var"}, run(true), run(false))
+		})
 	}
 }
