@@ -14,6 +14,7 @@ import (
 	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/augment"
 	"github.com/vlpuda/vlpuda/uda/data"
+	"github.com/vlpuda/vlpuda/vlp"
 )
 
 var cmdEval = &Command{
@@ -146,18 +147,24 @@ func openTestSet(classes []string) (*data.Dataset, error) {
 	return ds, nil
 }
 
-// printEval prints the per-class table and the summary.
-func printEval(w io.Writer, r *evalResult) error {
+// printPerClass prints a table of the per-class results: label, class,
+// images, correct and accuracy ("-" for a class without images).
+func printPerClass(w io.Writer, perClass []vlp.ClassResult) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "label\tclass\timages\tcorrect\taccuracy")
-	for k, c := range r.PerClass {
+	for k, c := range perClass {
 		acc := "-"
 		if c.Images > 0 {
 			acc = fmt.Sprintf("%.2f %%", 100*c.Accuracy)
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", k, c.Class, c.Images, c.Correct, acc)
 	}
-	if err := tw.Flush(); err != nil {
+	return tw.Flush()
+}
+
+// printEval prints the per-class table and the summary.
+func printEval(w io.Writer, r *evalResult) error {
+	if err := printPerClass(w, r.PerClass); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "\n%s (%s, %s, epoch %d) on %s: %d images\ntop-1 accuracy:          %.2f %% (%d/%d)\nmean per-class accuracy: %.2f %%\n",

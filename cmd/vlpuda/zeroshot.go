@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
@@ -167,16 +166,7 @@ func zeroshotEvaluate(templates []string, ec vlp.EvalConfig) (*zeroshotResult, e
 
 // printZeroshot prints the per-class table and then the summary.
 func printZeroshot(w io.Writer, r *zeroshotResult) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "label\tclass\timages\tcorrect\taccuracy")
-	for k, c := range r.PerClass {
-		acc := "-"
-		if c.Images > 0 {
-			acc = fmt.Sprintf("%.2f %%", 100*c.Accuracy)
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\n", k, c.Class, c.Images, c.Correct, acc)
-	}
-	if err := tw.Flush(); err != nil {
+	if err := printPerClass(w, r.PerClass); err != nil {
 		return err
 	}
 	_, err := fmt.Fprintf(w, "\n%d images, %d classes, templates %q, resize %s to %d\ntop-1 accuracy:          %.2f %% (%d/%d)\nmean per-class accuracy: %.2f %%\n",
