@@ -27,8 +27,9 @@ the layout of the paper's tables. -full adds OpenCV→MNIST and fonts→MNIST;
 -quick is a reduced run (fewer iterations and images) for CI. The
 hyper-parameters were chosen on fonts→OpenCV, which is never reported
 (uda/demo/PROTOCOL.md); -validate runs it, -methods picks some of the
-methods, and -lr, -head-lr-mult, -tau, -rst-density, -iters, -epochs, -batch, -train-images and -test-images override the protocol's
-values.
+methods, and -lr, -head-lr-mult, -tau, -rst-density, -fixmatch-weight,
+-fixmatch-threshold, -iters, -epochs, -batch, -train-images and
+-test-images override the protocol's values.
 
 The digit domains are fetched and cached first ('vlpuda fetch' shows
 them). MNIST and rendered fonts need only Go; MNIST-M needs photos from
@@ -67,6 +68,8 @@ var (
 	dmHeadLR  optFloat
 	dmTau     optFloat
 	dmDensity optFloat
+	dmFMW     optFloat
+	dmFMT     optFloat
 )
 
 func init() {
@@ -79,6 +82,8 @@ func init() {
 	cmdDemo.Flag.Var(&dmHeadLR, "head-lr-mult", "head learning rate as a multiple of -lr (default: the protocol's)")
 	cmdDemo.Flag.Var(&dmTau, "tau", "RST threshold τ (default: the protocol's)")
 	cmdDemo.Flag.Var(&dmDensity, "rst-density", "RST: the largest `fraction` of tower elements that may change (default: the protocol's)")
+	cmdDemo.Flag.Var(&dmFMW, "fixmatch-weight", "FixMatch's loss weight λ_fm (default: the protocol's)")
+	cmdDemo.Flag.Var(&dmFMT, "fixmatch-threshold", "FixMatch's confidence threshold τ_fm (default: the protocol's)")
 	cmdDemo.Run = runDemo
 	register(cmdDemo)
 }
@@ -169,6 +174,8 @@ func demoConfig() (demo.Config, error) {
 	dmHeadLR.apply(&cfg.Settings.HeadLRMult)
 	dmTau.apply(&cfg.Settings.Tau)
 	dmDensity.apply(&cfg.Settings.MaxDensity)
+	dmFMW.apply(&cfg.Settings.FixMatchWeight)
+	dmFMT.apply(&cfg.Settings.FixMatchThreshold)
 	return cfg, cfg.Settings.Validate()
 }
 

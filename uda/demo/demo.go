@@ -62,6 +62,10 @@ type Settings struct {
 	// teacher (rst.Projector.SetMaxDensity).
 	Tau        float64 `json:"tau"`
 	MaxDensity float64 `json:"rst_max_density,omitempty"`
+	// FixMatchWeight is λ_fm and FixMatchThreshold τ_fm for
+	// cmkd+fixmatch (uda.Objective).
+	FixMatchWeight    float64 `json:"fixmatch_weight"`
+	FixMatchThreshold float64 `json:"fixmatch_threshold"`
 	// TrainImages and TestImages are the images per domain used for
 	// training and for testing the target, spread evenly through each
 	// split (0: all).
@@ -74,6 +78,7 @@ func DefaultSettings() Settings {
 	return Settings{
 		Iterations: 600, Epochs: 3, Batch: 32,
 		LR: 1e-3, HeadLRMult: 10, Tau: 1e-6, MaxDensity: 0.005,
+		FixMatchWeight: 0.5, FixMatchThreshold: 0.95,
 		TrainImages: 20000, TestImages: 2000,
 	}
 }
@@ -100,6 +105,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("demo: RST τ %g: want a positive threshold", s.Tau)
 	case !(s.MaxDensity >= 0 && s.MaxDensity < 1):
 		return fmt.Errorf("demo: RST density cap %g: want 0 (none) or a fraction below 1", s.MaxDensity)
+	case !(s.FixMatchWeight >= 0) || !(s.FixMatchThreshold >= 0 && s.FixMatchThreshold <= 1):
+		return fmt.Errorf("demo: FixMatch weight %g, threshold %g: want a weight ≥ 0 and a threshold in [0, 1]", s.FixMatchWeight, s.FixMatchThreshold)
 	}
 	return nil
 }
@@ -107,9 +114,9 @@ func (s Settings) Validate() error {
 // Config returns the training configuration of method m (not ZeroShot)
 // and seed: the paper's shared settings (uda.DefaultConfig: SGD with
 // Nesterov momentum 0.9, weight decay 5e-4, the inverse-decay schedule,
-// the code's CMKD objective with λ 0.25/0.1/0.025, FixMatch 0.5/0.95) with
-// s's iterations, learning rates and τ, and the λ ramp saturating at the
-// last iteration.
+// the code's CMKD objective with λ 0.25/0.1/0.025) with s's iterations,
+// learning rates, τ and FixMatch weight and threshold, and the λ ramp
+// saturating at the last iteration.
 func (s Settings) Config(m Method, seed uint64) uda.Config {
 	c := uda.DefaultConfig()
 	switch m {
@@ -119,6 +126,7 @@ func (s Settings) Config(m Method, seed uint64) uda.Config {
 		c.Objective = uda.DefaultObjective(uda.MethodCMKD)
 	case CMKDFixMatch:
 		c.Objective = uda.DefaultObjective(uda.MethodCMKDFixMatch)
+		c.Objective.FixMatchWeight, c.Objective.FixMatchThreshold = s.FixMatchWeight, s.FixMatchThreshold
 	default:
 		panic(fmt.Sprintf("demo: Settings.Config: %q trains nothing", m))
 	}

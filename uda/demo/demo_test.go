@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/digits"
 	"github.com/vlpuda/vlpuda/uda/pretrain"
 	"github.com/vlpuda/vlpuda/vlp"
@@ -171,7 +172,7 @@ func tinyConfig(t *testing.T, teacher, out string) Config {
 	return Config{
 		Teacher: teacher, Out: out,
 		Tasks: []Task{FallbackTask}, Methods: Methods, Seeds: []uint64{1},
-		Settings: Settings{Iterations: 4, Epochs: 2, Batch: 4, LR: 1e-3, HeadLRMult: 10, Tau: 1e-4, TrainImages: 20, TestImages: 20},
+		Settings: Settings{Iterations: 4, Epochs: 2, Batch: 4, LR: 1e-3, HeadLRMult: 10, Tau: 1e-4, FixMatchWeight: 0.5, FixMatchThreshold: 0.95, TrainImages: 20, TestImages: 20},
 		Domains:  digits.Options{CacheDir: t.TempDir()}, // Go faces only
 	}
 }
@@ -352,4 +353,43 @@ func TestStepMeter(t *testing.T) {
 	within("p50", got.P50, 1e-7, 1e-5)   // the median is a small move
 	within("p99", got.P99, 8e-4, 1.3e-3) // the top 10 % moved 1e-3
 	within("max", got.Max, 9e-4, 1.1e-3)
+}
+
+func TestSettingsValidate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*Settings)
+		ok   bool
+	}{
+		{"default", func(*Settings) {}, true},
+		{"quick", func(s *Settings) { *s = QuickSettings() }, true},
+		{"iterations not a multiple of epochs", func(s *Settings) { s.Iterations = 601 }, false},
+		{"zero tau", func(s *Settings) { s.Tau = 0 }, false},
+		{"density 1", func(s *Settings) { s.MaxDensity = 1 }, false},
+		{"negative FixMatch weight", func(s *Settings) { s.FixMatchWeight = -0.5 }, false},
+		{"NaN FixMatch weight", func(s *Settings) { s.FixMatchWeight = math.NaN() }, false},
+		{"FixMatch threshold above 1", func(s *Settings) { s.FixMatchThreshold = 1.5 }, false},
+		{"FixMatch threshold 0", func(s *Settings) { s.FixMatchThreshold = 0 }, true},
+	} {
+		s := DefaultSettings()
+		tc.edit(&s)
+		if err := s.Validate(); (err == nil) != tc.ok {
+			t.Errorf("%s: Validate() = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+func TestSettingsConfigFixMatch(t *testing.T) {
+	s := DefaultSettings()
+	s.FixMatchWeight, s.FixMatchThreshold = 1.25, 0.8
+	c := s.Config(CMKDFixMatch, 3)
+	if o := c.Objective; o.FixMatchWeight != 1.25 || o.FixMatchThreshold != 0.8 {
+		t.Errorf("cmkd+fixmatch objective λ_fm %g, τ_fm %g; want 1.25, 0.8", o.FixMatchWeight, o.FixMatchThreshold)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("cmkd+fixmatch config: %v", err)
+	}
+	if c := s.Config(CMKD, 3); c.Objective.Method != uda.MethodCMKD {
+		t.Errorf("cmkd objective method %v, want %v", c.Objective.Method, uda.MethodCMKD)
+	}
 }
