@@ -25,6 +25,8 @@ type eltwiseImpl struct {
 	addConst          func(dst []float32, c float32, x []float32)
 	affine            func(dst []float32, alpha float32, x []float32, beta float32)
 	add, sub, mul     func(dst, x, y []float32)
+	sgdMomentum       func(w, grad, buf []float32, lr, wd, mom, damp float32)
+	sgdNesterov       func(w, grad, buf []float32, lr, wd, mom, damp float32)
 	relu              func(dst, x []float32)
 	reluBackward      func(dst, dy, x []float32)
 	sum               func(x []float32) float32
@@ -134,6 +136,27 @@ func AddReLU(dst, x, y []float32) {
 		k.add(dst[lo:hi], x[lo:hi], y[lo:hi])
 		k.relu(dst[lo:hi], dst[lo:hi])
 	})
+}
+
+// SGDMomentum applies one step of SGD with momentum to w in place,
+// PyTorch's rule for every step after the first, with d the decayed
+// gradient and buf the momentum buffer:
+//
+//	d = grad + wd·w
+//	buf = mom·buf + damp·d        (damp is 1 − dampening)
+//	d = d + mom·buf if nesterov, else buf
+//	w = w − lr·d
+//
+// Every product and sum is rounded to float32 on its own (no fused
+// multiply-adds), on every ISA, so the path in force does not change a
+// training run's numbers.
+func SGDMomentum(w, grad, buf []float32, lr, wd, mom, damp float32, nesterov bool) {
+	checkLen("SGDMomentum", len(w), grad, buf)
+	f := elt().sgdMomentum
+	if nesterov {
+		f = elt().sgdNesterov
+	}
+	parallelMap(len(w), grainArith, func(lo, hi int) { f(w[lo:hi], grad[lo:hi], buf[lo:hi], lr, wd, mom, damp) })
 }
 
 // binaryOp runs a dst = f(x, y) primitive over chunks.

@@ -1143,6 +1143,188 @@ done:
 	VZEROUPPER
 	RET
 
+// func sgdMomentumAVX2(w []float32, grad []float32, buf []float32, lr float32, wd float32, mom float32, damp float32)
+// Requires: AVX
+TEXT ·sgdMomentumAVX2(SB), NOSPLIT, $0-88
+	VBROADCASTSS lr+72(FP), Y0
+	VBROADCASTSS wd+76(FP), Y1
+	VBROADCASTSS mom+80(FP), Y2
+	VBROADCASTSS damp+84(FP), Y3
+	MOVQ         w_base+0(FP), AX
+	MOVQ         grad_base+24(FP), CX
+	MOVQ         buf_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	XORQ         SI, SI
+
+loop:
+	CMPQ    BX, $0x00000010
+	JB      single
+	VMOVUPS (AX)(SI*1), Y4
+	VMOVUPS (CX)(SI*1), Y5
+	VMOVUPS (DX)(SI*1), Y6
+	VMULPS  Y1, Y4, Y7
+	VADDPS  Y7, Y5, Y5
+	VMULPS  Y2, Y6, Y6
+	VMULPS  Y3, Y5, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (DX)(SI*1)
+	VMULPS  Y0, Y6, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMOVUPS Y4, (AX)(SI*1)
+	VMOVUPS 32(AX)(SI*1), Y4
+	VMOVUPS 32(CX)(SI*1), Y5
+	VMOVUPS 32(DX)(SI*1), Y6
+	VMULPS  Y1, Y4, Y7
+	VADDPS  Y7, Y5, Y5
+	VMULPS  Y2, Y6, Y6
+	VMULPS  Y3, Y5, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, 32(DX)(SI*1)
+	VMULPS  Y0, Y6, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMOVUPS Y4, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop
+
+single:
+	CMPQ    BX, $0x00000008
+	JB      tail
+	VMOVUPS (AX)(SI*1), Y4
+	VMOVUPS (CX)(SI*1), Y5
+	VMOVUPS (DX)(SI*1), Y6
+	VMULPS  Y1, Y4, Y7
+	VADDPS  Y7, Y5, Y5
+	VMULPS  Y2, Y6, Y6
+	VMULPS  Y3, Y5, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (DX)(SI*1)
+	VMULPS  Y0, Y6, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMOVUPS Y4, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JMP     single
+
+tail:
+	TESTQ      BX, BX
+	JZ         done
+	MOVQ       $0x00000008, DI
+	SUBQ       BX, DI
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    (BX)(DI*4), Y4
+	VMASKMOVPS (AX)(SI*1), Y4, Y5
+	VMASKMOVPS (CX)(SI*1), Y4, Y6
+	VMASKMOVPS (DX)(SI*1), Y4, Y7
+	VMULPS     Y1, Y5, Y1
+	VADDPS     Y1, Y6, Y6
+	VMULPS     Y2, Y7, Y7
+	VMULPS     Y3, Y6, Y1
+	VADDPS     Y1, Y7, Y7
+	VMASKMOVPS Y7, Y4, (DX)(SI*1)
+	VMULPS     Y0, Y7, Y1
+	VSUBPS     Y1, Y5, Y5
+	VMASKMOVPS Y5, Y4, (AX)(SI*1)
+
+done:
+	VZEROUPPER
+	RET
+
+// func sgdNesterovAVX2(w []float32, grad []float32, buf []float32, lr float32, wd float32, mom float32, damp float32)
+// Requires: AVX
+TEXT ·sgdNesterovAVX2(SB), NOSPLIT, $0-88
+	VBROADCASTSS lr+72(FP), Y0
+	VBROADCASTSS wd+76(FP), Y1
+	VBROADCASTSS mom+80(FP), Y2
+	VBROADCASTSS damp+84(FP), Y3
+	MOVQ         w_base+0(FP), AX
+	MOVQ         grad_base+24(FP), CX
+	MOVQ         buf_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	XORQ         SI, SI
+
+loop:
+	CMPQ    BX, $0x00000010
+	JB      single
+	VMOVUPS (AX)(SI*1), Y4
+	VMOVUPS (CX)(SI*1), Y5
+	VMOVUPS (DX)(SI*1), Y6
+	VMULPS  Y1, Y4, Y7
+	VADDPS  Y7, Y5, Y5
+	VMULPS  Y2, Y6, Y6
+	VMULPS  Y3, Y5, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (DX)(SI*1)
+	VMULPS  Y2, Y6, Y7
+	VADDPS  Y7, Y5, Y5
+	VMULPS  Y0, Y5, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMOVUPS Y4, (AX)(SI*1)
+	VMOVUPS 32(AX)(SI*1), Y4
+	VMOVUPS 32(CX)(SI*1), Y5
+	VMOVUPS 32(DX)(SI*1), Y6
+	VMULPS  Y1, Y4, Y7
+	VADDPS  Y7, Y5, Y5
+	VMULPS  Y2, Y6, Y6
+	VMULPS  Y3, Y5, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, 32(DX)(SI*1)
+	VMULPS  Y2, Y6, Y7
+	VADDPS  Y7, Y5, Y5
+	VMULPS  Y0, Y5, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMOVUPS Y4, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop
+
+single:
+	CMPQ    BX, $0x00000008
+	JB      tail
+	VMOVUPS (AX)(SI*1), Y4
+	VMOVUPS (CX)(SI*1), Y5
+	VMOVUPS (DX)(SI*1), Y6
+	VMULPS  Y1, Y4, Y7
+	VADDPS  Y7, Y5, Y5
+	VMULPS  Y2, Y6, Y6
+	VMULPS  Y3, Y5, Y7
+	VADDPS  Y7, Y6, Y6
+	VMOVUPS Y6, (DX)(SI*1)
+	VMULPS  Y2, Y6, Y7
+	VADDPS  Y7, Y5, Y5
+	VMULPS  Y0, Y5, Y7
+	VSUBPS  Y7, Y4, Y4
+	VMOVUPS Y4, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JMP     single
+
+tail:
+	TESTQ      BX, BX
+	JZ         done
+	MOVQ       $0x00000008, DI
+	SUBQ       BX, DI
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    (BX)(DI*4), Y4
+	VMASKMOVPS (AX)(SI*1), Y4, Y5
+	VMASKMOVPS (CX)(SI*1), Y4, Y6
+	VMASKMOVPS (DX)(SI*1), Y4, Y7
+	VMULPS     Y1, Y5, Y1
+	VADDPS     Y1, Y6, Y6
+	VMULPS     Y2, Y7, Y7
+	VMULPS     Y3, Y6, Y1
+	VADDPS     Y1, Y7, Y7
+	VMASKMOVPS Y7, Y4, (DX)(SI*1)
+	VMULPS     Y2, Y7, Y1
+	VADDPS     Y1, Y6, Y6
+	VMULPS     Y0, Y6, Y1
+	VSUBPS     Y1, Y5, Y5
+	VMASKMOVPS Y5, Y4, (AX)(SI*1)
+
+done:
+	VZEROUPPER
+	RET
+
 // func sumAVX2(x []float32) float32
 // Requires: AVX, SSE
 TEXT ·sumAVX2(SB), NOSPLIT, $0-28
@@ -3996,6 +4178,184 @@ tail:
 	VCMPPS    $0x1e, Z2, Z1, K2
 	VMOVAPS.Z Z0, K2, Z0
 	VMOVUPS   Z0, K1, (AX)(SI*1)
+
+done:
+	VZEROUPPER
+	RET
+
+// func sgdMomentumAVX512(w []float32, grad []float32, buf []float32, lr float32, wd float32, mom float32, damp float32)
+// Requires: AVX, AVX512F
+TEXT ·sgdMomentumAVX512(SB), NOSPLIT, $0-88
+	VBROADCASTSS lr+72(FP), Z0
+	VBROADCASTSS wd+76(FP), Z1
+	VBROADCASTSS mom+80(FP), Z2
+	VBROADCASTSS damp+84(FP), Z3
+	MOVQ         w_base+0(FP), AX
+	MOVQ         grad_base+24(FP), CX
+	MOVQ         buf_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	XORQ         SI, SI
+
+loop:
+	CMPQ    BX, $0x00000020
+	JB      single
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VMOVUPS (DX)(SI*1), Z6
+	VMULPS  Z1, Z4, Z7
+	VADDPS  Z7, Z5, Z5
+	VMULPS  Z2, Z6, Z6
+	VMULPS  Z3, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (DX)(SI*1)
+	VMULPS  Z0, Z6, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMOVUPS Z4, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z4
+	VMOVUPS 64(CX)(SI*1), Z5
+	VMOVUPS 64(DX)(SI*1), Z6
+	VMULPS  Z1, Z4, Z7
+	VADDPS  Z7, Z5, Z5
+	VMULPS  Z2, Z6, Z6
+	VMULPS  Z3, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, 64(DX)(SI*1)
+	VMULPS  Z0, Z6, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMOVUPS Z4, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop
+
+single:
+	CMPQ    BX, $0x00000010
+	JB      tail
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VMOVUPS (DX)(SI*1), Z6
+	VMULPS  Z1, Z4, Z7
+	VADDPS  Z7, Z5, Z5
+	VMULPS  Z2, Z6, Z6
+	VMULPS  Z3, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (DX)(SI*1)
+	VMULPS  Z0, Z6, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMOVUPS Z4, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     single
+
+tail:
+	TESTQ     BX, BX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z4
+	VMOVUPS.Z (CX)(SI*1), K1, Z5
+	VMOVUPS.Z (DX)(SI*1), K1, Z6
+	VMULPS    Z1, Z4, Z1
+	VADDPS    Z1, Z5, Z5
+	VMULPS    Z2, Z6, Z6
+	VMULPS    Z3, Z5, Z1
+	VADDPS    Z1, Z6, Z6
+	VMOVUPS   Z6, K1, (DX)(SI*1)
+	VMULPS    Z0, Z6, Z1
+	VSUBPS    Z1, Z4, Z4
+	VMOVUPS   Z4, K1, (AX)(SI*1)
+
+done:
+	VZEROUPPER
+	RET
+
+// func sgdNesterovAVX512(w []float32, grad []float32, buf []float32, lr float32, wd float32, mom float32, damp float32)
+// Requires: AVX, AVX512F
+TEXT ·sgdNesterovAVX512(SB), NOSPLIT, $0-88
+	VBROADCASTSS lr+72(FP), Z0
+	VBROADCASTSS wd+76(FP), Z1
+	VBROADCASTSS mom+80(FP), Z2
+	VBROADCASTSS damp+84(FP), Z3
+	MOVQ         w_base+0(FP), AX
+	MOVQ         grad_base+24(FP), CX
+	MOVQ         buf_base+48(FP), DX
+	MOVQ         w_len+8(FP), BX
+	XORQ         SI, SI
+
+loop:
+	CMPQ    BX, $0x00000020
+	JB      single
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VMOVUPS (DX)(SI*1), Z6
+	VMULPS  Z1, Z4, Z7
+	VADDPS  Z7, Z5, Z5
+	VMULPS  Z2, Z6, Z6
+	VMULPS  Z3, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (DX)(SI*1)
+	VMULPS  Z2, Z6, Z7
+	VADDPS  Z7, Z5, Z5
+	VMULPS  Z0, Z5, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMOVUPS Z4, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z4
+	VMOVUPS 64(CX)(SI*1), Z5
+	VMOVUPS 64(DX)(SI*1), Z6
+	VMULPS  Z1, Z4, Z7
+	VADDPS  Z7, Z5, Z5
+	VMULPS  Z2, Z6, Z6
+	VMULPS  Z3, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, 64(DX)(SI*1)
+	VMULPS  Z2, Z6, Z7
+	VADDPS  Z7, Z5, Z5
+	VMULPS  Z0, Z5, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMOVUPS Z4, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop
+
+single:
+	CMPQ    BX, $0x00000010
+	JB      tail
+	VMOVUPS (AX)(SI*1), Z4
+	VMOVUPS (CX)(SI*1), Z5
+	VMOVUPS (DX)(SI*1), Z6
+	VMULPS  Z1, Z4, Z7
+	VADDPS  Z7, Z5, Z5
+	VMULPS  Z2, Z6, Z6
+	VMULPS  Z3, Z5, Z7
+	VADDPS  Z7, Z6, Z6
+	VMOVUPS Z6, (DX)(SI*1)
+	VMULPS  Z2, Z6, Z7
+	VADDPS  Z7, Z5, Z5
+	VMULPS  Z0, Z5, Z7
+	VSUBPS  Z7, Z4, Z4
+	VMOVUPS Z4, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     single
+
+tail:
+	TESTQ     BX, BX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z4
+	VMOVUPS.Z (CX)(SI*1), K1, Z5
+	VMOVUPS.Z (DX)(SI*1), K1, Z6
+	VMULPS    Z1, Z4, Z1
+	VADDPS    Z1, Z5, Z5
+	VMULPS    Z2, Z6, Z6
+	VMULPS    Z3, Z5, Z1
+	VADDPS    Z1, Z6, Z6
+	VMOVUPS   Z6, K1, (DX)(SI*1)
+	VMULPS    Z2, Z6, Z1
+	VADDPS    Z1, Z5, Z5
+	VMULPS    Z0, Z5, Z1
+	VSUBPS    Z1, Z4, Z4
+	VMOVUPS   Z4, K1, (AX)(SI*1)
 
 done:
 	VZEROUPPER

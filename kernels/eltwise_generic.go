@@ -11,6 +11,8 @@ var eltwiseGeneric = eltwiseImpl{
 	scale:             scaleGeneric,
 	addConst:          addConstGeneric,
 	affine:            affineGeneric,
+	sgdMomentum:       sgdMomentumGeneric,
+	sgdNesterov:       sgdNesterovGeneric,
 	add:               addGeneric,
 	sub:               subGeneric,
 	mul:               mulGeneric,
@@ -60,6 +62,30 @@ func affineGeneric(dst []float32, alpha float32, x []float32, beta float32) {
 	dst = dst[:len(x)]
 	for i, v := range x {
 		dst[i] = alpha*v + beta
+	}
+}
+
+// The SGD updates round every product and sum (the conversions forbid
+// fused multiply-adds), as the assembly does.
+
+func sgdMomentumGeneric(w, grad, buf []float32, lr, wd, mom, damp float32) {
+	grad, buf = grad[:len(w)], buf[:len(w)]
+	for i := range w {
+		d := grad[i] + float32(wd*w[i])
+		b := float32(mom*buf[i]) + float32(damp*d)
+		buf[i] = b
+		w[i] -= float32(lr * b)
+	}
+}
+
+func sgdNesterovGeneric(w, grad, buf []float32, lr, wd, mom, damp float32) {
+	grad, buf = grad[:len(w)], buf[:len(w)]
+	for i := range w {
+		d := grad[i] + float32(wd*w[i])
+		b := float32(mom*buf[i]) + float32(damp*d)
+		buf[i] = b
+		d += float32(mom * b)
+		w[i] -= float32(lr * d)
 	}
 }
 

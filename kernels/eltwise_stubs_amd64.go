@@ -85,6 +85,32 @@ func reluAVX2(dst []float32, x []float32)
 //go:noescape
 func reluBackwardAVX2(dst []float32, dy []float32, x []float32)
 
+// sgdMomentumAVX2 is the AVX2 form of:
+//
+//	for i := range w {
+//		d := grad[i] + float32(wd*w[i])
+//		b := float32(mom*buf[i]) + float32(damp*d)
+//		buf[i] = b
+//		d = b
+//		w[i] -= float32(lr * d)
+//	}
+//
+//go:noescape
+func sgdMomentumAVX2(w []float32, grad []float32, buf []float32, lr float32, wd float32, mom float32, damp float32)
+
+// sgdNesterovAVX2 is the AVX2 form of:
+//
+//	for i := range w {
+//		d := grad[i] + float32(wd*w[i])
+//		b := float32(mom*buf[i]) + float32(damp*d)
+//		buf[i] = b
+//		d = d + float32(mom*b)
+//		w[i] -= float32(lr * d)
+//	}
+//
+//go:noescape
+func sgdNesterovAVX2(w []float32, grad []float32, buf []float32, lr float32, wd float32, mom float32, damp float32)
+
 // sumAVX2 is the AVX2 form of:
 //
 //	var s float64
@@ -337,6 +363,32 @@ func reluAVX512(dst []float32, x []float32)
 //
 //go:noescape
 func reluBackwardAVX512(dst []float32, dy []float32, x []float32)
+
+// sgdMomentumAVX512 is the AVX512 form of:
+//
+//	for i := range w {
+//		d := grad[i] + float32(wd*w[i])
+//		b := float32(mom*buf[i]) + float32(damp*d)
+//		buf[i] = b
+//		d = b
+//		w[i] -= float32(lr * d)
+//	}
+//
+//go:noescape
+func sgdMomentumAVX512(w []float32, grad []float32, buf []float32, lr float32, wd float32, mom float32, damp float32)
+
+// sgdNesterovAVX512 is the AVX512 form of:
+//
+//	for i := range w {
+//		d := grad[i] + float32(wd*w[i])
+//		b := float32(mom*buf[i]) + float32(damp*d)
+//		buf[i] = b
+//		d = d + float32(mom*b)
+//		w[i] -= float32(lr * d)
+//	}
+//
+//go:noescape
+func sgdNesterovAVX512(w []float32, grad []float32, buf []float32, lr float32, wd float32, mom float32, damp float32)
 
 // sumAVX512 is the AVX512 form of:
 //

@@ -800,3 +800,38 @@ func TestEltwisePanics(t *testing.T) {
 		})
 	}
 }
+
+func TestSGDMomentum(t *testing.T) {
+	const lr, wd, mom, damp = 0.0123, 5e-4, 0.9, 0.75
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 10))
+		for _, n := range append(testLengths(), 1<<17+5) {
+			for _, nesterov := range []bool{false, true} {
+				w, grad, buf := randSlice(r, n, -2, 2), randSlice(r, n, -1, 1), randSlice(r, n, -0.5, 0.5)
+				gw, gg, gb := guardedFrom(w), guardedFrom(grad), guardedFrom(buf)
+				SGDMomentum(gw.s(), gg.s(), gb.s(), lr, wd, mom, damp, nesterov)
+				name := fmt.Sprintf("n=%d nesterov=%v", n, nesterov)
+				gw.check(t, name+" w")
+				gb.check(t, name+" buf")
+				gg.check(t, name+" grad")
+				if !slices.Equal(gg.s(), grad) {
+					t.Fatalf("%s: grad changed", name)
+				}
+				for i := range w {
+					// The update with every operation rounded on its own.
+					d := grad[i] + float32(wd*w[i])
+					b := float32(mom*buf[i]) + float32(damp*d)
+					if nesterov {
+						d += float32(mom * b)
+					} else {
+						d = b
+					}
+					wantW := w[i] - float32(lr*d)
+					if math.Float32bits(gb.s()[i]) != math.Float32bits(b) || math.Float32bits(gw.s()[i]) != math.Float32bits(wantW) {
+						t.Fatalf("%s: element %d: w %v buf %v, want %v %v", name, i, gw.s()[i], gb.s()[i], wantW, b)
+					}
+				}
+			}
+		}
+	})
+}

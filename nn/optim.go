@@ -72,38 +72,37 @@ func (o *SGD) Step(factor float64) {
 			if mom == 0 {
 				kernels.ParallelFor(len(w), 1<<14, func(lo, hi int) {
 					for i := lo; i < hi; i++ {
-						w[i] -= lr * (grad[i] + wd*w[i])
+						w[i] -= float32(lr * (grad[i] + float32(wd*w[i])))
 					}
 				})
 				continue
 			}
 			buf, started := o.buf[p]
-			if !started {
-				buf = make([]float32, len(w))
-				o.buf[p] = buf
+			if started {
+				kernels.SGDMomentum(w, grad, buf, lr, wd, mom, damp, o.Nesterov)
+				continue
 			}
+			buf = make([]float32, len(w))
+			o.buf[p] = buf
 			kernels.ParallelFor(len(w), 1<<14, func(lo, hi int) {
-				sgdMomentum(w[lo:hi], grad[lo:hi], buf[lo:hi], lr, wd, mom, damp, o.Nesterov, started)
+				sgdFirstStep(w[lo:hi], grad[lo:hi], buf[lo:hi], lr, wd, mom, o.Nesterov)
 			})
 		}
 	}
 }
 
-// sgdMomentum applies one momentum SGD update to w in place.
-func sgdMomentum(w, grad, buf []float32, lr, wd, mom, damp float32, nesterov, started bool) {
+// sgdFirstStep applies the first momentum SGD update to w in place: the
+// buffer starts at the decayed gradient d, undamped (PyTorch's rule); later
+// steps are kernels.SGDMomentum. Each product and sum is rounded on its
+// own, as there.
+func sgdFirstStep(w, grad, buf []float32, lr, wd, mom float32, nesterov bool) {
 	for i, gi := range grad {
-		d := gi + wd*w[i]
-		b := d // the first step starts the buffer at d, undamped
-		if started {
-			b = mom*buf[i] + damp*d
-		}
-		buf[i] = b
+		d := gi + float32(wd*w[i])
+		buf[i] = d
 		if nesterov {
-			d += mom * b
-		} else {
-			d = b
+			d += float32(mom * d)
 		}
-		w[i] -= lr * d
+		w[i] -= float32(lr * d)
 	}
 }
 

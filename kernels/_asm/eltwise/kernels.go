@@ -131,6 +131,51 @@ func genArith(a *arch) {
 	})
 }
 
+// genSGD emits the momentum SGD updates after the first step (PyTorch's
+// rule), one for plain and one for Nesterov momentum. Every product and sum
+// is rounded on its own, as Go computes the same loop without fused
+// multiply-adds, so the update is bit for bit that of the generic code.
+func genSGD(a *arch) {
+	for _, nesterov := range []bool{false, true} {
+		name, last := "sgdMomentum", "\td = b"
+		if nesterov {
+			name, last = "sgdNesterov", "\td = d + float32(mom*b)"
+		}
+		a.fn(name, "(w, grad, buf []float32, lr, wd, mom, damp float32)",
+			"for i := range w {",
+			"\td := grad[i] + float32(wd*w[i])",
+			"\tb := float32(mom*buf[i]) + float32(damp*d)",
+			"\tbuf[i] = b",
+			last,
+			"\tw[i] -= float32(lr * d)",
+			"}")
+		lr, wd, mom, damp := a.broadcast("lr"), a.broadcast("wd"), a.broadcast("mom"), a.broadcast("damp")
+		w, grad, buf, n := ptr("w"), ptr("grad"), ptr("buf"), length("w")
+		a.loop(n, 2, func(off Register, j int, tail bool) {
+			wv := a.load(a.at(w, off, j), tail)
+			d := a.load(a.at(grad, off, j), tail)
+			b := a.load(a.at(buf, off, j), tail)
+			t := a.vec()
+			VMULPS(wd, wv, t)
+			VADDPS(t, d, d) // d = grad + wd·w
+			VMULPS(mom, b, b)
+			VMULPS(damp, d, t)
+			VADDPS(t, b, b) // b = mom·buf + damp·d
+			a.store(b, a.at(buf, off, j), tail)
+			if nesterov {
+				VMULPS(mom, b, t)
+				VADDPS(t, d, d) // d = d + mom·b
+			} else {
+				d = b
+			}
+			VMULPS(lr, d, t)
+			VSUBPS(t, wv, wv) // w = w - lr·d
+			a.store(wv, a.at(w, off, j), tail)
+		})
+		end()
+	}
+}
+
 func genReductions(a *arch) {
 	// Sums and dot products accumulate in float64 lanes, as the generic
 	// code does, so long vectors lose nothing to the accumulation.

@@ -1,6 +1,7 @@
 // Command eltwise generates the AVX2 and AVX-512 elementwise kernels of
 // package kernels: streaming arithmetic, float64-lane sums, exp, QuickGELU,
-// GELU and the row pieces of softmax and layer norm.
+// GELU, the row pieces of softmax and layer norm, and the momentum SGD
+// update.
 //
 // Every kernel is written once against arch; the doc comment of each
 // generated function is the Go loop it computes.
@@ -17,6 +18,7 @@ func main() {
 	defineConsts()
 	for _, a := range []*arch{avx2, avx512} {
 		genArith(a)
+		genSGD(a)
 		genReductions(a)
 		genActivations(a)
 		genRows(a)
