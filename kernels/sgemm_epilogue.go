@@ -19,11 +19,16 @@ const (
 //	C[i][j] = Act(C[i][j] + Bias[j])
 //
 // A Linear layer's y = act(x·Wᵀ + b) is then a single pass over y, done on
-// each 32-column strip of C while it is still in cache. The zero Epilogue
-// does nothing.
+// each 32-column strip of C while it is still in cache. With Out, C keeps
+// C + Bias and Act(C + Bias) goes to Out instead, so a training step gets
+// both the activation's input (for its gradient) and its output from one
+// pass. The zero Epilogue does nothing.
 type Epilogue struct {
 	Bias []float32 // n values, one per column of C; nil adds nothing
 	Act  Activation
+	// Out, if not nil, receives Act(C + Bias) with C's leading dimension;
+	// it must not overlap C or Bias. It needs an Act.
+	Out []float32
 }
 
 // SgemmEpilogue computes C = Act(alpha*op(A)*op(B) + beta*C + Bias) like
@@ -71,6 +76,19 @@ func checkEpilogue(op string, ep Epilogue, m, n int, c []float32, ldc int) {
 	if len(ep.Bias) > 0 && m > 0 && n > 0 && len(c) > 0 && overlaps(c, m, n, ldc, ep.Bias, 1, n, n) {
 		panic(fmt.Sprintf("kernels: %s: Bias overlaps C", op))
 	}
+	if ep.Out == nil || m == 0 || n == 0 {
+		return
+	}
+	switch {
+	case ep.Act == ActNone:
+		panic(fmt.Sprintf("kernels: %s: Out without an Activation", op))
+	case len(ep.Out) < (m-1)*ldc+n:
+		panic(fmt.Sprintf("kernels: %s: len(Out)=%d, want at least %d", op, len(ep.Out), (m-1)*ldc+n))
+	case overlaps(c, m, n, ldc, ep.Out, m, n, ldc):
+		panic(fmt.Sprintf("kernels: %s: Out overlaps C", op))
+	case len(ep.Bias) > 0 && overlaps(ep.Out, m, n, ldc, ep.Bias, 1, n, n):
+		panic(fmt.Sprintf("kernels: %s: Bias overlaps Out", op))
+	}
 }
 
 // apply runs the epilogue on C[r0:r1, c0:c1].
@@ -95,7 +113,11 @@ func (ep *Epilogue) apply(c []float32, ldc, r0, r1, c0, c1 int) {
 		if ep.Bias != nil {
 			k.add(row, row, ep.Bias[c0:c1])
 		}
-		if act != nil {
+		switch {
+		case act == nil:
+		case ep.Out != nil:
+			act(ep.Out[r*ldc+c0:r*ldc+c1], row)
+		default:
 			act(row, row)
 		}
 	}

@@ -533,6 +533,56 @@ func TestSgemmEpilogue(t *testing.T) {
 	})
 }
 
+// TestSgemmEpilogueOut checks that with Out, C holds exactly what an
+// epilogue with the bias alone leaves and Out exactly the activation of it.
+func TestSgemmEpilogueOut(t *testing.T) {
+	acts := map[Activation]func(dst, x []float32){ActReLU: ReLU, ActGELU: GELU, ActQuickGELU: QuickGELU}
+	eachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(19, 20))
+		for _, s := range [][3]int{{1, 1, 1}, {13, 33, 7}, {70, 100, 300}} {
+			for act, f := range acts {
+				for _, packed := range []bool{false, true} {
+					tc := sgemmCase{m: s[0], n: s[1], k: s[2], alpha: 1, pad: 3}
+					a, b, c := tc.operands(rng)
+					bias := make([]float32, tc.n)
+					for j := range bias {
+						bias[j] = float32(rng.NormFloat64())
+					}
+					name := fmt.Sprintf("%v/act%d/packed=%v", tc, act, packed)
+					run := func(c *matrix, ep Epilogue) {
+						withThreads(2, func() {
+							if packed {
+								pb := PackB(false, tc.k, tc.n, b.data(), b.ld)
+								SgemmPackedEpilogue(false, tc.m, 1, a.data(), a.ld, pb, 0, c.data(), c.ld, ep)
+							} else {
+								SgemmEpilogue(false, false, tc.m, tc.n, tc.k, 1, a.data(), a.ld, b.data(), b.ld, 0, c.data(), c.ld, ep)
+							}
+						})
+					}
+					ref := c.clone()
+					run(ref, Epilogue{Bias: bias})
+					got, out := c.clone(), c.clone()
+					out.fill(0)
+					run(got, Epilogue{Bias: bias, Act: act, Out: out.data()})
+					got.checkGuards(t, name+" C")
+					out.checkGuards(t, name+" Out")
+					for i := 0; i < tc.m; i++ {
+						row := ref.data()[i*ref.ld : i*ref.ld+tc.n]
+						want := make([]float32, tc.n)
+						f(want, row)
+						for j := range tc.n {
+							g, o := got.data()[i*got.ld+j], out.data()[i*out.ld+j]
+							if math.Float32bits(g) != math.Float32bits(row[j]) || math.Float32bits(o) != math.Float32bits(want[j]) {
+								t.Fatalf("%s: [%d,%d]: C %v, Out %v; want %v and %v", name, i, j, g, o, row[j], want[j])
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
 func TestSgemmEpiloguePanics(t *testing.T) {
 	c := make([]float32, 16)
 	a := make([]float32, 16)
@@ -544,6 +594,9 @@ func TestSgemmEpiloguePanics(t *testing.T) {
 		{"short bias", Epilogue{Bias: make([]float32, 3)}, "len(Bias)=3, want n=4"},
 		{"bias overlaps C", Epilogue{Bias: c[4:8]}, "Bias overlaps C"},
 		{"bad activation", Epilogue{Act: 42}, "unknown Activation 42"},
+		{"out without activation", Epilogue{Out: make([]float32, 16)}, "Out without an Activation"},
+		{"short out", Epilogue{Act: ActReLU, Out: make([]float32, 15)}, "len(Out)=15, want at least 16"},
+		{"out overlaps C", Epilogue{Act: ActReLU, Out: c}, "Out overlaps C"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			defer func() {

@@ -91,9 +91,10 @@ type MLP struct {
 	CFc, CProj *Linear
 }
 
-// Forward maps x (…, D) through the 4D-wide hidden layer.
+// Forward maps x (…, D) through the 4D-wide hidden layer; c_fc and the
+// activation are one operation (tensor.LinearQuickGELU).
 func (m *MLP) Forward(x *tensor.Tensor) *tensor.Tensor {
-	return m.CProj.Forward(tensor.QuickGELU(m.CFc.Forward(x)))
+	return m.CProj.Forward(tensor.LinearQuickGELU(x, m.CFc.Weight, m.CFc.Bias))
 }
 
 // Params lists nothing: the layers are children.

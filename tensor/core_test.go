@@ -168,6 +168,11 @@ func TestGradCore(t *testing.T) {
 		{"matmul-shared-weight", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.MatMul(in[0], in[1]) }, []*tensor.Tensor{randn(1, 2, 3, 4), randn(2, 4, 5)}},
 		{"linear", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Linear(in[0], in[1], in[2]) }, []*tensor.Tensor{randn(1, 2, 3, 4), randn(2, 5, 4), randn(3, 5)}},
 		{"linear-nobias-view", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Linear(in[0].T(), in[1], nil) }, []*tensor.Tensor{randn(1, 4, 3), randn(2, 5, 4)}},
+		{"linear-quickgelu", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.LinearQuickGELU(in[0], in[1], in[2]) }, []*tensor.Tensor{randn(1, 2, 3, 4), randn(2, 5, 4), randn(3, 5)}},
+		{"linear-quickgelu-nobias-twice", func(in []*tensor.Tensor) *tensor.Tensor {
+			h := tensor.LinearQuickGELU(in[0].T(), in[1], nil)
+			return tensor.Add(h, tensor.Mul(h, h))
+		}, []*tensor.Tensor{randn(1, 4, 3), randn(2, 5, 4)}},
 		{"matmul-many-heads", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.MatMul(in[0], in[1].Transpose(-1, -2)) }, []*tensor.Tensor{randn(1, 3, 4, 5, 2), randn(2, 3, 4, 6, 2)}},
 		{"reshape-permute", func(in []*tensor.Tensor) *tensor.Tensor {
 			return tensor.Mul(in[0].Permute(2, 0, 1).Reshape(4, 6), in[0].Reshape(4, 6))
@@ -219,6 +224,37 @@ func TestAddReLU(t *testing.T) {
 		return [][]float32{y.Values(), a.Grad().Values(), b.Grad().Values()}
 	}
 	assertSameBits(t, []string{"output", "da", "db"}, run(true), run(false))
+}
+
+// TestLinearQuickGELU checks the fused operation against
+// QuickGELU(Linear(…)) bit for bit, outputs and gradients, recording and
+// under NoGrad, at a CLIP MLP's shape and at one with ragged tiles.
+func TestLinearQuickGELU(t *testing.T) {
+	for _, sh := range [][3]int{{2 * 197, 768, 3072}, {7, 13, 37}} {
+		m, in, out := sh[0], sh[1], sh[2]
+		run := func(fused, grad bool) [][]float32 {
+			x, w, b := randn(1, m, in), tensor.MulScalar(randn(2, out, in), 0.05), randn(3, out)
+			if grad {
+				for _, p := range []*tensor.Tensor{x, w, b} {
+					p.SetRequiresGrad(true)
+				}
+			}
+			f := func() *tensor.Tensor { return tensor.QuickGELU(tensor.Linear(x, w, b)) }
+			if fused {
+				f = func() *tensor.Tensor { return tensor.LinearQuickGELU(x, w, b) }
+			}
+			if !grad {
+				var y *tensor.Tensor
+				tensor.NoGrad(func() { y = f() })
+				return [][]float32{y.Values()}
+			}
+			y := f()
+			tensor.Sum(tensor.Mul(y, randn(4, y.Shape()...))).Backward()
+			return [][]float32{y.Values(), x.Grad().Values(), w.Grad().Values(), b.Grad().Values()}
+		}
+		assertSameBits(t, []string{"output", "dx", "dw", "db"}, run(true, true), run(false, true))
+		assertSameBits(t, []string{"output without the graph"}, run(true, false), run(false, false))
+	}
 }
 
 // assertSameBits fails t unless got[i] and want[i], named names[i], hold

@@ -143,17 +143,26 @@ func MatMul(a, b *Tensor) *Tensor {
 }
 
 // Linear returns x·wᵀ + bias for x (…, in), w (out, in) in PyTorch's layout
-// and bias (out) or nil. It is one operation: the bias is the GEMM's
-// starting value, and the backward pass makes three GEMM-shaped updates
+// and bias (out) or nil. It is one operation: the bias is added as the GEMM
+// stores its result, and the backward pass makes three GEMM-shaped updates
 // (dx = dy·w, dw = dyᵀ·x, db = column sums of dy) over all rows at once.
-func Linear(x, w, bias *Tensor) *Tensor {
+func Linear(x, w, bias *Tensor) *Tensor { return linear("Linear", x, w, bias, false) }
+
+// LinearQuickGELU returns QuickGELU(Linear(x, w, bias)), the first half of
+// a CLIP MLP, with the same values and gradients bit for bit. The
+// activation is applied as the GEMM stores each block of the output, while
+// it is in cache, instead of in a second pass over memory.
+func LinearQuickGELU(x, w, bias *Tensor) *Tensor { return linear("LinearQuickGELU", x, w, bias, true) }
+
+// linear computes Linear, followed by QuickGELU if gelu.
+func linear(op string, x, w, bias *Tensor, gelu bool) *Tensor {
 	in := x.Dim(-1)
 	if w.NDim() != 2 || w.shape[1] != in || (bias != nil && (bias.NDim() != 1 || bias.shape[0] != w.shape[0])) {
 		bs := "nil"
 		if bias != nil {
 			bs = shapeString(bias.shape)
 		}
-		panic(fmt.Sprintf("tensor: Linear: x %s, weight %s and bias %s do not match", shapeString(x.shape), shapeString(w.shape), bs))
+		panic(fmt.Sprintf("tensor: %s: x %s, weight %s and bias %s do not match", op, shapeString(x.shape), shapeString(w.shape), bs))
 	}
 	out := w.shape[0]
 	m := x.Numel() / max(in, 1)
@@ -161,17 +170,29 @@ func Linear(x, w, bias *Tensor) *Tensor {
 	y := Zeros(shape...)
 	xd := x.Detach().Contiguous().Data()
 	wd := w.Detach().Contiguous().Data()
+	inputs := []*Tensor{x, w}
 	var ep kernels.Epilogue
 	if bias != nil {
 		ep.Bias = bias.Detach().Contiguous().Data()
-	}
-	kernels.SgemmEpilogue(false, true, m, out, in, 1, xd, in, wd, in, 0, y.data, out, ep)
-	inputs := []*Tensor{x, w}
-	if bias != nil {
 		inputs = append(inputs, bias)
 	}
-	return record(y, "Linear", func() {
+	// pre holds x·wᵀ + bias: y itself, or with gelu and gradients to come,
+	// the activation's input kept for its derivative.
+	pre := y.data
+	if gelu {
+		ep.Act = kernels.ActQuickGELU
+		if needsGrad(inputs) {
+			pre = make([]float32, len(y.data))
+			ep.Out = y.data
+		}
+	}
+	kernels.SgemmEpilogue(false, true, m, out, in, 1, xd, in, wd, in, 0, pre, out, ep)
+	return record(y, op, func() {
 		g := y.grad.data
+		if gelu {
+			// The gradient of y is consumed here, so it becomes that of pre.
+			kernels.QuickGELUBackward(g, g, pre)
+		}
 		if x.requiresGrad {
 			kernels.Sgemm(false, false, m, in, out, 1, g, out, wd, in, 1, x.gradData(), in)
 		}
@@ -182,4 +203,18 @@ func Linear(x, w, bias *Tensor) *Tensor {
 			kernels.AddColumnSums(bias.gradData(), g)
 		}
 	}, inputs...)
+}
+
+// needsGrad reports whether an operation on inputs will be recorded for
+// the backward pass.
+func needsGrad(inputs []*Tensor) bool {
+	if !GradEnabled() {
+		return false
+	}
+	for _, in := range inputs {
+		if in.requiresGrad {
+			return true
+		}
+	}
+	return false
 }
