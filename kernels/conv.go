@@ -147,10 +147,47 @@ func (c *convPlan) direct(nb int) bool { return c.pointwise && nb == 1 }
 // Conv2d computes the convolution dst = x ⊛ w with the geometry p, writing
 // dst (N, K, OH, OW). x is (N, C, H, W) and w is (K, C/Groups, R, S).
 func Conv2d(dst, x, w []float32, p ConvParams) {
-	c := newConvPlan("Conv2d", p)
-	checkConvLen("Conv2d", "x", len(x), c.xLen())
-	checkConvLen("Conv2d", "w", len(w), c.wLen())
-	checkConvLen("Conv2d", "dst", len(dst), c.yLen())
+	conv2d("Conv2d", dst, x, w, p, ConvEpilogue{})
+}
+
+// ConvEpilogue is work fused into the store of a convolution's output:
+// for output channel k of every image,
+//
+//	y = ReLU(Scale[k]·y + Shift[k] + Add)
+//
+// each part present only when set: a frozen batch norm, a residual
+// (N, K, OH, OW) tensor, a ReLU. The values are those of Affine, Add and
+// ReLU applied one after the other, bit for bit.
+type ConvEpilogue struct {
+	Scale, Shift []float32 // K values each, both or neither
+	Add          []float32 // like dst; must not overlap it
+	ReLU         bool
+}
+
+// Conv2dEpilogue is Conv2d followed by ep, applied to each block of the
+// output while it is in cache.
+func Conv2dEpilogue(dst, x, w []float32, p ConvParams, ep ConvEpilogue) {
+	conv2d("Conv2dEpilogue", dst, x, w, p, ep)
+}
+
+func conv2d(op string, dst, x, w []float32, p ConvParams, ep ConvEpilogue) {
+	c := newConvPlan(op, p)
+	checkConvLen(op, "x", len(x), c.xLen())
+	checkConvLen(op, "w", len(w), c.wLen())
+	checkConvLen(op, "dst", len(dst), c.yLen())
+	if (ep.Scale == nil) != (ep.Shift == nil) {
+		panic(fmt.Sprintf("kernels: %s: Scale and Shift must both be set or both be nil", op))
+	}
+	if ep.Scale != nil {
+		checkConvLen(op, "Scale", len(ep.Scale), c.K)
+		checkConvLen(op, "Shift", len(ep.Shift), c.K)
+	}
+	if ep.Add != nil {
+		checkConvLen(op, "Add", len(ep.Add), c.yLen())
+		if len(dst) > 0 && overlaps(dst, 1, len(dst), len(dst), ep.Add, 1, len(dst), len(dst)) {
+			panic(fmt.Sprintf("kernels: %s: Add overlaps dst", op))
+		}
+	}
 	col, tmp := c.scratch()
 	defer putScratch(col, tmp)
 	for n0 := 0; n0 < c.N; n0 += c.nb {
@@ -160,13 +197,33 @@ func Conv2d(dst, x, w []float32, p ConvParams) {
 			wg := w[g*c.kg*c.crs : (g+1)*c.kg*c.crs]
 			if nb == 1 {
 				y := dst[(n0*c.K+g*c.kg)*c.l : (n0*c.K+(g+1)*c.kg)*c.l]
-				Sgemm(false, false, c.kg, c.l, c.crs, 1, wg, c.crs, c.columns(*col, x, n0, 1, g), c.l, 0, y, c.l)
+				SgemmEpilogue(false, false, c.kg, c.l, c.crs, 1, wg, c.crs, c.columns(*col, x, n0, 1, g), c.l, 0, y, c.l, c.epilogue(ep, n0, g))
 				continue
 			}
 			Sgemm(false, false, c.kg, cols, c.crs, 1, wg, c.crs, c.columns(*col, x, n0, nb, g), cols, 0, *tmp, cols)
 			c.scatter(dst, *tmp, n0, nb, g)
+			for i := n0; i < n0+nb; i++ {
+				e := c.epilogue(ep, i, g)
+				y := dst[(i*c.K+g*c.kg)*c.l : (i*c.K+(g+1)*c.kg)*c.l]
+				parallelMap(c.kg, max(1, grainArith/c.l), func(lo, hi int) { e.apply(y, c.l, lo, hi, 0, c.l) })
+			}
 		}
 	}
+}
+
+// epilogue returns ep for the (K/G, L) output block of group g of image i.
+func (c *convPlan) epilogue(ep ConvEpilogue, i, g int) Epilogue {
+	var e Epilogue
+	if ep.Scale != nil {
+		e.Scale, e.Shift = ep.Scale[g*c.kg:(g+1)*c.kg], ep.Shift[g*c.kg:(g+1)*c.kg]
+	}
+	if ep.Add != nil {
+		e.Add = ep.Add[(i*c.K+g*c.kg)*c.l : (i*c.K+(g+1)*c.kg)*c.l]
+	}
+	if ep.ReLU {
+		e.Act = ActReLU
+	}
+	return e
 }
 
 // Conv2dBackwardData adds the gradient of Conv2d with respect to x into dx:

@@ -235,3 +235,76 @@ func TestConv2dPanics(t *testing.T) {
 		})
 	}
 }
+
+// TestConv2dEpilogue checks the fused epilogue against Conv2d followed by
+// Affine per channel, Add and ReLU, bit for bit, on every ISA.
+func TestConv2dEpilogue(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(21, 22))
+		for _, p := range convCases() {
+			q := p.norm()
+			x, w := randSlice(rng, q.xLen(), -1, 1), randSlice(rng, q.wLen(), -1, 1)
+			scale, shift := randSlice(rng, q.K, -2, 2), randSlice(rng, q.K, -1, 1)
+			add := randSlice(rng, q.yLen(), -1, 1)
+			l := p.OutH() * p.OutW()
+			for _, ep := range []ConvEpilogue{
+				{},
+				{Scale: scale, Shift: shift},
+				{Scale: scale, Shift: shift, ReLU: true},
+				{Scale: scale, Shift: shift, Add: add, ReLU: true},
+				{Add: add},
+			} {
+				name := fmt.Sprintf("%s/scale=%v/add=%v/relu=%v", convName(p), ep.Scale != nil, ep.Add != nil, ep.ReLU)
+				want := make([]float32, q.yLen())
+				Conv2d(want, x, w, p)
+				for i := 0; i < q.N; i++ {
+					for k := 0; k < q.K; k++ {
+						y := want[(i*q.K+k)*l:][:l]
+						if ep.Scale != nil {
+							Affine(y, scale[k], y, shift[k])
+						}
+						if ep.Add != nil {
+							Add(y, y, add[(i*q.K+k)*l:][:l])
+						}
+						if ep.ReLU {
+							ReLU(y, y)
+						}
+					}
+				}
+				got := guardedFrom(make([]float32, q.yLen()))
+				withThreads(2, func() { Conv2dEpilogue(got.s(), x, w, p, ep) })
+				got.check(t, name)
+				for i := range want {
+					if math.Float32bits(got.s()[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("%s: y[%d] = %v, want %v", name, i, got.s()[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}
+
+func TestConv2dEpiloguePanics(t *testing.T) {
+	p := ConvParams{N: 1, C: 2, H: 4, W: 4, K: 2, R: 3, S: 3, PadH: 1, PadW: 1}
+	x, w, y := make([]float32, 32), make([]float32, 36), make([]float32, 32)
+	for _, c := range []struct {
+		name string
+		ep   ConvEpilogue
+		want string
+	}{
+		{"scale without shift", ConvEpilogue{Scale: make([]float32, 2)}, "both be set"},
+		{"short scale", ConvEpilogue{Scale: make([]float32, 1), Shift: make([]float32, 1)}, "len(Scale)=1, want 2"},
+		{"short add", ConvEpilogue{Add: make([]float32, 31)}, "len(Add)=31, want 32"},
+		{"add is dst", ConvEpilogue{Add: y}, "Add overlaps dst"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				msg := fmt.Sprint(recover())
+				if !strings.HasPrefix(msg, "kernels: Conv2dEpilogue: ") || !strings.Contains(msg, c.want) {
+					t.Errorf("panic %q, want kernels: Conv2dEpilogue: …%s…", msg, c.want)
+				}
+			}()
+			Conv2dEpilogue(y, x, w, p, c.ep)
+		})
+	}
+}

@@ -16,18 +16,28 @@ const (
 // Epilogue is work fused into the store of C: after C = alpha*op(A)*op(B) +
 // beta*C, every element becomes
 //
-//	C[i][j] = Act(C[i][j] + Bias[j])
+//	C[i][j] = Act(Scale[i]·C[i][j] + Shift[i] + Bias[j] + Add[i][j])
 //
-// A Linear layer's y = act(x·Wᵀ + b) is then a single pass over y, done on
-// each 32-column strip of C while it is still in cache. With Out, C keeps
-// C + Bias and Act(C + Bias) goes to Out instead, so a training step gets
-// both the activation's input (for its gradient) and its output from one
-// pass. The zero Epilogue does nothing.
+// each part present only when its field is set, in that order. A Linear
+// layer's y = act(x·Wᵀ + b) is then a single pass over y, done on each
+// 32-column strip of C while it is still in cache; so is a convolution's
+// frozen batch norm (Scale, Shift per output channel), residual (Add) and
+// ReLU. With Out, C keeps the value before Act and Act's result goes to Out
+// instead, so a training step gets both the activation's input (for its
+// gradient) and its output from one pass. The zero Epilogue does nothing.
 type Epilogue struct {
-	Bias []float32 // n values, one per column of C; nil adds nothing
-	Act  Activation
-	// Out, if not nil, receives Act(C + Bias) with C's leading dimension;
-	// it must not overlap C or Bias. It needs an Act.
+	// Scale and Shift, both or neither, hold m values, one per row of C;
+	// the assembly computes Scale[i]·C + Shift[i] with one fused
+	// multiply-add (kernels.Affine).
+	Scale, Shift []float32
+	Bias         []float32 // n values, one per column of C; nil adds nothing
+	// Add, if not nil, is an m×n matrix with C's leading dimension added
+	// to C; it must not overlap C.
+	Add []float32
+	Act Activation
+	// Out, if not nil, receives the result of Act with C's leading
+	// dimension while C keeps its input; it must not overlap C, Bias or
+	// Add, and needs an Act.
 	Out []float32
 }
 
@@ -67,33 +77,51 @@ func SgemmPackedEpilogue(transA bool, m int, alpha float32, a []float32, lda int
 }
 
 func checkEpilogue(op string, ep Epilogue, m, n int, c []float32, ldc int) {
-	if ep.Bias != nil && len(ep.Bias) != n {
-		panic(fmt.Sprintf("kernels: %s: len(Bias)=%d, want n=%d", op, len(ep.Bias), n))
-	}
-	if ep.Act < ActNone || ep.Act > ActQuickGELU {
-		panic(fmt.Sprintf("kernels: %s: unknown Activation %d", op, ep.Act))
-	}
-	if len(ep.Bias) > 0 && m > 0 && n > 0 && len(c) > 0 && overlaps(c, m, n, ldc, ep.Bias, 1, n, n) {
-		panic(fmt.Sprintf("kernels: %s: Bias overlaps C", op))
-	}
-	if ep.Out == nil || m == 0 || n == 0 {
-		return
+	bad := func(format string, args ...any) {
+		panic(fmt.Sprintf("kernels: %s: "+format, append([]any{op}, args...)...))
 	}
 	switch {
-	case ep.Act == ActNone:
-		panic(fmt.Sprintf("kernels: %s: Out without an Activation", op))
-	case len(ep.Out) < (m-1)*ldc+n:
-		panic(fmt.Sprintf("kernels: %s: len(Out)=%d, want at least %d", op, len(ep.Out), (m-1)*ldc+n))
-	case overlaps(c, m, n, ldc, ep.Out, m, n, ldc):
-		panic(fmt.Sprintf("kernels: %s: Out overlaps C", op))
-	case len(ep.Bias) > 0 && overlaps(ep.Out, m, n, ldc, ep.Bias, 1, n, n):
-		panic(fmt.Sprintf("kernels: %s: Bias overlaps Out", op))
+	case ep.Bias != nil && len(ep.Bias) != n:
+		bad("len(Bias)=%d, want n=%d", len(ep.Bias), n)
+	case (ep.Scale == nil) != (ep.Shift == nil):
+		bad("Scale and Shift must both be set or both be nil")
+	case ep.Scale != nil && (len(ep.Scale) != m || len(ep.Shift) != m):
+		bad("len(Scale)=%d and len(Shift)=%d, want m=%d", len(ep.Scale), len(ep.Shift), m)
+	case ep.Act < ActNone || ep.Act > ActQuickGELU:
+		bad("unknown Activation %d", ep.Act)
+	case ep.Out != nil && ep.Act == ActNone:
+		bad("Out without an Activation")
+	}
+	if m == 0 || n == 0 || len(c) == 0 {
+		return
+	}
+	size := (m-1)*ldc + n
+	overlapsC := func(x []float32, rows, cols, ld int) bool {
+		return len(x) > 0 && overlaps(c, m, n, ldc, x, rows, cols, ld)
+	}
+	switch {
+	case overlapsC(ep.Bias, 1, n, n):
+		bad("Bias overlaps C")
+	case overlapsC(ep.Scale, 1, m, m) || overlapsC(ep.Shift, 1, m, m):
+		bad("Scale or Shift overlaps C")
+	case ep.Add != nil && len(ep.Add) < size:
+		bad("len(Add)=%d, want at least %d", len(ep.Add), size)
+	case overlapsC(ep.Add, m, n, ldc):
+		bad("Add overlaps C")
+	case ep.Out != nil && len(ep.Out) < size:
+		bad("len(Out)=%d, want at least %d", len(ep.Out), size)
+	case overlapsC(ep.Out, m, n, ldc):
+		bad("Out overlaps C")
+	case ep.Out != nil && len(ep.Bias) > 0 && overlaps(ep.Out, m, n, ldc, ep.Bias, 1, n, n):
+		bad("Bias overlaps Out")
+	case ep.Out != nil && len(ep.Add) > 0 && overlaps(ep.Out, m, n, ldc, ep.Add, m, n, ldc):
+		bad("Add overlaps Out")
 	}
 }
 
 // apply runs the epilogue on C[r0:r1, c0:c1].
 func (ep *Epilogue) apply(c []float32, ldc, r0, r1, c0, c1 int) {
-	if ep.Bias == nil && ep.Act == ActNone {
+	if ep.Scale == nil && ep.Bias == nil && ep.Add == nil && ep.Act == ActNone {
 		return
 	}
 	// The primitives directly: apply already runs on one worker per tile,
@@ -110,8 +138,14 @@ func (ep *Epilogue) apply(c []float32, ldc, r0, r1, c0, c1 int) {
 	}
 	for r := r0; r < r1; r++ {
 		row := c[r*ldc+c0 : r*ldc+c1]
+		if ep.Scale != nil {
+			k.affine(row, ep.Scale[r], row, ep.Shift[r])
+		}
 		if ep.Bias != nil {
 			k.add(row, row, ep.Bias[c0:c1])
+		}
+		if ep.Add != nil {
+			k.add(row, row, ep.Add[r*ldc+c0:r*ldc+c1])
 		}
 		switch {
 		case act == nil:

@@ -78,6 +78,22 @@ func (b *BatchNorm) forward(op func(x, weight, bias, runningMean, runningVar *te
 	return op(x, b.Weight, b.Bias, b.RunningMean, b.RunningVar, train, b.Momentum, b.Eps)
 }
 
+// frozenScaleShift returns the norm as a map y = scale·x + shift per
+// channel (tensor.BatchNormScaleShift) when it uses its running statistics
+// and no gradient is wanted for its weight or bias; ok is false otherwise.
+func (b *BatchNorm) frozenScaleShift() (scale, shift []float32, ok bool) {
+	if b.training && !b.FreezeStats {
+		return nil, nil, false
+	}
+	for _, p := range []*tensor.Tensor{b.Weight, b.Bias} {
+		if p != nil && p.RequiresGrad() && tensor.GradEnabled() {
+			return nil, nil, false
+		}
+	}
+	scale, shift = tensor.BatchNormScaleShift(b.Weight, b.Bias, b.RunningMean, b.RunningVar, b.Eps)
+	return scale, shift, true
+}
+
 // Params lists weight and bias.
 func (b *BatchNorm) Params(visit func(string, *tensor.Tensor)) {
 	visit("weight", b.Weight)

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"math"
 	"testing"
 
 	"github.com/vlpuda/vlpuda/tensor"
@@ -104,4 +105,47 @@ func TestAttentionLearnedMask(t *testing.T) {
 	tensortest.GradCheck{ATol: 5e-3, RTol: 5e-2}.Check(t, func(in []*tensor.Tensor) *tensor.Tensor {
 		return mha.Forward(in[0], in[1])
 	}, x, mask)
+}
+
+// TestResNetFoldedNormsMatch runs an evaluated ResNet tower twice: once with
+// its norms folded into the convolutions (gradients off, Conv2dAffine) and
+// once with the norms' parameters requiring gradients (each operation on
+// its own). Outputs and the input's gradient must agree bit for bit.
+func TestResNetFoldedNormsMatch(t *testing.T) {
+	rng := tensor.NewRNG(3)
+	r := NewModifiedResNet(rng, ResNetConfig{Layers: [4]int{2, 1, 1, 1}, Width: 8, Resolution: 64, Heads: 4, Embed: 16})
+	// Running statistics away from the defaults, so the fold does something.
+	Walk(r, func(_ string, m Module) {
+		if bn, ok := m.(*BatchNorm); ok {
+			copy(bn.RunningMean.Data(), tensor.RandN(rng, bn.RunningMean.Shape()...).Data())
+			copy(bn.RunningVar.Data(), tensor.AddScalar(tensor.RandUniform(rng, 0, 1, bn.RunningVar.Shape()...), 0.5).Data())
+			copy(bn.Weight.Data(), tensor.RandN(rng, bn.Weight.Shape()...).Data())
+		}
+	})
+	SetTraining(r, false)
+	images := tensor.RandN(rng, 2, 3, 64, 64)
+
+	setNormGrads := func(on bool) {
+		Walk(r, func(_ string, m Module) {
+			if bn, ok := m.(*BatchNorm); ok {
+				bn.Weight.SetRequiresGrad(on)
+				bn.Bias.SetRequiresGrad(on)
+			}
+		})
+	}
+	run := func(folded bool) [][]float32 {
+		setNormGrads(!folded)
+		x := images.Detach().SetRequiresGrad(true)
+		y := r.Forward(x)
+		tensor.Sum(tensor.Mul(y, tensor.RandN(tensor.NewRNG(4), y.Shape()...))).Backward()
+		return [][]float32{y.Values(), x.Grad().Values()}
+	}
+	folded, composed := run(true), run(false)
+	for i, name := range []string{"features", "image gradient"} {
+		for j := range composed[i] {
+			if math.Float32bits(folded[i][j]) != math.Float32bits(composed[i][j]) {
+				t.Fatalf("%s[%d]: %v folded, %v composed", name, j, folded[i][j], composed[i][j])
+			}
+		}
+	}
 }

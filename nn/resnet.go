@@ -59,9 +59,9 @@ func NewModifiedResNet(rng *rand.Rand, c ResNetConfig) *ModifiedResNet {
 
 // Forward maps images (N, 3, R, R) to features (N, embed), not normalised.
 func (r *ModifiedResNet) Forward(images *tensor.Tensor) *tensor.Tensor {
-	x := r.BN1.ForwardReLU(r.Conv1.Forward(images))
-	x = r.BN2.ForwardReLU(r.Conv2.Forward(x))
-	x = r.BN3.ForwardReLU(r.Conv3.Forward(x))
+	x := convBN(r.Conv1, r.BN1, images, nil, true)
+	x = convBN(r.Conv2, r.BN2, x, nil, true)
+	x = convBN(r.Conv3, r.BN3, x, nil, true)
 	x = avgPool(x, 2)
 	r.tap("stem_out", x)
 	for s, stage := range r.Layers {
@@ -149,14 +149,34 @@ func NewBottleneck(rng *rand.Rand, in, planes, stride int) *Bottleneck {
 
 // Forward runs the block on x (N, C, H, W).
 func (b *Bottleneck) Forward(x *tensor.Tensor) *tensor.Tensor {
-	out := b.BN1.ForwardReLU(b.Conv1.Forward(x))
-	out = b.BN2.ForwardReLU(b.Conv2.Forward(out))
-	out = b.BN3.Forward(b.Conv3.Forward(avgPool(out, b.Stride)))
+	out := convBN(b.Conv1, b.BN1, x, nil, true)
+	out = convBN(b.Conv2, b.BN2, out, nil, true)
 	shortcut := x
 	if b.Downsample != nil {
 		shortcut = b.Downsample.Forward(x)
 	}
-	return tensor.AddReLU(out, shortcut)
+	return convBN(b.Conv3, b.BN3, avgPool(out, b.Stride), shortcut, true)
+}
+
+// convBN returns bn(conv(x)), plus add unless it is nil, then a ReLU if
+// relu. A frozen norm whose parameters need no gradient (evaluation, or
+// under tensor.NoGrad) is folded into the convolution's epilogue with the
+// residual and the ReLU (tensor.Conv2dAffine); otherwise the operations
+// run one by one. Both give the same values bit for bit.
+func convBN(conv *Conv2d, bn *BatchNorm, x, add *tensor.Tensor, relu bool) *tensor.Tensor {
+	if scale, shift, ok := bn.frozenScaleShift(); ok && conv.Bias == nil {
+		return tensor.Conv2dAffine(x, conv.Weight, scale, shift, add, relu, conv.Stride, conv.Padding)
+	}
+	y := conv.Forward(x)
+	switch {
+	case add != nil && relu:
+		return tensor.AddReLU(bn.Forward(y), add)
+	case add != nil:
+		return tensor.Add(bn.Forward(y), add)
+	case relu:
+		return bn.ForwardReLU(y)
+	}
+	return bn.Forward(y)
 }
 
 // Params lists nothing: the layers are children.
@@ -186,7 +206,7 @@ type Downsample struct {
 
 // Forward maps x to the block's output shape.
 func (d *Downsample) Forward(x *tensor.Tensor) *tensor.Tensor {
-	return d.BN.Forward(d.Conv.Forward(avgPool(x, d.Stride)))
+	return convBN(d.Conv, d.BN, avgPool(x, d.Stride), nil, false)
 }
 
 // Params lists nothing.

@@ -2,6 +2,7 @@ package tensor
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/vlpuda/vlpuda/kernels"
 )
@@ -86,14 +87,86 @@ func Conv2d(x, w, bias *Tensor, stride, padding [2]int) *Tensor {
 				}
 			}
 		}
-		if len(dy) == 0 {
-			return
-		}
-		if w.requiresGrad {
-			kernels.Conv2dBackwardFilter(w.gradData(), xd, dy, p)
-		}
-		if x.requiresGrad {
-			kernels.Conv2dBackwardData(x.gradData(), dy, wd, p)
-		}
+		convBackward(p, x, w, xd, wd, dy)
 	}, graphInputs(x, w, bias)...)
+}
+
+// convBackward adds the gradients of a convolution with output gradient dy
+// into those of x and w that need one.
+func convBackward(p kernels.ConvParams, x, w *Tensor, xd, wd, dy []float32) {
+	if len(dy) == 0 {
+		return
+	}
+	if w.requiresGrad {
+		kernels.Conv2dBackwardFilter(w.gradData(), xd, dy, p)
+	}
+	if x.requiresGrad {
+		kernels.Conv2dBackwardData(x.gradData(), dy, wd, p)
+	}
+}
+
+// Conv2dAffine returns a convolution followed by a map per output channel
+// k, a residual and a ReLU:
+//
+//	y[n, k] = ReLU(scale[k]·Conv2d(x, w, nil)[n, k] + shift[k] + add[n, k])
+//
+// with add (the output's shape) nil for none and the ReLU only if relu. It
+// is a ResNet's convolution, frozen batch norm (see BatchNormScaleShift)
+// and block end as one operation: the map, the residual and the ReLU are
+// applied as the convolution's GEMM stores each block, while it is in
+// cache. Values and gradients equal those of the composed operations
+// (Conv2d, BatchNorm in evaluation mode, AddReLU) bit for bit. scale and
+// shift are constants: no gradient flows to them.
+func Conv2dAffine(x, w *Tensor, scale, shift []float32, add *Tensor, relu bool, stride, padding [2]int) *Tensor {
+	const op = "Conv2dAffine"
+	if w.NDim() != 4 {
+		panic(fmt.Sprintf("tensor: %s: weight has shape %s; want (K, C, R, S)", op, shapeString(w.shape)))
+	}
+	g := newConvGeom(op, x, w.shape[2], w.shape[3], stride, padding)
+	k := w.shape[0]
+	if w.shape[1] != g.c {
+		panic(fmt.Sprintf("tensor: %s: input %s and weight %s do not match", op, shapeString(x.shape), shapeString(w.shape)))
+	}
+	if len(scale) != k || len(shift) != k {
+		panic(fmt.Sprintf("tensor: %s: %d scales and %d shifts for %d output channels", op, len(scale), len(shift), k))
+	}
+	if add != nil && !slices.Equal(add.shape, []int{g.n, k, g.oh, g.ow}) {
+		panic(fmt.Sprintf("tensor: %s: residual has shape %s, want %v", op, shapeString(add.shape), []int{g.n, k, g.oh, g.ow}))
+	}
+	p := kernels.ConvParams{N: g.n, C: g.c, H: g.h, W: g.w, K: k, R: g.r, S: g.s,
+		StrideH: g.sh, StrideW: g.sw, PadH: g.ph, PadW: g.pw}
+	xd := x.Detach().Contiguous().Data()
+	wd := w.Detach().Contiguous().Data()
+	out := Zeros(g.n, k, g.oh, g.ow)
+	l := g.oh * g.ow
+	ep := kernels.ConvEpilogue{Scale: scale, Shift: shift, ReLU: relu}
+	if add != nil {
+		ep.Add = add.Detach().Contiguous().Data()
+	}
+	if out.Numel() > 0 {
+		kernels.Conv2dEpilogue(out.data, xd, wd, p, ep)
+	}
+	return record(out, op, func() {
+		// out's gradient is consumed here: it becomes the convolution's,
+		// in place.
+		dy := out.grad.data
+		if relu {
+			kernels.ReLUBackward(dy, dy, out.data)
+		}
+		if wantsGrad(add) {
+			if add.grad == nil {
+				copy(add.gradData(), dy)
+			} else {
+				addTo(add.gradData(), dy)
+			}
+		}
+		for i := range g.n {
+			for kk, a := range scale {
+				// a·dy as batch norm's backward computes it (a·dy + 0).
+				row := dy[(i*k+kk)*l:][:l]
+				kernels.Affine(row, a, row, 0)
+			}
+		}
+		convBackward(p, x, w, xd, wd, dy)
+	}, graphInputs(x, w, add)...)
 }

@@ -122,3 +122,104 @@ func TestConv2dPanics(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { expectPanic(t, tt.want, tt.fn) })
 	}
 }
+
+// affineCase is one Conv2dAffine configuration of the tests.
+type affineCase struct {
+	name      string
+	x, w, add []int // shapes; add nil for no residual
+	relu      bool
+	stride    [2]int
+	padding   [2]int
+}
+
+var affineCases = []affineCase{
+	{"bn-relu", []int{2, 3, 6, 6}, []int{4, 3, 3, 3}, nil, true, [2]int{1, 1}, [2]int{1, 1}},
+	{"bn", []int{2, 3, 7, 5}, []int{4, 3, 3, 3}, nil, false, [2]int{2, 2}, [2]int{1, 1}},
+	{"bn-residual-relu", []int{2, 4, 5, 5}, []int{6, 4, 1, 1}, []int{2, 6, 5, 5}, true, [2]int{1, 1}, [2]int{0, 0}},
+	{"batched-7x7", []int{8, 4, 7, 7}, []int{5, 4, 3, 3}, []int{8, 5, 7, 7}, true, [2]int{1, 1}, [2]int{1, 1}},
+}
+
+// TestConv2dAffineMatchesComposed checks Conv2dAffine against Conv2d,
+// BatchNorm in evaluation mode and AddReLU (or ReLU) bit for bit: outputs
+// and the gradients of x, w and the residual, and the output under NoGrad.
+func TestConv2dAffineMatchesComposed(t *testing.T) {
+	for _, tt := range affineCases {
+		t.Run(tt.name, func(t *testing.T) {
+			k := tt.w[0]
+			gamma, beta, mean := randn(5, k), randn(6, k), randn(7, k)
+			variance := tensor.AddScalar(tensor.Mul(randn(8, k), randn(8, k)), 0.5)
+			scale, shift := tensor.BatchNormScaleShift(gamma, beta, mean, variance, 1e-5)
+			run := func(fused, grad bool) [][]float32 {
+				x, w := randn(1, tt.x...), randn(2, tt.w...)
+				var add *tensor.Tensor
+				ins := []*tensor.Tensor{x, w}
+				if tt.add != nil {
+					add = randn(3, tt.add...)
+					ins = append(ins, add)
+				}
+				f := func() *tensor.Tensor {
+					if fused {
+						return tensor.Conv2dAffine(x, w, scale, shift, add, tt.relu, tt.stride, tt.padding)
+					}
+					y := tensor.Conv2d(x, w, nil, tt.stride, tt.padding)
+					switch {
+					case add != nil && tt.relu:
+						return tensor.AddReLU(tensor.BatchNorm(y, gamma, beta, mean, variance, false, 0.1, 1e-5), add)
+					case tt.relu:
+						return tensor.BatchNormReLU(y, gamma, beta, mean, variance, false, 0.1, 1e-5)
+					case add != nil:
+						return tensor.Add(tensor.BatchNorm(y, gamma, beta, mean, variance, false, 0.1, 1e-5), add)
+					}
+					return tensor.BatchNorm(y, gamma, beta, mean, variance, false, 0.1, 1e-5)
+				}
+				if !grad {
+					var y *tensor.Tensor
+					tensor.NoGrad(func() { y = f() })
+					return [][]float32{y.Values()}
+				}
+				for _, in := range ins {
+					in.SetRequiresGrad(true)
+				}
+				y := f()
+				tensor.Sum(tensor.Mul(y, randn(4, y.Shape()...))).Backward()
+				vals := [][]float32{y.Values()}
+				for _, in := range ins {
+					vals = append(vals, in.Grad().Values())
+				}
+				return vals
+			}
+			names := []string{"output", "dx", "dw", "dadd"}
+			want := run(false, true)
+			assertSameBits(t, names[:len(want)], run(true, true), want)
+			assertSameBits(t, []string{"output without the graph"}, run(true, false), run(false, false))
+		})
+	}
+}
+
+func TestGradConv2dAffine(t *testing.T) {
+	// Small outputs where a ReLU is involved: finite differences across its
+	// kink are wrong, and a larger output is likelier to have a value
+	// within a step of 0. The batched path runs without the ReLU.
+	for _, tt := range []affineCase{
+		{"bn-relu", []int{2, 2, 3, 3}, []int{2, 2, 3, 3}, nil, true, [2]int{1, 1}, [2]int{1, 1}},
+		{"bn-strided", []int{2, 3, 7, 5}, []int{4, 3, 3, 3}, nil, false, [2]int{2, 2}, [2]int{1, 1}},
+		{"bn-residual-relu", []int{1, 2, 3, 3}, []int{3, 2, 1, 1}, []int{1, 3, 3, 3}, true, [2]int{1, 1}, [2]int{0, 0}},
+		{"batched-7x7-residual", []int{8, 3, 7, 7}, []int{2, 3, 3, 3}, []int{8, 2, 7, 7}, false, [2]int{1, 1}, [2]int{1, 1}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			k := tt.w[0]
+			scale, shift := randn(5, k).Values(), randn(6, k).Values()
+			ins := []*tensor.Tensor{randn(1, tt.x...), randn(2, tt.w...)}
+			if tt.add != nil {
+				ins = append(ins, randn(3, tt.add...))
+			}
+			checkGradAccumulating(t, func(in []*tensor.Tensor) *tensor.Tensor {
+				var add *tensor.Tensor
+				if len(in) > 2 {
+					add = in[2]
+				}
+				return tensor.Conv2dAffine(in[0], in[1], scale, shift, add, tt.relu, tt.stride, tt.padding)
+			}, ins...)
+		})
+	}
+}

@@ -108,6 +108,46 @@ func BatchNormReLU(x, weight, bias, runningMean, runningVar *Tensor, train bool,
 	return batchNorm("BatchNormReLU", x, weight, bias, runningMean, runningVar, train, momentum, eps, true)
 }
 
+// BatchNormScaleShift returns the map y = scale·x + shift, per channel, that
+// BatchNorm applies in evaluation mode: scale = weight/√(runningVar + eps)
+// and shift = bias − runningMean·scale, rounded as BatchNorm rounds them,
+// so that Conv2dAffine with them gives BatchNorm's values bit for bit.
+// weight and bias may be nil (1 and 0).
+func BatchNormScaleShift(weight, bias, runningMean, runningVar *Tensor, eps float32) (scale, shift []float32) {
+	const op = "BatchNormScaleShift"
+	if runningMean == nil || runningVar == nil || runningMean.NDim() != 1 {
+		panic(fmt.Sprintf("tensor: %s: want running statistics of shape (C)", op))
+	}
+	c := runningMean.shape[0]
+	checkVector(op, "weight", weight, c)
+	checkVector(op, "bias", bias, c)
+	checkVector(op, "runningVar", runningVar, c)
+	mean, gamma, beta := runningMean.Values(), valuesOrNil(weight), valuesOrNil(bias)
+	scale, shift, rstd := make([]float32, c), make([]float32, c), make([]float32, c)
+	for ch, v := range runningVar.Values() {
+		rstd[ch] = evalRstd(v, eps)
+		scale[ch], shift[ch] = bnAffine(mean, rstd, gamma, beta, ch)
+	}
+	return scale, shift
+}
+
+// evalRstd returns 1/√(v + eps), the scale of evaluation mode.
+func evalRstd(v, eps float32) float32 { return float32(1 / math.Sqrt(float64(v)+float64(eps))) }
+
+// bnAffine returns batch norm's map y = a·x + b for channel ch: a = rstd·γ
+// and b = β − μ·a.
+func bnAffine(mean, rstd, gamma, beta []float32, ch int) (a, b float32) {
+	a = rstd[ch]
+	if gamma != nil {
+		a *= gamma[ch]
+	}
+	b = -mean[ch] * a
+	if beta != nil {
+		b += beta[ch]
+	}
+	return a, b
+}
+
 func batchNorm(op string, x, weight, bias, runningMean, runningVar *Tensor, train bool, momentum, eps float32, relu bool) *Tensor {
 	if x.NDim() < 2 {
 		panic(fmt.Sprintf("tensor: %s: input has shape %s; want (N, C, …)", op, shapeString(x.shape)))
@@ -175,21 +215,13 @@ func batchNorm(op string, x, weight, bias, runningMean, runningVar *Tensor, trai
 		}
 		copy(mean, runningMean.Values())
 		for ch, v := range runningVar.Values() {
-			rstd[ch] = float32(1 / math.Sqrt(float64(v)+float64(eps)))
+			rstd[ch] = evalRstd(v, eps)
 		}
 	}
 
 	out := Zeros(x.shape...)
 	forChannels(func(ch int) {
-		// y = x·a + b with a = rstd·γ and b = β − μ·a.
-		a := rstd[ch]
-		if gamma != nil {
-			a *= gamma[ch]
-		}
-		b := -mean[ch] * a
-		if beta != nil {
-			b += beta[ch]
-		}
+		a, b := bnAffine(mean, rstd, gamma, beta, ch)
 		affine := kernels.Affine
 		if relu {
 			affine = kernels.AffineReLU
