@@ -78,7 +78,7 @@ func DefaultSettings() Settings {
 	return Settings{
 		Iterations: 600, Epochs: 3, Batch: 32,
 		LR: 1e-3, HeadLRMult: 10, Tau: 1e-6, MaxDensity: 0.005,
-		FixMatchWeight: 0.5, FixMatchThreshold: 0.95,
+		FixMatchWeight: 0.1, FixMatchThreshold: 0.95,
 		TrainImages: 20000, TestImages: 2000,
 	}
 }
