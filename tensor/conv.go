@@ -36,6 +36,22 @@ func newConvGeom(op string, x *Tensor, r, s int, stride, padding [2]int) convGeo
 	return g
 }
 
+// newConv checks the input x (N, C, H, W) and the filters w (K, C, R, S)
+// of a convolution and returns its geometry, its kernels.ConvParams and the
+// operands as dense slices.
+func newConv(op string, x, w *Tensor, stride, padding [2]int) (g convGeom, p kernels.ConvParams, xd, wd []float32) {
+	if w.NDim() != 4 {
+		panic(fmt.Sprintf("tensor: %s: weight has shape %s; want (K, C, R, S)", op, shapeString(w.shape)))
+	}
+	g = newConvGeom(op, x, w.shape[2], w.shape[3], stride, padding)
+	if w.shape[1] != g.c {
+		panic(fmt.Sprintf("tensor: %s: input %s and weight %s do not match", op, shapeString(x.shape), shapeString(w.shape)))
+	}
+	p = kernels.ConvParams{N: g.n, C: g.c, H: g.h, W: g.w, K: w.shape[0], R: g.r, S: g.s,
+		StrideH: g.sh, StrideW: g.sw, PadH: g.ph, PadW: g.pw}
+	return g, p, x.Detach().Contiguous().Data(), w.Detach().Contiguous().Data()
+}
+
 // Conv2d returns the 2-D cross-correlation of x (N, C, H, W) with the filters
 // w (K, C, R, S), plus bias (K) unless it is nil, as
 // torch.nn.functional.conv2d with dilation 1 and groups 1 (neither is
@@ -48,19 +64,9 @@ func newConvGeom(op string, x *Tensor, r, s int, stride, padding [2]int) convGeo
 // dilation should a model need them.
 func Conv2d(x, w, bias *Tensor, stride, padding [2]int) *Tensor {
 	const op = "Conv2d"
-	if w.NDim() != 4 {
-		panic(fmt.Sprintf("tensor: %s: weight has shape %s; want (K, C, R, S)", op, shapeString(w.shape)))
-	}
-	g := newConvGeom(op, x, w.shape[2], w.shape[3], stride, padding)
-	k := w.shape[0]
-	if w.shape[1] != g.c {
-		panic(fmt.Sprintf("tensor: %s: input %s and weight %s do not match", op, shapeString(x.shape), shapeString(w.shape)))
-	}
+	g, p, xd, wd := newConv(op, x, w, stride, padding)
+	k := p.K
 	checkVector(op, "bias", bias, k)
-	p := kernels.ConvParams{N: g.n, C: g.c, H: g.h, W: g.w, K: k, R: g.r, S: g.s,
-		StrideH: g.sh, StrideW: g.sw, PadH: g.ph, PadW: g.pw}
-	xd := x.Detach().Contiguous().Data()
-	wd := w.Detach().Contiguous().Data()
 	out := Zeros(g.n, k, g.oh, g.ow)
 	l := g.oh * g.ow
 	if out.Numel() > 0 {
@@ -119,24 +125,14 @@ func convBackward(p kernels.ConvParams, x, w *Tensor, xd, wd, dy []float32) {
 // shift are constants: no gradient flows to them.
 func Conv2dAffine(x, w *Tensor, scale, shift []float32, add *Tensor, relu bool, stride, padding [2]int) *Tensor {
 	const op = "Conv2dAffine"
-	if w.NDim() != 4 {
-		panic(fmt.Sprintf("tensor: %s: weight has shape %s; want (K, C, R, S)", op, shapeString(w.shape)))
-	}
-	g := newConvGeom(op, x, w.shape[2], w.shape[3], stride, padding)
-	k := w.shape[0]
-	if w.shape[1] != g.c {
-		panic(fmt.Sprintf("tensor: %s: input %s and weight %s do not match", op, shapeString(x.shape), shapeString(w.shape)))
-	}
+	g, p, xd, wd := newConv(op, x, w, stride, padding)
+	k := p.K
 	if len(scale) != k || len(shift) != k {
 		panic(fmt.Sprintf("tensor: %s: %d scales and %d shifts for %d output channels", op, len(scale), len(shift), k))
 	}
 	if add != nil && !slices.Equal(add.shape, []int{g.n, k, g.oh, g.ow}) {
 		panic(fmt.Sprintf("tensor: %s: residual has shape %s, want %v", op, shapeString(add.shape), []int{g.n, k, g.oh, g.ow}))
 	}
-	p := kernels.ConvParams{N: g.n, C: g.c, H: g.h, W: g.w, K: k, R: g.r, S: g.s,
-		StrideH: g.sh, StrideW: g.sw, PadH: g.ph, PadW: g.pw}
-	xd := x.Detach().Contiguous().Data()
-	wd := w.Detach().Contiguous().Data()
 	out := Zeros(g.n, k, g.oh, g.ow)
 	l := g.oh * g.ow
 	ep := kernels.ConvEpilogue{Scale: scale, Shift: shift, ReLU: relu}

@@ -117,6 +117,15 @@ func TestConv2dPanics(t *testing.T) {
 		{"stride-0", func() { tensor.Conv2d(x, randn(2, 3, 2, 3, 3), nil, [2]int{0, 1}, [2]int{0, 0}) }, "tensor: Conv2d: bad window"},
 		{"negative-padding", func() { tensor.Conv2d(x, randn(2, 3, 2, 3, 3), nil, [2]int{1, 1}, [2]int{-1, 0}) }, "tensor: Conv2d: bad window"},
 		{"kernel-too-large", func() { tensor.Conv2d(x, randn(2, 3, 2, 5, 3), nil, [2]int{1, 1}, [2]int{0, 0}) }, "tensor: Conv2d: window 5×3 is larger than input"},
+		{"affine-scales", func() {
+			tensor.Conv2dAffine(x, randn(2, 3, 2, 3, 3), make([]float32, 2), make([]float32, 3), nil, true, [2]int{1, 1}, [2]int{1, 1})
+		}, "tensor: Conv2dAffine: 2 scales and 3 shifts for 3 output channels"},
+		{"affine-residual", func() {
+			tensor.Conv2dAffine(x, randn(2, 3, 2, 3, 3), make([]float32, 3), make([]float32, 3), randn(3, 1, 3, 4, 3), true, [2]int{1, 1}, [2]int{1, 1})
+		}, "tensor: Conv2dAffine: residual has shape (1,3,4,3), want [1 3 4 4]"},
+		{"affine-weight-3d", func() {
+			tensor.Conv2dAffine(x, randn(2, 3, 3, 3), nil, nil, nil, false, [2]int{1, 1}, [2]int{0, 0})
+		}, "tensor: Conv2dAffine: weight has shape (3,3,3)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) { expectPanic(t, tt.want, tt.fn) })
