@@ -201,12 +201,7 @@ func conv2d(op string, dst, x, w []float32, p ConvParams, ep ConvEpilogue) {
 				continue
 			}
 			Sgemm(false, false, c.kg, cols, c.crs, 1, wg, c.crs, c.columns(*col, x, n0, nb, g), cols, 0, *tmp, cols)
-			c.scatter(dst, *tmp, n0, nb, g)
-			for i := n0; i < n0+nb; i++ {
-				e := c.epilogue(ep, i, g)
-				y := dst[(i*c.K+g*c.kg)*c.l : (i*c.K+(g+1)*c.kg)*c.l]
-				parallelMap(c.kg, max(1, grainArith/c.l), func(lo, hi int) { e.apply(y, c.l, lo, hi, 0, c.l) })
-			}
+			c.scatter(dst, *tmp, n0, nb, g, ep)
 		}
 	}
 }
@@ -427,13 +422,20 @@ func (c *convPlan) gather(tmp, dy []float32, n0, nb, g int) []float32 {
 	return tmp
 }
 
-// scatter copies the (K/G, nb·L) GEMM result tmp of group g to dst (NCHW).
-func (c *convPlan) scatter(dst, tmp []float32, n0, nb, g int) {
+// scatter copies the (K/G, nb·L) GEMM result tmp of group g to dst (NCHW)
+// and applies the epilogue ep to each row it copies, while it is in cache.
+func (c *convPlan) scatter(dst, tmp []float32, n0, nb, g int, ep ConvEpilogue) {
 	cols := nb * c.l
+	eps := make([]Epilogue, nb)
+	for i := range eps {
+		eps[i] = c.epilogue(ep, n0+i, g)
+	}
 	ParallelFor(c.kg, max(1, grainArith/cols), func(lo, hi int) {
 		for k := lo; k < hi; k++ {
 			for i := 0; i < nb; i++ {
-				copy(dst[((n0+i)*c.K+g*c.kg+k)*c.l:][:c.l], tmp[k*cols+i*c.l:][:c.l])
+				y := dst[((n0+i)*c.K+g*c.kg)*c.l : ((n0+i)*c.K+(g+1)*c.kg)*c.l]
+				copy(y[k*c.l:][:c.l], tmp[k*cols+i*c.l:][:c.l])
+				eps[i].apply(y, c.l, k, k+1, 0, c.l)
 			}
 		}
 	})
