@@ -69,22 +69,24 @@ func affineGeneric(dst []float32, alpha float32, x []float32, beta float32) {
 // fused multiply-adds), as the assembly does.
 
 func sgdMomentumGeneric(w, grad, buf []float32, lr, wd, mom, damp float32) {
-	grad, buf = grad[:len(w)], buf[:len(w)]
-	for i := range w {
-		d := grad[i] + float32(wd*w[i])
-		b := float32(mom*buf[i]) + float32(damp*d)
-		buf[i] = b
-		w[i] -= float32(lr * b)
-	}
+	sgdGeneric(w, grad, buf, lr, wd, mom, damp, false)
 }
 
 func sgdNesterovGeneric(w, grad, buf []float32, lr, wd, mom, damp float32) {
+	sgdGeneric(w, grad, buf, lr, wd, mom, damp, true)
+}
+
+func sgdGeneric(w, grad, buf []float32, lr, wd, mom, damp float32, nesterov bool) {
 	grad, buf = grad[:len(w)], buf[:len(w)]
 	for i := range w {
 		d := grad[i] + float32(wd*w[i])
 		b := float32(mom*buf[i]) + float32(damp*d)
 		buf[i] = b
-		d += float32(mom * b)
+		if nesterov {
+			d += float32(mom * b)
+		} else {
+			d = b
+		}
 		w[i] -= float32(lr * d)
 	}
 }
