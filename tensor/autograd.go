@@ -83,18 +83,26 @@ func (t *Tensor) takeGrad(g []float32) {
 // it must skip inputs that do not require gradients.
 func record(out *Tensor, op string, backward func(), inputs ...*Tensor) *Tensor {
 	out.op = op
+	if needsGrad(inputs) {
+		out.requiresGrad = true
+		out.parents = inputs
+		out.backward = backward
+	}
+	return out
+}
+
+// needsGrad reports whether an operation on inputs is recorded for the
+// backward pass: gradients are enabled and some input requires one.
+func needsGrad(inputs []*Tensor) bool {
 	if !GradEnabled() {
-		return out
+		return false
 	}
 	for _, in := range inputs {
 		if in.requiresGrad {
-			out.requiresGrad = true
-			out.parents = inputs
-			out.backward = backward
-			return out
+			return true
 		}
 	}
-	return out
+	return false
 }
 
 // Backward computes the gradient of the scalar t with respect to every leaf

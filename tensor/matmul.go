@@ -204,17 +204,3 @@ func linear(op string, x, w, bias *Tensor, gelu bool) *Tensor {
 		}
 	}, inputs...)
 }
-
-// needsGrad reports whether an operation on inputs will be recorded for
-// the backward pass.
-func needsGrad(inputs []*Tensor) bool {
-	if !GradEnabled() {
-		return false
-	}
-	for _, in := range inputs {
-		if in.requiresGrad {
-			return true
-		}
-	}
-	return false
-}
