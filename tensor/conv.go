@@ -156,13 +156,16 @@ func Conv2dAffine(x, w *Tensor, scale, shift []float32, add *Tensor, relu bool, 
 				addTo(add.gradData(), dy)
 			}
 		}
-		for i := range g.n {
-			for kk, a := range scale {
-				// a·dy as batch norm's backward computes it (a·dy + 0).
-				row := dy[(i*k+kk)*l:][:l]
-				kernels.Affine(row, a, row, 0)
+		// a·dy per channel, as batch norm's backward computes it (a·dy + 0),
+		// channels split across threads as there.
+		kernels.ParallelFor(k, max(1, (1<<14)/max(1, g.n*l)), func(lo, hi int) {
+			for kk := lo; kk < hi; kk++ {
+				for i := range g.n {
+					row := dy[(i*k+kk)*l:][:l]
+					kernels.Affine(row, scale[kk], row, 0)
+				}
 			}
-		}
+		})
 		convBackward(p, x, w, xd, wd, dy)
 	}, graphInputs(x, w, add)...)
 }
