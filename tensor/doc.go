@@ -26,7 +26,8 @@
 // collection costs little however large the tensors; with Go's default
 // GOGC=100, though, a training step's heap can grow to about twice the
 // tensors it keeps alive. Programs that train large models should lower the
-// target (GOGC=10, or debug.SetGCPercent, as the vlpuda command does).
+// target; package gcpace does so while keeping the pages of each step's peak
+// mapped (the vlpuda command calls gcpace.Start(10)).
 //
 // # Files
 //

@@ -14,8 +14,9 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 	"strings"
+
+	"github.com/vlpuda/vlpuda/tensor/gcpace"
 )
 
 // A Command is one vlpuda subcommand, in the manner of cmd/go's base.Command.
@@ -51,17 +52,18 @@ var commands []*Command
 
 func register(c *Command) { commands = append(commands, c) }
 
-// gcPercent is the garbage collector's target heap growth when GOGC is not
-// set. Tensor storage holds no pointers, so a collection costs little, but
-// Go's default of 100 lets the heap of a training step grow to about twice
-// its live tensors: a ViT-B/16 training step at batch 8 peaks at 4.7 GiB
-// resident with 100 and 2.7 GiB with 10, at the same speed (vlpuda bench
-// clip -cases vit-b16-train-8).
+// gcPercent is the garbage collector's headroom above the peak live heap
+// when GOGC is not set (see package gcpace). Tensor storage holds no
+// pointers, so a collection costs little, but Go's default of GOGC=100 lets
+// the heap of a training step grow to about twice its live tensors: a
+// ViT-B/16 training step at batch 8 peaks at 4.7 GiB resident with GOGC=100
+// and 2.2 GiB with gcpace at 10 %, and GOGC=10 alone faulted the activations'
+// pages back in on every step (vlpuda bench clip -cases vit-b16-train-8).
 const gcPercent = 10
 
 func main() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
+		gcpace.Start(gcPercent)
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
