@@ -21,10 +21,14 @@ import (
 // and the filter gradient is dw += dy·colᵀ.
 //
 // Batch: images are handled in chunks, one GEMM per chunk and group. When an
-// image has few output positions (L < convMinCols, the 14×14 and 7×7 stages
-// of a ResNet) several images share one GEMM, whose column count nb·L then
-// keeps the GEMM efficient; the outputs are scattered back to NCHW, a copy
-// that costs K·L per image against the GEMM's 2·K·CRS·L.
+// image has few output positions (the 14×14 and 7×7 stages of a ResNet)
+// several images share one GEMM, whose column count nb·L then keeps the GEMM
+// efficient; the outputs are scattered back to NCHW, a copy that costs K·L
+// per image against the GEMM's 2·K·CRS·L. The forward pass aims at
+// convFwdCols columns per GEMM, spread evenly over the chunks, since its
+// values do not depend on the chunking; the backward passes keep
+// convMinCols, because the filter gradient sums over the columns and its
+// rounding follows the chunks.
 //
 // A 1×1 convolution with stride 1 and no padding needs no im2col: one image
 // (C, H·W) already is its column matrix, and the GEMM reads x (and writes dx)
@@ -115,16 +119,20 @@ func checkConvLen(op, name string, got, want int) {
 	}
 }
 
-// convMinCols is the GEMM column count below which images are batched
-// into one GEMM.
-const convMinCols = 256
+// convMinCols is the GEMM column count below which the backward passes
+// batch images into one GEMM; convFwdCols is the forward pass's target.
+const (
+	convMinCols = 256
+	convFwdCols = 1024
+)
 
 // convPlan is the lowering of one convolution.
 type convPlan struct {
 	ConvParams
 	oh, ow, l   int // output size and l = oh·ow
 	cg, kg, crs int // channels and filters per group, rows of col
-	nb          int // images per GEMM
+	nb          int // images per GEMM in the backward passes
+	fwdNB       int // and in the forward pass
 	pointwise   bool
 }
 
@@ -136,8 +144,19 @@ func newConvPlan(op string, p ConvParams) convPlan {
 	c.cg, c.kg = p.C/p.Groups, p.K/p.Groups
 	c.crs = c.cg * p.R * p.S
 	c.nb = max(1, min(p.N, (convMinCols+c.l-1)/c.l))
+	c.fwdNB = evenChunks(p.N, max(1, (convFwdCols+c.l-1)/c.l))
 	c.pointwise = p.R == 1 && p.S == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadH == 0 && p.PadW == 0
 	return c
+}
+
+// evenChunks returns the images per chunk when n images are split into as
+// few chunks of at most nb as possible, of sizes as equal as possible.
+func evenChunks(n, nb int) int {
+	if n <= nb {
+		return max(n, 1)
+	}
+	chunks := (n + nb - 1) / nb
+	return (n + chunks - 1) / chunks
 }
 
 // direct reports whether a chunk of nb images can use x and dx as the
@@ -188,10 +207,10 @@ func conv2d(op string, dst, x, w []float32, p ConvParams, ep ConvEpilogue) {
 			panic(fmt.Sprintf("kernels: %s: Add overlaps dst", op))
 		}
 	}
-	col, tmp := c.scratch()
+	col, tmp := c.scratch(c.fwdNB)
 	defer putScratch(col, tmp)
-	for n0 := 0; n0 < c.N; n0 += c.nb {
-		nb := min(c.nb, c.N-n0)
+	for n0 := 0; n0 < c.N; n0 += c.fwdNB {
+		nb := min(c.fwdNB, c.N-n0)
 		cols := nb * c.l
 		for g := 0; g < c.Groups; g++ {
 			wg := w[g*c.kg*c.crs : (g+1)*c.kg*c.crs]
@@ -228,7 +247,7 @@ func Conv2dBackwardData(dx, dy, w []float32, p ConvParams) {
 	checkConvLen("Conv2dBackwardData", "dx", len(dx), c.xLen())
 	checkConvLen("Conv2dBackwardData", "w", len(w), c.wLen())
 	checkConvLen("Conv2dBackwardData", "dy", len(dy), c.yLen())
-	col, tmp := c.scratch()
+	col, tmp := c.scratch(c.nb)
 	defer putScratch(col, tmp)
 	for n0 := 0; n0 < c.N; n0 += c.nb {
 		nb := min(c.nb, c.N-n0)
@@ -256,7 +275,7 @@ func Conv2dBackwardFilter(dw, x, dy []float32, p ConvParams) {
 	checkConvLen("Conv2dBackwardFilter", "dw", len(dw), c.wLen())
 	checkConvLen("Conv2dBackwardFilter", "x", len(x), c.xLen())
 	checkConvLen("Conv2dBackwardFilter", "dy", len(dy), c.yLen())
-	col, tmp := c.scratch()
+	col, tmp := c.scratch(c.nb)
 	defer putScratch(col, tmp)
 	for n0 := 0; n0 < c.N; n0 += c.nb {
 		nb := min(c.nb, c.N-n0)
@@ -289,16 +308,16 @@ func putScratch(bs ...*[]float32) {
 }
 
 // scratch returns the column buffer (CRS, nb·L) and the gather/scatter
-// buffer (K/G, nb·L) for one chunk. The column buffer is empty when every
-// chunk reads x in place.
-func (c *convPlan) scratch() (col, tmp *[]float32) {
-	cols := c.nb * c.l
+// buffer (K/G, nb·L) for chunks of nb images. The column buffer is empty
+// when every chunk reads x in place.
+func (c *convPlan) scratch(nb int) (col, tmp *[]float32) {
+	cols := nb * c.l
 	ncol := c.crs * cols
-	if c.direct(c.nb) {
+	if c.direct(nb) {
 		ncol = 0
 	}
 	ntmp := 0
-	if c.nb > 1 {
+	if nb > 1 {
 		ntmp = c.kg * cols
 	}
 	return getScratch(ncol), getScratch(ntmp)

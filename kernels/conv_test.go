@@ -74,7 +74,8 @@ func convCases() []ConvParams {
 		{N: 2, C: 4, H: 10, W: 12, K: 3, R: 1, S: 1, StrideH: 2, StrideW: 2},                   // strided 1×1
 		{N: 2, C: 3, H: 15, W: 13, K: 4, R: 7, S: 7, StrideH: 2, StrideW: 2, PadH: 3, PadW: 3}, // stem-like
 		{N: 2, C: 2, H: 6, W: 9, K: 3, R: 2, S: 4, StrideH: 1, StrideW: 3, PadH: 0, PadW: 2},   // non-square
-		{N: 8, C: 4, H: 7, W: 7, K: 5, R: 3, S: 3, PadH: 1, PadW: 1},                           // 6+2 images per GEMM
+		{N: 8, C: 4, H: 7, W: 7, K: 5, R: 3, S: 3, PadH: 1, PadW: 1},                           // backward 6+2 images per GEMM
+		{N: 25, C: 2, H: 7, W: 7, K: 3, R: 3, S: 3, PadH: 1, PadW: 1},                          // forward 13+12
 		{N: 2, C: 3, H: 11, W: 10, K: 2, R: 3, S: 3, PadH: 2, PadW: 2, DilationH: 2, DilationW: 3},
 		{N: 2, C: 4, H: 6, W: 6, K: 6, R: 3, S: 3, PadH: 1, PadW: 1, Groups: 2},
 		{N: 1, C: 2, H: 4, W: 4, K: 2, R: 4, S: 4, PadH: 3, PadW: 3},         // taps far in the padding
@@ -135,6 +136,42 @@ func TestConv2d(t *testing.T) {
 			})
 		}
 	})
+}
+
+// TestConv2dChunksBitwise checks that the forward pass gives every image the
+// same bits whether it shares its GEMM with others or not.
+func TestConv2dChunksBitwise(t *testing.T) {
+	for _, p := range []ConvParams{
+		{N: 25, C: 5, H: 7, W: 7, K: 6, R: 3, S: 3, PadH: 1, PadW: 1},
+		{N: 9, C: 8, H: 14, W: 14, K: 5, R: 1, S: 1},
+		{N: 3, C: 3, H: 9, W: 11, K: 4, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1},
+	} {
+		t.Run(convName(p), func(t *testing.T) {
+			if nb := newConvPlan("test", p).fwdNB; nb == 1 {
+				t.Fatalf("fwdNB = 1: the case batches nothing")
+			}
+			r := rand.New(rand.NewPCG(5, uint64(p.N)))
+			q := p.norm()
+			x, w := randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1)
+			scale, shift := randSlice(r, q.K, -1, 1), randSlice(r, q.K, -1, 1)
+			add := randSlice(r, q.yLen(), -1, 1)
+			ep := ConvEpilogue{Scale: scale, Shift: shift, Add: add, ReLU: true}
+			y := make([]float32, q.yLen())
+			Conv2dEpilogue(y, x, w, p, ep)
+			one := p
+			one.N = 1
+			xs, ys := len(x)/p.N, len(y)/p.N
+			for i := 0; i < p.N; i++ {
+				yi := make([]float32, ys)
+				Conv2dEpilogue(yi, x[i*xs:(i+1)*xs], w, one, ConvEpilogue{Scale: scale, Shift: shift, Add: add[i*ys : (i+1)*ys], ReLU: true})
+				for j := range yi {
+					if math.Float32bits(yi[j]) != math.Float32bits(y[i*ys+j]) {
+						t.Fatalf("image %d [%d]: alone %v, in a chunk %v", i, j, yi[j], y[i*ys+j])
+					}
+				}
+			}
+		})
+	}
 }
 
 // TestConv2dAdjoint checks ⟨conv(x, w), dy⟩ = ⟨x, convᵀ_x(dy)⟩ = ⟨w, convᵀ_w(dy)⟩
