@@ -113,7 +113,7 @@ type sgemmJob struct {
 	b              []float32
 	ldb            int
 	packed         *PackedB // when not nil, B comes from here
-	ep             Epilogue // applied to each strip of C after its last KC block
+	ep             Epilogue // applied to a few strips of C at a time, after their last KC block
 	c              []float32
 	ldc            int
 }
@@ -218,6 +218,7 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, buf *sgemmBuf) {
 				r, h := panel(q)
 				packPanelA(ap[(r-r0)*kc:], fast, j.transA, j.a, j.lda, r, h, pc, kc)
 			}
+			epFrom := n0 // the first column the epilogue has not reached
 			for col := n0; col < n1; col += stripWidth {
 				w := min(stripWidth, n1-col)
 				bs := j.strip(buf, fast, pc, kc, col, w)
@@ -235,13 +236,19 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, buf *sgemmBuf) {
 						kern.tile(kc, apan, bs[jj:], stripWidth, j.c[r*j.ldc+col+jj:], j.ldc, j.alpha, beta, h, min(kern.nr, w-jj), p, pfStride)
 					}
 				}
-				if pc+kc == j.k {
-					j.ep.apply(j.c, j.ldc, r0, r1, col, col+w)
+				if pc+kc == j.k && (col+w == n1 || (col+w-epFrom)*(r1-r0) >= epilogueBlock) {
+					j.ep.apply(j.c, j.ldc, r0, r1, epFrom, col+w)
+					epFrom = col + w
 				}
 			}
 		}
 	}
 }
+
+// epilogueBlock is the number of elements of C, a few strips of the rows of
+// a block, that the epilogue takes at once: small enough to be still in L2,
+// large enough that its per-row calls are long.
+const epilogueBlock = 32 << 10
 
 // strip returns rows [pc, pc+kc) and columns [col, col+w) of op(B) as one
 // strip of row stride stripWidth, packing it into buf unless B is pre-packed.

@@ -19,8 +19,8 @@ const (
 //	C[i][j] = Act(Scale[i]·C[i][j] + Shift[i] + Bias[j] + Add[i][j])
 //
 // each part present only when its field is set, in that order. A Linear
-// layer's y = act(x·Wᵀ + b) is then a single pass over y, done on each
-// 32-column strip of C while it is still in cache; so is a convolution's
+// layer's y = act(x·Wᵀ + b) is then a single pass over y, done a few
+// 32-column strips of C at a time while they are still in cache; so is a convolution's
 // frozen batch norm (Scale, Shift per output channel), residual (Add) and
 // ReLU. With Out, C keeps the value before Act and Act's result goes to Out
 // instead, so a training step gets both the activation's input (for its
