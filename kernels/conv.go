@@ -361,6 +361,10 @@ func span(off, stride, in, out int) (lo, hi int) {
 func (c *convPlan) im2colRow(dst, plane []float32, r, s int) {
 	off := s*c.DilationW - c.PadW
 	lo, hi := span(off, c.StrideW, c.W, c.ow)
+	if c.StrideH == 1 && c.StrideW == 1 && c.W == c.ow {
+		c.im2colRowSame(dst, plane, r, off, lo, hi)
+		return
+	}
 	for oh := 0; oh < c.oh; oh++ {
 		d := dst[oh*c.ow : (oh+1)*c.ow]
 		ih := oh*c.StrideH - c.PadH + r*c.DilationH
@@ -378,6 +382,30 @@ func (c *convPlan) im2colRow(dst, plane []float32, r, s int) {
 		for ow := lo; ow < hi; ow++ {
 			d[ow] = src[ow*c.StrideW+off]
 		}
+	}
+}
+
+// im2colRowSame is im2colRow for stride 1 and an output as wide as the
+// input (a "same" padding): output pixel q of the valid rows is input pixel
+// q + shift for one shift, so the rows are copied at once and the columns
+// whose tap falls in the padding zeroed after.
+func (c *convPlan) im2colRowSame(dst, plane []float32, r, off, lo, hi int) {
+	d := r*c.DilationH - c.PadH // ih − oh
+	oh0, oh1 := max(0, -d), min(c.oh, c.H-d)
+	if oh0 >= oh1 || lo >= hi {
+		clear(dst)
+		return
+	}
+	ow := c.ow
+	clear(dst[:oh0*ow])
+	clear(dst[oh1*ow:])
+	shift := d*c.W + off
+	first, last := oh0*ow+lo, (oh1-1)*ow+hi
+	copy(dst[first:last], plane[first+shift:last+shift])
+	for oh := oh0; oh < oh1; oh++ {
+		row := dst[oh*ow : (oh+1)*ow]
+		clear(row[:lo])
+		clear(row[hi:])
 	}
 }
 

@@ -80,6 +80,8 @@ func convCases() []ConvParams {
 		{N: 2, C: 4, H: 6, W: 6, K: 6, R: 3, S: 3, PadH: 1, PadW: 1, Groups: 2},
 		{N: 1, C: 2, H: 4, W: 4, K: 2, R: 4, S: 4, PadH: 3, PadW: 3},         // taps far in the padding
 		{N: 2, C: 3, H: 20, W: 20, K: 8, R: 5, S: 5, StrideH: 3, StrideW: 3}, // stride > 1 without padding
+		{N: 2, C: 2, H: 5, W: 9, K: 3, R: 3, S: 3, PadW: 2, DilationW: 2},    // width kept, height not, dilated
+		{N: 2, C: 2, H: 3, W: 4, K: 2, R: 7, S: 5, PadH: 3, PadW: 2},         // width and height kept, rows all in the padding
 	}
 	if !testing.Short() {
 		cs = append(cs, ConvParams{N: 2, C: 16, H: 28, W: 28, K: 24, R: 3, S: 3, PadH: 1, PadW: 1})
