@@ -14,10 +14,12 @@ func TestPercent(t *testing.T) {
 		live, peak uint64
 		want       int
 	}{
-		{10, 100 * mib, 100 * mib, 10},   // at the peak: pct itself
-		{10, 100 * mib, 50 * mib, 10},    // above the window's peak
+		{10, 2000 * mib, 2000 * mib, 10}, // at a large peak: pct itself
+		{10, 2000 * mib, 1000 * mib, 10}, // above the window's peak
+		{10, 100 * mib, 100 * mib, 64},   // at a small peak: MinHeadroom
+		{10, 100 * mib, 50 * mib, 64},
 		{10, 0, 100 * mib, 10},           // nothing live yet
-		{10, 100 * mib, 200 * mib, 120},  // goal 220 MiB
+		{10, 100 * mib, 200 * mib, 164},  // goal 264 MiB
 		{25, 400 * mib, 1000 * mib, 213}, // goal 1250 MiB: ceil(312.5) - 100
 		{10, 1 * mib, 2000 * mib, 1000},  // capped
 	}
@@ -59,8 +61,11 @@ func TestStart(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	Start(25) // a second call changes the percentage
-	if got := gcPercent(); got != 25 {
-		t.Errorf("after Start(25), GOGC = %d, want 25", got)
+	mu.Lock()
+	got := percent
+	mu.Unlock()
+	if got != 25 {
+		t.Errorf("after Start(25), the percentage is %d, want 25", got)
 	}
 }
 
