@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -391,5 +392,28 @@ func TestSettingsConfigFixMatch(t *testing.T) {
 	}
 	if c := s.Config(CMKD, 3); c.Objective.Method != uda.MethodCMKD {
 		t.Errorf("cmkd objective method %v, want %v", c.Objective.Method, uda.MethodCMKD)
+	}
+}
+
+// TestFastStepBin checks the edge search against the logarithm it replaces,
+// on log-uniform moves and on the floats either side of every edge.
+func TestFastStepBin(t *testing.T) {
+	edges := stepEdges()
+	check := func(d float64) {
+		if got, want := fastStepBin(edges, d), stepBin(d); got != want {
+			t.Fatalf("fastStepBin(%g) = %d, stepBin = %d", d, got, want)
+		}
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	for range 100000 {
+		check(math.Pow(10, -15+18*r.Float64()))
+	}
+	for _, e := range edges {
+		check(e)
+		check(math.Nextafter(e, 0))
+		check(math.Nextafter(e, math.Inf(1)))
+	}
+	for _, d := range []float64{math.SmallestNonzeroFloat64, 1e-300, 1e-12, 10, 1e300, math.MaxFloat64} {
+		check(d)
 	}
 }

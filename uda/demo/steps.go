@@ -2,7 +2,9 @@ package demo
 
 import (
 	"math"
+	"sync"
 
+	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/uda/rst"
 	"github.com/vlpuda/vlpuda/vlp"
@@ -32,11 +34,55 @@ const (
 	stepBins = 20
 )
 
+// stepBin returns the histogram bin of a move d > 0:
+// floor((log10(d) − stepLo)·stepBins), clamped to the histogram.
+func stepBin(d float64) int {
+	b := int(math.Floor((math.Log10(d) - stepLo) * stepBins))
+	return min(max(b, 0), numStepBins-1)
+}
+
+const numStepBins = (stepHi - stepLo) * stepBins
+
+// stepEdges returns the bins' lower edges: element b-1 is the least
+// float64 whose stepBin is b or more, found by bisecting the bit patterns
+// of positive floats (ordered like the values), so that counting the edges
+// at or below d gives stepBin(d) exactly, without a logarithm per element.
+var stepEdges = sync.OnceValue(func() []float64 {
+	edges := make([]float64, numStepBins-1)
+	for b := 1; b < numStepBins; b++ {
+		lo, hi := uint64(1), math.Float64bits(math.MaxFloat64) // stepBin(lo) < b <= stepBin(hi)
+		for hi-lo > 1 {
+			mid := lo + (hi-lo)/2
+			if stepBin(math.Float64frombits(mid)) >= b {
+				hi = mid
+			} else {
+				lo = mid
+			}
+		}
+		edges[b-1] = math.Float64frombits(hi)
+	}
+	return edges
+})
+
+// fastStepBin is stepBin(d) for d > 0, by binary search over the edges.
+func fastStepBin(edges []float64, d float64) int {
+	lo, hi := 0, len(edges) // the answer is in [lo, hi]
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if edges[mid] <= d {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
 // stepMeter accumulates the histogram of a tower's per-step moves.
 type stepMeter struct {
 	tower []nn.Named
 	prev  []float32
-	hist  [(stepHi - stepLo) * stepBins]int64
+	hist  [numStepBins]int64
 	zero  int64
 	total int64
 	max   float64
@@ -58,25 +104,46 @@ func (s *stepMeter) snapshot(dst []float32) []float32 {
 	return dst
 }
 
-// observe counts the moves since the last call.
+// observe counts the moves since the last call. The tensors are split
+// across the kernels' threads, each with its own counts; the sums and the
+// maximum do not depend on the split.
 func (s *stepMeter) observe() {
-	k := 0
-	for _, p := range s.tower {
-		for _, v := range p.Tensor.Data() {
-			d := math.Abs(float64(v) - float64(s.prev[k]))
-			s.prev[k] = v
-			k++
-			s.total++
-			if d == 0 {
-				s.zero++
-				continue
-			}
-			s.max = max(s.max, d)
-			b := int(math.Floor((math.Log10(d) - stepLo) * stepBins))
-			s.hist[min(max(b, 0), len(s.hist)-1)]++
-		}
+	offsets := make([]int, len(s.tower)+1)
+	for i, p := range s.tower {
+		offsets[i+1] = offsets[i] + p.Tensor.Numel()
 	}
+	var mu sync.Mutex
+	kernels.ParallelFor(len(s.tower), 1, func(lo, hi int) {
+		var part stepMeter
+		for i := lo; i < hi; i++ {
+			part.count(s.tower[i].Tensor.Data(), s.prev[offsets[i]:offsets[i+1]])
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for b, n := range part.hist {
+			s.hist[b] += n
+		}
+		s.zero += part.zero
+		s.total += part.total
+		s.max = max(s.max, part.max)
+	})
 	s.steps++
+}
+
+// count adds the moves from prev to cur into s's counts and sets prev to cur.
+func (s *stepMeter) count(cur, prev []float32) {
+	edges := stepEdges()
+	for k, v := range cur {
+		d := math.Abs(float64(v) - float64(prev[k]))
+		prev[k] = v
+		s.total++
+		if d == 0 {
+			s.zero++
+			continue
+		}
+		s.max = max(s.max, d)
+		s.hist[fastStepBin(edges, d)]++
+	}
 }
 
 // result returns the quantiles, nil before any step.
