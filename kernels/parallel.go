@@ -3,6 +3,8 @@ package kernels
 import (
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // The worker pool: a fixed set of goroutines that run the chunks of a
@@ -15,15 +17,17 @@ var (
 )
 
 type task struct {
-	fn     func(lo, hi int)
-	lo, hi int
-	wg     *sync.WaitGroup
-	panic  *any // where a panicking chunk leaves its value
+	fn      func(lo, hi int)
+	lo, hi  int
+	wg      *sync.WaitGroup
+	pending *atomic.Int32 // chunks not yet finished, for the caller to poll
+	panic   *any          // where a panicking chunk leaves its value
 }
 
 // run calls the chunk, recording a panic instead of crashing the worker.
 func (t task) run() {
 	defer t.wg.Done()
+	defer t.pending.Add(-1)
 	defer func() {
 		if r := recover(); r != nil {
 			*t.panic = r
@@ -44,13 +48,58 @@ type workerPool struct {
 func newWorkerPool(n int) *workerPool {
 	p := &workerPool{tasks: make(chan task, n)}
 	for i := 0; i < n; i++ {
-		go func() {
-			for t := range p.tasks {
-				t.run()
-			}
-		}()
+		go p.work()
 	}
 	return p
+}
+
+// spinFor is how long an idle worker polls for its next task, and a caller
+// for its workers' chunks, before blocking: on this project's 2-core VM a
+// blocked goroutine took 30-40 µs to wake, longer than many chunks take, so
+// a network's small layers ran slower on two threads than on one
+// (BenchmarkParallelFor). Polling yields the thread to other goroutines.
+const spinFor = 200 * time.Microsecond
+
+// spinUntil polls done until it reports true or spinFor has passed, and
+// reports whether it did.
+func spinUntil(done func() bool) bool {
+	start := time.Now()
+	for {
+		for range 64 {
+			if done() {
+				return true
+			}
+		}
+		if time.Since(start) > spinFor {
+			return false
+		}
+		runtime.Gosched() // let other goroutines have the thread meanwhile
+	}
+}
+
+// work runs tasks until the pool is closed.
+func (p *workerPool) work() {
+	for {
+		var (
+			t       task
+			ok, got bool
+		)
+		polled := spinUntil(func() bool {
+			select {
+			case t, ok = <-p.tasks:
+				got = true
+			default:
+			}
+			return got
+		})
+		if !polled {
+			t, ok = <-p.tasks
+		}
+		if !ok {
+			return
+		}
+		t.run()
+	}
 }
 
 // SetThreads sets the number of threads kernels may use; n < 1 means
@@ -117,14 +166,17 @@ func ParallelFor(n, grain int, fn func(lo, hi int)) {
 	}
 	defer p.busy.Unlock()
 	var (
-		wg     sync.WaitGroup
-		panics = make([]any, chunks)
+		wg      sync.WaitGroup
+		pending atomic.Int32
+		panics  = make([]any, chunks)
 	)
 	wg.Add(chunks)
+	pending.Store(int32(chunks))
 	for i := 1; i < chunks; i++ {
-		p.tasks <- task{fn: fn, lo: i * n / chunks, hi: (i + 1) * n / chunks, wg: &wg, panic: &panics[i]}
+		p.tasks <- task{fn: fn, lo: i * n / chunks, hi: (i + 1) * n / chunks, wg: &wg, pending: &pending, panic: &panics[i]}
 	}
-	task{fn: fn, lo: 0, hi: n / chunks, wg: &wg, panic: &panics[0]}.run()
+	task{fn: fn, lo: 0, hi: n / chunks, wg: &wg, pending: &pending, panic: &panics[0]}.run()
+	spinUntil(func() bool { return pending.Load() == 0 })
 	wg.Wait()
 	for _, r := range panics {
 		if r != nil {

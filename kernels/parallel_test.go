@@ -109,3 +109,30 @@ func TestParallelForPanic(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkParallelFor times a fork and join of the worker pool on chunks
+// of a few microseconds of work, with pauses between calls like those of a
+// network's small layers.
+func BenchmarkParallelFor(b *testing.B) {
+	x := make([]float32, 1<<14)
+	for _, pause := range []int{0, 2000} {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("pause%d/threads%d", pause, threads), func(b *testing.B) {
+				withThreads(threads, func() {
+					for b.Loop() {
+						ParallelFor(2, 1, func(lo, hi int) {
+							for i := lo * len(x) / 2; i < hi*len(x)/2; i++ {
+								x[i] += 1
+							}
+						})
+						spin := float32(0)
+						for i := 0; i < pause; i++ {
+							spin += x[i]
+						}
+						x[0] = spin
+					}
+				})
+			})
+		}
+	}
+}
