@@ -395,13 +395,18 @@ func TestSettingsConfigFixMatch(t *testing.T) {
 	}
 }
 
-// TestFastStepBin checks the edge search against the logarithm it replaces,
-// on log-uniform moves and on the floats either side of every edge.
-func TestFastStepBin(t *testing.T) {
-	edges := stepEdges()
+// TestStepBinLookup checks the edge search and the table against the
+// logarithm they replace, on log-uniform moves and on the floats either
+// side of every edge and bucket boundary.
+func TestStepBinLookup(t *testing.T) {
+	edges, table := stepEdges(), stepLookup()
 	check := func(d float64) {
-		if got, want := fastStepBin(edges, d), stepBin(d); got != want {
-			t.Fatalf("fastStepBin(%g) = %d, stepBin = %d", d, got, want)
+		want := stepBin(d)
+		if got := searchStepBin(edges, d); got != want {
+			t.Fatalf("searchStepBin(%g) = %d, stepBin = %d", d, got, want)
+		}
+		if got := table.bin(d); got != want {
+			t.Fatalf("stepTable.bin(%g) = %d, stepBin = %d", d, got, want)
 		}
 	}
 	r := rand.New(rand.NewPCG(1, 2))
@@ -412,6 +417,11 @@ func TestFastStepBin(t *testing.T) {
 		check(e)
 		check(math.Nextafter(e, 0))
 		check(math.Nextafter(e, math.Inf(1)))
+	}
+	for i := range table.first {
+		least := math.Float64frombits((table.keyLo + uint64(i)) << stepKeyShift)
+		check(least)
+		check(math.Nextafter(least, 0))
 	}
 	for _, d := range []float64{math.SmallestNonzeroFloat64, 1e-300, 1e-12, 10, 1e300, math.MaxFloat64} {
 		check(d)

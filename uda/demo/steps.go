@@ -64,8 +64,8 @@ var stepEdges = sync.OnceValue(func() []float64 {
 	return edges
 })
 
-// fastStepBin is stepBin(d) for d > 0, by binary search over the edges.
-func fastStepBin(edges []float64, d float64) int {
+// searchStepBin is stepBin(d) for d > 0, by binary search over the edges.
+func searchStepBin(edges []float64, d float64) int {
 	lo, hi := 0, len(edges) // the answer is in [lo, hi]
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -76,6 +76,55 @@ func fastStepBin(edges []float64, d float64) int {
 		}
 	}
 	return lo
+}
+
+// A stepTable finds bins by table lookup. A positive float's bit pattern
+// shifted right by stepKeyShift keeps its exponent and 6 mantissa bits: a
+// key for a bucket of values 1.1 % wide at most, against bins 12 % wide, so
+// a bucket holds at most one edge. For each key between the first and the
+// last edge's, the table holds the bin of the bucket's least value and the
+// edge inside the bucket (+Inf if none).
+type stepTable struct {
+	edges  []float64
+	keyLo  uint64
+	first  []int32
+	inside []float64
+}
+
+const stepKeyShift = 52 - 6
+
+var stepLookup = sync.OnceValue(func() *stepTable {
+	edges := stepEdges()
+	t := &stepTable{edges: edges, keyLo: math.Float64bits(edges[0]) >> stepKeyShift}
+	keyHi := math.Float64bits(edges[len(edges)-1]) >> stepKeyShift
+	for key := t.keyLo; key <= keyHi; key++ {
+		least := math.Float64frombits(key << stepKeyShift)
+		next := math.Float64frombits((key + 1) << stepKeyShift)
+		b := searchStepBin(edges, least)
+		edge := math.Inf(1)
+		if b < len(edges) && edges[b] < next {
+			edge = edges[b]
+		}
+		t.first = append(t.first, int32(b))
+		t.inside = append(t.inside, edge)
+	}
+	return t
+})
+
+// bin returns stepBin(d) for d > 0.
+func (t *stepTable) bin(d float64) int {
+	i := math.Float64bits(d)>>stepKeyShift - t.keyLo
+	switch {
+	case d < t.edges[0]:
+		return 0
+	case i >= uint64(len(t.first)):
+		return numStepBins - 1
+	}
+	b := int(t.first[i])
+	if d >= t.inside[i] {
+		b++
+	}
+	return b
 }
 
 // stepMeter accumulates the histogram of a tower's per-step moves.
@@ -132,7 +181,7 @@ func (s *stepMeter) observe() {
 
 // count adds the moves from prev to cur into s's counts and sets prev to cur.
 func (s *stepMeter) count(cur, prev []float32) {
-	edges := stepEdges()
+	bins := stepLookup()
 	for k, v := range cur {
 		d := math.Abs(float64(v) - float64(prev[k]))
 		prev[k] = v
@@ -142,7 +191,7 @@ func (s *stepMeter) count(cur, prev []float32) {
 			continue
 		}
 		s.max = max(s.max, d)
-		s.hist[fastStepBin(edges, d)]++
+		s.hist[bins.bin(d)]++
 	}
 }
 
