@@ -80,17 +80,28 @@ func checkRows(op string, n, cols int) {
 // parallelMap runs fn on chunks of [0, n). fn must treat elements
 // independently, so the result does not depend on the split.
 func parallelMap(n, grain int, fn func(lo, hi int)) {
-	if n < 2*grain {
+	if small(n, grain) {
 		fn(0, n)
 		return
 	}
 	ParallelFor(n, grain, fn)
 }
 
+// small reports whether n elements stay on the calling goroutine in one
+// chunk. The kernels check it before they build the closure they would
+// hand to parallelMap: the closure escapes to the worker pool, so building
+// it allocates, which cost more than the work on small slices (a batch
+// norm over 4×4 maps calls Affine once per image and channel).
+func small(n, grain int) bool { return n < 2*grain }
+
 // Axpy computes y += alpha*x.
 func Axpy(alpha float32, x, y []float32) {
 	checkLen("Axpy", len(y), x)
 	axpy := elt().axpy
+	if small(len(x), grainArith) {
+		axpy(alpha, x, y)
+		return
+	}
 	parallelMap(len(x), grainArith, func(lo, hi int) { axpy(alpha, x[lo:hi], y[lo:hi]) })
 }
 
@@ -98,6 +109,10 @@ func Axpy(alpha float32, x, y []float32) {
 func Scale(dst []float32, alpha float32, x []float32) {
 	checkLen("Scale", len(dst), x)
 	scale := elt().scale
+	if small(len(x), grainArith) {
+		scale(dst, alpha, x)
+		return
+	}
 	parallelMap(len(x), grainArith, func(lo, hi int) { scale(dst[lo:hi], alpha, x[lo:hi]) })
 }
 
@@ -105,6 +120,10 @@ func Scale(dst []float32, alpha float32, x []float32) {
 func AddConst(dst []float32, c float32, x []float32) {
 	checkLen("AddConst", len(dst), x)
 	addConst := elt().addConst
+	if small(len(x), grainArith) {
+		addConst(dst, c, x)
+		return
+	}
 	parallelMap(len(x), grainArith, func(lo, hi int) { addConst(dst[lo:hi], c, x[lo:hi]) })
 }
 
@@ -113,6 +132,10 @@ func AddConst(dst []float32, c float32, x []float32) {
 func Affine(dst []float32, alpha float32, x []float32, beta float32) {
 	checkLen("Affine", len(dst), x)
 	affine := elt().affine
+	if small(len(x), grainArith) {
+		affine(dst, alpha, x, beta)
+		return
+	}
 	parallelMap(len(x), grainArith, func(lo, hi int) { affine(dst[lo:hi], alpha, x[lo:hi], beta) })
 }
 
@@ -121,6 +144,11 @@ func Affine(dst []float32, alpha float32, x []float32, beta float32) {
 func AffineReLU(dst []float32, alpha float32, x []float32, beta float32) {
 	checkLen("AffineReLU", len(dst), x)
 	k := elt()
+	if small(len(x), grainArith) {
+		k.affine(dst, alpha, x, beta)
+		k.relu(dst, dst)
+		return
+	}
 	parallelMap(len(x), grainArith, func(lo, hi int) {
 		k.affine(dst[lo:hi], alpha, x[lo:hi], beta)
 		k.relu(dst[lo:hi], dst[lo:hi])
@@ -132,6 +160,11 @@ func AffineReLU(dst []float32, alpha float32, x []float32, beta float32) {
 func AddReLU(dst, x, y []float32) {
 	checkLen("AddReLU", len(dst), x, y)
 	k := elt()
+	if small(len(dst), grainArith) {
+		k.add(dst, x, y)
+		k.relu(dst, dst)
+		return
+	}
 	parallelMap(len(dst), grainArith, func(lo, hi int) {
 		k.add(dst[lo:hi], x[lo:hi], y[lo:hi])
 		k.relu(dst[lo:hi], dst[lo:hi])
@@ -156,16 +189,28 @@ func SGDMomentum(w, grad, buf []float32, lr, wd, mom, damp float32, nesterov boo
 	if nesterov {
 		f = elt().sgdNesterov
 	}
+	if small(len(w), grainArith) {
+		f(w, grad, buf, lr, wd, mom, damp)
+		return
+	}
 	parallelMap(len(w), grainArith, func(lo, hi int) { f(w[lo:hi], grad[lo:hi], buf[lo:hi], lr, wd, mom, damp) })
 }
 
 // binaryOp runs a dst = f(x, y) primitive over chunks.
 func binaryOp(f func(dst, x, y []float32), dst, x, y []float32, grain int) {
+	if small(len(dst), grain) {
+		f(dst, x, y)
+		return
+	}
 	parallelMap(len(dst), grain, func(lo, hi int) { f(dst[lo:hi], x[lo:hi], y[lo:hi]) })
 }
 
 // unaryOp runs a dst = f(x) primitive over chunks.
 func unaryOp(f func(dst, x []float32), dst, x []float32, grain int) {
+	if small(len(dst), grain) {
+		f(dst, x)
+		return
+	}
 	parallelMap(len(dst), grain, func(lo, hi int) { f(dst[lo:hi], x[lo:hi]) })
 }
 

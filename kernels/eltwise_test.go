@@ -835,3 +835,25 @@ func TestSGDMomentum(t *testing.T) {
 		}
 	})
 }
+
+// TestSmallKernelsDoNotAllocate checks that kernels on slices below their
+// parallel grain run without allocating.
+func TestSmallKernelsDoNotAllocate(t *testing.T) {
+	x, y, z := make([]float32, 64), make([]float32, 64), make([]float32, 64)
+	for name, f := range map[string]func(){
+		"Axpy":        func() { Axpy(2, x, y) },
+		"Scale":       func() { Scale(y, 2, x) },
+		"AddConst":    func() { AddConst(y, 2, x) },
+		"Affine":      func() { Affine(y, 2, x, 1) },
+		"AffineReLU":  func() { AffineReLU(y, 2, x, 1) },
+		"AddReLU":     func() { AddReLU(z, x, y) },
+		"Add":         func() { Add(z, x, y) },
+		"ReLU":        func() { ReLU(y, x) },
+		"Exp":         func() { Exp(y, x) },
+		"SGDMomentum": func() { SGDMomentum(x, y, z, 0.1, 0, 0.9, 1, true) },
+	} {
+		if n := testing.AllocsPerRun(10, f); n != 0 {
+			t.Errorf("%s allocates %v times per call on 64 elements", name, n)
+		}
+	}
+}
