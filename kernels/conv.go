@@ -24,11 +24,13 @@ import (
 // image has few output positions (the 14×14 and 7×7 stages of a ResNet)
 // several images share one GEMM, whose column count nb·L then keeps the GEMM
 // efficient; the outputs are scattered back to NCHW, a copy that costs K·L
-// per image against the GEMM's 2·K·CRS·L. The forward pass aims at
-// convFwdCols columns per GEMM, spread evenly over the chunks, since its
-// values do not depend on the chunking; the backward passes keep
-// convMinCols, because the filter gradient sums over the columns and its
-// rounding follows the chunks.
+// per image against the GEMM's 2·K·CRS·L. The forward pass batches images
+// of fewer than convFwdCols/2 positions, aiming at convFwdCols columns per
+// GEMM spread evenly over the chunks, since its values do not depend on the
+// chunking (an image of 28×28 outputs runs alone: batching gained nothing
+// there and cost the copies); the backward passes keep convMinCols, because
+// the filter gradient sums over the columns and its rounding follows the
+// chunks.
 //
 // A 1×1 convolution with stride 1 and no padding needs no im2col: one image
 // (C, H·W) already is its column matrix, and the GEMM reads x (and writes dx)
@@ -144,7 +146,10 @@ func newConvPlan(op string, p ConvParams) convPlan {
 	c.cg, c.kg = p.C/p.Groups, p.K/p.Groups
 	c.crs = c.cg * p.R * p.S
 	c.nb = max(1, min(p.N, (convMinCols+c.l-1)/c.l))
-	c.fwdNB = evenChunks(p.N, max(1, (convFwdCols+c.l-1)/c.l))
+	c.fwdNB = 1
+	if c.l < convFwdCols/2 {
+		c.fwdNB = evenChunks(p.N, (convFwdCols+c.l-1)/c.l)
+	}
 	c.pointwise = p.R == 1 && p.S == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadH == 0 && p.PadW == 0
 	return c
 }
