@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"time"
 )
 
 // BenchmarkConv2d times the forward and both backward passes at the
@@ -126,5 +127,81 @@ func TestConv2dDirect(t *testing.T) {
 		if d := want[i] - got[i]; d > 1e-5 || d < -1e-5 {
 			t.Fatalf("direct[%d] = %v, im2col+GEMM %v", i, got[i], want[i])
 		}
+	}
+}
+
+// rn50Convs lists the forward convolutions of CLIP's RN50 image tower at
+// 224×224 (3-conv stem, bottlenecks of 3-4-6-3 blocks whose strides are
+// average pools, so every convolution but the first has stride 1), each
+// distinct shape with the number of times the tower runs it.
+var rn50Convs = []struct {
+	p     ConvParams
+	count int
+}{
+	{ConvParams{C: 3, H: 224, W: 224, K: 32, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}, 1},
+	{ConvParams{C: 32, H: 112, W: 112, K: 32, R: 3, S: 3, PadH: 1, PadW: 1}, 1},
+	{ConvParams{C: 32, H: 112, W: 112, K: 64, R: 3, S: 3, PadH: 1, PadW: 1}, 1},
+	{ConvParams{C: 64, H: 56, W: 56, K: 64, R: 1, S: 1}, 1},
+	{ConvParams{C: 256, H: 56, W: 56, K: 64, R: 1, S: 1}, 2},
+	{ConvParams{C: 64, H: 56, W: 56, K: 64, R: 3, S: 3, PadH: 1, PadW: 1}, 3},
+	{ConvParams{C: 64, H: 56, W: 56, K: 256, R: 1, S: 1}, 4},
+	{ConvParams{C: 256, H: 56, W: 56, K: 128, R: 1, S: 1}, 1},
+	{ConvParams{C: 128, H: 56, W: 56, K: 128, R: 3, S: 3, PadH: 1, PadW: 1}, 1},
+	{ConvParams{C: 128, H: 28, W: 28, K: 512, R: 1, S: 1}, 4},
+	{ConvParams{C: 256, H: 28, W: 28, K: 512, R: 1, S: 1}, 1},
+	{ConvParams{C: 512, H: 28, W: 28, K: 128, R: 1, S: 1}, 3},
+	{ConvParams{C: 128, H: 28, W: 28, K: 128, R: 3, S: 3, PadH: 1, PadW: 1}, 3},
+	{ConvParams{C: 512, H: 28, W: 28, K: 256, R: 1, S: 1}, 1},
+	{ConvParams{C: 256, H: 28, W: 28, K: 256, R: 3, S: 3, PadH: 1, PadW: 1}, 1},
+	{ConvParams{C: 256, H: 14, W: 14, K: 1024, R: 1, S: 1}, 6},
+	{ConvParams{C: 512, H: 14, W: 14, K: 1024, R: 1, S: 1}, 1},
+	{ConvParams{C: 1024, H: 14, W: 14, K: 256, R: 1, S: 1}, 5},
+	{ConvParams{C: 256, H: 14, W: 14, K: 256, R: 3, S: 3, PadH: 1, PadW: 1}, 5},
+	{ConvParams{C: 1024, H: 14, W: 14, K: 512, R: 1, S: 1}, 1},
+	{ConvParams{C: 512, H: 14, W: 14, K: 512, R: 3, S: 3, PadH: 1, PadW: 1}, 1},
+	{ConvParams{C: 512, H: 7, W: 7, K: 2048, R: 1, S: 1}, 3},
+	{ConvParams{C: 1024, H: 7, W: 7, K: 2048, R: 1, S: 1}, 1},
+	{ConvParams{C: 2048, H: 7, W: 7, K: 512, R: 1, S: 1}, 2},
+	{ConvParams{C: 512, H: 7, W: 7, K: 512, R: 3, S: 3, PadH: 1, PadW: 1}, 2},
+}
+
+// BenchmarkConv2dRN50 runs every forward convolution of an RN50 image
+// tower on a batch of 1 or 8, with the frozen batch norm and ReLU fused as
+// the tower does, and reports GFLOP/s over the whole set and the percentage
+// of the FMA peak of the threads in use (issue 2's target for convolution).
+//
+//	go test -run '^$' -bench Conv2dRN50 -benchtime 5x ./kernels/
+func BenchmarkConv2dRN50(b *testing.B) {
+	peak := PeakGFLOPS(Threads(), 200*time.Millisecond)
+	for _, n := range []int{1, 8} {
+		b.Run(fmt.Sprintf("N%d", n), func(b *testing.B) {
+			r := rand.New(rand.NewPCG(8, 8))
+			type conv struct {
+				p           ConvParams
+				count       int
+				x, w, y     []float32
+				scale, bias []float32
+			}
+			var convs []conv
+			flops := 0.0
+			for _, c := range rn50Convs {
+				p := c.p
+				p.N = n
+				q := p.norm()
+				convs = append(convs, conv{p, c.count, randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1),
+					make([]float32, q.yLen()), randSlice(r, q.K, -1, 1), randSlice(r, q.K, -1, 1)})
+				flops += float64(c.count) * p.FLOPs()
+			}
+			for b.Loop() {
+				for _, c := range convs {
+					for range c.count {
+						Conv2dEpilogue(c.y, c.x, c.w, c.p, ConvEpilogue{Scale: c.scale, Shift: c.bias, ReLU: true})
+					}
+				}
+			}
+			gflops := flops * float64(b.N) / b.Elapsed().Seconds() / 1e9
+			b.ReportMetric(gflops, "GFLOP/s")
+			b.ReportMetric(100*gflops/peak, "%peak")
+		})
 	}
 }
