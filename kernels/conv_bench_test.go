@@ -177,10 +177,10 @@ func BenchmarkConv2dRN50(b *testing.B) {
 		b.Run(fmt.Sprintf("N%d", n), func(b *testing.B) {
 			r := rand.New(rand.NewPCG(8, 8))
 			type conv struct {
-				p           ConvParams
-				count       int
-				x, w, y     []float32
-				scale, bias []float32
+				p            ConvParams
+				count        int
+				x, w, y      []float32
+				scale, shift []float32
 			}
 			var convs []conv
 			flops := 0.0
@@ -195,7 +195,7 @@ func BenchmarkConv2dRN50(b *testing.B) {
 			for b.Loop() {
 				for _, c := range convs {
 					for range c.count {
-						Conv2dEpilogue(c.y, c.x, c.w, c.p, ConvEpilogue{Scale: c.scale, Shift: c.bias, ReLU: true})
+						Conv2dEpilogue(c.y, c.x, c.w, c.p, ConvEpilogue{Scale: c.scale, Shift: c.shift, ReLU: true})
 					}
 				}
 			}

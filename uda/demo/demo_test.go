@@ -399,7 +399,8 @@ func TestSettingsConfigFixMatch(t *testing.T) {
 // logarithm they replace, on log-uniform moves and on the floats either
 // side of every edge and bucket boundary.
 func TestStepBinLookup(t *testing.T) {
-	edges, table := stepEdges(), stepLookup()
+	table := stepLookup()
+	edges := table.edges
 	check := func(d float64) {
 		want := stepBin(d)
 		if got := searchStepBin(edges, d); got != want {

@@ -47,7 +47,7 @@ const numStepBins = (stepHi - stepLo) * stepBins
 // float64 whose stepBin is b or more, found by bisecting the bit patterns
 // of positive floats (ordered like the values), so that counting the edges
 // at or below d gives stepBin(d) exactly, without a logarithm per element.
-var stepEdges = sync.OnceValue(func() []float64 {
+func stepEdges() []float64 {
 	edges := make([]float64, numStepBins-1)
 	for b := 1; b < numStepBins; b++ {
 		lo, hi := uint64(1), math.Float64bits(math.MaxFloat64) // stepBin(lo) < b <= stepBin(hi)
@@ -62,7 +62,7 @@ var stepEdges = sync.OnceValue(func() []float64 {
 		edges[b-1] = math.Float64frombits(hi)
 	}
 	return edges
-})
+}
 
 // searchStepBin is stepBin(d) for d > 0, by binary search over the edges.
 func searchStepBin(edges []float64, d float64) int {
@@ -85,7 +85,7 @@ func searchStepBin(edges []float64, d float64) int {
 // last edge's, the table holds the bin of the bucket's least value and the
 // edge inside the bucket (+Inf if none).
 type stepTable struct {
-	edges  []float64
+	edges  []float64 // stepEdges()
 	keyLo  uint64
 	first  []int32
 	inside []float64
@@ -129,17 +129,22 @@ func (t *stepTable) bin(d float64) int {
 
 // stepMeter accumulates the histogram of a tower's per-step moves.
 type stepMeter struct {
-	tower []nn.Named
-	prev  []float32
-	hist  [numStepBins]int64
-	zero  int64
-	total int64
-	max   float64
-	steps int
+	tower   []nn.Named
+	offsets []int // tower tensor i is prev[offsets[i]:offsets[i+1]]
+	prev    []float32
+	hist    [numStepBins]int64
+	zero    int64
+	total   int64
+	max     float64
+	steps   int
 }
 
 func newStepMeter(m *vlp.CLIP) *stepMeter {
 	s := &stepMeter{tower: rst.ImageTower(m)}
+	s.offsets = make([]int, len(s.tower)+1)
+	for i, p := range s.tower {
+		s.offsets[i+1] = s.offsets[i] + p.Tensor.Numel()
+	}
 	s.prev = s.snapshot(nil)
 	return s
 }
@@ -157,15 +162,11 @@ func (s *stepMeter) snapshot(dst []float32) []float32 {
 // across the kernels' threads, each with its own counts; the sums and the
 // maximum do not depend on the split.
 func (s *stepMeter) observe() {
-	offsets := make([]int, len(s.tower)+1)
-	for i, p := range s.tower {
-		offsets[i+1] = offsets[i] + p.Tensor.Numel()
-	}
 	var mu sync.Mutex
 	kernels.ParallelFor(len(s.tower), 1, func(lo, hi int) {
 		var part stepMeter
 		for i := lo; i < hi; i++ {
-			part.count(s.tower[i].Tensor.Data(), s.prev[offsets[i]:offsets[i+1]])
+			part.count(s.tower[i].Tensor.Data(), s.prev[s.offsets[i]:s.offsets[i+1]])
 		}
 		mu.Lock()
 		defer mu.Unlock()
