@@ -40,6 +40,9 @@ import (
 // arithmetic at the speed of the packed micro-kernel, while im2col is a
 // memory copy of CRS·L floats per image, cheap next to 2·K·CRS·L flops for
 // any K above a few dozen (see BenchmarkConv2d, which times both paths).
+// The forward pass of a stride-1 convolution that keeps the width skips
+// even that copy: the GEMM packs its strips of the column matrix straight
+// from x (conv_implicit.go).
 //
 // Work is split across the worker pool inside Sgemm and, for im2col, col2im
 // and the scatters, over rows or channels; every split writes disjoint
@@ -168,6 +171,25 @@ func evenChunks(n, nb int) int {
 // column matrix in place.
 func (c *convPlan) direct(nb int) bool { return c.pointwise && nb == 1 }
 
+// forward computes y (K/G, nb·L) = w_g · col for group g of images
+// n0..n0+nb-1, with the epilogue ep, reading x in place, packing the GEMM's
+// strips straight from x, or building the column matrix in col.
+func (c *convPlan) forward(y, wg, x, col []float32, n0, nb, g int, ep Epilogue) {
+	cols := nb * c.l
+	if c.direct(nb) || !c.packsFromX() {
+		SgemmEpilogue(false, false, c.kg, cols, c.crs, 1, wg, c.crs, c.columns(col, x, n0, nb, g), cols, 0, y, cols, ep)
+		return
+	}
+	kern := kernelFor(current)
+	j := sgemmJob{
+		kern: kern, blk: blockingFor(kern),
+		m: c.kg, n: cols, k: c.crs, alpha: 1,
+		a: wg, lda: c.crs, src: &convStrips{c: c, x: x, n0: n0, nb: nb, g: g, fast: packAsm(kern.isa)},
+		c: y, ldc: cols, ep: ep,
+	}
+	j.run()
+}
+
 // Conv2d computes the convolution dst = x ⊛ w with the geometry p, writing
 // dst (N, K, OH, OW). x is (N, C, H, W) and w is (K, C/Groups, R, S).
 func Conv2d(dst, x, w []float32, p ConvParams) {
@@ -212,7 +234,7 @@ func conv2d(op string, dst, x, w []float32, p ConvParams, ep ConvEpilogue) {
 			panic(fmt.Sprintf("kernels: %s: Add overlaps dst", op))
 		}
 	}
-	col, tmp := c.scratch(c.fwdNB)
+	col, tmp := c.scratch(c.fwdNB, c.packsFromX())
 	defer putScratch(col, tmp)
 	for n0 := 0; n0 < c.N; n0 += c.fwdNB {
 		nb := min(c.fwdNB, c.N-n0)
@@ -221,10 +243,10 @@ func conv2d(op string, dst, x, w []float32, p ConvParams, ep ConvEpilogue) {
 			wg := w[g*c.kg*c.crs : (g+1)*c.kg*c.crs]
 			if nb == 1 {
 				y := dst[(n0*c.K+g*c.kg)*c.l : (n0*c.K+(g+1)*c.kg)*c.l]
-				SgemmEpilogue(false, false, c.kg, c.l, c.crs, 1, wg, c.crs, c.columns(*col, x, n0, 1, g), c.l, 0, y, c.l, c.epilogue(ep, n0, g))
+				c.forward(y, wg, x, *col, n0, 1, g, c.epilogue(ep, n0, g))
 				continue
 			}
-			Sgemm(false, false, c.kg, cols, c.crs, 1, wg, c.crs, c.columns(*col, x, n0, nb, g), cols, 0, *tmp, cols)
+			c.forward((*tmp)[:c.kg*cols], wg, x, *col, n0, nb, g, Epilogue{})
 			c.scatter(dst, *tmp, n0, nb, g, ep)
 		}
 	}
@@ -252,7 +274,7 @@ func Conv2dBackwardData(dx, dy, w []float32, p ConvParams) {
 	checkConvLen("Conv2dBackwardData", "dx", len(dx), c.xLen())
 	checkConvLen("Conv2dBackwardData", "w", len(w), c.wLen())
 	checkConvLen("Conv2dBackwardData", "dy", len(dy), c.yLen())
-	col, tmp := c.scratch(c.nb)
+	col, tmp := c.scratch(c.nb, false)
 	defer putScratch(col, tmp)
 	for n0 := 0; n0 < c.N; n0 += c.nb {
 		nb := min(c.nb, c.N-n0)
@@ -280,7 +302,7 @@ func Conv2dBackwardFilter(dw, x, dy []float32, p ConvParams) {
 	checkConvLen("Conv2dBackwardFilter", "dw", len(dw), c.wLen())
 	checkConvLen("Conv2dBackwardFilter", "x", len(x), c.xLen())
 	checkConvLen("Conv2dBackwardFilter", "dy", len(dy), c.yLen())
-	col, tmp := c.scratch(c.nb)
+	col, tmp := c.scratch(c.nb, false)
 	defer putScratch(col, tmp)
 	for n0 := 0; n0 < c.N; n0 += c.nb {
 		nb := min(c.nb, c.N-n0)
@@ -314,11 +336,11 @@ func putScratch(bs ...*[]float32) {
 
 // scratch returns the column buffer (CRS, nb·L) and the gather/scatter
 // buffer (K/G, nb·L) for chunks of nb images. The column buffer is empty
-// when every chunk reads x in place.
-func (c *convPlan) scratch(nb int) (col, tmp *[]float32) {
+// when every chunk reads x in place, or when noCol says it is not needed.
+func (c *convPlan) scratch(nb int, noCol bool) (col, tmp *[]float32) {
 	cols := nb * c.l
 	ncol := c.crs * cols
-	if c.direct(nb) {
+	if c.direct(nb) || noCol {
 		ncol = 0
 	}
 	ntmp := 0

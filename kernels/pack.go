@@ -91,7 +91,7 @@ func packStripB(dst []float32, fast, transB bool, b []float32, ldb, pc, kc, c0, 
 		// op(B)[pc+p][c0+j] = b[(pc+p)*ldb + c0+j]: w contiguous floats per step.
 		if w == sw {
 			if fast {
-				packCopy32(dst, b[pc*ldb+c0:], ldb, kc)
+				packCopy32(dst, sw, b[pc*ldb+c0:], ldb, kc)
 				return
 			}
 			for p := 0; p < kc; p++ {

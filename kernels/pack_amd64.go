@@ -6,14 +6,14 @@ package kernels
 // path has AVX, which is all they need.
 func packAsm(isa ISA) bool { return isa != Generic }
 
-// packCopy32 sets dst[p*32+j] = src[p*lds+j] for p < rows, j < 32.
-func packCopy32(dst, src []float32, lds, rows int) {
+// packCopy32 sets dst[p*ldd+j] = src[p*lds+j] for p < rows, j < 32.
+func packCopy32(dst []float32, ldd int, src []float32, lds, rows int) {
 	if rows <= 0 {
 		return
 	}
-	_ = dst[rows*32-1]
+	_ = dst[(rows-1)*ldd+31]
 	_ = src[(rows-1)*lds+31]
-	packCopy32AVX(&dst[0], &src[0], lds, rows)
+	packCopy32AVX(&dst[0], ldd, &src[0], lds, rows)
 }
 
 // packCopy16 sets dst[p*ldd+j] = src[p*lds+j] for p < rows, j < w ≤ 16,

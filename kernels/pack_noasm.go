@@ -5,10 +5,10 @@ package kernels
 // packAsm reports false: this build has no assembly packers.
 func packAsm(ISA) bool { return false }
 
-// packCopy32 sets dst[p*32+j] = src[p*lds+j] for p < rows, j < 32.
-func packCopy32(dst, src []float32, lds, rows int) {
+// packCopy32 sets dst[p*ldd+j] = src[p*lds+j] for p < rows, j < 32.
+func packCopy32(dst []float32, ldd int, src []float32, lds, rows int) {
 	for p := 0; p < rows; p++ {
-		copy(dst[p*32:p*32+32], src[p*lds:p*lds+32])
+		copy(dst[p*ldd:p*ldd+32], src[p*lds:p*lds+32])
 	}
 }
 

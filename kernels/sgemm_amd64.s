@@ -4045,36 +4045,38 @@ betamasked:
 	VZEROUPPER
 	RET
 
-// func packCopy32AVX(dst *float32, src *float32, lds int, rows int)
+// func packCopy32AVX(dst *float32, ldd int, src *float32, lds int, rows int)
 // Requires: AVX, MMX+
-TEXT ·packCopy32AVX(SB), NOSPLIT, $0-32
+TEXT ·packCopy32AVX(SB), NOSPLIT, $0-40
 	MOVQ  dst+0(FP), AX
-	MOVQ  src+8(FP), CX
-	MOVQ  lds+16(FP), DX
-	SHLQ  $0x02, DX
-	MOVQ  rows+24(FP), BX
-	MOVQ  DX, SI
-	SHLQ  $0x03, SI
-	ADDQ  CX, SI
-	TESTQ BX, BX
+	MOVQ  ldd+8(FP), CX
+	SHLQ  $0x02, CX
+	MOVQ  src+16(FP), DX
+	MOVQ  lds+24(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  rows+32(FP), SI
+	MOVQ  BX, DI
+	SHLQ  $0x03, DI
+	ADDQ  DX, DI
+	TESTQ SI, SI
 	JZ    done
 
 loop:
-	PREFETCHT0 (SI)
-	PREFETCHT0 64(SI)
-	PREFETCHT0 124(SI)
-	VMOVUPS    (CX), Y0
-	VMOVUPS    32(CX), Y1
-	VMOVUPS    64(CX), Y2
-	VMOVUPS    96(CX), Y3
+	PREFETCHT0 (DI)
+	PREFETCHT0 64(DI)
+	PREFETCHT0 124(DI)
+	VMOVUPS    (DX), Y0
+	VMOVUPS    32(DX), Y1
+	VMOVUPS    64(DX), Y2
+	VMOVUPS    96(DX), Y3
 	VMOVUPS    Y0, (AX)
 	VMOVUPS    Y1, 32(AX)
 	VMOVUPS    Y2, 64(AX)
 	VMOVUPS    Y3, 96(AX)
-	ADDQ       DX, CX
-	ADDQ       DX, SI
-	ADDQ       $0x00000080, AX
-	DECQ       BX
+	ADDQ       BX, DX
+	ADDQ       BX, DI
+	ADDQ       CX, AX
+	DECQ       SI
 	JNZ        loop
 
 done:

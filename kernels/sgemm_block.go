@@ -112,8 +112,9 @@ type sgemmJob struct {
 	lda            int
 	b              []float32
 	ldb            int
-	packed         *PackedB // when not nil, B comes from here
-	ep             Epilogue // applied to a few strips of C at a time, after their last KC block
+	packed         *PackedB    // when not nil, B comes from here
+	src            stripSource // or, when not nil, from here
+	ep             Epilogue    // applied to a few strips of C at a time, after their last KC block
 	c              []float32
 	ldc            int
 }
@@ -257,18 +258,31 @@ func (j *sgemmJob) strip(buf *sgemmBuf, fast bool, pc, kc, col, w int) []float32
 		return j.packed.data[col*j.k+pc*stripWidth:]
 	}
 	bs := alignedFloats(&buf.b, kc*stripWidth)
+	if j.src != nil {
+		j.src.packStrip(bs, pc, kc, col, w)
+		return bs
+	}
 	packStripB(bs, fast, j.transB, j.b, j.ldb, pc, kc, col, w)
 	return bs
+}
+
+// stripSource is a B operand that packs its own strips: one whose matrix
+// is never stored, such as the column matrix of a convolution.
+type stripSource interface {
+	// packStrip writes rows [pc, pc+kc) and columns [col, col+w) of B
+	// into dst[:kc*stripWidth] as packStripB does. It is called from
+	// several threads at once.
+	packStrip(dst []float32, pc, kc, col, w int)
 }
 
 // nextStrip returns what the kernels should prefetch while they work on
 // the strip before column col: the rows of the strip of op(B) at col, from
 // row pc on, as a slice and a row stride. It returns nil when there is no
-// next strip, or when op(B) is transposed (its strip is 32 rows of b, not
+// next strip, when B packs itself, or when op(B) is transposed (its strip is 32 rows of b, not
 // worth prefetching two lines at a time).
 func (j *sgemmJob) nextStrip(pc, col, n1 int) ([]float32, int) {
 	switch {
-	case col >= n1:
+	case col >= n1 || j.src != nil:
 		return nil, 0
 	case j.packed != nil:
 		return j.packed.data[col*j.k+pc*stripWidth:], stripWidth

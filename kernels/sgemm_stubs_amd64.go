@@ -94,8 +94,8 @@ func sgemm5x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, 
 // A nil mask stores all 16 columns; otherwise the sign bits of mask[0:16] select them.
 func sgemm6x16AVX2(k int, a *float32, b *float32, ldb int, c *float32, ldc int, alpha float32, beta float32, mask *int32, pf *float32, pfstride int)
 
-// packCopy32AVX copies rows rows of 32 floats, row stride lds, to dst with row stride 32.
-func packCopy32AVX(dst *float32, src *float32, lds int, rows int)
+// packCopy32AVX copies rows rows of 32 floats, row stride lds, to dst with row stride ldd.
+func packCopy32AVX(dst *float32, ldd int, src *float32, lds int, rows int)
 
 // packCopy16AVX copies rows rows of the w ≤ 16 floats selected by the sign bits of mask[0:16]
 // from src (row stride lds) to dst (row stride ldd), writing 16 floats per row.

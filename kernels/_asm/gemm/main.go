@@ -353,15 +353,19 @@ func fmaPeak(name string, vec func() VecVirtual, lanes int) {
 	RET()
 }
 
-// packCopy32 emits packCopy32AVX, the packer of a non-transposed B strip.
+// packCopy32 emits packCopy32AVX, the packer of a non-transposed B strip
+// (ldd = 32) and of the rows of a convolution's strip that one kernel tap
+// reads from consecutive channels (ldd = 32 times the taps).
 //
 //	for p := 0; p < rows; p++ {
-//		copy(dst[p*32:p*32+32], src[p*lds:p*lds+32])
+//		copy(dst[p*ldd:p*ldd+32], src[p*lds:p*lds+32])
 //	}
 func packCopy32() {
-	TEXT("packCopy32AVX", NOSPLIT, "func(dst, src *float32, lds, rows int)")
-	Doc("packCopy32AVX copies rows rows of 32 floats, row stride lds, to dst with row stride 32.")
+	TEXT("packCopy32AVX", NOSPLIT, "func(dst *float32, ldd int, src *float32, lds, rows int)")
+	Doc("packCopy32AVX copies rows rows of 32 floats, row stride lds, to dst with row stride ldd.")
 	dst := Load(Param("dst"), GP64())
+	ldd := Load(Param("ldd"), GP64())
+	SHLQ(U8(2), ldd)
 	src := Load(Param("src"), GP64())
 	lds := Load(Param("lds"), GP64())
 	SHLQ(U8(2), lds)
@@ -387,7 +391,7 @@ func packCopy32() {
 	}
 	ADDQ(lds, src)
 	ADDQ(lds, ahead)
-	ADDQ(U32(128), dst)
+	ADDQ(ldd, dst)
 	DECQ(rows)
 	JNZ(LabelRef("loop"))
 	Label("done")

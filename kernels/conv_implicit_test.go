@@ -1,0 +1,72 @@
+package kernels
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestConv2dImplicitBitwise checks that packing the GEMM's strips straight
+// from x gives the bits of the explicit column matrix: on every geometry of
+// convCases and on strips that span rows, images and both kinds of padding.
+func TestConv2dImplicitBitwise(t *testing.T) {
+	cases := append(convCases(),
+		ConvParams{N: 3, C: 5, H: 40, W: 40, K: 7, R: 3, S: 3, PadH: 1, PadW: 1}, // full strips over two rows
+		ConvParams{N: 4, C: 3, H: 9, W: 9, K: 4, R: 5, S: 5, PadH: 2, PadW: 2},   // strips over two images
+		ConvParams{N: 9, C: 8, H: 14, W: 14, K: 5, R: 1, S: 1},                   // pointwise, batched
+		ConvParams{N: 40, C: 2, H: 1, W: 1, K: 3, R: 1, S: 1},                    // a strip of 32 images
+		ConvParams{N: 5, C: 3, H: 3, W: 2, K: 2, R: 3, S: 3, PadH: 1, PadW: 1},   // images of 6 pixels
+		ConvParams{N: 2, C: 2, H: 6, W: 40, K: 3, R: 3, S: 15, PadH: 1, PadW: 7}, // the widest kernel packed from x
+		ConvParams{N: 2, C: 2, H: 6, W: 40, K: 3, R: 1, S: 17, PadW: 8},          // one wider: explicit
+		ConvParams{N: 2, C: 6, H: 12, W: 12, K: 6, R: 3, S: 3, PadH: 3, PadW: 1, DilationH: 3, Groups: 3},
+	)
+	forEachISA(t, func(t *testing.T) {
+		fromX := 0
+		for _, p := range cases {
+			r := rand.New(rand.NewPCG(6, uint64(p.N*p.C*p.W)))
+			q := p.norm()
+			x, w := randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1)
+			ep := ConvEpilogue{Scale: randSlice(r, q.K, -1, 1), Shift: randSlice(r, q.K, -1, 1), Add: randSlice(r, q.yLen(), -1, 1), ReLU: true}
+			c := newConvPlan("test", p)
+			if c.packsFromX() {
+				fromX++
+			}
+			got, want := make([]float32, q.yLen()), make([]float32, q.yLen())
+			Conv2dEpilogue(got, x, w, p, ep)
+			implicitIm2col = false
+			Conv2dEpilogue(want, x, w, p, ep)
+			implicitIm2col = true
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%s: y[%d] = %v packed from x, %v from the column matrix", convName(p), i, got[i], want[i])
+				}
+			}
+		}
+		if fromX < len(cases)/2 {
+			t.Fatalf("only %d of %d cases packed from x", fromX, len(cases))
+		}
+	})
+}
+
+func TestCopyClipped(t *testing.T) {
+	src := []float32{1, 2, 3, 4, 5}
+	for _, tc := range []struct {
+		lo   int
+		want []float32
+	}{
+		{-2, []float32{0, 0, 1, 2}},
+		{0, []float32{1, 2, 3, 4}},
+		{3, []float32{4, 5, 0, 0}},
+		{5, []float32{0, 0, 0, 0}},
+		{-9, []float32{0, 0, 0, 0}},
+	} {
+		d := []float32{9, 9, 9, 9}
+		copyClipped(d, src, tc.lo)
+		for i := range d {
+			if d[i] != tc.want[i] {
+				t.Errorf("lo=%d: got %v, want %v", tc.lo, d, tc.want)
+				break
+			}
+		}
+	}
+}
