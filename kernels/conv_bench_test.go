@@ -165,43 +165,75 @@ var rn50Convs = []struct {
 	{ConvParams{C: 512, H: 7, W: 7, K: 512, R: 3, S: 3, PadH: 1, PadW: 1}, 2},
 }
 
+// rn50Conv is one convolution of rn50Convs with its operands.
+type rn50Conv struct {
+	p            ConvParams
+	count        int
+	x, w, y      []float32
+	scale, shift []float32
+}
+
+// newRN50Convs returns the convolutions of rn50Convs on a batch of n.
+func newRN50Convs(n int) []rn50Conv {
+	r := rand.New(rand.NewPCG(8, 8))
+	var convs []rn50Conv
+	for _, c := range rn50Convs {
+		p := c.p
+		p.N = n
+		q := p.norm()
+		convs = append(convs, rn50Conv{p, c.count, randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1),
+			make([]float32, q.yLen()), randSlice(r, q.K, -1, 1), randSlice(r, q.K, -1, 1)})
+	}
+	return convs
+}
+
+// run applies the convolution with the frozen batch norm and ReLU fused as
+// the tower does.
+func (c *rn50Conv) run() {
+	Conv2dEpilogue(c.y, c.x, c.w, c.p, ConvEpilogue{Scale: c.scale, Shift: c.shift, ReLU: true})
+}
+
 // BenchmarkConv2dRN50 runs every forward convolution of an RN50 image
 // tower on a batch of 1 or 8, with the frozen batch norm and ReLU fused as
 // the tower does, and reports GFLOP/s over the whole set and the percentage
 // of the FMA peak of the threads in use (issue 2's target for convolution).
+// The layer/ sub-benchmarks time each distinct shape of the batch of 8 alone
+// and add the milliseconds its repetitions take in one tower.
 //
 //	go test -run '^$' -bench Conv2dRN50 -benchtime 5x ./kernels/
 func BenchmarkConv2dRN50(b *testing.B) {
 	peak := PeakGFLOPS(Threads(), 200*time.Millisecond)
+	report := func(b *testing.B, flops float64) {
+		gflops := flops * float64(b.N) / b.Elapsed().Seconds() / 1e9
+		b.ReportMetric(gflops, "GFLOP/s")
+		b.ReportMetric(100*gflops/peak, "%peak")
+	}
 	for _, n := range []int{1, 8} {
 		b.Run(fmt.Sprintf("N%d", n), func(b *testing.B) {
-			r := rand.New(rand.NewPCG(8, 8))
-			type conv struct {
-				p            ConvParams
-				count        int
-				x, w, y      []float32
-				scale, shift []float32
-			}
-			var convs []conv
+			convs := newRN50Convs(n)
 			flops := 0.0
-			for _, c := range rn50Convs {
-				p := c.p
-				p.N = n
-				q := p.norm()
-				convs = append(convs, conv{p, c.count, randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1),
-					make([]float32, q.yLen()), randSlice(r, q.K, -1, 1), randSlice(r, q.K, -1, 1)})
-				flops += float64(c.count) * p.FLOPs()
+			for _, c := range convs {
+				flops += float64(c.count) * c.p.FLOPs()
 			}
 			for b.Loop() {
-				for _, c := range convs {
-					for range c.count {
-						Conv2dEpilogue(c.y, c.x, c.w, c.p, ConvEpilogue{Scale: c.scale, Shift: c.shift, ReLU: true})
+				for i := range convs {
+					for range convs[i].count {
+						convs[i].run()
 					}
 				}
 			}
-			gflops := flops * float64(b.N) / b.Elapsed().Seconds() / 1e9
-			b.ReportMetric(gflops, "GFLOP/s")
-			b.ReportMetric(100*gflops/peak, "%peak")
+			report(b, flops)
+		})
+	}
+	convs := newRN50Convs(8)
+	for i := range convs {
+		c := &convs[i]
+		b.Run(fmt.Sprintf("layer/N8_C%d_%dx%d_K%d_%dx%d_s%d", c.p.C, c.p.H, c.p.W, c.p.K, c.p.R, c.p.S, orOne(c.p.StrideH)), func(b *testing.B) {
+			for b.Loop() {
+				c.run()
+			}
+			report(b, c.p.FLOPs())
+			b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N)*float64(c.count), "ms/tower")
 		})
 	}
 }
