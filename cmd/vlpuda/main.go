@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/vlpuda/vlpuda/tensor/gcpace"
@@ -65,7 +66,41 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		gcpace.Start(gcPercent)
 	}
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	stop, err := startCPUProfile(os.Getenv("VLPUDA_CPUPROFILE"))
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "vlpuda: %v\n", err)
+		os.Exit(1)
+	}
+	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	if err := stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "vlpuda: %v\n", err)
+		code = max(code, 1)
+	}
+	os.Exit(code)
+}
+
+// startCPUProfile starts writing a CPU profile of the whole command to
+// path ("go tool pprof vlpuda path" reads it) and returns the function that
+// finishes it. An empty path profiles nothing.
+func startCPUProfile(path string) (stop func() error, err error) {
+	if path == "" {
+		return func() error { return nil }, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile %s: %w", path, err)
+	}
+	return func() error {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			return fmt.Errorf("cpu profile: %w", err)
+		}
+		return nil
+	}, nil
 }
 
 func run(args []string, stdout, stderr io.Writer) int {

@@ -73,3 +73,24 @@ func TestRunDispatch(t *testing.T) {
 		})
 	}
 }
+
+func TestStartCPUProfile(t *testing.T) {
+	stop, err := startCPUProfile("")
+	if err != nil || stop() != nil {
+		t.Fatalf("no profile: %v", err)
+	}
+	path := filepath.Join(t.TempDir(), "cpu.prof")
+	stop, err = startCPUProfile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		t.Fatalf("profile %s: %v, %v", path, fi, err)
+	}
+	if _, err := startCPUProfile(filepath.Join(t.TempDir(), "missing", "cpu.prof")); err == nil {
+		t.Fatal("a profile in a missing folder started")
+	}
+}
