@@ -429,10 +429,16 @@ func (c *convPlan) im2colRowSame(dst, plane []float32, r, off, lo, hi int) {
 	shift := d*c.W + off
 	first, last := oh0*ow+lo, (oh1-1)*ow+hi
 	copy(dst[first:last], plane[first+shift:last+shift])
+	// The padded columns are few (one each side for a 3×3 kernel): zero
+	// them in place rather than call memclr twice per row.
 	for oh := oh0; oh < oh1; oh++ {
 		row := dst[oh*ow : (oh+1)*ow]
-		clear(row[:lo])
-		clear(row[hi:])
+		for j := 0; j < lo; j++ {
+			row[j] = 0
+		}
+		for j := hi; j < len(row); j++ {
+			row[j] = 0
+		}
 	}
 }
 
@@ -461,6 +467,16 @@ func (c *convPlan) col2im(dx, dcol []float32, n0, nb, g int) {
 func (c *convPlan) col2imRow(axpy func(alpha float32, x, y []float32), plane, src []float32, r, s int) {
 	off := s*c.DilationW - c.PadW
 	lo, hi := span(off, c.StrideW, c.W, c.ow)
+	if c.StrideH == 1 && c.StrideW == 1 {
+		// Output rows [oh0, oh1) land on input rows oh+d: one call adds
+		// them all, each element as the loop below would.
+		d := r*c.DilationH - c.PadH
+		oh0, oh1 := max(0, -d), min(c.oh, c.H-d)
+		if oh0 < oh1 && lo < hi {
+			addRows(plane[(oh0+d)*c.W+lo+off:], c.W, src[oh0*c.ow+lo:], c.ow, oh1-oh0, hi-lo)
+		}
+		return
+	}
 	for oh := 0; oh < c.oh; oh++ {
 		ih := oh*c.StrideH - c.PadH + r*c.DilationH
 		if ih < 0 || ih >= c.H {

@@ -70,3 +70,51 @@ func TestCopyClipped(t *testing.T) {
 		}
 	}
 }
+
+// TestCol2imBitwise checks col2im against a plain loop that adds each tap's
+// gradient pixel by pixel, in the same tap order: every element of dx gets
+// the same sums, so the bits agree.
+func TestCol2imBitwise(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		for _, p := range convCases() {
+			c := newConvPlan("test", p)
+			nb := min(c.N, c.nb)
+			if nb == 0 {
+				continue
+			}
+			r := rand.New(rand.NewPCG(9, uint64(p.C*p.H*p.W)))
+			cols := nb * c.l
+			dcol := randSlice(r, c.crs*cols, -1, 1)
+			got := randSlice(r, c.xLen(), -1, 1)
+			want := append([]float32(nil), got...)
+			for g := 0; g < c.Groups; g++ {
+				c.col2im(got, dcol, 0, nb, g)
+			}
+			hw, rs := c.H*c.W, c.R*c.S
+			for g := 0; g < c.Groups; g++ {
+				for ch := 0; ch < c.cg; ch++ {
+					for i := 0; i < nb; i++ {
+						plane := want[(i*c.C+g*c.cg+ch)*hw:][:hw]
+						for tap := 0; tap < rs; tap++ {
+							src := dcol[(ch*rs+tap)*cols+i*c.l:][:c.l]
+							for oh := 0; oh < c.oh; oh++ {
+								ih := oh*c.StrideH - c.PadH + tap/c.S*c.DilationH
+								for ow := 0; ow < c.ow; ow++ {
+									iw := ow*c.StrideW - c.PadW + tap%c.S*c.DilationW
+									if ih >= 0 && ih < c.H && iw >= 0 && iw < c.W {
+										plane[ih*c.W+iw] += src[oh*c.ow+ow]
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			for j := range want {
+				if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+					t.Fatalf("%s: dx[%d] = %v, want %v", convName(p), j, got[j], want[j])
+				}
+			}
+		}
+	})
+}

@@ -21,6 +21,7 @@ import (
 // all of them equal.
 type eltwiseImpl struct {
 	axpy              func(alpha float32, x, y []float32)
+	addRows           func(dst []float32, ldd int, x []float32, ldx, rows, n int) // n elements of each row
 	scale             func(dst []float32, alpha float32, x []float32)
 	addConst          func(dst []float32, c float32, x []float32)
 	affine            func(dst []float32, alpha float32, x []float32, beta float32)
@@ -331,6 +332,21 @@ func AddBias(dst, x, bias []float32) {
 	rowsParallel(len(x)/n, n, grainArith, func(r int) {
 		add(dst[r*n:(r+1)*n], x[r*n:(r+1)*n], bias)
 	})
+}
+
+// addRows adds rows rows of n elements of x, row stride ldx, into dst, row
+// stride ldd ≥ n: dst[i*ldd+j] += x[i*ldx+j]. Each element gets one
+// rounded sum, as Axpy with alpha 1 gives.
+func addRows(dst []float32, ldd int, x []float32, ldx, rows, n int) {
+	if rows <= 0 || n <= 0 {
+		return
+	}
+	if ldd < n {
+		panic(fmt.Sprintf("kernels: addRows: ldd=%d < n=%d", ldd, n))
+	}
+	_ = dst[(rows-1)*ldd+n-1]
+	_ = x[(rows-1)*ldx+n-1]
+	elt().addRows(dst, ldd, x, ldx, rows, n)
 }
 
 // AddColumnSums adds the sum of the rows of x to dst (the bias gradient):

@@ -6,6 +6,7 @@ package kernels
 
 var eltwiseAVX2 = eltwiseImpl{
 	axpy:              axpyAVX2,
+	addRows:           addRowsAVX2,
 	scale:             scaleAVX2,
 	addConst:          addConstAVX2,
 	affine:            affineAVX2,
@@ -37,6 +38,7 @@ var eltwiseAVX2 = eltwiseImpl{
 
 var eltwiseAVX512 = eltwiseImpl{
 	axpy:              axpyAVX512,
+	addRows:           addRowsAVX512,
 	scale:             scaleAVX512,
 	addConst:          addConstAVX512,
 	affine:            affineAVX512,

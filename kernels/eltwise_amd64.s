@@ -677,6 +677,97 @@ done:
 	VZEROUPPER
 	RET
 
+// func addRowsAVX2(dst []float32, ldd int, x []float32, ldx int, rows int, n int)
+// Requires: AVX
+TEXT ·addRowsAVX2(SB), NOSPLIT, $0-80
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  x_base+32(FP), CX
+	MOVQ  ldd+24(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  ldx+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  rows+64(FP), SI
+	TESTQ SI, SI
+	JZ    rowsdone
+
+row:
+	MOVQ n+72(FP), DI
+	MOVQ DI, R8
+	ANDQ $0x07, R8
+	SUBQ R8, DI
+	XORQ R9, R9
+
+loop:
+	CMPQ    DI, $0x00000020
+	JB      single
+	VMOVUPS (CX)(R9*1), Y0
+	VMOVUPS (AX)(R9*1), Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, (AX)(R9*1)
+	VMOVUPS 32(CX)(R9*1), Y0
+	VMOVUPS 32(AX)(R9*1), Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, 32(AX)(R9*1)
+	VMOVUPS 64(CX)(R9*1), Y0
+	VMOVUPS 64(AX)(R9*1), Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, 64(AX)(R9*1)
+	VMOVUPS 96(CX)(R9*1), Y0
+	VMOVUPS 96(AX)(R9*1), Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, 96(AX)(R9*1)
+	ADDQ    $0x00000080, R9
+	SUBQ    $0x00000020, DI
+	JMP     loop
+
+single:
+	CMPQ    DI, $0x00000008
+	JB      tail
+	VMOVUPS (CX)(R9*1), Y0
+	VMOVUPS (AX)(R9*1), Y1
+	VADDPS  Y0, Y1, Y1
+	VMOVUPS Y1, (AX)(R9*1)
+	ADDQ    $0x00000020, R9
+	SUBQ    $0x00000008, DI
+	JMP     single
+
+tail:
+	TESTQ      DI, DI
+	JZ         done
+	MOVQ       $0x00000008, R10
+	SUBQ       DI, R10
+	LEAQ       tailmask8<>+0(SB), DI
+	VMOVDQU    (DI)(R10*4), Y0
+	VMASKMOVPS (CX)(R9*1), Y0, Y1
+	VMASKMOVPS (AX)(R9*1), Y0, Y2
+	VADDPS     Y1, Y2, Y2
+	VMASKMOVPS Y2, Y0, (AX)(R9*1)
+
+done:
+	MOVQ n+72(FP), DI
+	SUBQ R8, DI
+	SHLQ $0x02, DI
+
+scalar:
+	TESTQ  R8, R8
+	JZ     rowend
+	VMOVSS (CX)(DI*1), X0
+	VADDSS (AX)(DI*1), X0, X0
+	VMOVSS X0, (AX)(DI*1)
+	ADDQ   $0x04, DI
+	DECQ   R8
+	JMP    scalar
+
+rowend:
+	ADDQ DX, AX
+	ADDQ BX, CX
+	DECQ SI
+	JNZ  row
+
+rowsdone:
+	VZEROUPPER
+	RET
+
 // func scaleAVX2(dst []float32, alpha float32, x []float32)
 // Requires: AVX
 TEXT ·scaleAVX2(SB), NOSPLIT, $0-56
@@ -3730,6 +3821,77 @@ tail:
 	VMOVUPS     Z2, K1, (CX)(BX*1)
 
 done:
+	VZEROUPPER
+	RET
+
+// func addRowsAVX512(dst []float32, ldd int, x []float32, ldx int, rows int, n int)
+// Requires: AVX, AVX512F
+TEXT ·addRowsAVX512(SB), NOSPLIT, $0-80
+	MOVQ  dst_base+0(FP), AX
+	MOVQ  x_base+32(FP), CX
+	MOVQ  ldd+24(FP), DX
+	SHLQ  $0x02, DX
+	MOVQ  ldx+56(FP), BX
+	SHLQ  $0x02, BX
+	MOVQ  rows+64(FP), SI
+	TESTQ SI, SI
+	JZ    rowsdone
+
+row:
+	MOVQ n+72(FP), DI
+	XORQ R8, R8
+
+loop:
+	CMPQ    DI, $0x00000040
+	JB      single
+	VMOVUPS (CX)(R8*1), Z0
+	VMOVUPS (AX)(R8*1), Z1
+	VADDPS  Z0, Z1, Z1
+	VMOVUPS Z1, (AX)(R8*1)
+	VMOVUPS 64(CX)(R8*1), Z0
+	VMOVUPS 64(AX)(R8*1), Z1
+	VADDPS  Z0, Z1, Z1
+	VMOVUPS Z1, 64(AX)(R8*1)
+	VMOVUPS 128(CX)(R8*1), Z0
+	VMOVUPS 128(AX)(R8*1), Z1
+	VADDPS  Z0, Z1, Z1
+	VMOVUPS Z1, 128(AX)(R8*1)
+	VMOVUPS 192(CX)(R8*1), Z0
+	VMOVUPS 192(AX)(R8*1), Z1
+	VADDPS  Z0, Z1, Z1
+	VMOVUPS Z1, 192(AX)(R8*1)
+	ADDQ    $0x00000100, R8
+	SUBQ    $0x00000040, DI
+	JMP     loop
+
+single:
+	CMPQ    DI, $0x00000010
+	JB      tail
+	VMOVUPS (CX)(R8*1), Z0
+	VMOVUPS (AX)(R8*1), Z1
+	VADDPS  Z0, Z1, Z1
+	VMOVUPS Z1, (AX)(R8*1)
+	ADDQ    $0x00000040, R8
+	SUBQ    $0x00000010, DI
+	JMP     single
+
+tail:
+	TESTQ     DI, DI
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), R9
+	KMOVW     (R9)(DI*2), K1
+	VMOVUPS.Z (CX)(R8*1), K1, Z0
+	VMOVUPS.Z (AX)(R8*1), K1, Z1
+	VADDPS    Z0, Z1, Z1
+	VMOVUPS   Z1, K1, (AX)(R8*1)
+
+done:
+	ADDQ DX, AX
+	ADDQ BX, CX
+	DECQ SI
+	JNZ  row
+
+rowsdone:
 	VZEROUPPER
 	RET
 

@@ -8,6 +8,7 @@ import "math"
 
 var eltwiseGeneric = eltwiseImpl{
 	axpy:              axpyGeneric,
+	addRows:           addRowsGeneric,
 	scale:             scaleGeneric,
 	addConst:          addConstGeneric,
 	affine:            affineGeneric,
@@ -41,6 +42,15 @@ func axpyGeneric(alpha float32, x, y []float32) {
 	y = y[:len(x)]
 	for i, v := range x {
 		y[i] += alpha * v
+	}
+}
+
+func addRowsGeneric(dst []float32, ldd int, x []float32, ldx, rows, n int) {
+	for i := 0; i < rows; i++ {
+		d, v := dst[i*ldd:i*ldd+n], x[i*ldx:i*ldx+n]
+		for j := range v {
+			d[j] += v[j]
+		}
 	}
 }
 

@@ -13,6 +13,17 @@ package kernels
 //go:noescape
 func axpyAVX2(alpha float32, x []float32, y []float32)
 
+// addRowsAVX2 is the AVX2 form of:
+//
+//	for i := 0; i < rows; i++ {
+//		for j := 0; j < n; j++ {
+//			dst[i*ldd+j] += x[i*ldx+j]
+//		}
+//	}
+//
+//go:noescape
+func addRowsAVX2(dst []float32, ldd int, x []float32, ldx int, rows int, n int)
+
 // scaleAVX2 is the AVX2 form of:
 //
 //	for i, v := range x {
@@ -291,6 +302,17 @@ func normBackwardDxAVX2(dx []float32, dy []float32, x []float32, gamma []float32
 //
 //go:noescape
 func axpyAVX512(alpha float32, x []float32, y []float32)
+
+// addRowsAVX512 is the AVX512 form of:
+//
+//	for i := 0; i < rows; i++ {
+//		for j := 0; j < n; j++ {
+//			dst[i*ldd+j] += x[i*ldx+j]
+//		}
+//	}
+//
+//go:noescape
+func addRowsAVX512(dst []float32, ldd int, x []float32, ldx int, rows int, n int)
 
 // scaleAVX512 is the AVX512 form of:
 //

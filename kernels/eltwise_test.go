@@ -857,3 +857,30 @@ func TestSmallKernelsDoNotAllocate(t *testing.T) {
 		}
 	}
 }
+
+// TestAddRows checks addRows bit for bit against one Axpy of alpha 1 per
+// row, touching nothing between or after the rows.
+func TestAddRows(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(7, 8))
+		for _, n := range []int{1, 3, 7, 8, 9, 16, 31, 32, 33, 40, 100} {
+			for _, rows := range []int{0, 1, 2, 5} {
+				ldd, ldx := n+r.IntN(5), n+r.IntN(5)
+				size := func(ld int) int { return max(0, (rows-1)*ld+n) }
+				x, d0 := randSlice(r, size(ldx), -3, 3), randSlice(r, size(ldd), -3, 3)
+				dst := guardedFrom(d0)
+				addRows(dst.s(), ldd, x, ldx, rows, n)
+				dst.check(t, "addRows dst")
+				want := append([]float32(nil), d0...)
+				for i := 0; i < rows; i++ {
+					axpyGeneric(1, x[i*ldx:i*ldx+n], want[i*ldd:i*ldd+n])
+				}
+				for i := range want {
+					if math.Float32bits(dst.s()[i]) != math.Float32bits(want[i]) {
+						t.Fatalf("n=%d rows=%d: dst[%d] = %v, want %v", n, rows, i, dst.s()[i], want[i])
+					}
+				}
+			}
+		}
+	})
+}

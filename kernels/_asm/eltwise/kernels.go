@@ -60,6 +60,60 @@ func genArith(a *arch) {
 		end()
 	}
 
+	a.fn("addRows", "(dst []float32, ldd int, x []float32, ldx, rows, n int)",
+		"for i := 0; i < rows; i++ {", "\tfor j := 0; j < n; j++ {", "\t\tdst[i*ldd+j] += x[i*ldx+j]", "\t}", "}")
+	{
+		dst, x := ptr("dst"), ptr("x")
+		ldd := Load(Param("ldd"), GP64())
+		SHLQ(U8(2), ldd)
+		ldx := Load(Param("ldx"), GP64())
+		SHLQ(U8(2), ldx)
+		rows := Load(Param("rows"), GP64())
+		TESTQ(rows, rows)
+		JZ(LabelRef("rowsdone"))
+		Label("row")
+		n := Load(Param("n"), GP64()).(GPVirtual)
+		var rem GPVirtual
+		if !a.isAVX512() {
+			// AVX2's masked store is slow on AMD, and short rows (the
+			// 4 to 32 pixels of small images) would pay it on every row:
+			// the last n%8 elements are added one at a time instead.
+			rem = GP64()
+			MOVQ(n, rem)
+			ANDQ(U8(a.lanes-1), rem)
+			SUBQ(rem, n)
+		}
+		a.loop(n, unrollArith, func(off Register, j int, tail bool) {
+			v := a.load(a.at(x, off, j), tail)
+			w := a.load(a.at(dst, off, j), tail)
+			VADDPS(v, w, w)
+			a.store(w, a.at(dst, off, j), tail)
+		})
+		if !a.isAVX512() {
+			// The vector loop stopped at element n&^7.
+			off := Load(Param("n"), GP64())
+			SUBQ(rem, off)
+			SHLQ(U8(2), off)
+			Label("scalar")
+			TESTQ(rem, rem)
+			JZ(LabelRef("rowend"))
+			v := XMM()
+			VMOVSS(Mem{Base: x, Index: off, Scale: 1}, v)
+			VADDSS(Mem{Base: dst, Index: off, Scale: 1}, v, v)
+			VMOVSS(v, Mem{Base: dst, Index: off, Scale: 1})
+			ADDQ(U8(4), off)
+			DECQ(rem)
+			JMP(LabelRef("scalar"))
+			Label("rowend")
+		}
+		ADDQ(ldd, dst)
+		ADDQ(ldx, x)
+		DECQ(rows)
+		JNZ(LabelRef("row"))
+		Label("rowsdone")
+		end()
+	}
+
 	a.fn("scale", "(dst []float32, alpha float32, x []float32)", "for i, v := range x {", "\tdst[i] = alpha * v", "}")
 	{
 		alpha := a.broadcast("alpha")
