@@ -10,14 +10,16 @@ resident memory belongs to it. Output: one JSON object per line with the
 same fields as `vlpuda bench clip -json`.
 
 Usage: /usr/bin/python3 bench/pytorch/clip_bench.py [--threads 2] [--reps 3] [--cases vit-b16-fwd-8,...]
-           [--vlpuda ./vlpuda]
+           [--vlpuda ./vlpuda [--rounds 5]]
 With --vlpuda, each case also runs in that vlpuda binary, alternating with
-PyTorch case by case, and a table with the ratio is printed after the JSON.
+PyTorch case by case (and --rounds times per case), and a table with the
+median ratio and its range is printed after the JSON.
 Needs Debian's python3-torch (apt-get install python3-torch).
 """
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -163,6 +165,9 @@ def main():
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--cases", default=",".join(CASES))
     p.add_argument("--vlpuda", help="also run the cases with this vlpuda binary and print ratios")
+    p.add_argument("--rounds", type=int, default=1,
+                   help="with --vlpuda, run each case this many times, alternating the engines, "
+                        "and print the median ratio and its range (the machine's speed drifts)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     a = p.parse_args()
     cases = a.cases.split(",")
@@ -171,24 +176,34 @@ def main():
         return
     rows = []
     for c in cases:
-        out = subprocess.run([sys.executable, __file__, "--child", "--cases", c,
-                              "--threads", str(a.threads), "--reps", str(a.reps)],
-                             check=True, capture_output=True, text=True).stdout
-        print(out.strip(), flush=True)
-        torch_r = json.loads(out)
-        if a.vlpuda:
+        rounds = []
+        for _ in range(max(a.rounds, 1) if a.vlpuda else 1):
+            out = subprocess.run([sys.executable, __file__, "--child", "--cases", c,
+                                  "--threads", str(a.threads), "--reps", str(a.reps)],
+                                 check=True, capture_output=True, text=True).stdout
+            print(out.strip(), flush=True)
+            torch_r = json.loads(out)
+            if not a.vlpuda:
+                continue
             out = subprocess.run([a.vlpuda, "bench", "clip", "-inproc", "-json", "-cases", c,
                                   "-threads", str(a.threads), "-reps", str(a.reps)],
                                  check=True, capture_output=True, text=True).stdout
             print(out.strip(), flush=True)
-            rows.append((torch_r, json.loads(out)))
+            rounds.append((torch_r, json.loads(out)))
+        if rounds:
+            rows.append(rounds)
     if rows:
-        print("\n%-16s %8s %10s %10s %7s %10s %10s" % ("case", "threads", "torch im/s", "vlpuda", "ratio", "torch MiB", "vlpuda"))
-        for t, v in rows:
-            print("%-16s %8d %10.2f %10.2f %6.2fx %10.0f %10.0f" % (
-                t["case"], t["threads"], t["images_per_sec"], v["images_per_sec"],
-                v["images_per_sec"] / t["images_per_sec"], t["peak_rss_mib"], v["peak_rss_mib"]))
-
+        median = statistics.median
+        print("\n%-16s %8s %6s %10s %10s %7s %13s %10s %10s" % (
+            "case", "threads", "rounds", "torch im/s", "vlpuda", "ratio", "ratio range", "torch MiB", "vlpuda"))
+        for rounds in rows:
+            t0 = rounds[0][0]
+            ratios = [v["images_per_sec"] / t["images_per_sec"] for t, v in rounds]
+            print("%-16s %8d %6d %10.2f %10.2f %6.2fx %6.2f–%.2fx %10.0f %10.0f" % (
+                t0["case"], t0["threads"], len(rounds),
+                median(t["images_per_sec"] for t, _ in rounds), median(v["images_per_sec"] for _, v in rounds),
+                median(ratios), min(ratios), max(ratios),
+                max(t["peak_rss_mib"] for t, _ in rounds), max(v["peak_rss_mib"] for _, v in rounds)))
 
 if __name__ == "__main__":
     main()
