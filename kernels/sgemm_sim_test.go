@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -55,6 +56,54 @@ type simMem struct {
 	perm  []byte // 0 none, 1 read, 2 read and write
 	noRd  [2]int // a range that must not be read (C when beta == 0)
 	fault string
+	syms  map[string]int // addresses of the file's DATA symbols
+}
+
+var reData = regexp.MustCompile(`^DATA\s+(\w+)<>\+(\d+)\(SB\)/(\d+),\s*\$(\w+)$`)
+
+// loadData places the DATA symbols of the assembly file path in the arena,
+// read-only, so that the kernels' constant tables can be read.
+func (m *simMem) loadData(t *testing.T, path string) {
+	t.Helper()
+	src, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading the generated assembly: %v", err)
+	}
+	syms := map[string][]byte{}
+	var order []string
+	for _, line := range strings.Split(string(src), "\n") {
+		f := reData.FindStringSubmatch(strings.TrimSpace(line))
+		if f == nil {
+			continue
+		}
+		off, _ := strconv.Atoi(f[2])
+		size, _ := strconv.Atoi(f[3])
+		v, err := strconv.ParseUint(f[4], 0, 64)
+		if err != nil {
+			t.Fatalf("bad DATA line %q", line)
+		}
+		b, ok := syms[f[1]]
+		if !ok {
+			order = append(order, f[1])
+		}
+		if len(b) < off+size {
+			b = append(b, make([]byte, off+size-len(b))...)
+		}
+		for i := 0; i < size; i++ {
+			b[off+i] = byte(v >> (8 * i))
+		}
+		syms[f[1]] = b
+	}
+	if m.syms == nil {
+		m.syms = map[string]int{}
+	}
+	for _, name := range order {
+		m.data = append(m.data, make([]byte, 256)...)
+		m.perm = append(m.perm, make([]byte, 256)...)
+		m.syms[name] = len(m.data)
+		m.data = append(m.data, syms[name]...)
+		m.perm = append(m.perm, slices.Repeat([]byte{1}, len(syms[name]))...)
+	}
 }
 
 func (m *simMem) check(addr, n int, write bool) bool {
@@ -120,17 +169,19 @@ func (m *simMem) floats(addr, n int) []float32 {
 
 // simCPU holds the architectural state the kernels use.
 type simCPU struct {
-	mem  *simMem
-	fp   int // address of the argument frame
-	gp   map[string]int64
-	vec  [32][16]float32
-	k    [8]uint16
-	zero bool // ZF
+	mem   *simMem
+	fp    int // address of the argument frame
+	gp    map[string]int64
+	vec   [32][16]float32
+	k     [8]uint16
+	zero  bool // ZF
+	below bool // CF, as CMPQ leaves it
 }
 
 var (
 	reMem = regexp.MustCompile(`^(-?\w*)\((\w+)\)(?:\((\w+)\*(\d)\))?$`)
 	reArg = regexp.MustCompile(`^\w+\+(\d+)\(FP\)$`)
+	reSym = regexp.MustCompile(`^(\w+)<>\+(\d+)\(SB\)$`)
 )
 
 // vreg returns the index and lane count of a vector register name.
@@ -157,6 +208,14 @@ func (c *simCPU) addr(s string) int {
 	if m := reArg.FindStringSubmatch(s); m != nil {
 		off, _ := strconv.Atoi(m[1])
 		return c.fp + off
+	}
+	if m := reSym.FindStringSubmatch(s); m != nil {
+		a, ok := c.mem.syms[m[1]]
+		if !ok {
+			panic("simulator: unknown symbol " + s)
+		}
+		off, _ := strconv.Atoi(m[2])
+		return a + off
 	}
 	m := reMem.FindStringSubmatch(s)
 	if m == nil {
@@ -285,6 +344,20 @@ func (c *simCPU) run(body []string) error {
 		case "ANDQ":
 			c.gp[args[1]] &= c.val(args[0], 8)
 			setZ(c.gp[args[1]])
+		case "SUBQ":
+			c.gp[args[1]] -= c.val(args[0], 8)
+			setZ(c.gp[args[1]])
+		case "XORQ":
+			c.gp[args[1]] ^= c.val(args[0], 8)
+			setZ(c.gp[args[1]])
+		case "CMPQ":
+			// Go's operand order: CMPQ a, b sets the flags of a − b.
+			a, b := c.val(args[0], 8), c.val(args[1], 8)
+			c.zero, c.below = a == b, uint64(a) < uint64(b)
+		case "JB", "JCS":
+			jump(c.below)
+		case "JAE", "JCC":
+			jump(!c.below)
 		case "DECQ":
 			c.gp[args[0]]--
 			setZ(c.gp[args[0]])
@@ -298,6 +371,13 @@ func (c *simCPU) run(body []string) error {
 			jump(true)
 		case "KMOVW":
 			k, _ := strconv.Atoi(strings.TrimPrefix(args[1], "K"))
+			if strings.Contains(args[0], "(") {
+				a := c.addr(args[0])
+				if c.mem.check(a, 2, false) {
+					c.k[k] = binary.LittleEndian.Uint16(c.mem.data[a:])
+				}
+				break
+			}
 			c.k[k] = uint16(c.gp[args[0]])
 		case "VPXORD", "VXORPS":
 			d, _, _ := vreg(args[2])
@@ -308,13 +388,47 @@ func (c *simCPU) run(body []string) error {
 		case "VBROADCASTSS":
 			d, lanes, _ := vreg(args[1])
 			c.vec[d] = c.vecIn(args[0], lanes, true, 1<<lanes-1)
-		case "VMULPS":
+		case "VMULPS", "VADDPS", "VSUBPS":
+			// src2, src1, dst: dst = src1 op src2.
 			d, lanes, _ := vreg(args[2])
 			x, y := c.vecIn(args[0], lanes, false, 0xffff), c.vecIn(args[1], lanes, false, 0xffff)
 			c.vec[d] = [16]float32{}
 			for l := 0; l < lanes; l++ {
-				c.vec[d][l] = x[l] * y[l]
+				switch op {
+				case "VMULPS":
+					c.vec[d][l] = y[l] * x[l]
+				case "VADDPS":
+					c.vec[d][l] = y[l] + x[l]
+				default:
+					c.vec[d][l] = y[l] - x[l]
+				}
 			}
+		case "VADDSS":
+			// src2, src1, dst: the low lane is src1 + src2, the rest src1's.
+			d, _, _ := vreg(args[2])
+			x, y := c.vecIn(args[0], 1, false, 1), c.vecIn(args[1], 4, false, 0xf)
+			c.vec[d] = [16]float32{y[0] + x[0], y[1], y[2], y[3]}
+		case "VMOVSS":
+			if d, _, ok := vreg(args[1]); ok {
+				if _, _, ok := vreg(args[0]); ok {
+					return fmt.Errorf("simulator: register VMOVSS is not known: %q", line)
+				}
+				c.vec[d] = [16]float32{c.mem.load32(c.addr(args[0]))}
+				break
+			}
+			s, _, _ := vreg(args[0])
+			c.mem.store32(c.addr(args[1]), c.vec[s][0])
+		case "VMOVDQU":
+			d, lanes, ok := vreg(args[1])
+			if !ok {
+				return fmt.Errorf("simulator: only loads of VMOVDQU are known: %q", line)
+			}
+			c.vec[d] = c.vecIn(args[0], lanes, false, 1<<lanes-1)
+		case "VMOVUPS.Z":
+			// mem, K, dst: the lanes of K loaded, the others zeroed.
+			d, lanes, _ := vreg(args[2])
+			k, _ := strconv.Atoi(strings.TrimPrefix(args[1], "K"))
+			c.vec[d] = c.vecIn(args[0], lanes, false, c.k[k])
 		case "VFMADD231PS":
 			// a, b, [K,] acc: acc += a*b on the lanes of K.
 			acc := args[len(args)-1]
@@ -332,6 +446,9 @@ func (c *simCPU) run(body []string) error {
 			}
 		case "VMOVUPS":
 			if d, lanes, ok := vreg(args[len(args)-1]); ok {
+				if len(args) != 2 {
+					return fmt.Errorf("simulator: masked VMOVUPS loads are not known: %q", line)
+				}
 				c.vec[d] = c.vecIn(args[0], lanes, false, 1<<lanes-1)
 				break
 			}
