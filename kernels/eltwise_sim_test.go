@@ -49,7 +49,7 @@ func simCall(mem *simMem, body []string, frame simFrame) error {
 }
 
 // TestEltwiseKernelsSimulated runs the streaming elementwise kernels of
-// eltwise_amd64.s, both ISAs, on the x86 simulator of sgemm_sim_test.go at
+// eltwise_amd64.s (arithmetic, ReLU, the SGD updates), both ISAs, on the x86 simulator of sgemm_sim_test.go at
 // lengths that reach every unrolled, single-vector and tail path, and
 // checks them bit for bit against the pure-Go primitives, with every byte
 // around the operands guarded. The AVX-512 kernels have no other test on
@@ -133,6 +133,89 @@ func TestEltwiseKernelsSimulated(t *testing.T) {
 				want = make([]float32, n)
 				scaleGeneric(want, alpha, x)
 				check(t, fmt.Sprintf("scale n=%d", n), mem.floats(da, n), want)
+			}
+
+			// dst = f(x) and dst = f(dy, x) for the ReLU and its gradient;
+			// the inputs hold zeros of both signs.
+			for _, n := range lengths {
+				x, dy := randSlice(rng, n, -2, 2), randSlice(rng, n, -2, 2)
+				for i := 0; i < n; i += 5 {
+					x[i] = float32(math.Copysign(0, float64(i%2)-0.5))
+				}
+				mem := newMem()
+				xa, da := mem.alloc(x, 1), mem.alloc(make([]float32, n), 2)
+				var f simFrame
+				f.slice(da, n)
+				f.slice(xa, n)
+				if err := simCall(mem, body("relu"), f); err != nil {
+					t.Fatalf("relu n=%d: %v", n, err)
+				}
+				want := make([]float32, n)
+				reluGeneric(want, x)
+				check(t, fmt.Sprintf("relu n=%d", n), mem.floats(da, n), want)
+
+				mem = newMem()
+				dya, xa, da := mem.alloc(dy, 1), mem.alloc(x, 1), mem.alloc(make([]float32, n), 2)
+				f = nil
+				f.slice(da, n)
+				f.slice(dya, n)
+				f.slice(xa, n)
+				if err := simCall(mem, body("reluBackward"), f); err != nil {
+					t.Fatalf("reluBackward n=%d: %v", n, err)
+				}
+				reluBackwardGeneric(want, dy, x)
+				check(t, fmt.Sprintf("reluBackward n=%d", n), mem.floats(da, n), want)
+
+				// dst = x + c and dst = alpha·x + beta (fused).
+				mem = newMem()
+				xa, da = mem.alloc(x, 1), mem.alloc(make([]float32, n), 2)
+				f = nil
+				f.slice(da, n)
+				f.float(-0.75)
+				f.slice(xa, n)
+				if err := simCall(mem, body("addConst"), f); err != nil {
+					t.Fatalf("addConst n=%d: %v", n, err)
+				}
+				addConstGeneric(want, -0.75, x)
+				check(t, fmt.Sprintf("addConst n=%d", n), mem.floats(da, n), want)
+
+				mem = newMem()
+				xa, da = mem.alloc(x, 1), mem.alloc(make([]float32, n), 2)
+				f = nil
+				f.slice(da, n)
+				f.float(0.37)
+				f.slice(xa, n)
+				f.float(-1.5)
+				if err := simCall(mem, body("affine"), f); err != nil {
+					t.Fatalf("affine n=%d: %v", n, err)
+				}
+				for i := range want {
+					want[i] = fma32(0.37, x[i], -1.5)
+				}
+				check(t, fmt.Sprintf("affine n=%d", n), mem.floats(da, n), want)
+
+				// The momentum SGD updates, each product and sum rounded.
+				for _, u := range []struct {
+					name string
+					f    func(w, grad, buf []float32, lr, wd, mom, damp float32)
+				}{{"sgdMomentum", sgdMomentumGeneric}, {"sgdNesterov", sgdNesterovGeneric}} {
+					w, g, b := randSlice(rng, n, -1, 1), randSlice(rng, n, -1, 1), randSlice(rng, n, -1, 1)
+					mem = newMem()
+					wa, ga, ba := mem.alloc(w, 2), mem.alloc(g, 1), mem.alloc(b, 2)
+					f = nil
+					f.slice(wa, n)
+					f.slice(ga, n)
+					f.slice(ba, n)
+					for _, v := range []float32{0.01, 5e-4, 0.9, 0.1} {
+						f.float(v)
+					}
+					if err := simCall(mem, body(u.name), f); err != nil {
+						t.Fatalf("%s n=%d: %v", u.name, n, err)
+					}
+					u.f(w, g, b, 0.01, 5e-4, 0.9, 0.1)
+					check(t, fmt.Sprintf("%s n=%d w", u.name, n), mem.floats(wa, n), w)
+					check(t, fmt.Sprintf("%s n=%d buf", u.name, n), mem.floats(ba, n), b)
+				}
 			}
 
 			// dst[i*ldd+j] += x[i*ldx+j], rows of every length class.

@@ -403,6 +403,67 @@ func (c *simCPU) run(body []string) error {
 					c.vec[d][l] = y[l] - x[l]
 				}
 			}
+		case "VMAXPS":
+			// src2, src1, dst: dst = src1 > src2 ? src1 : src2 (src2 on NaN and ±0).
+			d, lanes, _ := vreg(args[2])
+			x, y := c.vecIn(args[0], lanes, false, 0xffff), c.vecIn(args[1], lanes, false, 0xffff)
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes; l++ {
+				c.vec[d][l] = x[l]
+				if y[l] > x[l] {
+					c.vec[d][l] = y[l]
+				}
+			}
+		case "VANDPS":
+			d, lanes, _ := vreg(args[2])
+			x, y := c.vecIn(args[0], lanes, false, 0xffff), c.vecIn(args[1], lanes, false, 0xffff)
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes; l++ {
+				c.vec[d][l] = math.Float32frombits(math.Float32bits(x[l]) & math.Float32bits(y[l]))
+			}
+		case "VCMPPS":
+			// $pred, src2, src1, dst: only greater-than, ordered, quiet.
+			if args[0] != "$0x1e" {
+				return fmt.Errorf("simulator: only VCMPPS $0x1e is known: %q", line)
+			}
+			_, lanes, _ := vreg(args[2])
+			x, y := c.vecIn(args[1], lanes, false, 0xffff), c.vecIn(args[2], lanes, false, 0xffff)
+			if strings.HasPrefix(args[3], "K") {
+				k, _ := strconv.Atoi(strings.TrimPrefix(args[3], "K"))
+				c.k[k] = 0
+				for l := 0; l < lanes; l++ {
+					if y[l] > x[l] {
+						c.k[k] |= 1 << l
+					}
+				}
+				break
+			}
+			d, _, _ := vreg(args[3])
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes; l++ {
+				if y[l] > x[l] {
+					c.vec[d][l] = math.Float32frombits(0xffffffff)
+				}
+			}
+		case "VMOVAPS.Z":
+			// src, K, dst: the lanes of K copied, the others zeroed.
+			s, lanes, _ := vreg(args[0])
+			d, _, _ := vreg(args[2])
+			k, _ := strconv.Atoi(strings.TrimPrefix(args[1], "K"))
+			v := c.vec[s]
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes; l++ {
+				if c.k[k]>>l&1 != 0 {
+					c.vec[d][l] = v[l]
+				}
+			}
+		case "VFMADD213PS":
+			// c, b, a: a = b·a + c, rounded once.
+			d, lanes, _ := vreg(args[2])
+			x, y := c.vecIn(args[0], lanes, false, 0xffff), c.vecIn(args[1], lanes, false, 0xffff)
+			for l := 0; l < lanes; l++ {
+				c.vec[d][l] = fma32(y[l], c.vec[d][l], x[l])
+			}
 		case "VADDSS":
 			// src2, src1, dst: the low lane is src1 + src2, the rest src1's.
 			d, _, _ := vreg(args[2])
