@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -33,19 +34,85 @@ func (f *simFrame) slice(addr, n int) { f.int(addr); f.int(n); f.int(n) }
 
 // simCall runs the TEXT block body with the frame in mem and reports the
 // first fault: an access outside every operand, or a write to a read-only
-// one.
+// one. The frame is writable (results are returned in it); fp is its
+// address.
 func simCall(mem *simMem, body []string, frame simFrame) error {
+	_, err := simCallFrame(mem, body, frame)
+	return err
+}
+
+func simCallFrame(mem *simMem, body []string, frame simFrame) (fp int, err error) {
 	mem.data = append(mem.data, make([]byte, 64)...)
 	mem.perm = append(mem.perm, make([]byte, 64)...)
-	fp := len(mem.data)
+	fp = len(mem.data)
 	mem.data = append(mem.data, frame...)
 	for range frame {
-		mem.perm = append(mem.perm, 1)
+		mem.perm = append(mem.perm, 2)
 	}
 	mem.data = append(mem.data, make([]byte, 64)...)
 	mem.perm = append(mem.perm, make([]byte, 64)...)
 	cpu := &simCPU{mem: mem, fp: fp, gp: map[string]int64{}}
-	return cpu.run(body)
+	return fp, cpu.run(body)
+}
+
+// simArg is one argument of a simulated call: a slice of floats (written
+// back when out is set) or a float32 scalar.
+type simArg struct {
+	x      []float32
+	out    bool
+	scalar float32
+	isF32  bool
+}
+
+func in(x []float32) simArg   { return simArg{x: x} }
+func out(x []float32) simArg  { return simArg{x: x, out: true} }
+func scalar(v float32) simArg { return simArg{scalar: v, isF32: true} }
+func cloneArgs(a []simArg) []simArg {
+	c := slices.Clone(a)
+	for i := range c {
+		c[i].x = slices.Clone(c[i].x)
+	}
+	return c
+}
+
+// simRun calls body with args and nres float32 results and returns the
+// results; the out slices of args receive what the kernel wrote.
+func simRun(t *testing.T, body []string, args []simArg, nres int) ([]float32, error) {
+	mem := &simMem{}
+	mem.loadData(t, "eltwise_amd64.s")
+	addrs := make([]int, len(args))
+	for i, a := range args {
+		if !a.isF32 {
+			perm := byte(1)
+			if a.out {
+				perm = 2
+			}
+			addrs[i] = mem.alloc(a.x, perm)
+		}
+	}
+	var f simFrame
+	for i, a := range args {
+		if a.isF32 {
+			f.float(a.scalar)
+		} else {
+			f.slice(addrs[i], len(a.x))
+		}
+	}
+	f.align(8)
+	res := len(f)
+	for range nres {
+		f.float(0)
+	}
+	fp, err := simCallFrame(mem, body, f)
+	if err != nil {
+		return nil, err
+	}
+	for i, a := range args {
+		if a.out {
+			copy(a.x, mem.floats(addrs[i], len(a.x)))
+		}
+	}
+	return mem.floats(fp+res, nres), nil
 }
 
 // TestEltwiseKernelsSimulated runs the streaming elementwise kernels of
@@ -239,6 +306,173 @@ func TestEltwiseKernelsSimulated(t *testing.T) {
 					want := append([]float32(nil), d...)
 					addRowsGeneric(want, ldd, x, ldx, rows, n)
 					check(t, fmt.Sprintf("addRows n=%d rows=%d", n, rows), mem.floats(da, len(d)), want)
+				}
+			}
+		})
+	}
+}
+
+// TestEltwiseMathSimulated runs the other elementwise kernels of
+// eltwise_amd64.s (reductions, the exp-based activations and their
+// gradients, the pieces of softmax and layer norm) on the simulator. The
+// simulated AVX2 code must give the bits the hardware gives (a check of the
+// simulator, where the CPU has AVX2); the AVX-512 code, generated from the
+// same template with wider vectors, must write the AVX2 bits to every
+// slice and return sums within a rounding of the AVX2 ones (the lanes add
+// in another order).
+func TestEltwiseMathSimulated(t *testing.T) {
+	funcs := asmFuncs(t, "eltwise_amd64.s")
+	hw := slices.Contains(Supported(), AVX2)
+	rng := rand.New(rand.NewPCG(23, 24))
+	// Inputs over the activations' range, with the clamps of exp, zeros of
+	// both signs and large values among them.
+	data := func(n int, lo, hi float64) []float32 {
+		x := randSlice(rng, n, lo, hi)
+		special := []float32{-100, 100, 88.5, -87.5, 0, float32(math.Copysign(0, -1)), 30, -30}
+		for i := 3; i < n; i += 7 {
+			x[i] = special[(i/7)%len(special)]
+		}
+		return x
+	}
+	type kernel struct {
+		name  string
+		nres  int
+		args  func(n int) []simArg
+		hw    func(a []simArg) []float32 // the AVX2 primitive, run on the CPU
+		scale func(a []simArg) []float64 // Σ|terms| of each result
+	}
+	sumAbs := func(n int, term func(i int) float64) float64 {
+		var s float64
+		for i := range n {
+			s += math.Abs(term(i))
+		}
+		return s
+	}
+	expSum := func(a []simArg) []float64 {
+		x, m := a[len(a)-2].x, a[len(a)-1].scalar
+		return []float64{sumAbs(len(x), func(i int) float64 { return math.Exp(float64(x[i] - m)) })}
+	}
+	e := &eltwiseAVX2
+	one := func(v float32) []float32 { return []float32{v} }
+	kernels := []kernel{
+		{"sum", 1, func(n int) []simArg { return []simArg{in(data(n, -1e3, 1e3))} },
+			func(a []simArg) []float32 { return one(e.sum(a[0].x)) },
+			func(a []simArg) []float64 {
+				return []float64{sumAbs(len(a[0].x), func(i int) float64 { return float64(a[0].x[i]) })}
+			}},
+		{"dot", 1, func(n int) []simArg { return []simArg{in(data(n, -10, 10)), in(data(n, -1, 1))} },
+			func(a []simArg) []float32 { return one(e.dot(a[0].x, a[1].x)) },
+			func(a []simArg) []float64 {
+				return []float64{sumAbs(len(a[0].x), func(i int) float64 { return float64(a[0].x[i]) * float64(a[1].x[i]) })}
+			}},
+		{"max", 1, func(n int) []simArg { return []simArg{in(data(n, -10, 10))} },
+			func(a []simArg) []float32 { return one(e.max(a[0].x)) },
+			func([]simArg) []float64 { return []float64{0} }}, // order does not matter: exact
+		{"sumSqDev", 1, func(n int) []simArg { return []simArg{in(data(n, -5, 5)), scalar(0.3)} },
+			func(a []simArg) []float32 { return one(e.sumSqDev(a[0].x, a[1].scalar)) },
+			func(a []simArg) []float64 {
+				x, m := a[0].x, float64(a[1].scalar)
+				return []float64{sumAbs(len(x), func(i int) float64 { return (float64(x[i]) - m) * (float64(x[i]) - m) })}
+			}},
+		{"sumExpSub", 1, func(n int) []simArg { return []simArg{in(data(n, -20, 5)), scalar(2)} },
+			func(a []simArg) []float32 { return one(e.sumExpSub(a[0].x, a[1].scalar)) }, expSum},
+		{"expSubSum", 1, func(n int) []simArg { return []simArg{out(make([]float32, n)), in(data(n, -20, 5)), scalar(2)} },
+			func(a []simArg) []float32 { return one(e.expSubSum(a[0].x, a[1].x, a[2].scalar)) }, expSum},
+		{"exp", 0, func(n int) []simArg { return []simArg{out(make([]float32, n)), in(data(n, -12, 12))} },
+			func(a []simArg) []float32 { e.exp(a[0].x, a[1].x); return nil }, nil},
+		{"sigmoid", 0, func(n int) []simArg { return []simArg{out(make([]float32, n)), in(data(n, -12, 12))} },
+			func(a []simArg) []float32 { e.sigmoid(a[0].x, a[1].x); return nil }, nil},
+		{"quickGELU", 0, func(n int) []simArg { return []simArg{out(make([]float32, n)), in(data(n, -12, 12))} },
+			func(a []simArg) []float32 { e.quickGELU(a[0].x, a[1].x); return nil }, nil},
+		{"gelu", 0, func(n int) []simArg { return []simArg{out(make([]float32, n)), in(data(n, -12, 12))} },
+			func(a []simArg) []float32 { e.gelu(a[0].x, a[1].x); return nil }, nil},
+		{"quickGELUBackward", 0, func(n int) []simArg {
+			return []simArg{out(make([]float32, n)), in(data(n, -2, 2)), in(data(n, -12, 12))}
+		}, func(a []simArg) []float32 { e.quickGELUBackward(a[0].x, a[1].x, a[2].x); return nil }, nil},
+		{"geluBackward", 0, func(n int) []simArg {
+			return []simArg{out(make([]float32, n)), in(data(n, -2, 2)), in(data(n, -12, 12))}
+		}, func(a []simArg) []float32 { e.geluBackward(a[0].x, a[1].x, a[2].x); return nil }, nil},
+		{"subConstMul", 0, func(n int) []simArg {
+			return []simArg{out(make([]float32, n)), in(data(n, -3, 3)), scalar(0.7), in(data(n, -3, 3))}
+		}, func(a []simArg) []float32 { e.subConstMul(a[0].x, a[1].x, a[2].scalar, a[3].x); return nil }, nil},
+		{"subExpScaled", 0, func(n int) []simArg {
+			return []simArg{out(make([]float32, n)), in(data(n, -3, 3)), in(data(n, -12, 2)), scalar(1.3)}
+		}, func(a []simArg) []float32 { e.subExpScaled(a[0].x, a[1].x, a[2].x, a[3].scalar); return nil }, nil},
+		{"normAffine", 0, func(n int) []simArg {
+			return []simArg{out(make([]float32, n)), in(data(n, -3, 3)), in(data(n, -2, 2)), in(data(n, -1, 1)), scalar(0.2), scalar(1.7)}
+		}, func(a []simArg) []float32 {
+			e.normAffine(a[0].x, a[1].x, a[2].x, a[3].x, a[4].scalar, a[5].scalar)
+			return nil
+		}, nil},
+		{"normBackwardSums", 2, func(n int) []simArg {
+			return []simArg{out(data(n, -1, 1)), out(data(n, -1, 1)), in(data(n, -2, 2)), in(data(n, -3, 3)), in(data(n, -2, 2)), scalar(0.2), scalar(1.7)}
+		}, func(a []simArg) []float32 {
+			sg, sgx := e.normBackwardSums(a[0].x, a[1].x, a[2].x, a[3].x, a[4].x, a[5].scalar, a[6].scalar)
+			return []float32{sg, sgx}
+		}, func(a []simArg) []float64 {
+			dy, x, g, m, rs := a[2].x, a[3].x, a[4].x, float64(a[5].scalar), float64(a[6].scalar)
+			n := len(x)
+			return []float64{
+				sumAbs(n, func(i int) float64 { return float64(dy[i]) * float64(g[i]) }),
+				sumAbs(n, func(i int) float64 { return float64(dy[i]) * float64(g[i]) * (float64(x[i]) - m) * rs }),
+			}
+		}},
+		{"normBackwardDx", 0, func(n int) []simArg {
+			return []simArg{out(make([]float32, n)), in(data(n, -2, 2)), in(data(n, -3, 3)), in(data(n, -2, 2)),
+				scalar(0.2), scalar(1.7), scalar(0.05), scalar(-0.3)}
+		}, func(a []simArg) []float32 {
+			e.normBackwardDx(a[0].x, a[1].x, a[2].x, a[3].x, a[4].scalar, a[5].scalar, a[6].scalar, a[7].scalar)
+			return nil
+		}, nil},
+	}
+	same := func(a, b []float32) int {
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				return i
+			}
+		}
+		return -1
+	}
+	for _, k := range kernels {
+		t.Run(k.name, func(t *testing.T) {
+			for _, n := range []int{1, 7, 8, 9, 16, 17, 31, 32, 33, 64, 100} {
+				args := k.args(n)
+				run := func(isa string) ([]simArg, []float32) {
+					a := cloneArgs(args)
+					res, err := simRun(t, funcs[k.name+isa], a, k.nres)
+					if err != nil {
+						t.Fatalf("%s%s n=%d: %v", k.name, isa, n, err)
+					}
+					return a, res
+				}
+				a2, r2 := run("AVX2")
+				a5, r5 := run("AVX512")
+				if hw {
+					ah := cloneArgs(args)
+					rh := k.hw(ah)
+					if i := same(r2, rh); i >= 0 {
+						t.Fatalf("n=%d: simulated AVX2 returned %v, the CPU %v", n, r2, rh)
+					}
+					for j := range ah {
+						if i := same(a2[j].x, ah[j].x); i >= 0 {
+							t.Fatalf("n=%d: simulated AVX2 wrote [%d] = %v in argument %d, the CPU %v", n, i, a2[j].x[i], j, ah[j].x[i])
+						}
+					}
+				}
+				for j := range a5 {
+					if i := same(a5[j].x, a2[j].x); i >= 0 {
+						t.Fatalf("n=%d: AVX-512 wrote [%d] = %v in argument %d, AVX2 %v", n, i, a5[j].x[i], j, a2[j].x[i])
+					}
+				}
+				if len(r5) > 0 {
+					// The sums add their lanes in another order: allow a
+					// rounding of the result and a few of the terms.
+					sc := k.scale(args)
+					for i := range r5 {
+						if d := math.Abs(float64(r5[i]) - float64(r2[i])); d > 1e-6*sc[i]+2.4e-7*math.Abs(float64(r2[i])) {
+							t.Fatalf("n=%d: AVX-512 returned %v, AVX2 %v (Σ|terms| %v)", n, r5, r2, sc)
+						}
+					}
 				}
 			}
 		})

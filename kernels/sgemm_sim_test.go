@@ -276,6 +276,16 @@ func (c *simCPU) vecIn(s string, lanes int, bcst bool, mask uint16) [16]float32 
 	return v
 }
 
+// pd and setPD read and write float64 lane i of a vector register.
+func pd(v [16]float32, i int) float64 {
+	return math.Float64frombits(uint64(math.Float32bits(v[2*i])) | uint64(math.Float32bits(v[2*i+1]))<<32)
+}
+
+func setPD(v *[16]float32, i int, x float64) {
+	b := math.Float64bits(x)
+	v[2*i], v[2*i+1] = math.Float32frombits(uint32(b)), math.Float32frombits(uint32(b>>32))
+}
+
 func fma32(a, b, c float32) float32 {
 	return float32(math.FMA(float64(a), float64(b), float64(c)))
 }
@@ -464,6 +474,197 @@ func (c *simCPU) run(body []string) error {
 			for l := 0; l < lanes; l++ {
 				c.vec[d][l] = fma32(y[l], c.vec[d][l], x[l])
 			}
+		case "VMINPS", "VDIVPS":
+			// src2, src1, dst: dst = src1 < src2 ? src1 : src2 (src2 on NaN), or src1 / src2.
+			d, lanes, _ := vreg(args[2])
+			x, y := c.vecIn(args[0], lanes, false, 0xffff), c.vecIn(args[1], lanes, false, 0xffff)
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes; l++ {
+				switch {
+				case op == "VDIVPS":
+					c.vec[d][l] = y[l] / x[l]
+				case y[l] < x[l]:
+					c.vec[d][l] = y[l]
+				default:
+					c.vec[d][l] = x[l]
+				}
+			}
+		case "VFNMADD231PS", "VFMSUB231PS":
+			// a, b, acc: acc = −(a·b) + acc, or a·b − acc, rounded once.
+			d, lanes, _ := vreg(args[2])
+			x, y := c.vecIn(args[0], lanes, false, 0xffff), c.vecIn(args[1], lanes, false, 0xffff)
+			for l := 0; l < lanes; l++ {
+				if op == "VFNMADD231PS" {
+					c.vec[d][l] = fma32(-x[l], y[l], c.vec[d][l])
+				} else {
+					c.vec[d][l] = fma32(x[l], y[l], -c.vec[d][l])
+				}
+			}
+		case "VPADDD", "VPSUBD":
+			// src2, src1, dst on int32 lanes, wrapping.
+			d, lanes, _ := vreg(args[2])
+			x, y := c.vecIn(args[0], lanes, false, 0xffff), c.vecIn(args[1], lanes, false, 0xffff)
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes; l++ {
+				a, b := int32(math.Float32bits(y[l])), int32(math.Float32bits(x[l]))
+				r := a + b
+				if op == "VPSUBD" {
+					r = a - b
+				}
+				c.vec[d][l] = math.Float32frombits(uint32(r))
+			}
+		case "VPSLLD", "VPSRAD":
+			// $n, src, dst on int32 lanes.
+			n := c.val(args[0], 8)
+			d, lanes, _ := vreg(args[2])
+			x := c.vecIn(args[1], lanes, false, 0xffff)
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes; l++ {
+				v := int32(math.Float32bits(x[l]))
+				if op == "VPSLLD" {
+					v = int32(uint32(v) << n)
+				} else {
+					v >>= n
+				}
+				c.vec[d][l] = math.Float32frombits(uint32(v))
+			}
+		case "VCVTPS2DQ", "VCVTDQ2PS":
+			d, lanes, _ := vreg(args[1])
+			x := c.vecIn(args[0], lanes, false, 0xffff)
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes; l++ {
+				if op == "VCVTDQ2PS" {
+					c.vec[d][l] = float32(int32(math.Float32bits(x[l])))
+					continue
+				}
+				// Round to nearest even; NaN and out of range give 0x80000000.
+				r, bits := math.RoundToEven(float64(x[l])), uint32(0x80000000)
+				if r >= math.MinInt32 && r <= math.MaxInt32 {
+					bits = uint32(int32(r))
+				}
+				c.vec[d][l] = math.Float32frombits(bits)
+			}
+		case "VPMOVD2M":
+			_, lanes, _ := vreg(args[0])
+			k, _ := strconv.Atoi(strings.TrimPrefix(args[1], "K"))
+			x := c.vecIn(args[0], lanes, false, 0xffff)
+			c.k[k] = 0
+			for l := 0; l < lanes; l++ {
+				if math.Signbit(float64(x[l])) {
+					c.k[k] |= 1 << l
+				}
+			}
+		case "VBLENDMPS":
+			// a, b, K, dst: dst = K ? a : b.
+			d, lanes, _ := vreg(args[3])
+			k, _ := strconv.Atoi(strings.TrimPrefix(args[2], "K"))
+			x, y := c.vecIn(args[0], lanes, false, 0xffff), c.vecIn(args[1], lanes, false, 0xffff)
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes; l++ {
+				c.vec[d][l] = y[l]
+				if c.k[k]>>l&1 != 0 {
+					c.vec[d][l] = x[l]
+				}
+			}
+		case "VBLENDVPS":
+			// mask, a, b, dst: dst = sign(mask) ? a : b.
+			d, lanes, _ := vreg(args[3])
+			m, x, y := c.vecIn(args[0], lanes, false, 0xffff), c.vecIn(args[1], lanes, false, 0xffff), c.vecIn(args[2], lanes, false, 0xffff)
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes; l++ {
+				c.vec[d][l] = y[l]
+				if math.Signbit(float64(m[l])) {
+					c.vec[d][l] = x[l]
+				}
+			}
+		case "VMOVAPS":
+			s, lanes, ok := vreg(args[0])
+			d, _, ok2 := vreg(args[1])
+			if !ok || !ok2 {
+				return fmt.Errorf("simulator: only register VMOVAPS is known: %q", line)
+			}
+			v := c.vec[s]
+			c.vec[d] = [16]float32{}
+			copy(c.vec[d][:lanes], v[:lanes])
+		case "VEXTRACTF128", "VEXTRACTF32X4", "VEXTRACTF32X8", "VEXTRACTF64X4":
+			// $i, src, dst: part i of src, as wide as dst.
+			i := int(c.val(args[0], 8))
+			s, _, _ := vreg(args[1])
+			d, lanes, _ := vreg(args[2])
+			v := c.vec[s]
+			c.vec[d] = [16]float32{}
+			copy(c.vec[d][:lanes], v[i*lanes:(i+1)*lanes])
+		case "VMOVHLPS":
+			// a, b, dst: dst = a's high half, then b's high half.
+			a, _, _ := vreg(args[0])
+			b, _, _ := vreg(args[1])
+			d, _, _ := vreg(args[2])
+			x, y := c.vec[a], c.vec[b]
+			c.vec[d] = [16]float32{x[2], x[3], y[2], y[3]}
+		case "VMOVSHDUP":
+			s, lanes, _ := vreg(args[0])
+			d, _, _ := vreg(args[1])
+			v := c.vec[s]
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes; l += 2 {
+				c.vec[d][l], c.vec[d][l+1] = v[l+1], v[l+1]
+			}
+		case "VMAXSS":
+			// src2, src1, dst on the low lane; the rest from src1.
+			d, _, _ := vreg(args[2])
+			x, y := c.vecIn(args[0], 1, false, 1), c.vecIn(args[1], 4, false, 0xf)
+			r := x[0]
+			if y[0] > x[0] {
+				r = y[0]
+			}
+			c.vec[d] = [16]float32{r, y[1], y[2], y[3]}
+		case "MOVSS":
+			// Only the store of a result to the frame.
+			s, _, ok := vreg(args[0])
+			if !ok {
+				return fmt.Errorf("simulator: only MOVSS stores are known: %q", line)
+			}
+			c.mem.store32(c.addr(args[1]), c.vec[s][0])
+		case "VCVTPS2PD":
+			// src (register or memory), dst: the first lanes/2 floats widened.
+			d, lanes, _ := vreg(args[1])
+			x := c.vecIn(args[0], lanes/2, false, 0xffff)
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes/2; l++ {
+				setPD(&c.vec[d], l, float64(x[l]))
+			}
+		case "VADDPD", "VFMADD231PD":
+			// src2, src1, dst: dst = src1 + src2, or dst += src2·src1 rounded once.
+			d, lanes, _ := vreg(args[2])
+			x, y := c.vecIn(args[0], lanes, false, 0xffff), c.vecIn(args[1], lanes, false, 0xffff)
+			v := c.vec[d]
+			c.vec[d] = [16]float32{}
+			for l := 0; l < lanes/2; l++ {
+				r := pd(y, l) + pd(x, l)
+				if op == "VFMADD231PD" {
+					r = math.FMA(pd(x, l), pd(y, l), pd(v, l))
+				}
+				setPD(&c.vec[d], l, r)
+			}
+		case "VADDSD":
+			d, _, _ := vreg(args[2])
+			x, y := c.vecIn(args[0], 2, false, 3), c.vecIn(args[1], 4, false, 0xf)
+			c.vec[d] = [16]float32{}
+			setPD(&c.vec[d], 0, pd(y, 0)+pd(x, 0))
+			setPD(&c.vec[d], 1, pd(y, 1))
+		case "VPERMILPD":
+			// $imm, src, dst on one 128-bit lane: element i from bit i of imm.
+			imm := c.val(args[0], 8)
+			s, _, _ := vreg(args[1])
+			d, _, _ := vreg(args[2])
+			v := c.vec[s]
+			c.vec[d] = [16]float32{}
+			setPD(&c.vec[d], 0, pd(v, int(imm&1)))
+			setPD(&c.vec[d], 1, pd(v, int(imm>>1&1)))
+		case "VCVTSD2SS":
+			d, _, _ := vreg(args[2])
+			x, y := c.vecIn(args[0], 2, false, 3), c.vecIn(args[1], 4, false, 0xf)
+			c.vec[d] = [16]float32{float32(pd(x, 0)), y[1], y[2], y[3]}
 		case "VADDSS":
 			// src2, src1, dst: the low lane is src1 + src2, the rest src1's.
 			d, _, _ := vreg(args[2])
