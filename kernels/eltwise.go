@@ -45,6 +45,7 @@ type eltwiseImpl struct {
 	normAffine        func(dst, x, gamma, beta []float32, m, rs float32)
 	normBackwardSums  func(dgamma, dbeta, dy, x, gamma []float32, m, rs float32) (sg, sgx float32)
 	normBackwardDx    func(dx, dy, x, gamma []float32, m, rs, mg, mgx float32)
+	bnBackwardDx      func(dx, g, x []float32, s, mg, mu, rs, mgx float32)
 }
 
 // eltwiseImpls holds the primitives of each ISA; where the build has no
@@ -195,6 +196,25 @@ func SGDMomentum(w, grad, buf []float32, lr, wd, mom, damp float32, nesterov boo
 		return
 	}
 	parallelMap(len(w), grainArith, func(lo, hi int) { f(w[lo:hi], grad[lo:hi], buf[lo:hi], lr, wd, mom, damp) })
+}
+
+// BatchNormBackwardDx adds the data gradient of a batch norm in training
+// over one block of a channel to dx:
+//
+//	dx[i] += s * (g[i] - mg - (x[i]-mu)*rs*mgx)
+//
+// with g the output gradient, mu and rs the channel's mean and reciprocal
+// standard deviation, mg and mgx the means of g and of g·x̂ over the
+// channel, and s = rs·gamma. Every operation is rounded on its own, as Go
+// computes the line above.
+func BatchNormBackwardDx(dx, g, x []float32, s, mg, mu, rs, mgx float32) {
+	checkLen("BatchNormBackwardDx", len(dx), g, x)
+	f := elt().bnBackwardDx
+	if small(len(dx), grainArith) {
+		f(dx, g, x, s, mg, mu, rs, mgx)
+		return
+	}
+	parallelMap(len(dx), grainArith, func(lo, hi int) { f(dx[lo:hi], g[lo:hi], x[lo:hi], s, mg, mu, rs, mgx) })
 }
 
 // binaryOp runs a dst = f(x, y) primitive over chunks.

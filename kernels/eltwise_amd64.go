@@ -34,6 +34,7 @@ var eltwiseAVX2 = eltwiseImpl{
 	normAffine:        normAffineAVX2,
 	normBackwardSums:  normBackwardSumsAVX2,
 	normBackwardDx:    normBackwardDxAVX2,
+	bnBackwardDx:      bnBackwardDxAVX2,
 }
 
 var eltwiseAVX512 = eltwiseImpl{
@@ -66,4 +67,5 @@ var eltwiseAVX512 = eltwiseImpl{
 	normAffine:        normAffineAVX512,
 	normBackwardSums:  normBackwardSumsAVX512,
 	normBackwardDx:    normBackwardDxAVX512,
+	bnBackwardDx:      bnBackwardDxAVX512,
 }

@@ -1416,6 +1416,90 @@ done:
 	VZEROUPPER
 	RET
 
+// func bnBackwardDxAVX2(dx []float32, g []float32, x []float32, s float32, mg float32, mu float32, rs float32, mgx float32)
+// Requires: AVX
+TEXT ·bnBackwardDxAVX2(SB), NOSPLIT, $0-92
+	VBROADCASTSS s+72(FP), Y0
+	VBROADCASTSS mg+76(FP), Y1
+	VBROADCASTSS mu+80(FP), Y2
+	VBROADCASTSS rs+84(FP), Y3
+	VBROADCASTSS mgx+88(FP), Y4
+	MOVQ         dx_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         x_base+48(FP), DX
+	MOVQ         dx_len+8(FP), BX
+	XORQ         SI, SI
+
+loop:
+	CMPQ    BX, $0x00000010
+	JB      single
+	VMOVUPS (AX)(SI*1), Y5
+	VMOVUPS (CX)(SI*1), Y6
+	VMOVUPS (DX)(SI*1), Y7
+	VSUBPS  Y2, Y7, Y7
+	VMULPS  Y3, Y7, Y7
+	VMULPS  Y4, Y7, Y7
+	VSUBPS  Y1, Y6, Y6
+	VSUBPS  Y7, Y6, Y6
+	VMULPS  Y0, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (AX)(SI*1)
+	VMOVUPS 32(AX)(SI*1), Y5
+	VMOVUPS 32(CX)(SI*1), Y6
+	VMOVUPS 32(DX)(SI*1), Y7
+	VSUBPS  Y2, Y7, Y7
+	VMULPS  Y3, Y7, Y7
+	VMULPS  Y4, Y7, Y7
+	VSUBPS  Y1, Y6, Y6
+	VSUBPS  Y7, Y6, Y6
+	VMULPS  Y0, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, 32(AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     loop
+
+single:
+	CMPQ    BX, $0x00000008
+	JB      tail
+	VMOVUPS (AX)(SI*1), Y5
+	VMOVUPS (CX)(SI*1), Y6
+	VMOVUPS (DX)(SI*1), Y7
+	VSUBPS  Y2, Y7, Y7
+	VMULPS  Y3, Y7, Y7
+	VMULPS  Y4, Y7, Y7
+	VSUBPS  Y1, Y6, Y6
+	VSUBPS  Y7, Y6, Y6
+	VMULPS  Y0, Y6, Y6
+	VADDPS  Y6, Y5, Y5
+	VMOVUPS Y5, (AX)(SI*1)
+	ADDQ    $0x00000020, SI
+	SUBQ    $0x00000008, BX
+	JMP     single
+
+tail:
+	TESTQ      BX, BX
+	JZ         done
+	MOVQ       $0x00000008, DI
+	SUBQ       BX, DI
+	LEAQ       tailmask8<>+0(SB), BX
+	VMOVDQU    (BX)(DI*4), Y5
+	VMASKMOVPS (AX)(SI*1), Y5, Y6
+	VMASKMOVPS (CX)(SI*1), Y5, Y7
+	VMASKMOVPS (DX)(SI*1), Y5, Y8
+	VSUBPS     Y2, Y8, Y8
+	VMULPS     Y3, Y8, Y8
+	VMULPS     Y4, Y8, Y8
+	VSUBPS     Y1, Y7, Y7
+	VSUBPS     Y8, Y7, Y7
+	VMULPS     Y0, Y7, Y7
+	VADDPS     Y7, Y6, Y6
+	VMASKMOVPS Y6, Y5, (AX)(SI*1)
+
+done:
+	VZEROUPPER
+	RET
+
 // func sumAVX2(x []float32) float32
 // Requires: AVX, SSE
 TEXT ·sumAVX2(SB), NOSPLIT, $0-28
@@ -4518,6 +4602,88 @@ tail:
 	VMULPS    Z0, Z5, Z1
 	VSUBPS    Z1, Z4, Z4
 	VMOVUPS   Z4, K1, (AX)(SI*1)
+
+done:
+	VZEROUPPER
+	RET
+
+// func bnBackwardDxAVX512(dx []float32, g []float32, x []float32, s float32, mg float32, mu float32, rs float32, mgx float32)
+// Requires: AVX, AVX512F
+TEXT ·bnBackwardDxAVX512(SB), NOSPLIT, $0-92
+	VBROADCASTSS s+72(FP), Z0
+	VBROADCASTSS mg+76(FP), Z1
+	VBROADCASTSS mu+80(FP), Z2
+	VBROADCASTSS rs+84(FP), Z3
+	VBROADCASTSS mgx+88(FP), Z4
+	MOVQ         dx_base+0(FP), AX
+	MOVQ         g_base+24(FP), CX
+	MOVQ         x_base+48(FP), DX
+	MOVQ         dx_len+8(FP), BX
+	XORQ         SI, SI
+
+loop:
+	CMPQ    BX, $0x00000020
+	JB      single
+	VMOVUPS (AX)(SI*1), Z5
+	VMOVUPS (CX)(SI*1), Z6
+	VMOVUPS (DX)(SI*1), Z7
+	VSUBPS  Z2, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMULPS  Z4, Z7, Z7
+	VSUBPS  Z1, Z6, Z6
+	VSUBPS  Z7, Z6, Z6
+	VMULPS  Z0, Z6, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(SI*1)
+	VMOVUPS 64(AX)(SI*1), Z5
+	VMOVUPS 64(CX)(SI*1), Z6
+	VMOVUPS 64(DX)(SI*1), Z7
+	VSUBPS  Z2, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMULPS  Z4, Z7, Z7
+	VSUBPS  Z1, Z6, Z6
+	VSUBPS  Z7, Z6, Z6
+	VMULPS  Z0, Z6, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, 64(AX)(SI*1)
+	ADDQ    $0x00000080, SI
+	SUBQ    $0x00000020, BX
+	JMP     loop
+
+single:
+	CMPQ    BX, $0x00000010
+	JB      tail
+	VMOVUPS (AX)(SI*1), Z5
+	VMOVUPS (CX)(SI*1), Z6
+	VMOVUPS (DX)(SI*1), Z7
+	VSUBPS  Z2, Z7, Z7
+	VMULPS  Z3, Z7, Z7
+	VMULPS  Z4, Z7, Z7
+	VSUBPS  Z1, Z6, Z6
+	VSUBPS  Z7, Z6, Z6
+	VMULPS  Z0, Z6, Z6
+	VADDPS  Z6, Z5, Z5
+	VMOVUPS Z5, (AX)(SI*1)
+	ADDQ    $0x00000040, SI
+	SUBQ    $0x00000010, BX
+	JMP     single
+
+tail:
+	TESTQ     BX, BX
+	JZ        done
+	LEAQ      tailmask16<>+0(SB), DI
+	KMOVW     (DI)(BX*2), K1
+	VMOVUPS.Z (AX)(SI*1), K1, Z5
+	VMOVUPS.Z (CX)(SI*1), K1, Z6
+	VMOVUPS.Z (DX)(SI*1), K1, Z7
+	VSUBPS    Z2, Z7, Z7
+	VMULPS    Z3, Z7, Z7
+	VMULPS    Z4, Z7, Z7
+	VSUBPS    Z1, Z6, Z6
+	VSUBPS    Z7, Z6, Z6
+	VMULPS    Z0, Z6, Z6
+	VADDPS    Z6, Z5, Z5
+	VMOVUPS   Z5, K1, (AX)(SI*1)
 
 done:
 	VZEROUPPER

@@ -36,6 +36,7 @@ var eltwiseGeneric = eltwiseImpl{
 	normAffine:        normAffineGeneric,
 	normBackwardSums:  normBackwardSumsGeneric,
 	normBackwardDx:    normBackwardDxGeneric,
+	bnBackwardDx:      bnBackwardDxGeneric,
 }
 
 func axpyGeneric(alpha float32, x, y []float32) {
@@ -284,5 +285,12 @@ func normBackwardDxGeneric(dx, dy, x, gamma []float32, m, rs, mg, mgx float32) {
 	for i, v := range x {
 		xh := (v - m) * rs
 		dx[i] = rs * (dy[i]*gamma[i] - mg - xh*mgx)
+	}
+}
+
+func bnBackwardDxGeneric(dx, g, x []float32, s, mg, mu, rs, mgx float32) {
+	g, x = g[:len(dx)], x[:len(dx)]
+	for i, v := range x {
+		dx[i] += s * (g[i] - mg - (v-mu)*rs*mgx)
 	}
 }

@@ -417,6 +417,13 @@ func TestEltwiseMathSimulated(t *testing.T) {
 				sumAbs(n, func(i int) float64 { return float64(dy[i]) * float64(g[i]) * (float64(x[i]) - m) * rs }),
 			}
 		}},
+		{"bnBackwardDx", 0, func(n int) []simArg {
+			return []simArg{out(data(n, -1, 1)), in(data(n, -2, 2)), in(data(n, -3, 3)),
+				scalar(0.7), scalar(0.011), scalar(-0.25), scalar(1.9), scalar(-0.043)}
+		}, func(a []simArg) []float32 {
+			e.bnBackwardDx(a[0].x, a[1].x, a[2].x, a[3].scalar, a[4].scalar, a[5].scalar, a[6].scalar, a[7].scalar)
+			return nil
+		}, nil},
 		{"normBackwardDx", 0, func(n int) []simArg {
 			return []simArg{out(make([]float32, n)), in(data(n, -2, 2)), in(data(n, -3, 3)), in(data(n, -2, 2)),
 				scalar(0.2), scalar(1.7), scalar(0.05), scalar(-0.3)}

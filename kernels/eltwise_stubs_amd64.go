@@ -122,6 +122,15 @@ func sgdMomentumAVX2(w []float32, grad []float32, buf []float32, lr float32, wd 
 //go:noescape
 func sgdNesterovAVX2(w []float32, grad []float32, buf []float32, lr float32, wd float32, mom float32, damp float32)
 
+// bnBackwardDxAVX2 is the AVX2 form of:
+//
+//	for i := range dx {
+//		dx[i] += s * (g[i] - mg - (x[i]-mu)*rs*mgx)
+//	}
+//
+//go:noescape
+func bnBackwardDxAVX2(dx []float32, g []float32, x []float32, s float32, mg float32, mu float32, rs float32, mgx float32)
+
 // sumAVX2 is the AVX2 form of:
 //
 //	var s float64
@@ -411,6 +420,15 @@ func sgdMomentumAVX512(w []float32, grad []float32, buf []float32, lr float32, w
 //
 //go:noescape
 func sgdNesterovAVX512(w []float32, grad []float32, buf []float32, lr float32, wd float32, mom float32, damp float32)
+
+// bnBackwardDxAVX512 is the AVX512 form of:
+//
+//	for i := range dx {
+//		dx[i] += s * (g[i] - mg - (x[i]-mu)*rs*mgx)
+//	}
+//
+//go:noescape
+func bnBackwardDxAVX512(dx []float32, g []float32, x []float32, s float32, mg float32, mu float32, rs float32, mgx float32)
 
 // sumAVX512 is the AVX512 form of:
 //

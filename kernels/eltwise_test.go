@@ -884,3 +884,27 @@ func TestAddRows(t *testing.T) {
 		}
 	})
 }
+
+// TestBatchNormBackwardDx checks the kernel bit for bit against the Go line
+// it documents, on every path and length.
+func TestBatchNormBackwardDx(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(9, 10))
+		for _, n := range append(testLengths(), 1<<16+3) {
+			g, x, d0 := randSlice(r, n, -2, 2), randSlice(r, n, -3, 3), randSlice(r, n, -1, 1)
+			const s, mg, mu, rs, mgx = 0.7, 0.011, -0.25, 1.9, -0.043
+			dx, gg, gx := guardedFrom(d0), guardedFrom(g), guardedFrom(x)
+			BatchNormBackwardDx(dx.s(), gg.s(), gx.s(), s, mg, mu, rs, mgx)
+			dx.check(t, "dx")
+			gg.check(t, "g")
+			gx.check(t, "x")
+			for i := range d0 {
+				want := d0[i]
+				want += float32(s) * (g[i] - float32(mg) - (x[i]-float32(mu))*float32(rs)*float32(mgx))
+				if math.Float32bits(dx.s()[i]) != math.Float32bits(want) {
+					t.Fatalf("n=%d: dx[%d] = %v, want %v", n, i, dx.s()[i], want)
+				}
+			}
+		}
+	})
+}

@@ -283,9 +283,7 @@ func batchNorm(op string, x, weight, bias, runningMean, runningVar *Tensor, trai
 			mg, mgx := float32(sg/float64(m)), float32(sgx/float64(m))
 			for i := range n {
 				o := block(i, ch)
-				for j, v := range xd[o : o+sp] {
-					dx[o+j] += a * (g[o+j] - mg - (v-mu)*rs*mgx)
-				}
+				kernels.BatchNormBackwardDx(dx[o:o+sp], g[o:o+sp], xd[o:o+sp], a, mg, mu, rs, mgx)
 			}
 		})
 	}, graphInputs(x, weight, bias)...)

@@ -189,6 +189,32 @@ func genArith(a *arch) {
 // rule), one for plain and one for Nesterov momentum. Every product and sum
 // is rounded on its own, as Go computes the same loop without fused
 // multiply-adds, so the update is bit for bit that of the generic code.
+// genBatchNorm emits the data gradient of a batch norm in training, each
+// product and difference rounded on its own as Go computes the loop, so
+// the result is bit for bit that of the generic code.
+func genBatchNorm(a *arch) {
+	a.fn("bnBackwardDx", "(dx, g, x []float32, s, mg, mu, rs, mgx float32)",
+		"for i := range dx {",
+		"\tdx[i] += s * (g[i] - mg - (x[i]-mu)*rs*mgx)",
+		"}")
+	s, mg, mu, rs, mgx := a.broadcast("s"), a.broadcast("mg"), a.broadcast("mu"), a.broadcast("rs"), a.broadcast("mgx")
+	dx, g, x, n := ptr("dx"), ptr("g"), ptr("x"), length("dx")
+	a.loop(n, 2, func(off Register, j int, tail bool) {
+		d := a.load(a.at(dx, off, j), tail)
+		gv := a.load(a.at(g, off, j), tail)
+		xv := a.load(a.at(x, off, j), tail)
+		VSUBPS(mu, xv, xv)  // x − mu
+		VMULPS(rs, xv, xv)  // ·rs
+		VMULPS(mgx, xv, xv) // ·mgx
+		VSUBPS(mg, gv, gv)  // g − mg
+		VSUBPS(xv, gv, gv)  // (g − mg) − (x − mu)·rs·mgx
+		VMULPS(s, gv, gv)
+		VADDPS(gv, d, d)
+		a.store(d, a.at(dx, off, j), tail)
+	})
+	end()
+}
+
 func genSGD(a *arch) {
 	for _, nesterov := range []bool{false, true} {
 		name, last := "sgdMomentum", "\td = b"

@@ -19,6 +19,7 @@ func main() {
 	for _, a := range []*arch{avx2, avx512} {
 		genArith(a)
 		genSGD(a)
+		genBatchNorm(a)
 		genReductions(a)
 		genActivations(a)
 		genRows(a)
