@@ -34,20 +34,25 @@ func (f *simFrame) slice(addr, n int) { f.int(addr); f.int(n); f.int(n) }
 
 // simCall runs the TEXT block body with the frame in mem and reports the
 // first fault: an access outside every operand, or a write to a read-only
-// one. The frame is writable (results are returned in it); fp is its
-// address.
+// one.
 func simCall(mem *simMem, body []string, frame simFrame) error {
-	_, err := simCallFrame(mem, body, frame)
+	_, err := simCallFrame(mem, body, frame, len(frame))
 	return err
 }
 
-func simCallFrame(mem *simMem, body []string, frame simFrame) (fp int, err error) {
+// simCallFrame is simCall whose frame is writable from byte res on, where
+// the function returns its results; fp is the frame's address.
+func simCallFrame(mem *simMem, body []string, frame simFrame, res int) (fp int, err error) {
 	mem.data = append(mem.data, make([]byte, 64)...)
 	mem.perm = append(mem.perm, make([]byte, 64)...)
 	fp = len(mem.data)
 	mem.data = append(mem.data, frame...)
-	for range frame {
-		mem.perm = append(mem.perm, 2)
+	for i := range frame {
+		perm := byte(1)
+		if i >= res {
+			perm = 2
+		}
+		mem.perm = append(mem.perm, perm)
 	}
 	mem.data = append(mem.data, make([]byte, 64)...)
 	mem.perm = append(mem.perm, make([]byte, 64)...)
@@ -64,9 +69,11 @@ type simArg struct {
 	isF32  bool
 }
 
-func in(x []float32) simArg   { return simArg{x: x} }
-func out(x []float32) simArg  { return simArg{x: x, out: true} }
-func scalar(v float32) simArg { return simArg{scalar: v, isF32: true} }
+func simIn(x []float32) simArg   { return simArg{x: x} }
+func simOut(x []float32) simArg  { return simArg{x: x, out: true} }
+func simScalar(v float32) simArg { return simArg{scalar: v, isF32: true} }
+
+// cloneArgs copies args and their slices.
 func cloneArgs(a []simArg) []simArg {
 	c := slices.Clone(a)
 	for i := range c {
@@ -103,7 +110,7 @@ func simRun(t *testing.T, body []string, args []simArg, nres int) ([]float32, er
 	for range nres {
 		f.float(0)
 	}
-	fp, err := simCallFrame(mem, body, f)
+	fp, err := simCallFrame(mem, body, f, res)
 	if err != nil {
 		return nil, err
 	}
@@ -355,57 +362,59 @@ func TestEltwiseMathSimulated(t *testing.T) {
 	e := &eltwiseAVX2
 	one := func(v float32) []float32 { return []float32{v} }
 	kernels := []kernel{
-		{"sum", 1, func(n int) []simArg { return []simArg{in(data(n, -1e3, 1e3))} },
+		{"sum", 1, func(n int) []simArg { return []simArg{simIn(data(n, -1e3, 1e3))} },
 			func(a []simArg) []float32 { return one(e.sum(a[0].x)) },
 			func(a []simArg) []float64 {
 				return []float64{sumAbs(len(a[0].x), func(i int) float64 { return float64(a[0].x[i]) })}
 			}},
-		{"dot", 1, func(n int) []simArg { return []simArg{in(data(n, -10, 10)), in(data(n, -1, 1))} },
+		{"dot", 1, func(n int) []simArg { return []simArg{simIn(data(n, -10, 10)), simIn(data(n, -1, 1))} },
 			func(a []simArg) []float32 { return one(e.dot(a[0].x, a[1].x)) },
 			func(a []simArg) []float64 {
 				return []float64{sumAbs(len(a[0].x), func(i int) float64 { return float64(a[0].x[i]) * float64(a[1].x[i]) })}
 			}},
-		{"max", 1, func(n int) []simArg { return []simArg{in(data(n, -10, 10))} },
+		{"max", 1, func(n int) []simArg { return []simArg{simIn(data(n, -10, 10))} },
 			func(a []simArg) []float32 { return one(e.max(a[0].x)) },
 			func([]simArg) []float64 { return []float64{0} }}, // order does not matter: exact
-		{"sumSqDev", 1, func(n int) []simArg { return []simArg{in(data(n, -5, 5)), scalar(0.3)} },
+		{"sumSqDev", 1, func(n int) []simArg { return []simArg{simIn(data(n, -5, 5)), simScalar(0.3)} },
 			func(a []simArg) []float32 { return one(e.sumSqDev(a[0].x, a[1].scalar)) },
 			func(a []simArg) []float64 {
 				x, m := a[0].x, float64(a[1].scalar)
 				return []float64{sumAbs(len(x), func(i int) float64 { return (float64(x[i]) - m) * (float64(x[i]) - m) })}
 			}},
-		{"sumExpSub", 1, func(n int) []simArg { return []simArg{in(data(n, -20, 5)), scalar(2)} },
+		{"sumExpSub", 1, func(n int) []simArg { return []simArg{simIn(data(n, -20, 5)), simScalar(2)} },
 			func(a []simArg) []float32 { return one(e.sumExpSub(a[0].x, a[1].scalar)) }, expSum},
-		{"expSubSum", 1, func(n int) []simArg { return []simArg{out(make([]float32, n)), in(data(n, -20, 5)), scalar(2)} },
+		{"expSubSum", 1, func(n int) []simArg {
+			return []simArg{simOut(make([]float32, n)), simIn(data(n, -20, 5)), simScalar(2)}
+		},
 			func(a []simArg) []float32 { return one(e.expSubSum(a[0].x, a[1].x, a[2].scalar)) }, expSum},
-		{"exp", 0, func(n int) []simArg { return []simArg{out(make([]float32, n)), in(data(n, -12, 12))} },
+		{"exp", 0, func(n int) []simArg { return []simArg{simOut(make([]float32, n)), simIn(data(n, -12, 12))} },
 			func(a []simArg) []float32 { e.exp(a[0].x, a[1].x); return nil }, nil},
-		{"sigmoid", 0, func(n int) []simArg { return []simArg{out(make([]float32, n)), in(data(n, -12, 12))} },
+		{"sigmoid", 0, func(n int) []simArg { return []simArg{simOut(make([]float32, n)), simIn(data(n, -12, 12))} },
 			func(a []simArg) []float32 { e.sigmoid(a[0].x, a[1].x); return nil }, nil},
-		{"quickGELU", 0, func(n int) []simArg { return []simArg{out(make([]float32, n)), in(data(n, -12, 12))} },
+		{"quickGELU", 0, func(n int) []simArg { return []simArg{simOut(make([]float32, n)), simIn(data(n, -12, 12))} },
 			func(a []simArg) []float32 { e.quickGELU(a[0].x, a[1].x); return nil }, nil},
-		{"gelu", 0, func(n int) []simArg { return []simArg{out(make([]float32, n)), in(data(n, -12, 12))} },
+		{"gelu", 0, func(n int) []simArg { return []simArg{simOut(make([]float32, n)), simIn(data(n, -12, 12))} },
 			func(a []simArg) []float32 { e.gelu(a[0].x, a[1].x); return nil }, nil},
 		{"quickGELUBackward", 0, func(n int) []simArg {
-			return []simArg{out(make([]float32, n)), in(data(n, -2, 2)), in(data(n, -12, 12))}
+			return []simArg{simOut(make([]float32, n)), simIn(data(n, -2, 2)), simIn(data(n, -12, 12))}
 		}, func(a []simArg) []float32 { e.quickGELUBackward(a[0].x, a[1].x, a[2].x); return nil }, nil},
 		{"geluBackward", 0, func(n int) []simArg {
-			return []simArg{out(make([]float32, n)), in(data(n, -2, 2)), in(data(n, -12, 12))}
+			return []simArg{simOut(make([]float32, n)), simIn(data(n, -2, 2)), simIn(data(n, -12, 12))}
 		}, func(a []simArg) []float32 { e.geluBackward(a[0].x, a[1].x, a[2].x); return nil }, nil},
 		{"subConstMul", 0, func(n int) []simArg {
-			return []simArg{out(make([]float32, n)), in(data(n, -3, 3)), scalar(0.7), in(data(n, -3, 3))}
+			return []simArg{simOut(make([]float32, n)), simIn(data(n, -3, 3)), simScalar(0.7), simIn(data(n, -3, 3))}
 		}, func(a []simArg) []float32 { e.subConstMul(a[0].x, a[1].x, a[2].scalar, a[3].x); return nil }, nil},
 		{"subExpScaled", 0, func(n int) []simArg {
-			return []simArg{out(make([]float32, n)), in(data(n, -3, 3)), in(data(n, -12, 2)), scalar(1.3)}
+			return []simArg{simOut(make([]float32, n)), simIn(data(n, -3, 3)), simIn(data(n, -12, 2)), simScalar(1.3)}
 		}, func(a []simArg) []float32 { e.subExpScaled(a[0].x, a[1].x, a[2].x, a[3].scalar); return nil }, nil},
 		{"normAffine", 0, func(n int) []simArg {
-			return []simArg{out(make([]float32, n)), in(data(n, -3, 3)), in(data(n, -2, 2)), in(data(n, -1, 1)), scalar(0.2), scalar(1.7)}
+			return []simArg{simOut(make([]float32, n)), simIn(data(n, -3, 3)), simIn(data(n, -2, 2)), simIn(data(n, -1, 1)), simScalar(0.2), simScalar(1.7)}
 		}, func(a []simArg) []float32 {
 			e.normAffine(a[0].x, a[1].x, a[2].x, a[3].x, a[4].scalar, a[5].scalar)
 			return nil
 		}, nil},
 		{"normBackwardSums", 2, func(n int) []simArg {
-			return []simArg{out(data(n, -1, 1)), out(data(n, -1, 1)), in(data(n, -2, 2)), in(data(n, -3, 3)), in(data(n, -2, 2)), scalar(0.2), scalar(1.7)}
+			return []simArg{simOut(data(n, -1, 1)), simOut(data(n, -1, 1)), simIn(data(n, -2, 2)), simIn(data(n, -3, 3)), simIn(data(n, -2, 2)), simScalar(0.2), simScalar(1.7)}
 		}, func(a []simArg) []float32 {
 			sg, sgx := e.normBackwardSums(a[0].x, a[1].x, a[2].x, a[3].x, a[4].x, a[5].scalar, a[6].scalar)
 			return []float32{sg, sgx}
@@ -418,15 +427,15 @@ func TestEltwiseMathSimulated(t *testing.T) {
 			}
 		}},
 		{"bnBackwardDx", 0, func(n int) []simArg {
-			return []simArg{out(data(n, -1, 1)), in(data(n, -2, 2)), in(data(n, -3, 3)),
-				scalar(0.7), scalar(0.011), scalar(-0.25), scalar(1.9), scalar(-0.043)}
+			return []simArg{simOut(data(n, -1, 1)), simIn(data(n, -2, 2)), simIn(data(n, -3, 3)),
+				simScalar(0.7), simScalar(0.011), simScalar(-0.25), simScalar(1.9), simScalar(-0.043)}
 		}, func(a []simArg) []float32 {
 			e.bnBackwardDx(a[0].x, a[1].x, a[2].x, a[3].scalar, a[4].scalar, a[5].scalar, a[6].scalar, a[7].scalar)
 			return nil
 		}, nil},
 		{"normBackwardDx", 0, func(n int) []simArg {
-			return []simArg{out(make([]float32, n)), in(data(n, -2, 2)), in(data(n, -3, 3)), in(data(n, -2, 2)),
-				scalar(0.2), scalar(1.7), scalar(0.05), scalar(-0.3)}
+			return []simArg{simOut(make([]float32, n)), simIn(data(n, -2, 2)), simIn(data(n, -3, 3)), simIn(data(n, -2, 2)),
+				simScalar(0.2), simScalar(1.7), simScalar(0.05), simScalar(-0.3)}
 		}, func(a []simArg) []float32 {
 			e.normBackwardDx(a[0].x, a[1].x, a[2].x, a[3].x, a[4].scalar, a[5].scalar, a[6].scalar, a[7].scalar)
 			return nil

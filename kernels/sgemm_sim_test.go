@@ -785,18 +785,7 @@ func simKernel(body []string, k int, a, b []float32, ldb int, c []float32, ldc i
 	frame = binary.LittleEndian.AppendUint64(frame, uint64(maskArg))
 	frame = binary.LittleEndian.AppendUint64(frame, uint64(bAddr)) // pf: prefetches never fault
 	frame = binary.LittleEndian.AppendUint64(frame, 64)            // pfstride
-	mem.data = append(mem.data, make([]byte, 64)...)
-	mem.perm = append(mem.perm, make([]byte, 64)...)
-	fp := len(mem.data)
-	mem.data = append(mem.data, frame...)
-	for range frame {
-		mem.perm = append(mem.perm, 1)
-	}
-	mem.data = append(mem.data, make([]byte, 64)...)
-	mem.perm = append(mem.perm, make([]byte, 64)...)
-
-	cpu := &simCPU{mem: mem, fp: fp, gp: map[string]int64{}}
-	if err := cpu.run(body); err != nil {
+	if err := simCall(mem, body, frame); err != nil {
 		return nil, err
 	}
 	return mem.floats(cAddr, len(c)), nil
