@@ -10,8 +10,10 @@
 //	sgemm_peak.go      PeakGFLOPS, the core's FMA rate measured by a register-only loop
 //	eltwise.go         Axpy, Scale, Add, Sub, Mul, Affine, Sum, Dot, Exp, ReLU,
 //	                   Sigmoid, Tanh, GELU, QuickGELU (+ backward), AddBias,
-//	                   AddColumnSums, SoftmaxRows, LogSoftmaxRows, LayerNormRows (+ backward)
-//	conv.go            Conv2d and its data and filter gradients (im2col + Sgemm), NCHW
+//	                   AddColumnSums, SoftmaxRows, LogSoftmaxRows, LayerNormRows (+ backward),
+//	                   SGDMomentum, BatchNormBackwardDx
+//	conv.go            Conv2d and its data and filter gradients (im2col + Sgemm), NCHW;
+//	                   conv_implicit.go packs the forward GEMM's operand straight from x
 //	pool.go            max, average and adaptive average pooling, NCHW
 //	parallel.go        the persistent worker pool: SetThreads, Threads, ParallelFor
 //
@@ -25,9 +27,9 @@
 // is picked once at start-up with github.com/klauspost/cpuid/v2. The
 // environment variable VLPUDA_ISA (avx512, avx2 or generic) or Use forces a
 // path, so every path can be tested on one machine; the build tag purego
-// removes the assembly altogether. The AVX-512 kernels are also run by a
-// small x86 simulator in the tests, so they are checked on machines without
-// AVX-512.
+// removes the assembly altogether. The AVX-512 kernels (GEMM and
+// elementwise) are also run by a small x86 simulator in the tests, so they
+// are checked on machines without AVX-512.
 //
 // # Threads
 //
