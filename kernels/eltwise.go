@@ -25,6 +25,8 @@ type eltwiseImpl struct {
 	scale             func(dst []float32, alpha float32, x []float32)
 	addConst          func(dst []float32, c float32, x []float32)
 	affine            func(dst []float32, alpha float32, x []float32, beta float32)
+	affineReLU        func(dst []float32, alpha float32, x []float32, beta float32)              // affine, then relu
+	affineAddReLU     func(dst []float32, alpha float32, x []float32, beta float32, y []float32) // affine, add y, relu
 	add, sub, mul     func(dst, x, y []float32)
 	sgdMomentum       func(w, grad, buf []float32, lr, wd, mom, damp float32)
 	sgdNesterov       func(w, grad, buf []float32, lr, wd, mom, damp float32)
@@ -145,16 +147,12 @@ func Affine(dst []float32, alpha float32, x []float32, beta float32) {
 // one pass over memory, with the same results.
 func AffineReLU(dst []float32, alpha float32, x []float32, beta float32) {
 	checkLen("AffineReLU", len(dst), x)
-	k := elt()
+	f := elt().affineReLU
 	if small(len(x), grainArith) {
-		k.affine(dst, alpha, x, beta)
-		k.relu(dst, dst)
+		f(dst, alpha, x, beta)
 		return
 	}
-	parallelMap(len(x), grainArith, func(lo, hi int) {
-		k.affine(dst[lo:hi], alpha, x[lo:hi], beta)
-		k.relu(dst[lo:hi], dst[lo:hi])
-	})
+	parallelMap(len(x), grainArith, func(lo, hi int) { f(dst[lo:hi], alpha, x[lo:hi], beta) })
 }
 
 // AddReLU computes dst = max(x + y, 0): Add then ReLU, in one pass over

@@ -928,6 +928,151 @@ done:
 	VZEROUPPER
 	RET
 
+// func affineReLUAVX2(dst []float32, alpha float32, x []float32, beta float32)
+// Requires: AVX, FMA3
+TEXT ·affineReLUAVX2(SB), NOSPLIT, $0-60
+	VBROADCASTSS alpha+24(FP), Y0
+	VBROADCASTSS beta+56(FP), Y1
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         x_base+32(FP), CX
+	MOVQ         x_len+40(FP), DX
+	XORQ         BX, BX
+
+loop:
+	CMPQ        DX, $0x00000020
+	JB          single
+	VMOVUPS     (CX)(BX*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VXORPS      Y3, Y3, Y3
+	VMAXPS      Y2, Y3, Y3
+	VMOVUPS     Y3, (AX)(BX*1)
+	VMOVUPS     32(CX)(BX*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VXORPS      Y3, Y3, Y3
+	VMAXPS      Y2, Y3, Y3
+	VMOVUPS     Y3, 32(AX)(BX*1)
+	VMOVUPS     64(CX)(BX*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VXORPS      Y3, Y3, Y3
+	VMAXPS      Y2, Y3, Y3
+	VMOVUPS     Y3, 64(AX)(BX*1)
+	VMOVUPS     96(CX)(BX*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VXORPS      Y3, Y3, Y3
+	VMAXPS      Y2, Y3, Y3
+	VMOVUPS     Y3, 96(AX)(BX*1)
+	ADDQ        $0x00000080, BX
+	SUBQ        $0x00000020, DX
+	JMP         loop
+
+single:
+	CMPQ        DX, $0x00000008
+	JB          tail
+	VMOVUPS     (CX)(BX*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VXORPS      Y3, Y3, Y3
+	VMAXPS      Y2, Y3, Y3
+	VMOVUPS     Y3, (AX)(BX*1)
+	ADDQ        $0x00000020, BX
+	SUBQ        $0x00000008, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	MOVQ        $0x00000008, SI
+	SUBQ        DX, SI
+	LEAQ        tailmask8<>+0(SB), DX
+	VMOVDQU     (DX)(SI*4), Y2
+	VMASKMOVPS  (CX)(BX*1), Y2, Y3
+	VFMADD213PS Y1, Y0, Y3
+	VXORPS      Y0, Y0, Y0
+	VMAXPS      Y3, Y0, Y0
+	VMASKMOVPS  Y0, Y2, (AX)(BX*1)
+
+done:
+	VZEROUPPER
+	RET
+
+// func affineAddReLUAVX2(dst []float32, alpha float32, x []float32, beta float32, y []float32)
+// Requires: AVX, FMA3
+TEXT ·affineAddReLUAVX2(SB), NOSPLIT, $0-88
+	VBROADCASTSS alpha+24(FP), Y0
+	VBROADCASTSS beta+56(FP), Y1
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         x_base+32(FP), CX
+	MOVQ         y_base+64(FP), DX
+	MOVQ         x_len+40(FP), BX
+	XORQ         SI, SI
+
+loop:
+	CMPQ        BX, $0x00000020
+	JB          single
+	VMOVUPS     (CX)(SI*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     (DX)(SI*1), Y3
+	VADDPS      Y3, Y2, Y2
+	VXORPS      Y3, Y3, Y3
+	VMAXPS      Y2, Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*1)
+	VMOVUPS     32(CX)(SI*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     32(DX)(SI*1), Y3
+	VADDPS      Y3, Y2, Y2
+	VXORPS      Y3, Y3, Y3
+	VMAXPS      Y2, Y3, Y3
+	VMOVUPS     Y3, 32(AX)(SI*1)
+	VMOVUPS     64(CX)(SI*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     64(DX)(SI*1), Y3
+	VADDPS      Y3, Y2, Y2
+	VXORPS      Y3, Y3, Y3
+	VMAXPS      Y2, Y3, Y3
+	VMOVUPS     Y3, 64(AX)(SI*1)
+	VMOVUPS     96(CX)(SI*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     96(DX)(SI*1), Y3
+	VADDPS      Y3, Y2, Y2
+	VXORPS      Y3, Y3, Y3
+	VMAXPS      Y2, Y3, Y3
+	VMOVUPS     Y3, 96(AX)(SI*1)
+	ADDQ        $0x00000080, SI
+	SUBQ        $0x00000020, BX
+	JMP         loop
+
+single:
+	CMPQ        BX, $0x00000008
+	JB          tail
+	VMOVUPS     (CX)(SI*1), Y2
+	VFMADD213PS Y1, Y0, Y2
+	VMOVUPS     (DX)(SI*1), Y3
+	VADDPS      Y3, Y2, Y2
+	VXORPS      Y3, Y3, Y3
+	VMAXPS      Y2, Y3, Y3
+	VMOVUPS     Y3, (AX)(SI*1)
+	ADDQ        $0x00000020, SI
+	SUBQ        $0x00000008, BX
+	JMP         single
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	MOVQ        $0x00000008, DI
+	SUBQ        BX, DI
+	LEAQ        tailmask8<>+0(SB), BX
+	VMOVDQU     (BX)(DI*4), Y2
+	VMASKMOVPS  (CX)(SI*1), Y2, Y3
+	VFMADD213PS Y1, Y0, Y3
+	VMASKMOVPS  (DX)(SI*1), Y2, Y0
+	VADDPS      Y0, Y3, Y3
+	VXORPS      Y0, Y0, Y0
+	VMAXPS      Y3, Y0, Y0
+	VMASKMOVPS  Y0, Y2, (AX)(SI*1)
+
+done:
+	VZEROUPPER
+	RET
+
 // func addAVX2(dst []float32, x []float32, y []float32)
 // Requires: AVX
 TEXT ·addAVX2(SB), NOSPLIT, $0-72
@@ -4128,6 +4273,147 @@ tail:
 	VMOVUPS.Z   (CX)(BX*1), K1, Z2
 	VFMADD213PS Z1, Z0, Z2
 	VMOVUPS     Z2, K1, (AX)(BX*1)
+
+done:
+	VZEROUPPER
+	RET
+
+// func affineReLUAVX512(dst []float32, alpha float32, x []float32, beta float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·affineReLUAVX512(SB), NOSPLIT, $0-60
+	VBROADCASTSS alpha+24(FP), Z0
+	VBROADCASTSS beta+56(FP), Z1
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         x_base+32(FP), CX
+	MOVQ         x_len+40(FP), DX
+	XORQ         BX, BX
+
+loop:
+	CMPQ        DX, $0x00000040
+	JB          single
+	VMOVUPS     (CX)(BX*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VXORPS      Z3, Z3, Z3
+	VMAXPS      Z2, Z3, Z3
+	VMOVUPS     Z3, (AX)(BX*1)
+	VMOVUPS     64(CX)(BX*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VXORPS      Z3, Z3, Z3
+	VMAXPS      Z2, Z3, Z3
+	VMOVUPS     Z3, 64(AX)(BX*1)
+	VMOVUPS     128(CX)(BX*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VXORPS      Z3, Z3, Z3
+	VMAXPS      Z2, Z3, Z3
+	VMOVUPS     Z3, 128(AX)(BX*1)
+	VMOVUPS     192(CX)(BX*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VXORPS      Z3, Z3, Z3
+	VMAXPS      Z2, Z3, Z3
+	VMOVUPS     Z3, 192(AX)(BX*1)
+	ADDQ        $0x00000100, BX
+	SUBQ        $0x00000040, DX
+	JMP         loop
+
+single:
+	CMPQ        DX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX)(BX*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VXORPS      Z3, Z3, Z3
+	VMAXPS      Z2, Z3, Z3
+	VMOVUPS     Z3, (AX)(BX*1)
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, DX
+	JMP         single
+
+tail:
+	TESTQ       DX, DX
+	JZ          done
+	LEAQ        tailmask16<>+0(SB), SI
+	KMOVW       (SI)(DX*2), K1
+	VMOVUPS.Z   (CX)(BX*1), K1, Z2
+	VFMADD213PS Z1, Z0, Z2
+	VXORPS      Z0, Z0, Z0
+	VMAXPS      Z2, Z0, Z0
+	VMOVUPS     Z0, K1, (AX)(BX*1)
+
+done:
+	VZEROUPPER
+	RET
+
+// func affineAddReLUAVX512(dst []float32, alpha float32, x []float32, beta float32, y []float32)
+// Requires: AVX, AVX512DQ, AVX512F
+TEXT ·affineAddReLUAVX512(SB), NOSPLIT, $0-88
+	VBROADCASTSS alpha+24(FP), Z0
+	VBROADCASTSS beta+56(FP), Z1
+	MOVQ         dst_base+0(FP), AX
+	MOVQ         x_base+32(FP), CX
+	MOVQ         y_base+64(FP), DX
+	MOVQ         x_len+40(FP), BX
+	XORQ         SI, SI
+
+loop:
+	CMPQ        BX, $0x00000040
+	JB          single
+	VMOVUPS     (CX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMOVUPS     (DX)(SI*1), Z3
+	VADDPS      Z3, Z2, Z2
+	VXORPS      Z3, Z3, Z3
+	VMAXPS      Z2, Z3, Z3
+	VMOVUPS     Z3, (AX)(SI*1)
+	VMOVUPS     64(CX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMOVUPS     64(DX)(SI*1), Z3
+	VADDPS      Z3, Z2, Z2
+	VXORPS      Z3, Z3, Z3
+	VMAXPS      Z2, Z3, Z3
+	VMOVUPS     Z3, 64(AX)(SI*1)
+	VMOVUPS     128(CX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMOVUPS     128(DX)(SI*1), Z3
+	VADDPS      Z3, Z2, Z2
+	VXORPS      Z3, Z3, Z3
+	VMAXPS      Z2, Z3, Z3
+	VMOVUPS     Z3, 128(AX)(SI*1)
+	VMOVUPS     192(CX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMOVUPS     192(DX)(SI*1), Z3
+	VADDPS      Z3, Z2, Z2
+	VXORPS      Z3, Z3, Z3
+	VMAXPS      Z2, Z3, Z3
+	VMOVUPS     Z3, 192(AX)(SI*1)
+	ADDQ        $0x00000100, SI
+	SUBQ        $0x00000040, BX
+	JMP         loop
+
+single:
+	CMPQ        BX, $0x00000010
+	JB          tail
+	VMOVUPS     (CX)(SI*1), Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMOVUPS     (DX)(SI*1), Z3
+	VADDPS      Z3, Z2, Z2
+	VXORPS      Z3, Z3, Z3
+	VMAXPS      Z2, Z3, Z3
+	VMOVUPS     Z3, (AX)(SI*1)
+	ADDQ        $0x00000040, SI
+	SUBQ        $0x00000010, BX
+	JMP         single
+
+tail:
+	TESTQ       BX, BX
+	JZ          done
+	LEAQ        tailmask16<>+0(SB), DI
+	KMOVW       (DI)(BX*2), K1
+	VMOVUPS.Z   (CX)(SI*1), K1, Z2
+	VFMADD213PS Z1, Z0, Z2
+	VMOVUPS.Z   (DX)(SI*1), K1, Z0
+	VADDPS      Z0, Z2, Z2
+	VXORPS      Z0, Z0, Z0
+	VMAXPS      Z2, Z0, Z0
+	VMOVUPS     Z0, K1, (AX)(SI*1)
 
 done:
 	VZEROUPPER

@@ -12,6 +12,8 @@ var eltwiseGeneric = eltwiseImpl{
 	scale:             scaleGeneric,
 	addConst:          addConstGeneric,
 	affine:            affineGeneric,
+	affineReLU:        affineReLUGeneric,
+	affineAddReLU:     affineAddReLUGeneric,
 	sgdMomentum:       sgdMomentumGeneric,
 	sgdNesterov:       sgdNesterovGeneric,
 	add:               addGeneric,
@@ -74,6 +76,17 @@ func affineGeneric(dst []float32, alpha float32, x []float32, beta float32) {
 	for i, v := range x {
 		dst[i] = alpha*v + beta
 	}
+}
+
+func affineReLUGeneric(dst []float32, alpha float32, x []float32, beta float32) {
+	affineGeneric(dst, alpha, x, beta)
+	reluGeneric(dst, dst)
+}
+
+func affineAddReLUGeneric(dst []float32, alpha float32, x []float32, beta float32, y []float32) {
+	affineGeneric(dst, alpha, x, beta)
+	addGeneric(dst, dst, y[:len(dst)])
+	reluGeneric(dst, dst)
 }
 
 // The SGD updates round every product and sum (the conversions forbid

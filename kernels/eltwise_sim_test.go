@@ -433,6 +433,18 @@ func TestEltwiseMathSimulated(t *testing.T) {
 			e.bnBackwardDx(a[0].x, a[1].x, a[2].x, a[3].scalar, a[4].scalar, a[5].scalar, a[6].scalar, a[7].scalar)
 			return nil
 		}, nil},
+		{"affineReLU", 0, func(n int) []simArg {
+			return []simArg{simOut(make([]float32, n)), simScalar(0.7), simIn(data(n, -3, 3)), simScalar(-0.4)}
+		}, func(a []simArg) []float32 {
+			e.affineReLU(a[0].x, a[1].scalar, a[2].x, a[3].scalar)
+			return nil
+		}, nil},
+		{"affineAddReLU", 0, func(n int) []simArg {
+			return []simArg{simOut(make([]float32, n)), simScalar(0.7), simIn(data(n, -3, 3)), simScalar(-0.4), simIn(data(n, -3, 3))}
+		}, func(a []simArg) []float32 {
+			e.affineAddReLU(a[0].x, a[1].scalar, a[2].x, a[3].scalar, a[4].x)
+			return nil
+		}, nil},
 		{"normBackwardDx", 0, func(n int) []simArg {
 			return []simArg{simOut(make([]float32, n)), simIn(data(n, -2, 2)), simIn(data(n, -3, 3)), simIn(data(n, -2, 2)),
 				simScalar(0.2), simScalar(1.7), simScalar(0.05), simScalar(-0.3)}

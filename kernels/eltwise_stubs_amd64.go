@@ -51,6 +51,26 @@ func addConstAVX2(dst []float32, c float32, x []float32)
 //go:noescape
 func affineAVX2(dst []float32, alpha float32, x []float32, beta float32)
 
+// affineReLUAVX2 is the AVX2 form of:
+//
+//	for i, v := range x {
+//		v = alpha*v + beta // one rounding, as affine
+//		dst[i] = max(v, 0) // as relu
+//	}
+//
+//go:noescape
+func affineReLUAVX2(dst []float32, alpha float32, x []float32, beta float32)
+
+// affineAddReLUAVX2 is the AVX2 form of:
+//
+//	for i, v := range x {
+//		v = alpha*v + beta // one rounding, as affine
+//		dst[i] = max(v+y[i], 0) // as add, then relu
+//	}
+//
+//go:noescape
+func affineAddReLUAVX2(dst []float32, alpha float32, x []float32, beta float32, y []float32)
+
 // addAVX2 is the AVX2 form of:
 //
 //	for i := range dst {
@@ -349,6 +369,26 @@ func addConstAVX512(dst []float32, c float32, x []float32)
 //
 //go:noescape
 func affineAVX512(dst []float32, alpha float32, x []float32, beta float32)
+
+// affineReLUAVX512 is the AVX512 form of:
+//
+//	for i, v := range x {
+//		v = alpha*v + beta // one rounding, as affine
+//		dst[i] = max(v, 0) // as relu
+//	}
+//
+//go:noescape
+func affineReLUAVX512(dst []float32, alpha float32, x []float32, beta float32)
+
+// affineAddReLUAVX512 is the AVX512 form of:
+//
+//	for i, v := range x {
+//		v = alpha*v + beta // one rounding, as affine
+//		dst[i] = max(v+y[i], 0) // as add, then relu
+//	}
+//
+//go:noescape
+func affineAddReLUAVX512(dst []float32, alpha float32, x []float32, beta float32, y []float32)
 
 // addAVX512 is the AVX512 form of:
 //

@@ -908,3 +908,40 @@ func TestBatchNormBackwardDx(t *testing.T) {
 		}
 	})
 }
+
+// TestAffineReLUFused checks the one-pass AffineReLU, and the epilogue's
+// affine+add+ReLU primitive, bit for bit against Affine, Add and ReLU run
+// one after the other, zeros of both signs and NaN included.
+func TestAffineReLUFused(t *testing.T) {
+	forEachISA(t, func(t *testing.T) {
+		r := rand.New(rand.NewPCG(11, 12))
+		for _, n := range testLengths() {
+			x, y := randSlice(r, n, -3, 3), randSlice(r, n, -3, 3)
+			for i := 0; i < n; i += 7 {
+				x[i] = []float32{0, float32(math.Copysign(0, -1)), float32(nan), 0.4 / 0.7}[i/7%4]
+			}
+			const alpha, beta = 0.7, -0.4
+			want := make([]float32, n)
+			Affine(want, alpha, x, beta)
+			ReLU(want, want)
+			got := newGuarded(n)
+			AffineReLU(got.s(), alpha, x, beta)
+			got.check(t, "AffineReLU dst")
+			for i := range want {
+				if math.Float32bits(got.s()[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("AffineReLU (n=%d) [%d] = %v, want %v", n, i, got.s()[i], want[i])
+				}
+			}
+			Affine(want, alpha, x, beta)
+			Add(want, want, y)
+			ReLU(want, want)
+			elt().affineAddReLU(got.s(), alpha, x, beta, y)
+			got.check(t, "affineAddReLU dst")
+			for i := range want {
+				if math.Float32bits(got.s()[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("affineAddReLU (n=%d) [%d] = %v, want %v", n, i, got.s()[i], want[i])
+				}
+			}
+		}
+	})
+}

@@ -136,8 +136,19 @@ func (ep *Epilogue) apply(c []float32, ldc, r0, r1, c0, c1 int) {
 	case ActQuickGELU:
 		act = k.quickGELU
 	}
+	// A frozen batch norm, maybe a residual, and a ReLU (a ResNet's
+	// convolutions) run fused, in one pass over each row.
+	fused := ep.Scale != nil && ep.Bias == nil && ep.Act == ActReLU && ep.Out == nil
 	for r := r0; r < r1; r++ {
 		row := c[r*ldc+c0 : r*ldc+c1]
+		switch {
+		case fused && ep.Add == nil:
+			k.affineReLU(row, ep.Scale[r], row, ep.Shift[r])
+			continue
+		case fused:
+			k.affineAddReLU(row, ep.Scale[r], row, ep.Shift[r], ep.Add[r*ldc+c0:r*ldc+c1])
+			continue
+		}
 		if ep.Scale != nil {
 			k.affine(row, ep.Scale[r], row, ep.Shift[r])
 		}

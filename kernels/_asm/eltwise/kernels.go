@@ -151,6 +151,39 @@ func genArith(a *arch) {
 		end()
 	}
 
+	// affine, then add, then relu in one pass: the frozen batch norm,
+	// residual and ReLU of a convolution's epilogue.
+	a.fn("affineReLU", "(dst []float32, alpha float32, x []float32, beta float32)",
+		"for i, v := range x {", "\tv = alpha*v + beta // one rounding, as affine", "\tdst[i] = max(v, 0) // as relu", "}")
+	{
+		alpha, beta := a.broadcast("alpha"), a.broadcast("beta")
+		dst, x, n := ptr("dst"), ptr("x"), length("x")
+		a.loop(n, unrollArith, func(off Register, j int, tail bool) {
+			v := a.load(a.at(x, off, j), tail)
+			VFMADD213PS(beta, alpha, v)
+			z := a.zero()
+			VMAXPS(v, z, z)
+			a.store(z, a.at(dst, off, j), tail)
+		})
+		end()
+	}
+	a.fn("affineAddReLU", "(dst []float32, alpha float32, x []float32, beta float32, y []float32)",
+		"for i, v := range x {", "\tv = alpha*v + beta // one rounding, as affine", "\tdst[i] = max(v+y[i], 0) // as add, then relu", "}")
+	{
+		alpha, beta := a.broadcast("alpha"), a.broadcast("beta")
+		dst, x, y, n := ptr("dst"), ptr("x"), ptr("y"), length("x")
+		a.loop(n, unrollArith, func(off Register, j int, tail bool) {
+			v := a.load(a.at(x, off, j), tail)
+			VFMADD213PS(beta, alpha, v)
+			w := a.load(a.at(y, off, j), tail)
+			VADDPS(w, v, v)
+			z := a.zero()
+			VMAXPS(v, z, z)
+			a.store(z, a.at(dst, off, j), tail)
+		})
+		end()
+	}
+
 	a.binary("add", "x", "y", "dst[i] = x[i] + y[i]", unrollArith, func(x, y VecVirtual) VecVirtual {
 		VADDPS(y, x, x)
 		return x
