@@ -20,6 +20,21 @@ func TestConv2dImplicitBitwise(t *testing.T) {
 		ConvParams{N: 2, C: 2, H: 6, W: 40, K: 3, R: 1, S: 17, PadW: 8},          // one wider: explicit
 		ConvParams{N: 2, C: 6, H: 12, W: 12, K: 6, R: 3, S: 3, PadH: 3, PadW: 1, DilationH: 3, Groups: 3},
 	)
+	// And random geometries with "same" widths, the implicit path's domain.
+	gr := rand.New(rand.NewPCG(13, 14))
+	for len(cases) < 120 {
+		p := ConvParams{N: 1 + gr.IntN(5), C: 1 + gr.IntN(4), H: 1 + gr.IntN(9), W: 1 + gr.IntN(40),
+			K: 1 + gr.IntN(5), R: 1 + gr.IntN(5), S: 1 + gr.IntN(9), PadH: gr.IntN(4),
+			DilationH: 1 + gr.IntN(3), DilationW: 1 + gr.IntN(2), Groups: 1 + gr.IntN(2)}
+		if (p.DilationW*(p.S-1))%2 != 0 || p.C%p.Groups != 0 || p.K%p.Groups != 0 {
+			continue
+		}
+		p.PadW = p.DilationW * (p.S - 1) / 2 // keeps the width
+		if p.OutH() < 1 {
+			continue
+		}
+		cases = append(cases, p)
+	}
 	forEachISA(t, func(t *testing.T) {
 		fromX := 0
 		for _, p := range cases {
