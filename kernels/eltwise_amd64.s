@@ -1001,69 +1001,69 @@ TEXT ·affineAddReLUAVX2(SB), NOSPLIT, $0-88
 	VBROADCASTSS beta+56(FP), Y1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+32(FP), CX
-	MOVQ         y_base+64(FP), DX
-	MOVQ         x_len+40(FP), BX
+	MOVQ         x_len+40(FP), DX
+	MOVQ         y_base+64(FP), BX
 	XORQ         SI, SI
 
 loop:
-	CMPQ        BX, $0x00000020
+	CMPQ        DX, $0x00000020
 	JB          single
 	VMOVUPS     (CX)(SI*1), Y2
 	VFMADD213PS Y1, Y0, Y2
-	VMOVUPS     (DX)(SI*1), Y3
+	VMOVUPS     (BX)(SI*1), Y3
 	VADDPS      Y3, Y2, Y2
 	VXORPS      Y3, Y3, Y3
 	VMAXPS      Y2, Y3, Y3
 	VMOVUPS     Y3, (AX)(SI*1)
 	VMOVUPS     32(CX)(SI*1), Y2
 	VFMADD213PS Y1, Y0, Y2
-	VMOVUPS     32(DX)(SI*1), Y3
+	VMOVUPS     32(BX)(SI*1), Y3
 	VADDPS      Y3, Y2, Y2
 	VXORPS      Y3, Y3, Y3
 	VMAXPS      Y2, Y3, Y3
 	VMOVUPS     Y3, 32(AX)(SI*1)
 	VMOVUPS     64(CX)(SI*1), Y2
 	VFMADD213PS Y1, Y0, Y2
-	VMOVUPS     64(DX)(SI*1), Y3
+	VMOVUPS     64(BX)(SI*1), Y3
 	VADDPS      Y3, Y2, Y2
 	VXORPS      Y3, Y3, Y3
 	VMAXPS      Y2, Y3, Y3
 	VMOVUPS     Y3, 64(AX)(SI*1)
 	VMOVUPS     96(CX)(SI*1), Y2
 	VFMADD213PS Y1, Y0, Y2
-	VMOVUPS     96(DX)(SI*1), Y3
+	VMOVUPS     96(BX)(SI*1), Y3
 	VADDPS      Y3, Y2, Y2
 	VXORPS      Y3, Y3, Y3
 	VMAXPS      Y2, Y3, Y3
 	VMOVUPS     Y3, 96(AX)(SI*1)
 	ADDQ        $0x00000080, SI
-	SUBQ        $0x00000020, BX
+	SUBQ        $0x00000020, DX
 	JMP         loop
 
 single:
-	CMPQ        BX, $0x00000008
+	CMPQ        DX, $0x00000008
 	JB          tail
 	VMOVUPS     (CX)(SI*1), Y2
 	VFMADD213PS Y1, Y0, Y2
-	VMOVUPS     (DX)(SI*1), Y3
+	VMOVUPS     (BX)(SI*1), Y3
 	VADDPS      Y3, Y2, Y2
 	VXORPS      Y3, Y3, Y3
 	VMAXPS      Y2, Y3, Y3
 	VMOVUPS     Y3, (AX)(SI*1)
 	ADDQ        $0x00000020, SI
-	SUBQ        $0x00000008, BX
+	SUBQ        $0x00000008, DX
 	JMP         single
 
 tail:
-	TESTQ       BX, BX
+	TESTQ       DX, DX
 	JZ          done
 	MOVQ        $0x00000008, DI
-	SUBQ        BX, DI
-	LEAQ        tailmask8<>+0(SB), BX
-	VMOVDQU     (BX)(DI*4), Y2
+	SUBQ        DX, DI
+	LEAQ        tailmask8<>+0(SB), DX
+	VMOVDQU     (DX)(DI*4), Y2
 	VMASKMOVPS  (CX)(SI*1), Y2, Y3
 	VFMADD213PS Y1, Y0, Y3
-	VMASKMOVPS  (DX)(SI*1), Y2, Y0
+	VMASKMOVPS  (BX)(SI*1), Y2, Y0
 	VADDPS      Y0, Y3, Y3
 	VXORPS      Y0, Y0, Y0
 	VMAXPS      Y3, Y0, Y0
@@ -4349,67 +4349,67 @@ TEXT ·affineAddReLUAVX512(SB), NOSPLIT, $0-88
 	VBROADCASTSS beta+56(FP), Z1
 	MOVQ         dst_base+0(FP), AX
 	MOVQ         x_base+32(FP), CX
-	MOVQ         y_base+64(FP), DX
-	MOVQ         x_len+40(FP), BX
+	MOVQ         x_len+40(FP), DX
+	MOVQ         y_base+64(FP), BX
 	XORQ         SI, SI
 
 loop:
-	CMPQ        BX, $0x00000040
+	CMPQ        DX, $0x00000040
 	JB          single
 	VMOVUPS     (CX)(SI*1), Z2
 	VFMADD213PS Z1, Z0, Z2
-	VMOVUPS     (DX)(SI*1), Z3
+	VMOVUPS     (BX)(SI*1), Z3
 	VADDPS      Z3, Z2, Z2
 	VXORPS      Z3, Z3, Z3
 	VMAXPS      Z2, Z3, Z3
 	VMOVUPS     Z3, (AX)(SI*1)
 	VMOVUPS     64(CX)(SI*1), Z2
 	VFMADD213PS Z1, Z0, Z2
-	VMOVUPS     64(DX)(SI*1), Z3
+	VMOVUPS     64(BX)(SI*1), Z3
 	VADDPS      Z3, Z2, Z2
 	VXORPS      Z3, Z3, Z3
 	VMAXPS      Z2, Z3, Z3
 	VMOVUPS     Z3, 64(AX)(SI*1)
 	VMOVUPS     128(CX)(SI*1), Z2
 	VFMADD213PS Z1, Z0, Z2
-	VMOVUPS     128(DX)(SI*1), Z3
+	VMOVUPS     128(BX)(SI*1), Z3
 	VADDPS      Z3, Z2, Z2
 	VXORPS      Z3, Z3, Z3
 	VMAXPS      Z2, Z3, Z3
 	VMOVUPS     Z3, 128(AX)(SI*1)
 	VMOVUPS     192(CX)(SI*1), Z2
 	VFMADD213PS Z1, Z0, Z2
-	VMOVUPS     192(DX)(SI*1), Z3
+	VMOVUPS     192(BX)(SI*1), Z3
 	VADDPS      Z3, Z2, Z2
 	VXORPS      Z3, Z3, Z3
 	VMAXPS      Z2, Z3, Z3
 	VMOVUPS     Z3, 192(AX)(SI*1)
 	ADDQ        $0x00000100, SI
-	SUBQ        $0x00000040, BX
+	SUBQ        $0x00000040, DX
 	JMP         loop
 
 single:
-	CMPQ        BX, $0x00000010
+	CMPQ        DX, $0x00000010
 	JB          tail
 	VMOVUPS     (CX)(SI*1), Z2
 	VFMADD213PS Z1, Z0, Z2
-	VMOVUPS     (DX)(SI*1), Z3
+	VMOVUPS     (BX)(SI*1), Z3
 	VADDPS      Z3, Z2, Z2
 	VXORPS      Z3, Z3, Z3
 	VMAXPS      Z2, Z3, Z3
 	VMOVUPS     Z3, (AX)(SI*1)
 	ADDQ        $0x00000040, SI
-	SUBQ        $0x00000010, BX
+	SUBQ        $0x00000010, DX
 	JMP         single
 
 tail:
-	TESTQ       BX, BX
+	TESTQ       DX, DX
 	JZ          done
 	LEAQ        tailmask16<>+0(SB), DI
-	KMOVW       (DI)(BX*2), K1
+	KMOVW       (DI)(DX*2), K1
 	VMOVUPS.Z   (CX)(SI*1), K1, Z2
 	VFMADD213PS Z1, Z0, Z2
-	VMOVUPS.Z   (DX)(SI*1), K1, Z0
+	VMOVUPS.Z   (BX)(SI*1), K1, Z0
 	VADDPS      Z0, Z2, Z2
 	VXORPS      Z0, Z0, Z0
 	VMAXPS      Z2, Z0, Z0

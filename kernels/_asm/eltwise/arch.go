@@ -268,6 +268,14 @@ func (a *arch) extractHigh128(y, x Register) {
 	VEXTRACTF128(U8(1), y, x)
 }
 
+// relu returns max(0, x) in a new register: x itself, VMAXPS's second
+// source, when x is NaN or -0.
+func (a *arch) relu(x VecVirtual) VecVirtual {
+	z := a.zero()
+	VMAXPS(x, z, z)
+	return z
+}
+
 // zero returns a zeroed vector register.
 func (a *arch) zero() VecVirtual {
 	v := a.vec()

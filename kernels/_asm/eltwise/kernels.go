@@ -138,51 +138,12 @@ func genArith(a *arch) {
 		end()
 	}
 
-	a.fn("affine", "(dst []float32, alpha float32, x []float32, beta float32)", "for i, v := range x {", "\tdst[i] = alpha*v + beta", "}")
-	{
-		alpha, beta := a.broadcast("alpha"), a.broadcast("beta")
-		dst, x, n := ptr("dst"), ptr("x"), length("x")
-		a.loop(n, unrollArith, func(off Register, j int, tail bool) {
-			v := a.load(a.at(x, off, j), tail)
-			// v = v·alpha + beta
-			VFMADD213PS(beta, alpha, v)
-			a.store(v, a.at(dst, off, j), tail)
-		})
-		end()
-	}
-
-	// affine, then add, then relu in one pass: the frozen batch norm,
-	// residual and ReLU of a convolution's epilogue.
-	a.fn("affineReLU", "(dst []float32, alpha float32, x []float32, beta float32)",
-		"for i, v := range x {", "\tv = alpha*v + beta // one rounding, as affine", "\tdst[i] = max(v, 0) // as relu", "}")
-	{
-		alpha, beta := a.broadcast("alpha"), a.broadcast("beta")
-		dst, x, n := ptr("dst"), ptr("x"), length("x")
-		a.loop(n, unrollArith, func(off Register, j int, tail bool) {
-			v := a.load(a.at(x, off, j), tail)
-			VFMADD213PS(beta, alpha, v)
-			z := a.zero()
-			VMAXPS(v, z, z)
-			a.store(z, a.at(dst, off, j), tail)
-		})
-		end()
-	}
-	a.fn("affineAddReLU", "(dst []float32, alpha float32, x []float32, beta float32, y []float32)",
-		"for i, v := range x {", "\tv = alpha*v + beta // one rounding, as affine", "\tdst[i] = max(v+y[i], 0) // as add, then relu", "}")
-	{
-		alpha, beta := a.broadcast("alpha"), a.broadcast("beta")
-		dst, x, y, n := ptr("dst"), ptr("x"), ptr("y"), length("x")
-		a.loop(n, unrollArith, func(off Register, j int, tail bool) {
-			v := a.load(a.at(x, off, j), tail)
-			VFMADD213PS(beta, alpha, v)
-			w := a.load(a.at(y, off, j), tail)
-			VADDPS(w, v, v)
-			z := a.zero()
-			VMAXPS(v, z, z)
-			a.store(z, a.at(dst, off, j), tail)
-		})
-		end()
-	}
+	// affine, and the fused forms of a convolution's epilogue (frozen batch
+	// norm, maybe a residual, ReLU): the same instructions per element as
+	// affine, add and relu run one after the other.
+	genAffine(a, "affine", false, false, "dst[i] = alpha*v + beta")
+	genAffine(a, "affineReLU", false, true, "v = alpha*v + beta // one rounding, as affine", "dst[i] = max(v, 0) // as relu")
+	genAffine(a, "affineAddReLU", true, true, "v = alpha*v + beta // one rounding, as affine", "dst[i] = max(v+y[i], 0) // as add, then relu")
 
 	a.binary("add", "x", "y", "dst[i] = x[i] + y[i]", unrollArith, func(x, y VecVirtual) VecVirtual {
 		VADDPS(y, x, x)
@@ -197,12 +158,7 @@ func genArith(a *arch) {
 		return x
 	})
 
-	a.unary("relu", "if v := x[i]; v < 0 { dst[i] = 0 } else { dst[i] = v }", unrollArith, func(x VecVirtual) VecVirtual {
-		// max(0, x) returns x, its second source, when x is NaN or -0.
-		z := a.zero()
-		VMAXPS(x, z, z)
-		return z
-	})
+	a.unary("relu", "if v := x[i]; v < 0 { dst[i] = 0 } else { dst[i] = v }", unrollArith, a.relu)
 	a.binary("reluBackward", "dy", "x", "if x[i] > 0 { dst[i] = dy[i] } else { dst[i] = 0 }", unrollArith, func(dy, x VecVirtual) VecVirtual {
 		const gtOQ = 0x1e // greater than, ordered, quiet
 		z := a.zero()
@@ -222,6 +178,39 @@ func genArith(a *arch) {
 // rule), one for plain and one for Nesterov momentum. Every product and sum
 // is rounded on its own, as Go computes the same loop without fused
 // multiply-adds, so the update is bit for bit that of the generic code.
+// genAffine emits dst = alpha·x + beta (one rounding), then adds y when add
+// is set and applies the ReLU when relu is set; body is the doc's loop body.
+func genAffine(a *arch, name string, add, relu bool, body ...string) {
+	sig := "(dst []float32, alpha float32, x []float32, beta float32)"
+	if add {
+		sig = "(dst []float32, alpha float32, x []float32, beta float32, y []float32)"
+	}
+	doc := []string{"for i, v := range x {"}
+	for _, b := range body {
+		doc = append(doc, "\t"+b)
+	}
+	a.fn(name, sig, append(doc, "}")...)
+	alpha, beta := a.broadcast("alpha"), a.broadcast("beta")
+	dst, x, n := ptr("dst"), ptr("x"), length("x")
+	var y GPVirtual
+	if add {
+		y = ptr("y")
+	}
+	a.loop(n, unrollArith, func(off Register, j int, tail bool) {
+		v := a.load(a.at(x, off, j), tail)
+		VFMADD213PS(beta, alpha, v) // v = v·alpha + beta
+		if add {
+			w := a.load(a.at(y, off, j), tail)
+			VADDPS(w, v, v)
+		}
+		if relu {
+			v = a.relu(v)
+		}
+		a.store(v, a.at(dst, off, j), tail)
+	})
+	end()
+}
+
 // genBatchNorm emits the data gradient of a batch norm in training, each
 // product and difference rounded on its own as Go computes the loop, so
 // the result is bit for bit that of the generic code.
