@@ -523,3 +523,43 @@ func TestReadFileErrors(t *testing.T) {
 		t.Errorf("error %v, want one naming %s", err, p)
 	}
 }
+
+// FuzzRead feeds Read archives whose data.pkl and storage bytes are
+// arbitrary: it must return a checkpoint whose tensors hold as many values
+// as their shapes say, or an error, and never panic or allocate without
+// bound.
+func FuzzRead(f *testing.F) {
+	storage := f32bytes(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11)
+	base := entry{key: "0", storage: "FloatStorage", numel: 12}
+	seed := func(offset int, shape, strides []int, wrap string) {
+		e := base
+		e.name, e.offset, e.shape, e.strides = "w", offset, shape, strides
+		f.Add(stateDictPickle([]entry{e}, wrap), storage)
+	}
+	seed(0, []int{3, 4}, []int{4, 1}, "")
+	seed(1, []int{2, 2}, []int{8, 2}, "state_dict")
+	seed(2, []int{2, 3}, []int{0, 1}, "")
+	seed(11, []int{}, []int{}, "model")
+	h := entry{name: "h", key: "0", storage: "HalfStorage", numel: 2, shape: []int{2}, strides: []int{1}, parameter: true}
+	f.Add(stateDictPickle([]entry{h}, ""), []byte{0x00, 0x3e, 0x00, 0xc0})
+	f.Fuzz(func(t *testing.T, pkl, storage []byte) {
+		archive := zipFiles(t, map[string][]byte{
+			"archive/data.pkl": pkl,
+			"archive/data/0":   storage,
+			"archive/version":  []byte("3\n"),
+		})
+		file, err := readBytes(archive)
+		if err != nil {
+			return
+		}
+		for _, ts := range file.Tensors {
+			n := 1
+			for _, d := range ts.Shape {
+				n *= d
+			}
+			if len(ts.Data) != n {
+				t.Fatalf("%s: shape %v with %d values", ts.Name, ts.Shape, len(ts.Data))
+			}
+		}
+	})
+}
