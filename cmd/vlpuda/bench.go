@@ -199,6 +199,21 @@ func runBenchCLIP(cmd *Command, threads []int) error {
 	return tw.Flush()
 }
 
+// childEnv returns the environment of the process that runs case name: a
+// CPU profile asked for with VLPUDA_CPUPROFILE=FILE goes to FILE.name, so
+// that each case has its own and none overwrites the parent's.
+func childEnv(env []string, name string) []string {
+	const key = "VLPUDA_CPUPROFILE="
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if path, ok := strings.CutPrefix(kv, key); ok && path != "" {
+			kv = key + path + "." + name
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
 // benchCLIPChild runs one case in a fresh vlpuda process and reads its JSON line.
 func benchCLIPChild(c bench.CLIPCase, stderr io.Writer) (bench.CLIPResult, error) {
 	exe, err := os.Executable()
@@ -210,6 +225,7 @@ func benchCLIPChild(c bench.CLIPCase, stderr io.Writer) (bench.CLIPResult, error
 		args = append(args, "-threads", *benchThreads)
 	}
 	child := exec.Command(exe, args...)
+	child.Env = childEnv(os.Environ(), c.Name())
 	child.Stderr = stderr
 	out, err := child.Output()
 	if err != nil {

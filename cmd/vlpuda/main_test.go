@@ -94,3 +94,19 @@ func TestStartCPUProfile(t *testing.T) {
 		t.Fatal("a profile in a missing folder started")
 	}
 }
+
+func TestChildEnv(t *testing.T) {
+	tests := []struct {
+		env, want []string
+	}{
+		{[]string{"HOME=/root", "VLPUDA_CPUPROFILE=cpu.prof"}, []string{"HOME=/root", "VLPUDA_CPUPROFILE=cpu.prof.rn50-fwd-8"}},
+		{[]string{"VLPUDA_CPUPROFILE="}, []string{"VLPUDA_CPUPROFILE="}},
+		{[]string{"GOGC=50", "XVLPUDA_CPUPROFILE=x"}, []string{"GOGC=50", "XVLPUDA_CPUPROFILE=x"}},
+		{nil, []string{}},
+	}
+	for _, tt := range tests {
+		if got := childEnv(tt.env, "rn50-fwd-8"); !slices.Equal(got, tt.want) {
+			t.Errorf("childEnv(%q) = %q, want %q", tt.env, got, tt.want)
+		}
+	}
+}
