@@ -244,8 +244,9 @@ func (r *Residual) validate() error {
 }
 
 // maxNumel bounds the element count of one tensor, so that index
-// arithmetic cannot overflow.
-const maxNumel = 1 << 40
+// arithmetic cannot overflow: 2⁴⁰, or an eighth of the address space on
+// 32-bit targets.
+const maxNumel = min(1<<40, math.MaxInt/8)
 
 // numel returns the element count of shape, or an error for a negative
 // dimension or an absurd size.

@@ -384,12 +384,13 @@ func (c *collector) walk(prefix string, d *pickle.Dict, depth int) error {
 	return nil
 }
 
-// maxElements bounds the size of one tensor.
-const maxElements = 1 << 34
+// maxElements bounds the size of one tensor: 2³⁴ elements, or an eighth of
+// the address space on 32-bit targets.
+const maxElements = min(1<<34, math.MaxInt/8)
 
 // maxExpanded bounds a view with more elements than its storage (zero
 // strides), so that a small file cannot demand a huge allocation.
-const maxExpanded = 1 << 28
+const maxExpanded = min(1<<28, maxElements/4)
 
 // gather reads the tensor's elements from its storage bytes.
 func (r *tensorRef) gather(raw []byte) (Tensor, error) {

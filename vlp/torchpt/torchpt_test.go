@@ -494,7 +494,8 @@ func TestOutOfRangeViews(t *testing.T) {
 		{"huge stride", entry{shape: []int{3}, strides: []int{1 << 30}}, "reach past"},
 		{"size and stride lengths", entry{shape: []int{2}, strides: []int{1, 1}}, "differ in length"},
 		{"negative size", entry{shape: []int{-1}, strides: []int{1}}, "bad size"},
-		{"huge broadcast", entry{shape: []int{1 << 15, 1 << 15}, strides: []int{0, 0}}, "too large to expand"},
+		{"huge broadcast", entry{shape: []int{maxExpanded/1024 + 1, 1024}, strides: []int{0, 0}}, "too large to expand"},
+		{"huger broadcast", entry{shape: []int{maxElements/1024 + 1, 1024}, strides: []int{0, 0}}, "too many elements"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
