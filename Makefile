@@ -1,7 +1,7 @@
 # vlpuda — common tasks. Every target is plain `go` underneath.
 GO ?= go
 
-.PHONY: all build test test-short generate check-generate bench lint fmt
+.PHONY: all build test test-short test-386 cross generate check-generate bench lint fmt
 
 all: build test
 
@@ -14,6 +14,19 @@ test:
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags purego ./kernels/...
 	$(GO) test -count=1 -race -run 'Parallel|Race' ./kernels/...
+
+## test-386: all tests built for 32-bit x86 (pure Go kernels, 32-bit int);
+## needs a CPU and kernel that run 386 binaries, as amd64 Linux does.
+test-386:
+	GOARCH=386 $(GO) test -count=1 ./...
+
+## cross: vet (which compiles packages and tests) for other targets than this one.
+CROSS_TARGETS ?= linux/arm64 linux/arm linux/386 windows/amd64 darwin/arm64
+cross:
+	@for t in $(CROSS_TARGETS); do \
+		echo "vet $$t"; \
+		GOOS=$${t%/*} GOARCH=$${t#*/} CGO_ENABLED=0 $(GO) vet ./... || exit 1; \
+	done
 
 ## generate: rebuild the avo-generated assembly in kernels/.
 generate:
