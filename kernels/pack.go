@@ -26,11 +26,7 @@ func packPanelA(dst []float32, fast, transA bool, a []float32, lda, r, h, pc, kc
 			return
 		}
 		for p := 0; p < kc; p++ {
-			src := a[(pc+p)*lda+r:][:h]
-			d := dst[p*h:][:h]
-			for i, v := range src {
-				d[i] = v
-			}
+			copy(dst[p*h:][:h], a[(pc+p)*lda+r:][:h])
 		}
 		return
 	}
