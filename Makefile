@@ -40,8 +40,11 @@ check-generate: generate
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/
 
-## lint: formatting and vet.
+## lint: formatting, vet and staticcheck (pinned; fetched by go run).
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
 	cd kernels/_asm && $(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
+
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
