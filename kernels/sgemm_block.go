@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/cpuid/v2"
 )
@@ -32,7 +33,10 @@ import (
 // in place across the KC blocks: the first block applies beta, the others
 // add to C. The k loop is never split across threads, and every element of C
 // sees the same sequence of operations whatever the partition, so results
-// are bit-identical for any thread count.
+// are bit-identical for any thread count. That leaves the partition free:
+// when the threads split the columns, large products hand out the strips
+// as the threads come for them (stripQueue), which keeps a slower core from
+// holding the others up.
 
 // Blocking holds the cache-blocking sizes of the SGEMM driver. A zero field
 // means the default, derived from the cache sizes cpuid reports and the
@@ -129,30 +133,125 @@ var sgemmBufs = sync.Pool{New: func() any { return new(sgemmBuf) }}
 // parallelMinWork is the least m*n*k worth handing to the worker pool.
 const parallelMinWork = 64 * 64 * 64
 
-// run splits C among the threads and computes every part.
+// run splits C among the threads and computes every part. A split of the
+// columns alone hands the strips out as the threads come for them (see
+// stripQueue), so a thread that runs slower, as a shared machine's cores
+// often do, takes fewer strips instead of holding the others up.
 func (j *sgemmJob) run() {
 	tm, tn := j.split(Threads())
-	strips := (j.n + stripWidth - 1) / stripWidth
-	part := func(p int, buf *sgemmBuf) {
-		pi, pj := p/tn, p%tn
-		m0, m1 := pi*j.m/tm, (pi+1)*j.m/tm
-		n0, n1 := pj*strips/tn*stripWidth, min(j.n, (pj+1)*strips/tn*stripWidth)
-		j.part(m0, m1, n0, n1, buf)
-	}
 	if tm*tn == 1 {
 		buf := sgemmBufs.Get().(*sgemmBuf)
-		part(0, buf)
+		j.part(0, j.m, 0, j.n, nil, 0, buf)
 		sgemmBufs.Put(buf)
 		return
 	}
+	var queue *stripQueue
+	if tm == 1 && stripQueues && j.m*j.n*j.k >= queueMinWork {
+		queue = j.newStripQueue(tn)
+	}
+	strips := (j.n + stripWidth - 1) / stripWidth
 	ParallelFor(tm*tn, 1, func(lo, hi int) {
 		buf := sgemmBufs.Get().(*sgemmBuf)
 		defer sgemmBufs.Put(buf)
 		for p := lo; p < hi; p++ {
-			part(p, buf)
+			if queue != nil {
+				j.part(0, j.m, 0, j.n, queue, p, buf)
+				continue
+			}
+			pi, pj := p/tn, p%tn
+			m0, m1 := pi*j.m/tm, (pi+1)*j.m/tm
+			n0, n1 := pj*strips/tn*stripWidth, min(j.n, (pj+1)*strips/tn*stripWidth)
+			j.part(m0, m1, n0, n1, nil, 0, buf)
 		}
 	})
 }
+
+// queueMinWork is the least m*n*k that a column split hands out through a
+// stripQueue. Below it a static split costs less than the queue's
+// allocation, atomics and waits, and smaller products are the ones a
+// network runs from inside a ParallelFor (one per attention head), where
+// the chunks run one after another anyway.
+var queueMinWork = 1 << 24
+
+// stripQueues turns the queue off when false; tests set it, and
+// queueMinWork, to run both kinds of split.
+var stripQueues = true
+
+// stripQueue hands out the column strips of C to the threads that share
+// all of its rows. The work comes in rounds, one per block of MC rows and
+// KC steps of k in the order the driver takes them; every thread packs the
+// round's block of A for itself, as with a static split of the columns.
+// In each round a thread takes the strips of its own share from the front,
+// in order, and when its share is gone takes strips from the back of the
+// others', so a thread that runs slower, as one core of a shared machine
+// often does, hands its last strips to the others instead of holding them
+// up. A strip must have finished round r-1, on whichever thread, before
+// round r may add to it, so C sees the blocks in the same order as with one
+// thread: the results are those of any other split, bit for bit.
+type stripQueue struct {
+	threads int
+	shares  []atomic.Uint64 // per round and thread, the strips [lo, hi) left, as lo<<32 | hi
+	done    []atomic.Int32  // per strip, the rounds it has finished
+}
+
+func (j *sgemmJob) newStripQueue(threads int) *stripQueue {
+	panels := (j.m + j.kern.mr - 1) / j.kern.mr
+	perBlock := max(1, j.blk.MC/j.kern.mr)
+	rounds := (panels + perBlock - 1) / perBlock * ((j.k + j.blk.KC - 1) / j.blk.KC)
+	strips := (j.n + stripWidth - 1) / stripWidth
+	q := &stripQueue{
+		threads: threads,
+		shares:  make([]atomic.Uint64, rounds*threads),
+		done:    make([]atomic.Int32, strips),
+	}
+	for i := range q.shares {
+		t := i % threads
+		q.shares[i].Store(uint64(t*strips/threads)<<32 | uint64((t+1)*strips/threads))
+	}
+	return q
+}
+
+// claim returns a strip of round r for thread t and whether it is from
+// t's own share, or -1 when round r has none left.
+func (q *stripQueue) claim(r, t int) (s int, own bool) {
+	if s := q.take(r*q.threads+t, true); s >= 0 {
+		return s, true
+	}
+	for i := 1; i < q.threads; i++ {
+		if s := q.take(r*q.threads+(t+i)%q.threads, false); s >= 0 {
+			return s, false
+		}
+	}
+	return -1, false
+}
+
+// take removes a strip from the front or the back of share i.
+func (q *stripQueue) take(i int, front bool) int {
+	for {
+		v := q.shares[i].Load()
+		lo, hi := uint32(v>>32), uint32(v)
+		if lo >= hi {
+			return -1
+		}
+		s, w := lo, uint64(lo+1)<<32|uint64(hi)
+		if !front {
+			s, w = hi-1, uint64(lo)<<32|uint64(hi-1)
+		}
+		if q.shares[i].CompareAndSwap(v, w) {
+			return int(s)
+		}
+	}
+}
+
+// await returns once strip s has finished the rounds before r.
+func (q *stripQueue) await(s, r int) {
+	for q.done[s].Load() != int32(r) {
+		spinUntil(func() bool { return q.done[s].Load() == int32(r) })
+	}
+}
+
+// finish records that strip s has finished one more round.
+func (q *stripQueue) finish(s int) { q.done[s].Add(1) }
 
 // split chooses a grid of tm×tn parts for t threads: the factorization
 // whose largest part costs least, counting the FMAs (16 per cycle) and the
@@ -190,8 +289,9 @@ func (j *sgemmJob) split(t int) (tm, tn int) {
 	return tm, tn
 }
 
-// part computes C[m0:m1, n0:n1]; n0 is a multiple of stripWidth.
-func (j *sgemmJob) part(m0, m1, n0, n1 int, buf *sgemmBuf) {
+// part computes C[m0:m1, n0:n1]; n0 is a multiple of stripWidth. With a
+// queue, it computes the strips of C[m0:m1, :] that the queue hands thread t.
+func (j *sgemmJob) part(m0, m1, n0, n1 int, queue *stripQueue, t int, buf *sgemmBuf) {
 	kern, blk := j.kern, j.blk
 	rows := m1 - m0
 	if rows <= 0 || n1 <= n0 {
@@ -204,26 +304,31 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, buf *sgemmBuf) {
 		return r, m0 + (q+1)*rows/np - r
 	}
 	perBlock := max(1, blk.MC/kern.mr)
+	round := 0
 	for q0 := 0; q0 < np; q0 += perBlock {
 		q1 := min(np, q0+perBlock)
 		r0, _ := panel(q0)
 		r1, _ := panel(q1)
-		for pc := 0; pc < j.k; pc += blk.KC {
+		for pc := 0; pc < j.k; pc, round = pc+blk.KC, round+1 {
 			kc := min(blk.KC, j.k-pc)
 			beta := j.beta
 			if pc > 0 {
 				beta = 1
 			}
-			ap := alignedFloats(&buf.a, (r1-r0)*kc+16) // the packers' slack
-			for q := q0; q < q1; q++ {
-				r, h := panel(q)
-				packPanelA(ap[(r-r0)*kc:], fast, j.transA, j.a, j.lda, r, h, pc, kc)
+			last := pc+kc == j.k
+			var ap []float32
+			packA := func() {
+				ap = alignedFloats(&buf.a, (r1-r0)*kc+16) // the packers' slack
+				for q := q0; q < q1; q++ {
+					r, h := panel(q)
+					packPanelA(ap[(r-r0)*kc:], fast, j.transA, j.a, j.lda, r, h, pc, kc)
+				}
 			}
-			epFrom := n0 // the first column the epilogue has not reached
-			for col := n0; col < n1; col += stripWidth {
-				w := min(stripWidth, n1-col)
+			// strip computes the columns [col, col+w) of the block's rows,
+			// prefetching the strip at next (none if next >= n1).
+			strip := func(col, w, next int) {
 				bs := j.strip(buf, fast, pc, kc, col, w)
-				pf, pfStride := j.nextStrip(pc, col+stripWidth, n1)
+				pf, pfStride := j.nextStrip(pc, next, n1)
 				pfRow := 0
 				for jj := 0; jj < w; jj += kern.nr {
 					for q := q0; q < q1; q++ {
@@ -237,7 +342,50 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, buf *sgemmBuf) {
 						kern.tile(kc, apan, bs[jj:], stripWidth, j.c[r*j.ldc+col+jj:], j.ldc, j.alpha, beta, h, min(kern.nr, w-jj), p, pfStride)
 					}
 				}
-				if pc+kc == j.k && (col+w == n1 || (col+w-epFrom)*(r1-r0) >= epilogueBlock) {
+			}
+			if queue != nil {
+				s, own := queue.claim(round, t)
+				if s < 0 {
+					continue
+				}
+				packA()
+				// The epilogue takes runs of adjacent strips, as below.
+				epFrom, epTo := 0, 0
+				flush := func() {
+					if epTo > epFrom {
+						j.ep.apply(j.c, j.ldc, r0, r1, epFrom, epTo)
+					}
+				}
+				for s >= 0 {
+					col := s * stripWidth
+					w := min(stripWidth, n1-col)
+					next := col + stripWidth // the strip to prefetch: the owner's next
+					if !own {
+						next = n1
+					}
+					queue.await(s, round)
+					strip(col, w, next)
+					queue.finish(s)
+					if last {
+						if col != epTo || (epTo-epFrom)*(r1-r0) >= epilogueBlock {
+							flush()
+							epFrom = col
+						}
+						epTo = col + w
+					}
+					s, own = queue.claim(round, t)
+				}
+				if last {
+					flush()
+				}
+				continue
+			}
+			packA()
+			epFrom := n0 // the first column the epilogue has not reached
+			for col := n0; col < n1; col += stripWidth {
+				w := min(stripWidth, n1-col)
+				strip(col, w, col+stripWidth)
+				if last && (col+w == n1 || (col+w-epFrom)*(r1-r0) >= epilogueBlock) {
 					j.ep.apply(j.c, j.ldc, r0, r1, epFrom, col+w)
 					epFrom = col + w
 				}

@@ -119,9 +119,14 @@ func checkEpilogue(op string, ep Epilogue, m, n int, c []float32, ldc int) {
 	}
 }
 
+// empty reports whether ep leaves C as it is.
+func (ep *Epilogue) empty() bool {
+	return ep.Scale == nil && ep.Bias == nil && ep.Add == nil && ep.Act == ActNone
+}
+
 // apply runs the epilogue on C[r0:r1, c0:c1].
 func (ep *Epilogue) apply(c []float32, ldc, r0, r1, c0, c1 int) {
-	if ep.Scale == nil && ep.Bias == nil && ep.Add == nil && ep.Act == ActNone {
+	if ep.empty() {
 		return
 	}
 	// The primitives directly: apply already runs on one worker per tile,

@@ -6,7 +6,9 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
@@ -205,6 +207,24 @@ func eachISA(t *testing.T, f func(t *testing.T)) {
 	}
 }
 
+// eachSplit runs f with the static split of C's columns among threads and
+// with the strip queue (stripQueue) taking every column split, however
+// small the product.
+func eachSplit(t *testing.T, f func(t *testing.T)) {
+	for _, queue := range []bool{false, true} {
+		name := "static"
+		if queue {
+			name = "queue"
+		}
+		t.Run(name, func(t *testing.T) {
+			on, least := stripQueues, queueMinWork
+			stripQueues, queueMinWork = queue, 0
+			defer func() { stripQueues, queueMinWork = on, least }()
+			f(t)
+		})
+	}
+}
+
 // withThreads runs f with n kernel threads.
 func withThreads(n int, f func()) {
 	prev := Threads()
@@ -231,31 +251,33 @@ var shapes = [][3]int{
 func TestSgemm(t *testing.T) {
 	scalars := [][2]float32{{1, 0}, {1, 1}, {-0.5, 2}, {1.5, -1}}
 	eachISA(t, func(t *testing.T) {
-		for _, blk := range blockings {
-			prev := SetSgemmBlocking(blk)
-			rng := rand.New(rand.NewPCG(1, 2))
-			idx := 0
-			for _, s := range shapes {
-				for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
-					idx++
-					ab := scalars[idx%len(scalars)]
-					tc := sgemmCase{transA: tr[0], transB: tr[1], m: s[0], n: s[1], k: s[2], alpha: ab[0], beta: ab[1], pad: idx % 3 * 2}
-					t.Run(fmt.Sprintf("KC%d/MC%d/%v", blk.KC, blk.MC, tc), func(t *testing.T) {
-						a, b, c := tc.operands(rng)
-						want, tol := tc.want(a, b, c)
-						a0, b0 := a.clone(), b.clone()
-						withThreads(1+idx%3, func() {
-							Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, c.data(), c.ld)
+		eachSplit(t, func(t *testing.T) {
+			for _, blk := range blockings {
+				prev := SetSgemmBlocking(blk)
+				rng := rand.New(rand.NewPCG(1, 2))
+				idx := 0
+				for _, s := range shapes {
+					for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+						idx++
+						ab := scalars[idx%len(scalars)]
+						tc := sgemmCase{transA: tr[0], transB: tr[1], m: s[0], n: s[1], k: s[2], alpha: ab[0], beta: ab[1], pad: idx % 3 * 2}
+						t.Run(fmt.Sprintf("KC%d/MC%d/%v", blk.KC, blk.MC, tc), func(t *testing.T) {
+							a, b, c := tc.operands(rng)
+							want, tol := tc.want(a, b, c)
+							a0, b0 := a.clone(), b.clone()
+							withThreads(1+idx%3, func() {
+								Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, c.data(), c.ld)
+							})
+							compare(t, c, want, tol)
+							if !slices.Equal(a.buf, a0.buf) || !slices.Equal(b.buf, b0.buf) {
+								t.Errorf("A or B was written")
+							}
 						})
-						compare(t, c, want, tol)
-						if !slices.Equal(a.buf, a0.buf) || !slices.Equal(b.buf, b0.buf) {
-							t.Errorf("A or B was written")
-						}
-					})
+					}
 				}
+				SetSgemmBlocking(prev)
 			}
-			SetSgemmBlocking(prev)
-		}
+		})
 	})
 }
 
@@ -363,33 +385,35 @@ func TestSgemmParallelDeterministic(t *testing.T) {
 		shapes = shapes[1:]
 	}
 	eachISA(t, func(t *testing.T) {
-		for _, s := range shapes {
-			for _, packed := range []bool{false, true} {
-				t.Run(fmt.Sprintf("%dx%dx%d/packed=%v", s[0], s[1], s[2], packed), func(t *testing.T) {
-					rng := rand.New(rand.NewPCG(9, 10))
-					tc := sgemmCase{transA: true, m: s[0], n: s[1], k: s[2], alpha: 1, beta: 0.5}
-					a, b, c := tc.operands(rng)
-					run := func(threads int) []float32 {
-						got := c.clone()
-						withThreads(threads, func() {
-							if packed {
-								pb := PackB(false, tc.k, tc.n, b.data(), b.ld)
-								SgemmPacked(true, tc.m, tc.alpha, a.data(), a.ld, pb, tc.beta, got.data(), got.ld)
-							} else {
-								Sgemm(true, false, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, got.data(), got.ld)
-							}
-						})
-						return got.buf
-					}
-					ref := run(1)
-					for _, threads := range []int{1, 2, 3, 2} {
-						if got := run(threads); !bitsEqual(got, ref) {
-							t.Errorf("threads=%d: result differs from the 1-thread result", threads)
+		eachSplit(t, func(t *testing.T) {
+			for _, s := range shapes {
+				for _, packed := range []bool{false, true} {
+					t.Run(fmt.Sprintf("%dx%dx%d/packed=%v", s[0], s[1], s[2], packed), func(t *testing.T) {
+						rng := rand.New(rand.NewPCG(9, 10))
+						tc := sgemmCase{transA: true, m: s[0], n: s[1], k: s[2], alpha: 1, beta: 0.5}
+						a, b, c := tc.operands(rng)
+						run := func(threads int) []float32 {
+							got := c.clone()
+							withThreads(threads, func() {
+								if packed {
+									pb := PackB(false, tc.k, tc.n, b.data(), b.ld)
+									SgemmPacked(true, tc.m, tc.alpha, a.data(), a.ld, pb, tc.beta, got.data(), got.ld)
+								} else {
+									Sgemm(true, false, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, got.data(), got.ld)
+								}
+							})
+							return got.buf
 						}
-					}
-				})
+						ref := run(1)
+						for _, threads := range []int{1, 2, 3, 2} {
+							if got := run(threads); !bitsEqual(got, ref) {
+								t.Errorf("threads=%d: result differs from the 1-thread result", threads)
+							}
+						}
+					})
+				}
 			}
-		}
+		})
 	})
 }
 
@@ -494,42 +518,44 @@ func isFinite(x float32) bool { return !math.IsNaN(float64(x)) && !math.IsInf(fl
 func TestSgemmEpilogue(t *testing.T) {
 	acts := []Activation{ActNone, ActReLU, ActGELU, ActQuickGELU}
 	eachISA(t, func(t *testing.T) {
-		rng := rand.New(rand.NewPCG(17, 18))
-		for i, s := range [][3]int{{1, 1, 1}, {13, 33, 7}, {50, 96, 300}, {70, 65, 0}, {300, 333, 20}} {
-			for _, act := range acts {
-				for _, packed := range []bool{false, true} {
-					tc := sgemmCase{transA: i%2 == 1, m: s[0], n: s[1], k: s[2], alpha: 1, beta: float32(i % 2), pad: 1}
-					bias := i%3 != 2
-					t.Run(fmt.Sprintf("%v/act%d/bias=%v/packed=%v", tc, act, bias, packed), func(t *testing.T) {
-						a, b, c := tc.operands(rng)
-						want, tol := tc.want(a, b, c)
-						ep := Epilogue{Act: act}
-						if bias {
-							ep.Bias = make([]float32, tc.n)
-							for j := range ep.Bias {
-								ep.Bias[j] = float32(rng.NormFloat64())
+		eachSplit(t, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(17, 18))
+			for i, s := range [][3]int{{1, 1, 1}, {13, 33, 7}, {50, 96, 300}, {70, 65, 0}, {300, 333, 20}} {
+				for _, act := range acts {
+					for _, packed := range []bool{false, true} {
+						tc := sgemmCase{transA: i%2 == 1, m: s[0], n: s[1], k: s[2], alpha: 1, beta: float32(i % 2), pad: 1}
+						bias := i%3 != 2
+						t.Run(fmt.Sprintf("%v/act%d/bias=%v/packed=%v", tc, act, bias, packed), func(t *testing.T) {
+							a, b, c := tc.operands(rng)
+							want, tol := tc.want(a, b, c)
+							ep := Epilogue{Act: act}
+							if bias {
+								ep.Bias = make([]float32, tc.n)
+								for j := range ep.Bias {
+									ep.Bias[j] = float32(rng.NormFloat64())
+								}
 							}
-						}
-						// The reference: the whole of C, then bias and activation row by row.
-						ep.apply(want.data(), want.ld, 0, tc.m, 0, tc.n)
-						for i := range tol.buf {
-							if tol.inside(i) {
-								tol.buf[i] = 2*tol.buf[i] + 2e-6*float32(math.Abs(float64(want.buf[i])))
+							// The reference: the whole of C, then bias and activation row by row.
+							ep.apply(want.data(), want.ld, 0, tc.m, 0, tc.n)
+							for i := range tol.buf {
+								if tol.inside(i) {
+									tol.buf[i] = 2*tol.buf[i] + 2e-6*float32(math.Abs(float64(want.buf[i])))
+								}
 							}
-						}
-						withThreads(2, func() {
-							if packed {
-								pb := PackB(false, tc.k, tc.n, b.data(), b.ld)
-								SgemmPackedEpilogue(tc.transA, tc.m, tc.alpha, a.data(), a.ld, pb, tc.beta, c.data(), c.ld, ep)
-							} else {
-								SgemmEpilogue(tc.transA, false, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, c.data(), c.ld, ep)
-							}
+							withThreads(2, func() {
+								if packed {
+									pb := PackB(false, tc.k, tc.n, b.data(), b.ld)
+									SgemmPackedEpilogue(tc.transA, tc.m, tc.alpha, a.data(), a.ld, pb, tc.beta, c.data(), c.ld, ep)
+								} else {
+									SgemmEpilogue(tc.transA, false, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, c.data(), c.ld, ep)
+								}
+							})
+							compare(t, c, want, tol)
 						})
-						compare(t, c, want, tol)
-					})
+					}
 				}
 			}
-		}
+		})
 	})
 }
 
@@ -607,5 +633,83 @@ func TestSgemmEpiloguePanics(t *testing.T) {
 			}()
 			SgemmEpilogue(false, false, 4, 4, 4, 1, a, 4, a, 4, 0, c, 4, tc.ep)
 		})
+	}
+}
+
+// TestSgemmStripQueueParallel runs products of several rounds (blocks of
+// rows and of k) through the strip queue on 2 and 3 threads: each must
+// equal the 1-thread result bit for bit. Under -race it also checks that a
+// strip never starts a round before the last one finished on another thread.
+func TestSgemmStripQueueParallel(t *testing.T) {
+	on, least := stripQueues, queueMinWork
+	stripQueues, queueMinWork = true, 0
+	defer func() { stripQueues, queueMinWork = on, least }()
+	prev := SetSgemmBlocking(Blocking{KC: 19, MC: 25})
+	defer SetSgemmBlocking(prev)
+	rng := rand.New(rand.NewPCG(31, 32))
+	for _, s := range [][3]int{{60, 700, 100}, {7, 999, 64}, {130, 257, 41}} {
+		tc := sgemmCase{m: s[0], n: s[1], k: s[2], alpha: 1, beta: 0.5}
+		a, b, c := tc.operands(rng)
+		ep := Epilogue{Bias: randSlice(rng, tc.n, -1, 1), Act: ActReLU}
+		run := func(threads int) []float32 {
+			got := c.clone()
+			withThreads(threads, func() {
+				SgemmEpilogue(false, false, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, got.data(), got.ld, ep)
+			})
+			return got.buf
+		}
+		ref := run(1)
+		for _, threads := range []int{2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3} {
+			if got := run(threads); !bitsEqual(got, ref) {
+				t.Errorf("%v, %d threads: result differs from the 1-thread result", tc, threads)
+			}
+		}
+	}
+}
+
+// TestStripQueueParallel has goroutines take the strips of several rounds
+// at uneven speeds: every strip of a round must go out exactly once, and
+// each goroutine must get its own share's strips in increasing order.
+func TestStripQueueParallel(t *testing.T) {
+	const threads, rounds = 3, 4
+	for _, strips := range []int{1, 2, 3, 10, 97} {
+		j := sgemmJob{kern: kernelFor(current), blk: Blocking{KC: 1, MC: 1 << 20}, m: 5, n: strips * stripWidth, k: rounds}
+		q := j.newStripQueue(threads)
+		taken := make([][threads][]int, rounds)
+		var wg sync.WaitGroup
+		for th := range threads {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := range rounds {
+					last := -1
+					for {
+						s, own := q.claim(r, th)
+						if s < 0 {
+							break
+						}
+						if own {
+							if s <= last {
+								t.Errorf("thread %d got strip %d of its share after %d", th, s, last)
+							}
+							last = s
+						}
+						taken[r][th] = append(taken[r][th], s)
+						time.Sleep(time.Duration(th) * 50 * time.Microsecond)
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for r := range rounds {
+			var all []int
+			for th := range threads {
+				all = append(all, taken[r][th]...)
+			}
+			slices.Sort(all)
+			if len(all) != strips || (strips > 0 && (all[0] != 0 || all[strips-1] != strips-1)) || len(slices.Compact(all)) != strips {
+				t.Errorf("%d strips, round %d: handed out %v", strips, r, all)
+			}
+		}
 	}
 }
