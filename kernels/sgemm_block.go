@@ -125,7 +125,16 @@ type sgemmJob struct {
 
 // sgemmBuf holds one thread's packing buffers.
 type sgemmBuf struct {
-	a, b []float32
+	a, b   []float32
+	starts []int // the first row of each panel of a part, and its end
+}
+
+// panelStarts returns buf.starts with length n, reusing its storage.
+func (buf *sgemmBuf) panelStarts(n int) []int {
+	if cap(buf.starts) < n {
+		buf.starts = make([]int, n)
+	}
+	return buf.starts[:n]
 }
 
 var sgemmBufs = sync.Pool{New: func() any { return new(sgemmBuf) }}
@@ -299,16 +308,17 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, queue *stripQueue, t int, buf *sgemm
 	}
 	np := (rows + kern.mr - 1) / kern.mr
 	fast := packAsm(kern.isa)
-	panel := func(q int) (r, h int) {
-		r = m0 + q*rows/np
-		return r, m0 + (q+1)*rows/np - r
+	// Panel q holds rows [start[q], start[q+1]): computed once, not per tile.
+	start := buf.panelStarts(np + 1)
+	for q := range start {
+		start[q] = m0 + q*rows/np
 	}
+	panel := func(q int) (r, h int) { return start[q], start[q+1] - start[q] }
 	perBlock := max(1, blk.MC/kern.mr)
 	round := 0
 	for q0 := 0; q0 < np; q0 += perBlock {
 		q1 := min(np, q0+perBlock)
-		r0, _ := panel(q0)
-		r1, _ := panel(q1)
+		r0, r1 := start[q0], start[q1]
 		for pc := 0; pc < j.k; pc, round = pc+blk.KC, round+1 {
 			kc := min(blk.KC, j.k-pc)
 			beta := j.beta
