@@ -197,8 +197,10 @@ func (c *rn50Conv) run() {
 // tower on a batch of 1 or 8, with the frozen batch norm and ReLU fused as
 // the tower does, and reports GFLOP/s over the whole set and the percentage
 // of the FMA peak of the threads in use (issue 2's target for convolution).
-// The layer/ sub-benchmarks time each distinct shape of the batch of 8 alone
-// and add the milliseconds its repetitions take in one tower.
+// The layer/ sub-benchmarks time each distinct shape alone, at batch 1 and
+// 8, and add the milliseconds its repetitions take in one tower; a layer
+// timed alone keeps its weights in cache, which the whole set, like a real
+// tower, does not.
 //
 //	go test -run '^$' -bench Conv2dRN50 -benchtime 5x ./kernels/
 func BenchmarkConv2dRN50(b *testing.B) {
@@ -225,15 +227,17 @@ func BenchmarkConv2dRN50(b *testing.B) {
 			report(b, flops)
 		})
 	}
-	convs := newRN50Convs(8)
-	for i := range convs {
-		c := &convs[i]
-		b.Run(fmt.Sprintf("layer/N8_C%d_%dx%d_K%d_%dx%d_s%d", c.p.C, c.p.H, c.p.W, c.p.K, c.p.R, c.p.S, orOne(c.p.StrideH)), func(b *testing.B) {
-			for b.Loop() {
-				c.run()
-			}
-			report(b, c.p.FLOPs())
-			b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N)*float64(c.count), "ms/tower")
-		})
+	for _, n := range []int{1, 8} {
+		convs := newRN50Convs(n)
+		for i := range convs {
+			c := &convs[i]
+			b.Run(fmt.Sprintf("layer/N%d_C%d_%dx%d_K%d_%dx%d_s%d", n, c.p.C, c.p.H, c.p.W, c.p.K, c.p.R, c.p.S, orOne(c.p.StrideH)), func(b *testing.B) {
+				for b.Loop() {
+					c.run()
+				}
+				report(b, c.p.FLOPs())
+				b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N)*float64(c.count), "ms/tower")
+			})
+		}
 	}
 }
