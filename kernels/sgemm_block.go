@@ -34,9 +34,9 @@ import (
 // add to C. The k loop is never split across threads, and every element of C
 // sees the same sequence of operations whatever the partition, so results
 // are bit-identical for any thread count. That leaves the partition free:
-// when the threads split the columns, large products hand out the strips
-// as the threads come for them (stripQueue), which keeps a slower core from
-// holding the others up.
+// large products split by columns or by rows balance the work among the
+// threads as they run (stripQueue, rowQueue), which keeps a slower core
+// from holding the others up.
 
 // Blocking holds the cache-blocking sizes of the SGEMM driver. A zero field
 // means the default, derived from the cache sizes cpuid reports and the
@@ -126,7 +126,8 @@ type sgemmJob struct {
 // sgemmBuf holds one thread's packing buffers.
 type sgemmBuf struct {
 	a, b   []float32
-	starts []int // the first row of each panel of a part, and its end
+	starts []int        // the first row of each panel of a part, and its end
+	blocks [2][]float32 // a rowQueue's blocks of A, by the parity of the round
 }
 
 // panelStarts returns buf.starts with length n, reusing its storage.
@@ -142,10 +143,10 @@ var sgemmBufs = sync.Pool{New: func() any { return new(sgemmBuf) }}
 // parallelMinWork is the least m*n*k worth handing to the worker pool.
 const parallelMinWork = 64 * 64 * 64
 
-// run splits C among the threads and computes every part. A split of the
-// columns alone hands the strips out as the threads come for them (see
-// stripQueue), so a thread that runs slower, as a shared machine's cores
-// often do, takes fewer strips instead of holding the others up.
+// run splits C among the threads and computes every part. A large product
+// split by columns alone or by rows alone balances its parts as they run
+// (stripQueue, rowQueue), so a thread that runs slower, as a shared
+// machine's cores often do, does less instead of holding the others up.
 func (j *sgemmJob) run() {
 	tm, tn := j.split(Threads())
 	if tm*tn == 1 {
@@ -155,14 +156,23 @@ func (j *sgemmJob) run() {
 		return
 	}
 	var queue *stripQueue
-	if tm == 1 && stripQueues && j.m*j.n*j.k >= queueMinWork {
+	var rows *rowQueue
+	switch {
+	case !stripQueues || j.m*j.n*j.k < queueMinWork:
+	case tm == 1:
 		queue = j.newStripQueue(tn)
+	case tn == 1:
+		rows = j.newRowQueue(tm)
 	}
 	strips := (j.n + stripWidth - 1) / stripWidth
 	ParallelFor(tm*tn, 1, func(lo, hi int) {
 		buf := sgemmBufs.Get().(*sgemmBuf)
 		defer sgemmBufs.Put(buf)
 		for p := lo; p < hi; p++ {
+			if rows != nil {
+				j.partRows(rows, p, buf)
+				continue
+			}
 			if queue != nil {
 				j.part(0, j.m, 0, j.n, queue, p, buf)
 				continue
@@ -175,14 +185,14 @@ func (j *sgemmJob) run() {
 	})
 }
 
-// queueMinWork is the least m*n*k that a column split hands out through a
-// stripQueue. Below it a static split costs less than the queue's
+// queueMinWork is the least m*n*k that a split balances through a
+// stripQueue or rowQueue. Below it a static split costs less than the queue's
 // allocation, atomics and waits, and smaller products are the ones a
 // network runs from inside a ParallelFor (one per attention head), where
 // the chunks run one after another anyway.
 var queueMinWork = 1 << 24
 
-// stripQueues turns the queue off when false; tests set it, and
+// stripQueues turns both queues off when false; tests set it, and
 // queueMinWork, to run both kinds of split.
 var stripQueues = true
 

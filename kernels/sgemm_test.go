@@ -207,8 +207,8 @@ func eachISA(t *testing.T, f func(t *testing.T)) {
 	}
 }
 
-// eachSplit runs f with the static split of C's columns among threads and
-// with the strip queue (stripQueue) taking every column split, however
+// eachSplit runs f with the static splits of C among threads and with the
+// queues (stripQueue, rowQueue) taking every column or row split, however
 // small the product.
 func eachSplit(t *testing.T, f func(t *testing.T)) {
 	for _, queue := range []bool{false, true} {
@@ -709,6 +709,55 @@ func TestStripQueueParallel(t *testing.T) {
 			slices.Sort(all)
 			if len(all) != strips || (strips > 0 && (all[0] != 0 || all[strips-1] != strips-1)) || len(slices.Compact(all)) != strips {
 				t.Errorf("%d strips, round %d: handed out %v", strips, r, all)
+			}
+		}
+	}
+}
+
+// TestSgemmRowQueueParallel runs row splits of several rounds through the
+// row queue with the first thread slowed down, so that the others compute
+// strips of its rows with its packed blocks: each product must equal the
+// 1-thread result bit for bit (and, under -race, share no memory without
+// order).
+func TestSgemmRowQueueParallel(t *testing.T) {
+	on, least := stripQueues, queueMinWork
+	stripQueues, queueMinWork = true, 0
+	defer func() { stripQueues, queueMinWork = on, least }()
+	prev := SetSgemmBlocking(Blocking{KC: 19})
+	defer SetSgemmBlocking(prev)
+	// The first thread is slow on its own strips, so the others take some;
+	// they are slower still on those, so it catches up with them.
+	rowQueueDelay = func(thread int, own bool) {
+		switch {
+		case !own:
+			time.Sleep(300 * time.Microsecond)
+		case thread == 0:
+			time.Sleep(30 * time.Microsecond)
+		}
+	}
+	defer func() { rowQueueDelay = nil }()
+	rng := rand.New(rand.NewPCG(33, 34))
+	for _, s := range [][3]int{{600, 100, 80}, {301, 40, 90}, {900, 33, 45}} {
+		for _, transA := range []bool{false, true} {
+			tc := sgemmCase{transA: transA, m: s[0], n: s[1], k: s[2], alpha: 1, beta: 0.5}
+			a, b, c := tc.operands(rng)
+			ep := Epilogue{Bias: randSlice(rng, tc.n, -1, 1), Act: ActReLU}
+			run := func(threads int) []float32 {
+				got := c.clone()
+				withThreads(threads, func() {
+					SgemmEpilogue(tc.transA, false, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, got.data(), got.ld, ep)
+				})
+				return got.buf
+			}
+			ref := run(1)
+			for _, threads := range []int{2, 3, 2, 3, 2, 3} {
+				j := sgemmJob{kern: kernelFor(current), m: tc.m, n: tc.n, k: tc.k}
+				if tm, tn := j.split(threads); tn != 1 || tm != threads {
+					t.Fatalf("%v on %d threads splits %d×%d, want the rows only", tc, threads, tm, tn)
+				}
+				if got := run(threads); !bitsEqual(got, ref) {
+					t.Errorf("%v, %d threads: result differs from the 1-thread result", tc, threads)
+				}
 			}
 		}
 	}

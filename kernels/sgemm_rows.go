@@ -1,0 +1,178 @@
+package kernels
+
+import "sync/atomic"
+
+// rowQueue balances a split of C's rows among threads, as stripQueue does
+// a split of its columns. Thread t owns the rows of share t and, round by
+// round (one per KC steps of k), packs their block of A and computes their
+// strips from the front of the round's list, as with a static split. When
+// its own list is empty it helps a thread that is behind: it takes strips
+// from the back of that thread's list for the round the other has packed,
+// packs those strips of B itself and computes them with the other's packed
+// block of A. The owner packs its blocks into two buffers by the parity of
+// the round and reuses one only after every strip of the round before the
+// last has finished, on whichever thread; a strip waits for its previous
+// round. So every element of C sees the same operations in the same order
+// as with one thread: the results are those of any other split, bit for
+// bit.
+type rowQueue struct {
+	threads, strips, rounds int
+	starts                  [][]int         // per share, the first row of each panel, and the end
+	shares                  []atomic.Uint64 // per round and share, the strips [lo, hi) left, as lo<<32 | hi
+	done                    []atomic.Int32  // per share and strip, the rounds finished
+	packed                  []atomic.Int32  // per share, the rounds whose block of A is packed
+	blocks                  [][2][]float32  // per share, its packed blocks by the parity of the round
+}
+
+// newRowQueue returns a queue for a split of the rows among threads, or nil
+// when a share of rows is too tall for one block of MC rows (the queue
+// handles one block per share).
+func (j *sgemmJob) newRowQueue(threads int) *rowQueue {
+	mr := j.kern.mr
+	perBlock := max(1, j.blk.MC/mr)
+	q := &rowQueue{
+		threads: threads,
+		strips:  (j.n + stripWidth - 1) / stripWidth,
+		rounds:  (j.k + j.blk.KC - 1) / j.blk.KC,
+		starts:  make([][]int, threads),
+		blocks:  make([][2][]float32, threads),
+		packed:  make([]atomic.Int32, threads),
+	}
+	for v := range threads {
+		m0, m1 := v*j.m/threads, (v+1)*j.m/threads
+		np := (m1 - m0 + mr - 1) / mr
+		if np > perBlock {
+			return nil
+		}
+		st := make([]int, np+1)
+		for p := range st {
+			st[p] = m0 + p*(m1-m0)/max(np, 1)
+		}
+		q.starts[v] = st
+	}
+	q.shares = make([]atomic.Uint64, q.rounds*threads)
+	for i := range q.shares {
+		q.shares[i].Store(uint64(q.strips))
+	}
+	q.done = make([]atomic.Int32, threads*q.strips)
+	return q
+}
+
+// take removes a strip from the front or the back of share v's list for
+// round r, or returns -1.
+func (q *rowQueue) take(r, v int, front bool) int {
+	i := r*q.threads + v
+	for {
+		x := q.shares[i].Load()
+		lo, hi := uint32(x>>32), uint32(x)
+		if lo >= hi {
+			return -1
+		}
+		s, y := lo, uint64(lo+1)<<32|uint64(hi)
+		if !front {
+			s, y = hi-1, uint64(lo)<<32|uint64(hi-1)
+		}
+		if q.shares[i].CompareAndSwap(x, y) {
+			return int(s)
+		}
+	}
+}
+
+// await returns once strip s of share v has finished n rounds.
+func (q *rowQueue) await(v, s, n int) {
+	d := &q.done[v*q.strips+s]
+	for d.Load() < int32(n) {
+		spinUntil(func() bool { return d.Load() >= int32(n) })
+	}
+}
+
+// rowQueueDelay, when set, runs before each strip a thread computes, from
+// its own share or another's: tests slow threads down with it so that the
+// others help and the owners catch up with their helpers.
+var rowQueueDelay func(thread int, own bool)
+
+// partRows computes the strips of share t that t takes, and those of other
+// shares that it helps with.
+func (j *sgemmJob) partRows(q *rowQueue, t int, buf *sgemmBuf) {
+	kern, blk := j.kern, j.blk
+	fast := packAsm(kern.isa)
+	// compute runs round r of strip s of share v with its packed block a.
+	compute := func(v, r, s int, a []float32, own bool) {
+		if rowQueueDelay != nil {
+			rowQueueDelay(t, own)
+		}
+		starts := q.starts[v]
+		m0, m1 := starts[0], starts[len(starts)-1]
+		pc := r * blk.KC
+		kc := min(blk.KC, j.k-pc)
+		beta := j.beta
+		if r > 0 {
+			beta = 1
+		}
+		col := s * stripWidth
+		w := min(stripWidth, j.n-col)
+		bs := j.strip(buf, fast, pc, kc, col, w)
+		var pf []float32
+		var pfStride int
+		if own {
+			pf, pfStride = j.nextStrip(pc, col+stripWidth, j.n)
+		}
+		pfRow := 0
+		for jj := 0; jj < w; jj += kern.nr {
+			for p := 0; p+1 < len(starts); p++ {
+				var pp *float32
+				if pf != nil && pfRow < kc {
+					pp = &pf[pfRow*pfStride]
+					pfRow += kc / 4
+				}
+				r0, h := starts[p], starts[p+1]-starts[p]
+				kern.tile(kc, a[(r0-m0)*kc:(r0-m0+h)*kc], bs[jj:], stripWidth, j.c[r0*j.ldc+col+jj:], j.ldc, j.alpha, beta, h, min(kern.nr, w-jj), pp, pfStride)
+			}
+		}
+		if pc+kc == j.k {
+			j.ep.apply(j.c, j.ldc, m0, m1, col, col+w)
+		}
+		q.done[v*q.strips+s].Add(1)
+	}
+	starts := q.starts[t]
+	m0, rows := starts[0], starts[len(starts)-1]-starts[0]
+	for r := range q.rounds {
+		pc := r * blk.KC
+		kc := min(blk.KC, j.k-pc)
+		if r >= 2 {
+			// Reuse the block of round r-2 once no thread reads it.
+			for s := range q.strips {
+				q.await(t, s, r-1)
+			}
+		}
+		a := alignedFloats(&buf.blocks[r%2], rows*kc+16) // the packers' slack
+		for p := 0; p+1 < len(starts); p++ {
+			packPanelA(a[(starts[p]-m0)*kc:], fast, j.transA, j.a, j.lda, starts[p], starts[p+1]-starts[p], pc, kc)
+		}
+		q.blocks[t][r%2] = a
+		q.packed[t].Store(int32(r + 1))
+		for s := q.take(r, t, true); s >= 0; s = q.take(r, t, true) {
+			q.await(t, s, r)
+			compute(t, r, s, a, true)
+		}
+		for i := 1; i < q.threads; i++ {
+			v := (t + i) % q.threads
+			for {
+				rv := int(q.packed[v].Load()) - 1
+				if rv < 0 || rv > r {
+					break
+				}
+				s := q.take(rv, v, false)
+				if s < 0 {
+					break
+				}
+				q.await(v, s, rv)
+				compute(v, rv, s, q.blocks[v][rv%2], false)
+			}
+		}
+	}
+	// Keep the blocks until nobody reads them.
+	for s := range q.strips {
+		q.await(t, s, q.rounds)
+	}
+}
