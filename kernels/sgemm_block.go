@@ -209,8 +209,8 @@ var stripQueues = true
 // thread: the results are those of any other split, bit for bit.
 type stripQueue struct {
 	threads int
-	shares  []atomic.Uint64 // per round and thread, the strips [lo, hi) left, as lo<<32 | hi
-	done    []atomic.Int32  // per strip, the rounds it has finished
+	shares  []stripRange   // per round and thread, the strips left
+	done    []atomic.Int32 // per strip, the rounds it has finished
 }
 
 func (j *sgemmJob) newStripQueue(threads int) *stripQueue {
@@ -220,12 +220,12 @@ func (j *sgemmJob) newStripQueue(threads int) *stripQueue {
 	strips := (j.n + stripWidth - 1) / stripWidth
 	q := &stripQueue{
 		threads: threads,
-		shares:  make([]atomic.Uint64, rounds*threads),
+		shares:  make([]stripRange, rounds*threads),
 		done:    make([]atomic.Int32, strips),
 	}
 	for i := range q.shares {
 		t := i % threads
-		q.shares[i].Store(uint64(t*strips/threads)<<32 | uint64((t+1)*strips/threads))
+		q.shares[i].set(t*strips/threads, (t+1)*strips/threads)
 	}
 	return q
 }
@@ -233,21 +233,28 @@ func (j *sgemmJob) newStripQueue(threads int) *stripQueue {
 // claim returns a strip of round r for thread t and whether it is from
 // t's own share, or -1 when round r has none left.
 func (q *stripQueue) claim(r, t int) (s int, own bool) {
-	if s := q.take(r*q.threads+t, true); s >= 0 {
+	if s := q.shares[r*q.threads+t].take(true); s >= 0 {
 		return s, true
 	}
 	for i := 1; i < q.threads; i++ {
-		if s := q.take(r*q.threads+(t+i)%q.threads, false); s >= 0 {
+		if s := q.shares[r*q.threads+(t+i)%q.threads].take(false); s >= 0 {
 			return s, false
 		}
 	}
 	return -1, false
 }
 
-// take removes a strip from the front or the back of share i.
-func (q *stripQueue) take(i int, front bool) int {
+// stripRange is a range of strips [lo, hi) that threads take from at
+// either end, held in one word as lo<<32 | hi.
+type stripRange struct{ v atomic.Uint64 }
+
+func (sr *stripRange) set(lo, hi int) { sr.v.Store(uint64(lo)<<32 | uint64(hi)) }
+
+// take removes the strip at the front or the back of the range and returns
+// it, or returns -1 when the range is empty.
+func (sr *stripRange) take(front bool) int {
 	for {
-		v := q.shares[i].Load()
+		v := sr.v.Load()
 		lo, hi := uint32(v>>32), uint32(v)
 		if lo >= hi {
 			return -1
@@ -256,16 +263,19 @@ func (q *stripQueue) take(i int, front bool) int {
 		if !front {
 			s, w = hi-1, uint64(lo)<<32|uint64(hi-1)
 		}
-		if q.shares[i].CompareAndSwap(v, w) {
+		if sr.v.CompareAndSwap(v, w) {
 			return int(s)
 		}
 	}
 }
 
 // await returns once strip s has finished the rounds before r.
-func (q *stripQueue) await(s, r int) {
-	for q.done[s].Load() != int32(r) {
-		spinUntil(func() bool { return q.done[s].Load() == int32(r) })
+func (q *stripQueue) await(s, r int) { awaitCount(&q.done[s], r) }
+
+// awaitCount returns once the count at d has reached n.
+func awaitCount(d *atomic.Int32, n int) {
+	for d.Load() < int32(n) {
+		spinUntil(func() bool { return d.Load() >= int32(n) })
 	}
 }
 

@@ -17,11 +17,11 @@ import "sync/atomic"
 // bit.
 type rowQueue struct {
 	threads, strips, rounds int
-	starts                  [][]int         // per share, the first row of each panel, and the end
-	shares                  []atomic.Uint64 // per round and share, the strips [lo, hi) left, as lo<<32 | hi
-	done                    []atomic.Int32  // per share and strip, the rounds finished
-	packed                  []atomic.Int32  // per share, the rounds whose block of A is packed
-	blocks                  [][2][]float32  // per share, its packed blocks by the parity of the round
+	starts                  [][]int        // per share, the first row of each panel, and the end
+	shares                  []stripRange   // per round and share, the strips left
+	done                    []atomic.Int32 // per share and strip, the rounds finished
+	packed                  []atomic.Int32 // per share, the rounds whose block of A is packed
+	blocks                  [][2][]float32 // per share, its packed blocks by the parity of the round
 }
 
 // newRowQueue returns a queue for a split of the rows among threads, or nil
@@ -50,41 +50,16 @@ func (j *sgemmJob) newRowQueue(threads int) *rowQueue {
 		}
 		q.starts[v] = st
 	}
-	q.shares = make([]atomic.Uint64, q.rounds*threads)
+	q.shares = make([]stripRange, q.rounds*threads)
 	for i := range q.shares {
-		q.shares[i].Store(uint64(q.strips))
+		q.shares[i].set(0, q.strips)
 	}
 	q.done = make([]atomic.Int32, threads*q.strips)
 	return q
 }
 
-// take removes a strip from the front or the back of share v's list for
-// round r, or returns -1.
-func (q *rowQueue) take(r, v int, front bool) int {
-	i := r*q.threads + v
-	for {
-		x := q.shares[i].Load()
-		lo, hi := uint32(x>>32), uint32(x)
-		if lo >= hi {
-			return -1
-		}
-		s, y := lo, uint64(lo+1)<<32|uint64(hi)
-		if !front {
-			s, y = hi-1, uint64(lo)<<32|uint64(hi-1)
-		}
-		if q.shares[i].CompareAndSwap(x, y) {
-			return int(s)
-		}
-	}
-}
-
 // await returns once strip s of share v has finished n rounds.
-func (q *rowQueue) await(v, s, n int) {
-	d := &q.done[v*q.strips+s]
-	for d.Load() < int32(n) {
-		spinUntil(func() bool { return d.Load() >= int32(n) })
-	}
-}
+func (q *rowQueue) await(v, s, n int) { awaitCount(&q.done[v*q.strips+s], n) }
 
 // rowQueueDelay, when set, runs before each strip a thread computes, from
 // its own share or another's: tests slow threads down with it so that the
@@ -151,7 +126,8 @@ func (j *sgemmJob) partRows(q *rowQueue, t int, buf *sgemmBuf) {
 		}
 		q.blocks[t][r%2] = a
 		q.packed[t].Store(int32(r + 1))
-		for s := q.take(r, t, true); s >= 0; s = q.take(r, t, true) {
+		own := &q.shares[r*q.threads+t]
+		for s := own.take(true); s >= 0; s = own.take(true) {
 			q.await(t, s, r)
 			compute(t, r, s, a, true)
 		}
@@ -162,7 +138,7 @@ func (j *sgemmJob) partRows(q *rowQueue, t int, buf *sgemmBuf) {
 				if rv < 0 || rv > r {
 					break
 				}
-				s := q.take(rv, v, false)
+				s := q.shares[rv*q.threads+v].take(false)
 				if s < 0 {
 					break
 				}
