@@ -333,7 +333,6 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, queue *stripQueue, t int, buf *sgemm
 	for q := range start {
 		start[q] = m0 + q*rows/np
 	}
-	panel := func(q int) (r, h int) { return start[q], start[q+1] - start[q] }
 	perBlock := max(1, blk.MC/kern.mr)
 	round := 0
 	for q0 := 0; q0 < np; q0 += perBlock {
@@ -349,29 +348,10 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, queue *stripQueue, t int, buf *sgemm
 			var ap []float32
 			packA := func() {
 				ap = alignedFloats(&buf.a, (r1-r0)*kc+16) // the packers' slack
-				for q := q0; q < q1; q++ {
-					r, h := panel(q)
-					packPanelA(ap[(r-r0)*kc:], fast, j.transA, j.a, j.lda, r, h, pc, kc)
-				}
+				j.packBlock(ap, fast, start[q0:q1+1], pc, kc)
 			}
-			// strip computes the columns [col, col+w) of the block's rows,
-			// prefetching the strip at next (none if next >= n1).
 			strip := func(col, w, next int) {
-				bs := j.strip(buf, fast, pc, kc, col, w)
-				pf, pfStride := j.nextStrip(pc, next, n1)
-				pfRow := 0
-				for jj := 0; jj < w; jj += kern.nr {
-					for q := q0; q < q1; q++ {
-						var p *float32
-						if pf != nil && pfRow < kc {
-							p = &pf[pfRow*pfStride]
-							pfRow += kc / 4 // the lines one call prefetches
-						}
-						r, h := panel(q)
-						apan := ap[(r-r0)*kc : (r-r0+h)*kc]
-						kern.tile(kc, apan, bs[jj:], stripWidth, j.c[r*j.ldc+col+jj:], j.ldc, j.alpha, beta, h, min(kern.nr, w-jj), p, pfStride)
-					}
-				}
+				j.computeStrip(buf, fast, start[q0:q1+1], ap, pc, kc, beta, col, w, next, n1)
 			}
 			if queue != nil {
 				s, own := queue.claim(round, t)
@@ -420,6 +400,40 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, queue *stripQueue, t int, buf *sgemm
 					epFrom = col + w
 				}
 			}
+		}
+	}
+}
+
+// packBlock packs the row panels that starts bounds (panel p holds rows
+// [starts[p], starts[p+1])), columns [pc, pc+kc) of op(A), into a, one panel
+// after the other from row starts[0].
+func (j *sgemmJob) packBlock(a []float32, fast bool, starts []int, pc, kc int) {
+	for p := 0; p+1 < len(starts); p++ {
+		r, h := starts[p], starts[p+1]-starts[p]
+		packPanelA(a[(r-starts[0])*kc:], fast, j.transA, j.a, j.lda, r, h, pc, kc)
+	}
+}
+
+// computeStrip runs the micro-kernels over columns [col, col+w) of C for
+// the row panels that starts bounds (panel p holds rows [starts[p],
+// starts[p+1])), with the packed block a of those rows (from row starts[0])
+// and round pc, kc of k, prefetching the strip of B at column next unless
+// next >= n1.
+func (j *sgemmJob) computeStrip(buf *sgemmBuf, fast bool, starts []int, a []float32, pc, kc int, beta float32, col, w, next, n1 int) {
+	kern := j.kern
+	bs := j.strip(buf, fast, pc, kc, col, w)
+	pf, pfStride := j.nextStrip(pc, next, n1)
+	pfRow := 0
+	m0 := starts[0]
+	for jj := 0; jj < w; jj += kern.nr {
+		for p := 0; p+1 < len(starts); p++ {
+			var pp *float32
+			if pf != nil && pfRow < kc {
+				pp = &pf[pfRow*pfStride]
+				pfRow += kc / 4 // the lines one call prefetches
+			}
+			r, h := starts[p], starts[p+1]-starts[p]
+			kern.tile(kc, a[(r-m0)*kc:(r-m0+h)*kc], bs[jj:], stripWidth, j.c[r*j.ldc+col+jj:], j.ldc, j.alpha, beta, h, min(kern.nr, w-jj), pp, pfStride)
 		}
 	}
 }

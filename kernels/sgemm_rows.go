@@ -69,8 +69,8 @@ var rowQueueDelay func(thread int, own bool)
 // partRows computes the strips of share t that t takes, and those of other
 // shares that it helps with.
 func (j *sgemmJob) partRows(q *rowQueue, t int, buf *sgemmBuf) {
-	kern, blk := j.kern, j.blk
-	fast := packAsm(kern.isa)
+	blk := j.blk
+	fast := packAsm(j.kern.isa)
 	// compute runs round r of strip s of share v with its packed block a.
 	compute := func(v, r, s int, a []float32, own bool) {
 		if rowQueueDelay != nil {
@@ -86,31 +86,18 @@ func (j *sgemmJob) partRows(q *rowQueue, t int, buf *sgemmBuf) {
 		}
 		col := s * stripWidth
 		w := min(stripWidth, j.n-col)
-		bs := j.strip(buf, fast, pc, kc, col, w)
-		var pf []float32
-		var pfStride int
+		next := j.n // helpers prefetch nothing: their next strip is unknown
 		if own {
-			pf, pfStride = j.nextStrip(pc, col+stripWidth, j.n)
+			next = col + stripWidth
 		}
-		pfRow := 0
-		for jj := 0; jj < w; jj += kern.nr {
-			for p := 0; p+1 < len(starts); p++ {
-				var pp *float32
-				if pf != nil && pfRow < kc {
-					pp = &pf[pfRow*pfStride]
-					pfRow += kc / 4
-				}
-				r0, h := starts[p], starts[p+1]-starts[p]
-				kern.tile(kc, a[(r0-m0)*kc:(r0-m0+h)*kc], bs[jj:], stripWidth, j.c[r0*j.ldc+col+jj:], j.ldc, j.alpha, beta, h, min(kern.nr, w-jj), pp, pfStride)
-			}
-		}
+		j.computeStrip(buf, fast, starts, a, pc, kc, beta, col, w, next, j.n)
 		if pc+kc == j.k {
 			j.ep.apply(j.c, j.ldc, m0, m1, col, col+w)
 		}
 		q.done[v*q.strips+s].Add(1)
 	}
 	starts := q.starts[t]
-	m0, rows := starts[0], starts[len(starts)-1]-starts[0]
+	rows := starts[len(starts)-1] - starts[0]
 	for r := range q.rounds {
 		pc := r * blk.KC
 		kc := min(blk.KC, j.k-pc)
@@ -121,9 +108,7 @@ func (j *sgemmJob) partRows(q *rowQueue, t int, buf *sgemmBuf) {
 			}
 		}
 		a := alignedFloats(&buf.blocks[r%2], rows*kc+16) // the packers' slack
-		for p := 0; p+1 < len(starts); p++ {
-			packPanelA(a[(starts[p]-m0)*kc:], fast, j.transA, j.a, j.lda, starts[p], starts[p+1]-starts[p], pc, kc)
-		}
+		j.packBlock(a, fast, starts, pc, kc)
 		q.blocks[t][r%2] = a
 		q.packed[t].Store(int32(r + 1))
 		own := &q.shares[r*q.threads+t]
