@@ -42,7 +42,9 @@ import (
 // any K above a few dozen (see BenchmarkConv2d, which times both paths).
 // The forward pass of a stride-1 convolution that keeps the width skips
 // even that copy: the GEMM packs its strips of the column matrix straight
-// from x (conv_implicit.go).
+// from x (conv_implicit.go). A forward chunk of very few output positions
+// computes the transposed product instead (conv_transposed.go), which can
+// also read filters packed once (PackConv, Conv2dPacked).
 //
 // Work is split across the worker pool inside Sgemm and, for im2col, col2im
 // and the scatters, over rows or channels; every split writes disjoint
@@ -193,7 +195,7 @@ func (c *convPlan) forward(y, wg, x, col []float32, n0, nb, g int, ep Epilogue) 
 // Conv2d computes the convolution dst = x ⊛ w with the geometry p, writing
 // dst (N, K, OH, OW). x is (N, C, H, W) and w is (K, C/Groups, R, S).
 func Conv2d(dst, x, w []float32, p ConvParams) {
-	conv2d("Conv2d", dst, x, w, p, ConvEpilogue{})
+	conv2d("Conv2d", dst, x, w, nil, p, ConvEpilogue{})
 }
 
 // ConvEpilogue is work fused into the store of a convolution's output:
@@ -213,10 +215,27 @@ type ConvEpilogue struct {
 // Conv2dEpilogue is Conv2d followed by ep, applied to each block of the
 // output while it is in cache.
 func Conv2dEpilogue(dst, x, w []float32, p ConvParams, ep ConvEpilogue) {
-	conv2d("Conv2dEpilogue", dst, x, w, p, ep)
+	conv2d("Conv2dEpilogue", dst, x, w, nil, p, ep)
 }
 
-func conv2d(op string, dst, x, w []float32, p ConvParams, ep ConvEpilogue) {
+// Conv2dPacked is Conv2dEpilogue with the filters w also at hand packed in
+// pw (PackConv(w, ...)), which the chunks of few output positions read
+// instead of packing w on every call. pw must hold w's current values: the
+// result is then that of Conv2dEpilogue bit for bit. It panics like
+// Conv2dEpilogue, and when pw is nil or packs filters of another shape.
+func Conv2dPacked(dst, x, w []float32, pw *PackedConv, p ConvParams, ep ConvEpilogue) {
+	const op = "Conv2dPacked"
+	if pw == nil {
+		panic("kernels: " + op + ": nil PackedConv")
+	}
+	if q := p.norm(); q.Groups > 0 && !pw.matches(q) {
+		panic(fmt.Sprintf("kernels: %s: filters packed for K=%d C=%d R=%d S=%d groups=%d, want K=%d C=%d R=%d S=%d groups=%d",
+			op, pw.k, pw.cg*pw.groups, pw.r, pw.s, pw.groups, q.K, q.C, q.R, q.S, q.Groups))
+	}
+	conv2d(op, dst, x, w, pw, p, ep)
+}
+
+func conv2d(op string, dst, x, w []float32, pw *PackedConv, p ConvParams, ep ConvEpilogue) {
 	c := newConvPlan(op, p)
 	checkConvLen(op, "x", len(x), c.xLen())
 	checkConvLen(op, "w", len(w), c.wLen())
@@ -234,13 +253,22 @@ func conv2d(op string, dst, x, w []float32, p ConvParams, ep ConvEpilogue) {
 			panic(fmt.Sprintf("kernels: %s: Add overlaps dst", op))
 		}
 	}
-	col, tmp := c.scratch(c.fwdNB, c.packsFromX())
+	tr := c.transposed(c.fwdNB)
+	col, tmp := c.scratch(c.fwdNB, c.packsFromX() && !tr, tr)
 	defer putScratch(col, tmp)
 	for n0 := 0; n0 < c.N; n0 += c.fwdNB {
 		nb := min(c.fwdNB, c.N-n0)
 		cols := nb * c.l
 		for g := 0; g < c.Groups; g++ {
 			wg := w[g*c.kg*c.crs : (g+1)*c.kg*c.crs]
+			if tr {
+				var pb *PackedB
+				if pw != nil {
+					pb = pw.wt[g]
+				}
+				c.forwardT(dst, *tmp, wg, pb, x, *col, n0, nb, g, ep)
+				continue
+			}
 			if nb == 1 {
 				y := dst[(n0*c.K+g*c.kg)*c.l : (n0*c.K+(g+1)*c.kg)*c.l]
 				c.forward(y, wg, x, *col, n0, 1, g, c.epilogue(ep, n0, g))
@@ -274,7 +302,7 @@ func Conv2dBackwardData(dx, dy, w []float32, p ConvParams) {
 	checkConvLen("Conv2dBackwardData", "dx", len(dx), c.xLen())
 	checkConvLen("Conv2dBackwardData", "w", len(w), c.wLen())
 	checkConvLen("Conv2dBackwardData", "dy", len(dy), c.yLen())
-	col, tmp := c.scratch(c.nb, false)
+	col, tmp := c.scratch(c.nb, false, false)
 	defer putScratch(col, tmp)
 	for n0 := 0; n0 < c.N; n0 += c.nb {
 		nb := min(c.nb, c.N-n0)
@@ -302,7 +330,7 @@ func Conv2dBackwardFilter(dw, x, dy []float32, p ConvParams) {
 	checkConvLen("Conv2dBackwardFilter", "dw", len(dw), c.wLen())
 	checkConvLen("Conv2dBackwardFilter", "x", len(x), c.xLen())
 	checkConvLen("Conv2dBackwardFilter", "dy", len(dy), c.yLen())
-	col, tmp := c.scratch(c.nb, false)
+	col, tmp := c.scratch(c.nb, false, false)
 	defer putScratch(col, tmp)
 	for n0 := 0; n0 < c.N; n0 += c.nb {
 		nb := min(c.nb, c.N-n0)
@@ -336,15 +364,16 @@ func putScratch(bs ...*[]float32) {
 
 // scratch returns the column buffer (CRS, nb·L) and the gather/scatter
 // buffer (K/G, nb·L) for chunks of nb images. The column buffer is empty
-// when every chunk reads x in place, or when noCol says it is not needed.
-func (c *convPlan) scratch(nb int, noCol bool) (col, tmp *[]float32) {
+// when every chunk reads x in place, or when noCol says it is not needed;
+// the other is empty for one image unless tmp asks for it.
+func (c *convPlan) scratch(nb int, noCol, tmp bool) (col, buf *[]float32) {
 	cols := nb * c.l
 	ncol := c.crs * cols
 	if c.direct(nb) || noCol {
 		ncol = 0
 	}
 	ntmp := 0
-	if nb > 1 {
+	if nb > 1 || tmp {
 		ntmp = c.kg * cols
 	}
 	return getScratch(ncol), getScratch(ntmp)

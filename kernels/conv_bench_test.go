@@ -171,6 +171,7 @@ type rn50Conv struct {
 	count        int
 	x, w, y      []float32
 	scale, shift []float32
+	packed       *PackedConv // the filters packed, for the packed variants
 }
 
 // newRN50Convs returns the convolutions of rn50Convs on a batch of n.
@@ -182,20 +183,34 @@ func newRN50Convs(n int) []rn50Conv {
 		p.N = n
 		q := p.norm()
 		convs = append(convs, rn50Conv{p, c.count, randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1),
-			make([]float32, q.yLen()), randSlice(r, q.K, -1, 1), randSlice(r, q.K, -1, 1)})
+			make([]float32, q.yLen()), randSlice(r, q.K, -1, 1), randSlice(r, q.K, -1, 1), nil})
 	}
 	return convs
 }
 
 // run applies the convolution with the frozen batch norm and ReLU fused as
-// the tower does.
+// the tower does, reading its packed filters if it has them.
 func (c *rn50Conv) run() {
-	Conv2dEpilogue(c.y, c.x, c.w, c.p, ConvEpilogue{Scale: c.scale, Shift: c.shift, ReLU: true})
+	ep := ConvEpilogue{Scale: c.scale, Shift: c.shift, ReLU: true}
+	if c.packed != nil {
+		Conv2dPacked(c.y, c.x, c.w, c.packed, c.p, ep)
+		return
+	}
+	Conv2dEpilogue(c.y, c.x, c.w, c.p, ep)
+}
+
+// pack packs the filters of convs.
+func pack(convs []rn50Conv) {
+	for i := range convs {
+		p := convs[i].p
+		convs[i].packed = PackConv(convs[i].w, p.K, p.C, p.R, p.S, 1)
+	}
 }
 
 // BenchmarkConv2dRN50 runs every forward convolution of an RN50 image
 // tower on a batch of 1 or 8, with the frozen batch norm and ReLU fused as
-// the tower does, and reports GFLOP/s over the whole set and the percentage
+// the tower does, its filters packed on every call or once before
+// (packed, as for inference: PackConv and Conv2dPacked), and reports GFLOP/s over the whole set and the percentage
 // of the FMA peak of the threads in use (issue 2's target for convolution).
 // The layer/ sub-benchmarks time each distinct shape alone, at batch 1 and
 // 8, and add the milliseconds its repetitions take in one tower; a layer
@@ -210,9 +225,17 @@ func BenchmarkConv2dRN50(b *testing.B) {
 		b.ReportMetric(gflops, "GFLOP/s")
 		b.ReportMetric(100*gflops/peak, "%peak")
 	}
-	for _, n := range []int{1, 8} {
-		b.Run(fmt.Sprintf("N%d", n), func(b *testing.B) {
-			convs := newRN50Convs(n)
+	variants := []struct {
+		name   string
+		n      int
+		packed bool
+	}{{"N1", 1, false}, {"N8", 8, false}, {"N1packed", 1, true}, {"N8packed", 8, true}}
+	for _, v := range variants {
+		b.Run(v.name, func(b *testing.B) {
+			convs := newRN50Convs(v.n)
+			if v.packed {
+				pack(convs)
+			}
 			flops := 0.0
 			for _, c := range convs {
 				flops += float64(c.count) * c.p.FLOPs()
@@ -227,11 +250,14 @@ func BenchmarkConv2dRN50(b *testing.B) {
 			report(b, flops)
 		})
 	}
-	for _, n := range []int{1, 8} {
-		convs := newRN50Convs(n)
+	for _, v := range variants {
+		convs := newRN50Convs(v.n)
+		if v.packed {
+			pack(convs)
+		}
 		for i := range convs {
 			c := &convs[i]
-			b.Run(fmt.Sprintf("layer/N%d_C%d_%dx%d_K%d_%dx%d_s%d", n, c.p.C, c.p.H, c.p.W, c.p.K, c.p.R, c.p.S, orOne(c.p.StrideH)), func(b *testing.B) {
+			b.Run(fmt.Sprintf("layer/%s_C%d_%dx%d_K%d_%dx%d_s%d", v.name, c.p.C, c.p.H, c.p.W, c.p.K, c.p.R, c.p.S, orOne(c.p.StrideH)), func(b *testing.B) {
 				for b.Loop() {
 					c.run()
 				}

@@ -207,7 +207,15 @@ func TestConv2dAdjoint(t *testing.T) {
 }
 
 func TestConv2dParallelDeterministic(t *testing.T) {
-	p := ConvParams{N: 4, C: 8, H: 14, W: 14, K: 16, R: 3, S: 3, PadH: 1, PadW: 1}
+	for _, p := range []ConvParams{
+		{N: 4, C: 8, H: 14, W: 14, K: 16, R: 3, S: 3, PadH: 1, PadW: 1},
+		{N: 1, C: 64, H: 7, W: 7, K: 256, R: 1, S: 1}, // the transposed lowering
+	} {
+		t.Run(convName(p), func(t *testing.T) { testConv2dParallelDeterministic(t, p) })
+	}
+}
+
+func testConv2dParallelDeterministic(t *testing.T, p ConvParams) {
 	r := rand.New(rand.NewPCG(24, 25))
 	x, w, dy := randSlice(r, p.xLen(), -1, 1), randSlice(r, p.norm().wLen(), -1, 1), randSlice(r, p.yLen(), -1, 1)
 	run := func() (y, dx, dw []float32) {

@@ -1,0 +1,114 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// TestConv2dTransposedBitwise checks that the transposed lowering, with
+// the filters packed on the way or by PackConv, gives the bits of the
+// direct one: on every geometry of convCases, on outputs of a few
+// positions with filters spanning several strips, with each epilogue, on
+// every ISA, with the default blocking and one that splits k and the rows.
+func TestConv2dTransposedBitwise(t *testing.T) {
+	cases := append(convCases(),
+		ConvParams{N: 1, C: 40, H: 7, W: 7, K: 70, R: 1, S: 1},                                 // RN50's 7×7 stage, small
+		ConvParams{N: 2, C: 24, H: 7, W: 7, K: 33, R: 3, S: 3, PadH: 1, PadW: 1},               // two images in one chunk
+		ConvParams{N: 3, C: 8, H: 5, W: 4, K: 65, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1}, // strided, odd sizes
+		ConvParams{N: 2, C: 12, H: 6, W: 6, K: 36, R: 3, S: 3, PadH: 1, PadW: 1, Groups: 3},
+	)
+	defer func(prev int) { convTransposedCols = prev }(convTransposedCols)
+	forEachISA(t, func(t *testing.T) {
+		for _, blk := range []Blocking{{}, {KC: 19, MC: 25}} {
+			prev := SetSgemmBlocking(blk)
+			for _, p := range cases {
+				r := rand.New(rand.NewPCG(17, uint64(p.N*p.C*p.K)))
+				q := p.norm()
+				x, w := randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1)
+				scale, shift := randSlice(r, q.K, -2, 2), randSlice(r, q.K, -1, 1)
+				add := randSlice(r, q.yLen(), -1, 1)
+				pw := PackConv(w, q.K, q.C, q.R, q.S, q.Groups)
+				for _, ep := range []ConvEpilogue{{}, {Scale: scale, Shift: shift, Add: add, ReLU: true}} {
+					name := fmt.Sprintf("%s/KC=%d/epilogue=%v", convName(p), blk.KC, ep.Scale != nil)
+					want := make([]float32, q.yLen())
+					convTransposedCols = 0
+					withThreads(2, func() { Conv2dEpilogue(want, x, w, p, ep) })
+					convTransposedCols = math.MaxInt
+					for _, packed := range []bool{false, true} {
+						got := guardedFrom(make([]float32, q.yLen()))
+						withThreads(2, func() {
+							if packed {
+								Conv2dPacked(got.s(), x, w, pw, p, ep)
+							} else {
+								Conv2dEpilogue(got.s(), x, w, p, ep)
+							}
+						})
+						got.check(t, name)
+						for i := range want {
+							if math.Float32bits(got.s()[i]) != math.Float32bits(want[i]) {
+								t.Fatalf("%s/packed=%v: y[%d] = %v transposed, %v direct", name, packed, i, got.s()[i], want[i])
+							}
+						}
+					}
+				}
+			}
+			SetSgemmBlocking(prev)
+		}
+	})
+}
+
+// TestConv2dPackedDefault checks Conv2dPacked with the default choice of
+// lowering on an RN50 7×7 layer, which takes the transposed one, against
+// the float64 reference, and that it reads the packed filters.
+func TestConv2dPackedDefault(t *testing.T) {
+	p := ConvParams{N: 1, C: 64, H: 7, W: 7, K: 96, R: 3, S: 3, PadH: 1, PadW: 1}
+	if c := newConvPlan("test", p); !c.transposed(c.fwdNB) {
+		t.Fatalf("%s does not take the transposed lowering", convName(p))
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	q := p.norm()
+	x, w := randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1)
+	want, scale, _, _, _, _ := convRefs(p, x, w, make([]float32, q.yLen()))
+	got := make([]float32, q.yLen())
+	Conv2dPacked(got, x, w, PackConv(w, p.K, p.C, p.R, p.S, 1), p, ConvEpilogue{})
+	checkClose(t, "Conv2dPacked", got, want, scale, nil)
+
+	// The transposed lowering reads the packed filters, not w: packed from
+	// other values, they give the convolution with those.
+	w2 := randSlice(r, q.wLen(), -1, 1)
+	want2 := make([]float32, q.yLen())
+	Conv2d(want2, x, w2, p)
+	Conv2dPacked(got, x, w, PackConv(w2, p.K, p.C, p.R, p.S, 1), p, ConvEpilogue{})
+	for i := range got {
+		if math.Float32bits(got[i]) != math.Float32bits(want2[i]) {
+			t.Fatalf("y[%d] = %v, want %v from the packed filters", i, got[i], want2[i])
+		}
+	}
+}
+
+func TestConv2dPackedPanics(t *testing.T) {
+	p := ConvParams{N: 1, C: 4, H: 5, W: 5, K: 6, R: 3, S: 3, PadH: 1, PadW: 1}
+	x, w, y := make([]float32, 100), make([]float32, 216), make([]float32, 150)
+	for _, c := range []struct {
+		name string
+		f    func()
+	}{
+		{"bad filters", func() { PackConv(w, 6, 4, 0, 3, 1) }},
+		{"groups", func() { PackConv(w, 6, 4, 3, 3, 4) }},
+		{"short w", func() { PackConv(w[:215], 6, 4, 3, 3, 1) }},
+		{"nil", func() { Conv2dPacked(y, x, w, nil, p, ConvEpilogue{}) }},
+		{"other shape", func() { Conv2dPacked(y, x, w, PackConv(make([]float32, 216), 4, 6, 3, 3, 1), p, ConvEpilogue{}) }},
+		{"short x", func() { Conv2dPacked(y, x[:99], w, PackConv(w, 6, 4, 3, 3, 1), p, ConvEpilogue{}) }},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("no panic")
+				}
+			}()
+			c.f()
+		})
+	}
+}
