@@ -41,11 +41,17 @@ func NewMultiheadAttention(rng *rand.Rand, d, heads int) *MultiheadAttention {
 // Forward computes self-attention of x (N, L, D). mask, if not nil, is
 // added to the attention scores (L, L) before the softmax (−Inf blocks).
 func (a *MultiheadAttention) Forward(x, mask *tensor.Tensor) *tensor.Tensor {
+	return a.forward(x, mask, nil)
+}
+
+// forward is Forward plus residual unless it is nil, the sum made by the
+// output projection (tensor.LinearAdd).
+func (a *MultiheadAttention) forward(x, mask, residual *tensor.Tensor) *tensor.Tensor {
 	n, l, d := x.Dim(0), x.Dim(1), x.Dim(2)
 	h := a.Heads
 	qkv := tensor.Linear(x, a.InProjWeight, a.InProjBias)
 	if mask == nil || !mask.RequiresGrad() {
-		return a.OutProj.Forward(tensor.SelfAttention(qkv, h, mask))
+		return a.OutProj.forwardAdd(tensor.SelfAttention(qkv, h, mask), residual)
 	}
 	// A mask that learns: the general operations, with (N, L, 3D) viewed
 	// as (N, L, 3, H, hd) and q, k and v views into it.
@@ -54,7 +60,7 @@ func (a *MultiheadAttention) Forward(x, mask *tensor.Tensor) *tensor.Tensor {
 	k := qkv.Select(2, 1).Permute(0, 2, 1, 3)
 	v := qkv.Select(2, 2).Permute(0, 2, 1, 3)
 	o := tensor.ScaledDotProductAttention(q, k, v, mask)
-	return a.OutProj.Forward(mergeHeads(o))
+	return a.OutProj.forwardAdd(mergeHeads(o), residual)
 }
 
 // Params lists the packed projection.
@@ -93,8 +99,11 @@ type MLP struct {
 
 // Forward maps x (…, D) through the 4D-wide hidden layer; c_fc and the
 // activation are one operation (tensor.LinearQuickGELU).
-func (m *MLP) Forward(x *tensor.Tensor) *tensor.Tensor {
-	return m.CProj.Forward(tensor.LinearQuickGELU(x, m.CFc.Weight, m.CFc.Bias))
+func (m *MLP) Forward(x *tensor.Tensor) *tensor.Tensor { return m.forward(x, nil) }
+
+// forward is Forward plus residual unless it is nil.
+func (m *MLP) forward(x, residual *tensor.Tensor) *tensor.Tensor {
+	return m.CProj.forwardAdd(tensor.LinearQuickGELU(x, m.CFc.Weight, m.CFc.Bias), residual)
 }
 
 // Params lists nothing: the layers are children.
@@ -126,9 +135,11 @@ func NewResidualAttentionBlock(rng *rand.Rand, d, heads int) *ResidualAttentionB
 }
 
 // Forward runs the block on x (N, L, D) with an optional additive mask.
+// The residual sums are made by the output projections as they store
+// their results (tensor.LinearAdd), with the values of tensor.Add.
 func (b *ResidualAttentionBlock) Forward(x, mask *tensor.Tensor) *tensor.Tensor {
-	x = tensor.Add(x, b.Attn.Forward(b.LN1.Forward(x), mask))
-	return tensor.Add(x, b.MLP.Forward(b.LN2.Forward(x)))
+	x = b.Attn.forward(b.LN1.Forward(x), mask, x)
+	return b.MLP.forward(b.LN2.Forward(x), x)
 }
 
 // Params lists nothing: the layers are children.

@@ -149,3 +149,40 @@ func TestResNetFoldedNormsMatch(t *testing.T) {
 		}
 	}
 }
+
+// TestResidualBlockMatchesComposed checks the block, whose output
+// projections add the residual as they store (tensor.LinearAdd), against
+// the same block written with tensor.Add, bit for bit: output and every
+// gradient.
+func TestResidualBlockMatchesComposed(t *testing.T) {
+	rng := tensor.NewRNG(11)
+	block := NewResidualAttentionBlock(rng, 64, 4)
+	images := tensor.RandN(rng, 2, 5, 64)
+	run := func(fused bool) [][]float32 {
+		for _, p := range Params(block) {
+			p.ZeroGrad()
+		}
+		x := images.Detach().SetRequiresGrad(true)
+		var y *tensor.Tensor
+		if fused {
+			y = block.Forward(x, CausalMask(5))
+		} else {
+			h := tensor.Add(x, block.Attn.Forward(block.LN1.Forward(x), CausalMask(5)))
+			y = tensor.Add(h, block.MLP.Forward(block.LN2.Forward(h)))
+		}
+		tensor.Sum(tensor.Mul(y, tensor.RandN(tensor.NewRNG(4), y.Shape()...))).Backward()
+		out := [][]float32{y.Values(), x.Grad().Values()}
+		for _, p := range Params(block) {
+			out = append(out, p.Grad().Values())
+		}
+		return out
+	}
+	fused, composed := run(true), run(false)
+	for i := range composed {
+		for j := range composed[i] {
+			if math.Float32bits(fused[i][j]) != math.Float32bits(composed[i][j]) {
+				t.Fatalf("value %d [%d]: %v fused, %v composed", i, j, fused[i][j], composed[i][j])
+			}
+		}
+	}
+}

@@ -29,6 +29,15 @@ func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
 	return tensor.Linear(x, l.Weight, l.Bias)
 }
 
+// forwardAdd returns Forward(x) + residual, or Forward(x) when residual
+// is nil, the sum made as the product is stored (tensor.LinearAdd).
+func (l *Linear) forwardAdd(x, residual *tensor.Tensor) *tensor.Tensor {
+	if residual == nil {
+		return l.Forward(x)
+	}
+	return tensor.LinearAdd(x, l.Weight, l.Bias, residual)
+}
+
 // Params lists weight and bias.
 func (l *Linear) Params(visit func(string, *tensor.Tensor)) {
 	visit("weight", l.Weight)

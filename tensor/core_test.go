@@ -173,6 +173,11 @@ func TestGradCore(t *testing.T) {
 			h := tensor.LinearQuickGELU(in[0].T(), in[1], nil)
 			return tensor.Add(h, tensor.Mul(h, h))
 		}, []*tensor.Tensor{randn(1, 4, 3), randn(2, 5, 4)}},
+		{"linear-add", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.LinearAdd(in[0], in[1], in[2], in[3]) }, []*tensor.Tensor{randn(1, 2, 3, 4), randn(2, 5, 4), randn(3, 5), randn(4, 2, 3, 5)}},
+		{"linear-add-self", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.LinearAdd(in[0], in[1], nil, in[0]) }, []*tensor.Tensor{randn(1, 3, 4), randn(2, 4, 4)}},
+		{"linear-add-self-view", func(in []*tensor.Tensor) *tensor.Tensor {
+			return tensor.LinearAdd(in[0], in[1], nil, in[0].T().T())
+		}, []*tensor.Tensor{randn(1, 3, 4), randn(2, 4, 4)}},
 		{"matmul-many-heads", func(in []*tensor.Tensor) *tensor.Tensor { return tensor.MatMul(in[0], in[1].Transpose(-1, -2)) }, []*tensor.Tensor{randn(1, 3, 4, 5, 2), randn(2, 3, 4, 6, 2)}},
 		{"reshape-permute", func(in []*tensor.Tensor) *tensor.Tensor {
 			return tensor.Mul(in[0].Permute(2, 0, 1).Reshape(4, 6), in[0].Reshape(4, 6))
@@ -254,6 +259,50 @@ func TestLinearQuickGELU(t *testing.T) {
 		}
 		assertSameBits(t, []string{"output", "dx", "dw", "db"}, run(true, true), run(false, true))
 		assertSameBits(t, []string{"output without the graph"}, run(true, false), run(false, false))
+	}
+}
+
+// TestLinearAdd checks the fused operation against Add(residual, Linear(…))
+// bit for bit, outputs and gradients, recording and under NoGrad, at a
+// ViT-B's shape and at one with ragged tiles.
+func TestLinearAdd(t *testing.T) {
+	for _, sh := range [][3]int{{2 * 197, 3072, 768}, {7, 37, 13}} {
+		m, in, out := sh[0], sh[1], sh[2]
+		run := func(fused, grad bool) [][]float32 {
+			x, w, b, r := randn(1, m, in), tensor.MulScalar(randn(2, out, in), 0.05), randn(3, out), randn(5, m, out)
+			if grad {
+				for _, p := range []*tensor.Tensor{x, w, b, r} {
+					p.SetRequiresGrad(true)
+				}
+			}
+			f := func() *tensor.Tensor { return tensor.Add(r, tensor.Linear(x, w, b)) }
+			if fused {
+				f = func() *tensor.Tensor { return tensor.LinearAdd(x, w, b, r) }
+			}
+			if !grad {
+				var y *tensor.Tensor
+				tensor.NoGrad(func() { y = f() })
+				return [][]float32{y.Values()}
+			}
+			y := f()
+			tensor.Sum(tensor.Mul(y, randn(4, y.Shape()...))).Backward()
+			return [][]float32{y.Values(), x.Grad().Values(), w.Grad().Values(), b.Grad().Values(), r.Grad().Values()}
+		}
+		assertSameBits(t, []string{"output", "dx", "dw", "db", "dresidual"}, run(true, true), run(false, true))
+		assertSameBits(t, []string{"output without the graph"}, run(true, false), run(false, false))
+	}
+	for name, f := range map[string]func(){
+		"nil residual": func() { tensor.LinearAdd(randn(1, 2, 3), randn(2, 4, 3), nil, nil) },
+		"wrong shape":  func() { tensor.LinearAdd(randn(1, 2, 3), randn(2, 4, 3), nil, randn(3, 2, 3)) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				if recover() == nil {
+					t.Errorf("no panic")
+				}
+			}()
+			f()
+		})
 	}
 }
 

@@ -146,16 +146,32 @@ func MatMul(a, b *Tensor) *Tensor {
 // and bias (out) or nil. It is one operation: the bias is added as the GEMM
 // stores its result, and the backward pass makes three GEMM-shaped updates
 // (dx = dy·w, dw = dyᵀ·x, db = column sums of dy) over all rows at once.
-func Linear(x, w, bias *Tensor) *Tensor { return linear("Linear", x, w, bias, false) }
+func Linear(x, w, bias *Tensor) *Tensor { return linear("Linear", x, w, bias, false, nil) }
 
 // LinearQuickGELU returns QuickGELU(Linear(x, w, bias)), the first half of
 // a CLIP MLP, with the same values and gradients bit for bit. The
 // activation is applied as the GEMM stores each block of the output, while
 // it is in cache, instead of in a second pass over memory.
-func LinearQuickGELU(x, w, bias *Tensor) *Tensor { return linear("LinearQuickGELU", x, w, bias, true) }
+func LinearQuickGELU(x, w, bias *Tensor) *Tensor {
+	return linear("LinearQuickGELU", x, w, bias, true, nil)
+}
 
-// linear computes Linear, followed by QuickGELU if gelu.
-func linear(op string, x, w, bias *Tensor, gelu bool) *Tensor {
+// LinearAdd returns residual + Linear(x, w, bias), the end of a
+// transformer's residual branch, with the same values and gradients bit for
+// bit as Add(residual, Linear(x, w, bias)) (when residual is not x itself,
+// whose two gradients are then summed in another order). residual must have the shape of
+// the product; it is added as the GEMM stores each block of the output,
+// instead of in a second pass over memory into a second new tensor.
+func LinearAdd(x, w, bias, residual *Tensor) *Tensor {
+	if residual == nil {
+		panic("tensor: LinearAdd: nil residual")
+	}
+	return linear("LinearAdd", x, w, bias, false, residual)
+}
+
+// linear computes Linear plus add unless it is nil, followed by QuickGELU
+// if gelu (the exported operations use one or the other).
+func linear(op string, x, w, bias *Tensor, gelu bool, add *Tensor) *Tensor {
 	in := x.Dim(-1)
 	if w.NDim() != 2 || w.shape[1] != in || (bias != nil && (bias.NDim() != 1 || bias.shape[0] != w.shape[0])) {
 		bs := "nil"
@@ -175,6 +191,13 @@ func linear(op string, x, w, bias *Tensor, gelu bool) *Tensor {
 	if bias != nil {
 		ep.Bias = bias.Detach().Contiguous().Data()
 		inputs = append(inputs, bias)
+	}
+	if add != nil {
+		if !sameShape(add.shape, shape) {
+			panic(fmt.Sprintf("tensor: %s: residual has shape %s, want %s", op, shapeString(add.shape), shapeString(shape)))
+		}
+		ep.Add = add.Detach().Contiguous().Data()
+		inputs = append(inputs, add)
 	}
 	// pre holds x·wᵀ + bias: y itself, or with gelu and gradients to come,
 	// the activation's input kept for its derivative.
@@ -201,6 +224,11 @@ func linear(op string, x, w, bias *Tensor, gelu bool) *Tensor {
 		}
 		if bias != nil && bias.requiresGrad {
 			kernels.AddColumnSums(bias.gradData(), g)
+		}
+		// Last, since the residual may take over g (y's gradient is
+		// released after this closure).
+		if add != nil && add.requiresGrad {
+			add.takeGrad(g)
 		}
 	}, inputs...)
 }
