@@ -402,6 +402,7 @@ func (c *convPlan) columns(col, x []float32, n0, nb, g int) []float32 {
 
 // span returns the output columns [lo, hi) whose input column
 // ow·StrideW + off falls inside the image, for a tap with input offset off.
+// The range may be empty, with lo = hi anywhere in [0, out].
 func span(off, stride, in, out int) (lo, hi int) {
 	if off < 0 {
 		lo = (-off + stride - 1) / stride
@@ -432,7 +433,9 @@ func (c *convPlan) im2colRow(dst, plane []float32, r, s int) {
 		clear(d[:lo])
 		clear(d[hi:])
 		if c.StrideW == 1 {
-			copy(d[lo:hi], src[lo+off:hi+off])
+			if lo < hi { // else lo+off may be negative: the tap is all padding
+				copy(d[lo:hi], src[lo+off:hi+off])
+			}
 			continue
 		}
 		for ow := lo; ow < hi; ow++ {
@@ -514,7 +517,9 @@ func (c *convPlan) col2imRow(axpy func(alpha float32, x, y []float32), plane, sr
 		d := plane[ih*c.W : (ih+1)*c.W]
 		sr := src[oh*c.ow : (oh+1)*c.ow]
 		if c.StrideW == 1 {
-			axpy(1, sr[lo:hi], d[lo+off:hi+off])
+			if lo < hi { // else lo+off may be negative: the tap is all padding
+				axpy(1, sr[lo:hi], d[lo+off:hi+off])
+			}
 			continue
 		}
 		for ow := lo; ow < hi; ow++ {

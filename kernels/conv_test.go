@@ -82,6 +82,7 @@ func convCases() []ConvParams {
 		{N: 2, C: 3, H: 20, W: 20, K: 8, R: 5, S: 5, StrideH: 3, StrideW: 3}, // stride > 1 without padding
 		{N: 2, C: 2, H: 5, W: 9, K: 3, R: 3, S: 3, PadW: 2, DilationW: 2},    // width kept, height not, dilated
 		{N: 2, C: 2, H: 3, W: 4, K: 2, R: 7, S: 5, PadH: 3, PadW: 2},         // width and height kept, rows all in the padding
+		{N: 2, C: 3, H: 5, W: 1, K: 4, R: 3, S: 5, StrideH: 2, PadW: 2},      // columns all in the padding, stride 1 across
 	}
 	if !testing.Short() {
 		cs = append(cs, ConvParams{N: 2, C: 16, H: 28, W: 28, K: 24, R: 3, S: 3, PadH: 1, PadW: 1})

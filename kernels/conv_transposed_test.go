@@ -112,3 +112,49 @@ func TestConv2dPackedPanics(t *testing.T) {
 		})
 	}
 }
+
+// FuzzConv2d checks the forward pass on fuzzed geometries against the
+// float64 reference, and the transposed lowering (filters packed on the
+// way and by PackConv) and the direct one against each other bit for bit.
+func FuzzConv2d(f *testing.F) {
+	f.Add(uint8(1), uint8(8), uint8(7), uint8(7), uint8(20), uint8(3), uint8(3), uint8(1), uint8(1), uint8(1), uint8(1), uint64(1))
+	f.Add(uint8(2), uint8(3), uint8(9), uint8(5), uint8(4), uint8(1), uint8(3), uint8(2), uint8(1), uint8(0), uint8(2), uint64(2))
+	f.Add(uint8(3), uint8(6), uint8(4), uint8(6), uint8(9), uint8(2), uint8(2), uint8(1), uint8(3), uint8(1), uint8(0), uint64(3))
+	f.Fuzz(func(t *testing.T, n, c, h, w, k, r, s, stride, groups, padH, padW uint8, seed uint64) {
+		p := ConvParams{N: 1 + int(n%4), C: 1 + int(c%12), H: 1 + int(h%16), W: 1 + int(w%16), K: 1 + int(k%40),
+			R: 1 + int(r%5), S: 1 + int(s%5), StrideH: 1 + int(stride%3), StrideW: 1 + int(stride/3%3),
+			PadH: int(padH % 3), PadW: int(padW % 3), Groups: 1 + int(groups%3)}
+		if p.C%p.Groups != 0 || p.K%p.Groups != 0 {
+			p.Groups = 1
+		}
+		if p.OutH() < 1 || p.OutW() < 1 {
+			t.Skip("kernel larger than the padded input")
+		}
+		rng := rand.New(rand.NewPCG(seed, 9))
+		q := p.norm()
+		x, wt := randSlice(rng, q.xLen(), -1, 1), randSlice(rng, q.wLen(), -1, 1)
+		want, scale, _, _, _, _ := convRefs(p, x, wt, make([]float32, q.yLen()))
+		defer func(prev int) { convTransposedCols = prev }(convTransposedCols)
+		pw := PackConv(wt, q.K, q.C, q.R, q.S, q.Groups)
+		var direct []float32
+		for i, cols := range []int{0, math.MaxInt, math.MaxInt} {
+			convTransposedCols = cols
+			got := make([]float32, q.yLen())
+			if i == 2 {
+				Conv2dPacked(got, x, wt, pw, p, ConvEpilogue{})
+			} else {
+				Conv2d(got, x, wt, p)
+			}
+			checkClose(t, convName(p), got, want, scale, nil)
+			if i == 0 {
+				direct = got
+				continue
+			}
+			for j := range got {
+				if math.Float32bits(got[j]) != math.Float32bits(direct[j]) {
+					t.Fatalf("%s: y[%d] = %v transposed (packed=%v), %v direct", convName(p), j, got[j], i == 2, direct[j])
+				}
+			}
+		}
+	})
+}
