@@ -77,16 +77,28 @@ func (p ConvParams) norm() ConvParams {
 	return p
 }
 
-// OutH returns the output height, (H + 2·PadH - DilationH·(R-1) - 1)/StrideH + 1.
+// OutH returns the output height, ⌊(H + 2·PadH - DilationH·(R-1) - 1)/StrideH⌋ + 1,
+// less than 1 when the kernel is taller than the padded input.
 func (p ConvParams) OutH() int {
 	p = p.norm()
-	return (p.H+2*p.PadH-p.DilationH*(p.R-1)-1)/p.StrideH + 1
+	return floorDiv(p.H+2*p.PadH-p.DilationH*(p.R-1)-1, p.StrideH) + 1
 }
 
-// OutW returns the output width, (W + 2·PadW - DilationW·(S-1) - 1)/StrideW + 1.
+// OutW returns the output width, ⌊(W + 2·PadW - DilationW·(S-1) - 1)/StrideW⌋ + 1,
+// less than 1 when the kernel is wider than the padded input.
 func (p ConvParams) OutW() int {
 	p = p.norm()
-	return (p.W+2*p.PadW-p.DilationW*(p.S-1)-1)/p.StrideW + 1
+	return floorDiv(p.W+2*p.PadW-p.DilationW*(p.S-1)-1, p.StrideW) + 1
+}
+
+// floorDiv returns ⌊a/b⌋ for b > 0; Go's a/b truncates toward zero, which
+// rounds a negative a up.
+func floorDiv(a, b int) int {
+	q := a / b
+	if a%b != 0 && a < 0 {
+		q--
+	}
+	return q
 }
 
 // FLOPs returns the multiply-adds of the forward pass times two,

@@ -248,6 +248,7 @@ func TestConvParamsOut(t *testing.T) {
 		{ConvParams{H: 56, W: 56, R: 1, S: 1}, 56, 56},
 		{ConvParams{H: 10, W: 11, R: 3, S: 3, DilationH: 2, DilationW: 2}, 6, 7},
 		{ConvParams{H: 5, W: 5, R: 2, S: 2, StrideH: 2, StrideW: 2}, 2, 2},
+		{ConvParams{H: 1, W: 2, R: 2, S: 4, StrideH: 2, StrideW: 3}, 0, 0}, // floor, not truncation: ⌊-1/2⌋ + 1, ⌊-2/3⌋ + 1
 	}
 	for _, c := range cases {
 		if oh, ow := c.p.OutH(), c.p.OutW(); oh != c.oh || ow != c.ow {
@@ -266,6 +267,7 @@ func TestConv2dPanics(t *testing.T) {
 	}{
 		{"groups", ConvParams{N: 1, C: 3, H: 4, W: 4, K: 2, R: 1, S: 1, Groups: 2}, 48, "multiples of groups"},
 		{"kernel too big", ConvParams{N: 1, C: 1, H: 2, W: 2, K: 1, R: 3, S: 3}, 4, "exceeds"},
+		{"kernel too big, strided", ConvParams{N: 1, C: 1, H: 1, W: 2, K: 1, R: 2, S: 2, StrideH: 2, StrideW: 2}, 2, "exceeds"},
 		{"negative pad", ConvParams{N: 1, C: 1, H: 4, W: 4, K: 1, R: 1, S: 1, PadH: -1}, 16, "negative padding"},
 		{"zero channels", ConvParams{N: 1, C: 0, H: 4, W: 4, K: 1, R: 1, S: 1}, 0, "bad sizes"},
 		{"short x", ok, 31, "len(x)=31, want 32"},

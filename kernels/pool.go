@@ -31,16 +31,18 @@ func (p PoolParams) norm() PoolParams {
 	return p
 }
 
-// OutH returns the output height, (H + 2·PadH - R)/StrideH + 1.
+// OutH returns the output height, ⌊(H + 2·PadH - R)/StrideH⌋ + 1, less
+// than 1 when the window is taller than the padded input.
 func (p PoolParams) OutH() int {
 	p = p.norm()
-	return (p.H+2*p.PadH-p.R)/p.StrideH + 1
+	return floorDiv(p.H+2*p.PadH-p.R, p.StrideH) + 1
 }
 
-// OutW returns the output width, (W + 2·PadW - S)/StrideW + 1.
+// OutW returns the output width, ⌊(W + 2·PadW - S)/StrideW⌋ + 1, less
+// than 1 when the window is wider than the padded input.
 func (p PoolParams) OutW() int {
 	p = p.norm()
-	return (p.W+2*p.PadW-p.S)/p.StrideW + 1
+	return floorDiv(p.W+2*p.PadW-p.S, p.StrideW) + 1
 }
 
 func (p PoolParams) check(op string, x, y int) {

@@ -65,43 +65,66 @@ func TestPool2d(t *testing.T) {
 		{N: 1, C: 3, H: 6, W: 13, R: 2, S: 5, StrideH: 1, StrideW: 3, PadH: 1, PadW: 2},
 	}
 	for _, p := range cases {
-		t.Run(fmt.Sprintf("%+v", p), func(t *testing.T) {
-			r := rand.New(rand.NewPCG(31, uint64(p.H*p.W)))
-			q := p.norm()
-			ny := q.N * q.C * q.OutH() * q.OutW()
-			x, dy := randSlice(r, q.N*q.C*q.H*q.W, -2, 2), randSlice(r, ny, -1, 1)
-			wmx, warg, wavg, wdmx, wdavg := poolRef(p, x, dy)
+		t.Run(fmt.Sprintf("%+v", p), func(t *testing.T) { checkPool2d(t, p, rand.New(rand.NewPCG(31, uint64(p.H*p.W)))) })
+	}
+}
 
-			mx, avg := newGuarded(ny), newGuarded(ny)
-			arg := make([]int32, ny)
-			MaxPool2d(mx.s(), arg, x, p)
-			AvgPool2d(avg.s(), x, p)
-			mx.check(t, "MaxPool2d dst")
-			avg.check(t, "AvgPool2d dst")
-			for i := range wmx {
-				if mx.s()[i] != wmx[i] || arg[i] != warg[i] {
-					t.Fatalf("MaxPool2d [%d] = %v at %d, want %v at %d", i, mx.s()[i], arg[i], wmx[i], warg[i])
-				}
-				if math.Abs(float64(avg.s()[i])-wavg[i]) > 1e-6 {
-					t.Fatalf("AvgPool2d [%d] = %v, want %v", i, avg.s()[i], wavg[i])
-				}
-			}
+// FuzzPool2d runs the checks of TestPool2d on fuzzed geometries.
+func FuzzPool2d(f *testing.F) {
+	f.Add(uint8(2), uint8(3), uint8(11), uint8(10), uint8(3), uint8(3), uint8(2), uint8(2), uint8(1), uint8(1), false, uint64(1))
+	f.Add(uint8(1), uint8(2), uint8(1), uint8(7), uint8(1), uint8(4), uint8(1), uint8(3), uint8(0), uint8(2), true, uint64(2))
+	f.Fuzz(func(t *testing.T, n, c, h, w, r, s, sh, sw, ph, pw uint8, exclude bool, seed uint64) {
+		p := PoolParams{N: 1 + int(n%3), C: 1 + int(c%4), H: 1 + int(h%20), W: 1 + int(w%20), R: 1 + int(r%6), S: 1 + int(s%6),
+			StrideH: int(sh % 5), StrideW: int(sw % 5), ExcludePad: exclude}
+		p.PadH, p.PadW = int(ph)%(p.R/2+1), int(pw)%(p.S/2+1)
+		if p.OutH() < 1 || p.OutW() < 1 {
+			t.Skip("window larger than the padded input")
+		}
+		checkPool2d(t, p, rand.New(rand.NewPCG(seed, 5)))
+	})
+}
 
-			base := randSlice(r, len(x), -1, 1)
-			dmx, davg := guardedFrom(base), guardedFrom(base)
-			MaxPool2dBackward(dmx.s(), dy, arg, p)
-			AvgPool2dBackward(davg.s(), dy, p)
-			dmx.check(t, "MaxPool2dBackward dx")
-			davg.check(t, "AvgPool2dBackward dx")
-			for i := range x {
-				if want := float64(base[i]) + wdmx[i]; math.Abs(float64(dmx.s()[i])-want) > 1e-6 {
-					t.Fatalf("MaxPool2dBackward [%d] = %v, want %v", i, dmx.s()[i], want)
-				}
-				if want := float64(base[i]) + wdavg[i]; math.Abs(float64(davg.s()[i])-want) > 1e-6 {
-					t.Fatalf("AvgPool2dBackward [%d] = %v, want %v", i, davg.s()[i], want)
-				}
-			}
-		})
+// poolTol is the error allowed against a float64 reference value v: sums of
+// up to a few dozen float32 terms (overlapping windows) round a few times.
+func poolTol(v float64) float64 { return 1e-6 + 1e-6*math.Abs(v) }
+
+// checkPool2d compares the pooling kernels and their backward passes on p
+// with poolRef.
+func checkPool2d(t *testing.T, p PoolParams, r *rand.Rand) {
+	t.Helper()
+	q := p.norm()
+	ny := q.N * q.C * q.OutH() * q.OutW()
+	x, dy := randSlice(r, q.N*q.C*q.H*q.W, -2, 2), randSlice(r, ny, -1, 1)
+	wmx, warg, wavg, wdmx, wdavg := poolRef(p, x, dy)
+
+	mx, avg := newGuarded(ny), newGuarded(ny)
+	arg := make([]int32, ny)
+	MaxPool2d(mx.s(), arg, x, p)
+	AvgPool2d(avg.s(), x, p)
+	mx.check(t, "MaxPool2d dst")
+	avg.check(t, "AvgPool2d dst")
+	for i := range wmx {
+		if mx.s()[i] != wmx[i] || arg[i] != warg[i] {
+			t.Fatalf("MaxPool2d [%d] = %v at %d, want %v at %d", i, mx.s()[i], arg[i], wmx[i], warg[i])
+		}
+		if math.Abs(float64(avg.s()[i])-wavg[i]) > poolTol(wavg[i]) {
+			t.Fatalf("AvgPool2d [%d] = %v, want %v", i, avg.s()[i], wavg[i])
+		}
+	}
+
+	base := randSlice(r, len(x), -1, 1)
+	dmx, davg := guardedFrom(base), guardedFrom(base)
+	MaxPool2dBackward(dmx.s(), dy, arg, p)
+	AvgPool2dBackward(davg.s(), dy, p)
+	dmx.check(t, "MaxPool2dBackward dx")
+	davg.check(t, "AvgPool2dBackward dx")
+	for i := range x {
+		if want := float64(base[i]) + wdmx[i]; math.Abs(float64(dmx.s()[i])-want) > poolTol(want) {
+			t.Fatalf("MaxPool2dBackward [%d] = %v, want %v", i, dmx.s()[i], want)
+		}
+		if want := float64(base[i]) + wdavg[i]; math.Abs(float64(davg.s()[i])-want) > poolTol(want) {
+			t.Fatalf("AvgPool2dBackward [%d] = %v, want %v", i, davg.s()[i], want)
+		}
 	}
 }
 
@@ -172,6 +195,9 @@ func TestPoolPanics(t *testing.T) {
 		{"pad", func() {
 			AvgPool2d(make([]float32, 9), make([]float32, 9), PoolParams{N: 1, C: 1, H: 3, W: 3, R: 2, S: 2, StrideH: 1, StrideW: 1, PadH: 2})
 		}, "kernels: AvgPool2d: padding"},
+		{"window", func() {
+			AvgPool2d(make([]float32, 1), make([]float32, 2), PoolParams{N: 1, C: 1, H: 1, W: 2, R: 2, S: 2})
+		}, "kernels: AvgPool2d: window 2×2 exceeds"},
 		{"length", func() {
 			MaxPool2d(make([]float32, 4), make([]int32, 4), make([]float32, 15), PoolParams{N: 1, C: 1, H: 4, W: 4, R: 2, S: 2})
 		}, "kernels: MaxPool2d: input length 15"},
