@@ -318,3 +318,34 @@ func BenchmarkEncode(b *testing.B) {
 		}
 	})
 }
+
+// FuzzTokenize feeds arbitrary bytes, invalid UTF-8 included, through the
+// clean-up, the split, BPE and Decode: nothing may panic, every id must be
+// in the vocabulary, and a truncated row must be SOT, ids, EOT.
+func FuzzTokenize(f *testing.F) {
+	for _, s := range []string{"a photo of a dog.", "", "  ", "&amp;lt;3 ÉCOLE", "don't 123,456 naïve 日本語", "\xff\xfe\x00", strings.Repeat("ab", 200)} {
+		f.Add(s)
+	}
+	tok, err := New()
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		ids := tok.Encode(text)
+		for _, id := range ids {
+			if id < 0 || id >= VocabSize {
+				t.Fatalf("Encode(%q): id %d outside the vocabulary", text, id)
+			}
+		}
+		_ = tok.Decode(ids)
+		rows, err := tok.Tokenize([]string{text}, 16, true)
+		if err != nil {
+			t.Fatalf("Tokenize(%q, truncate): %v", text, err)
+		}
+		row := rows[0]
+		n := min(len(ids), 14)
+		if len(row) != 16 || row[0] != SOT || row[n+1] != EOT || !slices.Equal(row[1:n+1], ids[:n]) {
+			t.Fatalf("Tokenize(%q) = %v for ids %v", text, row, ids)
+		}
+	})
+}
