@@ -349,3 +349,41 @@ func TestMarshalDeterministic(t *testing.T) {
 		t.Errorf("reordering the tensors changed the bytes")
 	}
 }
+
+// FuzzUnmarshal feeds damaged residual files to Unmarshal with their
+// length field and checksum made valid again, so that the fuzzer reaches
+// the parser behind them: nothing may panic, every failure must wrap ErrFormat or
+// ErrTruncated, and whatever is accepted must marshal back to the same
+// residual.
+func FuzzUnmarshal(f *testing.F) {
+	for _, enc := range []Encoding{Float32, Float16} {
+		tk := newTask(f, 9)
+		good, err := Marshal(tk.p.Residual(enc, DenseTensors(tk.head), map[string]string{"task": "A→W"}))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(good)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) >= headerSize+trailerLen {
+			data = slices.Clone(data)
+			binary.LittleEndian.PutUint64(data[8:], uint64(len(data))) // the total length
+			data = fixCRC(data)
+		}
+		r, err := Unmarshal(data)
+		if err != nil {
+			if !errors.Is(err, ErrFormat) && !errors.Is(err, ErrTruncated) {
+				t.Fatalf("error %v wraps neither ErrFormat nor ErrTruncated", err)
+			}
+			return
+		}
+		again, err := Marshal(r)
+		if err != nil {
+			t.Fatalf("accepted residual does not marshal: %v", err)
+		}
+		back, err := Unmarshal(again)
+		if err != nil || !reflect.DeepEqual(back, r) {
+			t.Fatalf("round trip of an accepted residual: %v", err)
+		}
+	})
+}
