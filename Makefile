@@ -1,7 +1,7 @@
 # vlpuda — common tasks. Every target is plain `go` underneath.
 GO ?= go
 
-.PHONY: all build test test-short test-386 cross generate check-generate bench lint fmt
+.PHONY: all build test test-short test-386 cross generate check-generate bench fuzz lint fmt
 
 all: build test
 
@@ -39,6 +39,18 @@ check-generate: generate
 ## bench: the kernel benchmarks (time them on an idle machine).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/
+
+## fuzz: each fuzz target for FUZZTIME (their seeds, crashers found before
+## included, already run as plain tests in `make test`).
+FUZZTIME ?= 30s
+FUZZ_TARGETS ?= kernels:FuzzSgemm kernels:FuzzConv2d kernels:FuzzPool2d tensor:FuzzBroadcast \
+	vlp:FuzzPreprocess vlp:FuzzConfig vlp/tokenizer:FuzzTokenize vlp/safetensors:FuzzParse \
+	vlp/torchpt:FuzzRead vlp/pickle:FuzzLoad uda/rst:FuzzUnmarshal
+fuzz:
+	@for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $$t"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/ || exit 1; \
+	done
 
 ## lint: formatting, vet and staticcheck (pinned; fetched by go run).
 lint:
