@@ -240,6 +240,7 @@ func Conv2dPacked(dst, x, w []float32, pw *PackedConv, p ConvParams, ep ConvEpil
 	if pw == nil {
 		panic("kernels: " + op + ": nil PackedConv")
 	}
+	// (conv2d reports a Groups below 1, which matches cannot divide by.)
 	if q := p.norm(); q.Groups > 0 && !pw.matches(q) {
 		panic(fmt.Sprintf("kernels: %s: filters packed for K=%d C=%d R=%d S=%d groups=%d, want K=%d C=%d R=%d S=%d groups=%d",
 			op, pw.k, pw.cg*pw.groups, pw.r, pw.s, pw.groups, q.K, q.C, q.R, q.S, q.Groups))
