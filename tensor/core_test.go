@@ -237,28 +237,12 @@ func TestAddReLU(t *testing.T) {
 func TestLinearQuickGELU(t *testing.T) {
 	for _, sh := range [][3]int{{2 * 197, 768, 3072}, {7, 13, 37}} {
 		m, in, out := sh[0], sh[1], sh[2]
-		run := func(fused, grad bool) [][]float32 {
-			x, w, b := randn(1, m, in), tensor.MulScalar(randn(2, out, in), 0.05), randn(3, out)
-			if grad {
-				for _, p := range []*tensor.Tensor{x, w, b} {
-					p.SetRequiresGrad(true)
-				}
-			}
-			f := func() *tensor.Tensor { return tensor.QuickGELU(tensor.Linear(x, w, b)) }
-			if fused {
-				f = func() *tensor.Tensor { return tensor.LinearQuickGELU(x, w, b) }
-			}
-			if !grad {
-				var y *tensor.Tensor
-				tensor.NoGrad(func() { y = f() })
-				return [][]float32{y.Values()}
-			}
-			y := f()
-			tensor.Sum(tensor.Mul(y, randn(4, y.Shape()...))).Backward()
-			return [][]float32{y.Values(), x.Grad().Values(), w.Grad().Values(), b.Grad().Values()}
+		inputs := func() []*tensor.Tensor {
+			return []*tensor.Tensor{randn(1, m, in), tensor.MulScalar(randn(2, out, in), 0.05), randn(3, out)}
 		}
-		assertSameBits(t, []string{"output", "dx", "dw", "db"}, run(true, true), run(false, true))
-		assertSameBits(t, []string{"output without the graph"}, run(true, false), run(false, false))
+		checkFused(t, []string{"dx", "dw", "db"}, inputs,
+			func(in []*tensor.Tensor) *tensor.Tensor { return tensor.LinearQuickGELU(in[0], in[1], in[2]) },
+			func(in []*tensor.Tensor) *tensor.Tensor { return tensor.QuickGELU(tensor.Linear(in[0], in[1], in[2])) })
 	}
 }
 
@@ -268,28 +252,12 @@ func TestLinearQuickGELU(t *testing.T) {
 func TestLinearAdd(t *testing.T) {
 	for _, sh := range [][3]int{{2 * 197, 3072, 768}, {7, 37, 13}} {
 		m, in, out := sh[0], sh[1], sh[2]
-		run := func(fused, grad bool) [][]float32 {
-			x, w, b, r := randn(1, m, in), tensor.MulScalar(randn(2, out, in), 0.05), randn(3, out), randn(5, m, out)
-			if grad {
-				for _, p := range []*tensor.Tensor{x, w, b, r} {
-					p.SetRequiresGrad(true)
-				}
-			}
-			f := func() *tensor.Tensor { return tensor.Add(r, tensor.Linear(x, w, b)) }
-			if fused {
-				f = func() *tensor.Tensor { return tensor.LinearAdd(x, w, b, r) }
-			}
-			if !grad {
-				var y *tensor.Tensor
-				tensor.NoGrad(func() { y = f() })
-				return [][]float32{y.Values()}
-			}
-			y := f()
-			tensor.Sum(tensor.Mul(y, randn(4, y.Shape()...))).Backward()
-			return [][]float32{y.Values(), x.Grad().Values(), w.Grad().Values(), b.Grad().Values(), r.Grad().Values()}
+		inputs := func() []*tensor.Tensor {
+			return []*tensor.Tensor{randn(1, m, in), tensor.MulScalar(randn(2, out, in), 0.05), randn(3, out), randn(5, m, out)}
 		}
-		assertSameBits(t, []string{"output", "dx", "dw", "db", "dresidual"}, run(true, true), run(false, true))
-		assertSameBits(t, []string{"output without the graph"}, run(true, false), run(false, false))
+		checkFused(t, []string{"dx", "dw", "db", "dresidual"}, inputs,
+			func(in []*tensor.Tensor) *tensor.Tensor { return tensor.LinearAdd(in[0], in[1], in[2], in[3]) },
+			func(in []*tensor.Tensor) *tensor.Tensor { return tensor.Add(in[3], tensor.Linear(in[0], in[1], in[2])) })
 	}
 	for name, f := range map[string]func(){
 		"nil residual": func() { tensor.LinearAdd(randn(1, 2, 3), randn(2, 4, 3), nil, nil) },
@@ -304,6 +272,33 @@ func TestLinearAdd(t *testing.T) {
 			f()
 		})
 	}
+}
+
+// checkFused compares fused with composed on fresh inputs bit for bit:
+// the output and the gradient of every input (named grads), and the output
+// computed under NoGrad.
+func checkFused(t *testing.T, grads []string, inputs func() []*tensor.Tensor, fused, composed func(in []*tensor.Tensor) *tensor.Tensor) {
+	t.Helper()
+	run := func(f func(in []*tensor.Tensor) *tensor.Tensor, grad bool) [][]float32 {
+		in := inputs()
+		if !grad {
+			var y *tensor.Tensor
+			tensor.NoGrad(func() { y = f(in) })
+			return [][]float32{y.Values()}
+		}
+		for _, p := range in {
+			p.SetRequiresGrad(true)
+		}
+		y := f(in)
+		tensor.Sum(tensor.Mul(y, randn(4, y.Shape()...))).Backward()
+		out := [][]float32{y.Values()}
+		for _, p := range in {
+			out = append(out, p.Grad().Values())
+		}
+		return out
+	}
+	assertSameBits(t, append([]string{"output"}, grads...), run(fused, true), run(composed, true))
+	assertSameBits(t, []string{"output without the graph"}, run(fused, false), run(composed, false))
 }
 
 // assertSameBits fails t unless got[i] and want[i], named names[i], hold
