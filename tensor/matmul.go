@@ -158,9 +158,9 @@ func LinearQuickGELU(x, w, bias *Tensor) *Tensor {
 
 // LinearAdd returns residual + Linear(x, w, bias), the end of a
 // transformer's residual branch, with the same values and gradients bit for
-// bit as Add(residual, Linear(x, w, bias)) (when residual is not x itself,
-// whose two gradients are then summed in another order). residual must have the shape of
-// the product; it is added as the GEMM stores each block of the output,
+// bit as Add(residual, Linear(x, w, bias)) (when residual is x itself, its
+// two gradients are summed in another order). residual must have the shape
+// of the product; it is added as the GEMM stores each block of the output,
 // instead of in a second pass over memory into a second new tensor.
 func LinearAdd(x, w, bias, residual *Tensor) *Tensor {
 	if residual == nil {
@@ -199,8 +199,8 @@ func linear(op string, x, w, bias *Tensor, gelu bool, add *Tensor) *Tensor {
 		ep.Add = add.Detach().Contiguous().Data()
 		inputs = append(inputs, add)
 	}
-	// pre holds x·wᵀ + bias: y itself, or with gelu and gradients to come,
-	// the activation's input kept for its derivative.
+	// pre holds x·wᵀ + bias (+ add): y itself, or with gelu and gradients to
+	// come, the activation's input kept for its derivative.
 	pre := y.data
 	if gelu {
 		ep.Act = kernels.ActQuickGELU
