@@ -1,0 +1,3 @@
+module github.com/vlpuda/vlpuda/testdata
+
+go 1.26.0
