@@ -7,23 +7,21 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/uda/augment"
 	"github.com/vlpuda/vlpuda/uda/data"
 	"github.com/vlpuda/vlpuda/vlp"
 )
 
-// tinyDir is the tiny ViT CLIP fixture, seen from this package.
-const tinyDir = "../../shared/fixtures/clip-tiny/vit/"
-
 // loadTiny loads the tiny ViT CLIP (32×32 images, 32-dimensional
 // embeddings).
 func loadTiny(t testing.TB) *vlp.CLIP {
 	t.Helper()
-	cfg, err := vlp.ReadConfig(tinyDir + "config.json")
+	cfg, err := vlp.ReadConfig(fixture.Path(t, "clip-tiny", "vit", "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _, err := vlp.Load(tinyDir+"model.safetensors", &cfg)
+	m, _, err := vlp.Load(fixture.Path(t, "clip-tiny", "vit", "model.safetensors"), &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

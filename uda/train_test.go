@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/uda/augment"
@@ -44,12 +45,11 @@ func TestTrainerStep(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := "../../shared/fixtures/clip-tiny/" + tt.model + "/"
-			c, err := vlp.ReadConfig(dir + "config.json")
+			c, err := vlp.ReadConfig(fixture.Path(t, "clip-tiny", tt.model, "config.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			m, _, err := vlp.Load(dir+"model.safetensors", &c)
+			m, _, err := vlp.Load(fixture.Path(t, "clip-tiny", tt.model, "model.safetensors"), &c)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -14,7 +14,7 @@ import (
 // fixtureTensors returns the state-dict names listed in a fixture's config.json.
 func fixtureTensors(t *testing.T, model string) []string {
 	t.Helper()
-	path := filepath.Join(fixtures, model, "config.json")
+	path := tiny(t, model, "config.json")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("fixture %s: %v", path, err)
@@ -35,7 +35,7 @@ func fixtureTensors(t *testing.T, model string) []string {
 func TestNewHasTheReferenceStateDictNames(t *testing.T) {
 	for _, model := range []string{"vit", "rn"} {
 		t.Run(model, func(t *testing.T) {
-			cfg, err := ReadConfig(filepath.Join(fixtures, model, "config.json"))
+			cfg, err := ReadConfig(tiny(t, model, "config.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -60,7 +60,7 @@ func TestNewHasTheReferenceStateDictNames(t *testing.T) {
 func TestInferConfig(t *testing.T) {
 	for _, model := range []string{"vit", "rn"} {
 		t.Run(model, func(t *testing.T) {
-			want, err := ReadConfig(filepath.Join(fixtures, model, "config.json"))
+			want, err := ReadConfig(tiny(t, model, "config.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -99,7 +99,7 @@ func equalConfig(a, b Config) bool {
 
 func TestConfigJSONRoundTrip(t *testing.T) {
 	for _, model := range []string{"vit", "rn"} {
-		c, err := ReadConfig(filepath.Join(fixtures, model, "config.json"))
+		c, err := ReadConfig(tiny(t, model, "config.json"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -137,12 +137,12 @@ func TestLoadBadInput(t *testing.T) {
 		})
 	}
 	// A model whose config does not match the weights: a clear shape error.
-	cfg, err := ReadConfig(filepath.Join(fixtures, "vit", "config.json"))
+	cfg, err := ReadConfig(tiny(t, "vit", "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.EmbedDim = 16
-	if _, _, err := Load(filepath.Join(fixtures, "vit", "model.safetensors"), &cfg); err == nil || !strings.Contains(err.Error(), "wrong shape") {
+	if _, _, err := Load(tiny(t, "vit", "model.safetensors"), &cfg); err == nil || !strings.Contains(err.Error(), "wrong shape") {
 		t.Errorf("Load with a mismatched config: err = %v, want a shape error", err)
 	}
 }

@@ -35,8 +35,8 @@ func int64Text(t *testing.T, text *safetensors.Tensor) safetensors.Tensor {
 func TestEncodeFile(t *testing.T) {
 	for _, model := range []string{"vit", "rn"} {
 		m := loadFixture(t, model)
-		in := readSafetensors(t, filepath.Join(fixtures, model, "inputs.safetensors"))
-		ref := readSafetensors(t, filepath.Join(fixtures, model, "outputs.safetensors"))
+		in := readSafetensors(t, tiny(t, model, "inputs.safetensors"))
+		ref := readSafetensors(t, tiny(t, model, "outputs.safetensors"))
 		images, text := *in.Tensor("images"), *in.Tensor("text")
 		all := []string{"image_features", "text_features", "logits_per_image", "logits_per_text", "logit_scale_exp"}
 		tests := []struct {
@@ -89,7 +89,7 @@ func TestEncodeFile(t *testing.T) {
 // file and the problem, and that no output file appears.
 func TestEncodeFileBadInput(t *testing.T) {
 	m := loadFixture(t, "vit")
-	in := readSafetensors(t, filepath.Join(fixtures, "vit", "inputs.safetensors"))
+	in := readSafetensors(t, tiny(t, "vit", "inputs.safetensors"))
 	images, text := *in.Tensor("images"), *in.Tensor("text")
 	outOfVocab := text
 	outOfVocab.Data = slices.Clone(text.Data)
@@ -168,8 +168,8 @@ func TestEncodeFileBadInput(t *testing.T) {
 // every row against the reference row it repeats.
 func TestEncodeFileBatches(t *testing.T) {
 	m := loadFixture(t, "vit")
-	in := readSafetensors(t, filepath.Join(fixtures, "vit", "inputs.safetensors"))
-	ref := readSafetensors(t, filepath.Join(fixtures, "vit", "outputs.safetensors"))
+	in := readSafetensors(t, tiny(t, "vit", "inputs.safetensors"))
+	ref := readSafetensors(t, tiny(t, "vit", "outputs.safetensors"))
 	const copies = 9 // 36 images and 54 texts: two batches each
 	repeat := func(st *safetensors.Tensor) safetensors.Tensor {
 		r := *st

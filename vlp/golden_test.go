@@ -6,13 +6,18 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/tensor/tensortest"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
 )
 
-// fixtures is the shared folder of tiny CLIP models made with the reference code.
-const fixtures = "../../shared/fixtures/clip-tiny"
+// tiny returns the path of a file or folder of the tiny CLIP models made
+// with the reference code, testdata/clip-tiny/elem...; see fixture.Path.
+func tiny(t testing.TB, elem ...string) string {
+	t.Helper()
+	return fixture.Path(t, append([]string{"clip-tiny"}, elem...)...)
+}
 
 // readSafetensors reads a fixture file and fails the test, naming the file,
 // when it is missing.
@@ -38,7 +43,7 @@ func fixtureTensor(t *testing.T, f *safetensors.File, name string) *tensor.Tenso
 // features, logits and the per-block activations with PyTorch's outputs.
 func TestGoldenCLIP(t *testing.T) {
 	for _, model := range []string{"vit", "rn", "vit-fp16"} {
-		dir := filepath.Join(fixtures, model)
+		dir := tiny(t, model)
 		files := []string{"model.pt", "state_dict.pt", "model.safetensors"}
 		if model == "vit-fp16" {
 			files = []string{"model.pt"}

@@ -24,7 +24,7 @@ func FuzzLoad(f *testing.F) {
 	}
 	var damaged []fixture
 	for _, model := range []string{"vit", "rn"} {
-		dir := filepath.Join(fixtures, model)
+		dir := tiny(f, model)
 		file, err := safetensors.ReadFile(filepath.Join(dir, "model.safetensors"))
 		if err != nil {
 			f.Fatal(err)

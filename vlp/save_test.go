@@ -19,11 +19,11 @@ import (
 // loadFixture loads a fixture model from model.safetensors with its config.json.
 func loadFixture(t *testing.T, model string) *CLIP {
 	t.Helper()
-	cfg, err := ReadConfig(filepath.Join(fixtures, model, "config.json"))
+	cfg, err := ReadConfig(tiny(t, model, "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _, err := Load(filepath.Join(fixtures, model, "model.safetensors"), &cfg)
+	m, _, err := Load(tiny(t, model, "model.safetensors"), &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +33,7 @@ func loadFixture(t *testing.T, model string) *CLIP {
 // fixtureInputs returns a fixture's images and token ids.
 func fixtureInputs(t *testing.T, model string) (*tensor.Tensor, [][]int32) {
 	t.Helper()
-	in := readSafetensors(t, filepath.Join(fixtures, model, "inputs.safetensors"))
+	in := readSafetensors(t, tiny(t, model, "inputs.safetensors"))
 	ids, err := (&CLIP{Config: Config{ContextLength: 77, VocabSize: 49408}}).tokenRows(in.Tensor("text"))
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func TestSaveRoundTrip(t *testing.T) {
 		t.Run(model, func(t *testing.T) {
 			// The tiny fixtures cannot be inferred (width/64 text heads is 0),
 			// so a successful load below must have used the saved config.
-			if _, _, err := Load(filepath.Join(fixtures, model, "model.safetensors"), nil); err == nil {
+			if _, _, err := Load(tiny(t, model, "model.safetensors"), nil); err == nil {
 				t.Fatal("fixture loaded without a config; the test would not show that Save stores one")
 			}
 			m := loadFixture(t, model)
@@ -75,7 +75,7 @@ func TestSaveRoundTrip(t *testing.T) {
 			}
 
 			// Same names and shapes as the reference's own safetensors file.
-			ref := readSafetensors(t, filepath.Join(fixtures, model, "model.safetensors"))
+			ref := readSafetensors(t, tiny(t, model, "model.safetensors"))
 			saved := readSafetensors(t, path)
 			if len(saved.Tensors) != len(ref.Tensors) {
 				t.Errorf("saved %d tensors, reference has %d", len(saved.Tensors), len(ref.Tensors))

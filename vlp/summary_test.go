@@ -2,7 +2,6 @@ package vlp
 
 import (
 	"math"
-	"path/filepath"
 	"testing"
 )
 
@@ -24,11 +23,11 @@ func TestInspect(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {
-			cfg, err := ReadConfig(filepath.Join(fixtures, tt.model, "config.json"))
+			cfg, err := ReadConfig(tiny(t, tt.model, "config.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, err := Inspect(filepath.Join(fixtures, tt.model, tt.file), &cfg)
+			s, err := Inspect(tiny(t, tt.model, tt.file), &cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -52,7 +51,7 @@ func TestInspect(t *testing.T) {
 			if s.Resolution != tt.resolution || s.EmbedDim != tt.embedDim || s.Architecture != cfg.String() {
 				t.Errorf("resolution %d, embed %d, architecture %q; want %d, %d, %q", s.Resolution, s.EmbedDim, s.Architecture, tt.resolution, tt.embedDim, cfg.String())
 			}
-			out := readSafetensors(t, filepath.Join(fixtures, tt.model, "outputs.safetensors"))
+			out := readSafetensors(t, tiny(t, tt.model, "outputs.safetensors"))
 			if want := float64(fixtureTensor(t, out, "logit_scale_exp").Item()); math.Abs(s.LogitScale-want) > 1e-5*want {
 				t.Errorf("logit scale %g, want %g", s.LogitScale, want)
 			}

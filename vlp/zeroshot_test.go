@@ -58,7 +58,7 @@ func TestPrompt(t *testing.T) {
 // loadViT loads the tiny ViT fixture model.
 func loadViT(t *testing.T) *CLIP {
 	t.Helper()
-	dir := filepath.Join(fixtures, "vit")
+	dir := tiny(t, "vit")
 	cfg, err := ReadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		t.Fatalf("fixture: %v", err)
@@ -73,7 +73,7 @@ func loadViT(t *testing.T) *CLIP {
 // fixtureImages returns the fixture's preprocessed images (4, 3, 32, 32).
 func fixtureImages(t *testing.T) *tensor.Tensor {
 	t.Helper()
-	return fixtureTensor(t, readSafetensors(t, filepath.Join(fixtures, "vit", "inputs.safetensors")), "images")
+	return fixtureTensor(t, readSafetensors(t, tiny(t, "vit", "inputs.safetensors")), "images")
 }
 
 var testClasses = []string{"back pack", "bike", "calculator", "desk lamp", "alarm clock"}

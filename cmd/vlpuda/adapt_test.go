@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/uda"
 )
 
@@ -76,8 +77,8 @@ func readResult(t *testing.T, path string) *uda.Result {
 func TestAdaptEval(t *testing.T) {
 	root := t.TempDir()
 	writeShapeDomains(t, root, 6)
-	model := fixture(t, "clip-tiny", "vit", "model.safetensors")
-	config := fixture(t, "clip-tiny", "vit", "config.json")
+	model := fixture.Path(t, "clip-tiny", "vit", "model.safetensors")
+	config := fixture.Path(t, "clip-tiny", "vit", "config.json")
 	adaptArgs := func(out string, extra ...string) []string {
 		return append([]string{"adapt", "-model", model, "-config", config, "-data", root, "-preset", "office31",
 			"-s", "src", "-t", "tgt", "-epochs", "2", "-iters", "3", "-batch", "6", "-target-batch", "6",
@@ -157,8 +158,8 @@ func TestAdaptEvalErrors(t *testing.T) {
 		os.MkdirAll(filepath.Join(root, "odd", c), 0o755)
 		os.WriteFile(filepath.Join(root, "odd", c, "0.png"), src, 0o644)
 	}
-	model := fixture(t, "clip-tiny", "vit", "model.safetensors")
-	config := fixture(t, "clip-tiny", "vit", "config.json")
+	model := fixture.Path(t, "clip-tiny", "vit", "model.safetensors")
+	config := fixture.Path(t, "clip-tiny", "vit", "config.json")
 	base := []string{"adapt", "-model", model, "-config", config, "-data", root}
 	tests := []struct {
 		name   string

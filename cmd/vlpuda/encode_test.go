@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/tensor/tensortest"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
@@ -25,9 +26,9 @@ func TestEncodeFixtures(t *testing.T) {
 			dir := t.TempDir()
 			out := filepath.Join(dir, "out.safetensors")
 			code, stdout, stderr := runVlpuda(t, "encode",
-				"-model", fixture(t, "clip-tiny", tt.model, tt.file),
-				"-config", fixture(t, "clip-tiny", tt.model, "config.json"),
-				"-inputs", fixture(t, "clip-tiny", tt.model, "inputs.safetensors"),
+				"-model", fixture.Path(t, "clip-tiny", tt.model, tt.file),
+				"-config", fixture.Path(t, "clip-tiny", tt.model, "config.json"),
+				"-inputs", fixture.Path(t, "clip-tiny", tt.model, "inputs.safetensors"),
 				"-out", out)
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
@@ -39,7 +40,7 @@ func TestEncodeFixtures(t *testing.T) {
 				t.Errorf("folder holds %v, want only out.safetensors", names)
 			}
 			got := readOutputs(t, out)
-			want := readOutputs(t, fixture(t, "clip-tiny", tt.model, "outputs.safetensors"))
+			want := readOutputs(t, fixture.Path(t, "clip-tiny", tt.model, "outputs.safetensors"))
 			scale := float64(want["logit_scale_exp"].Item())
 			for _, name := range []string{"image_features", "text_features", "logits_per_image", "logits_per_text", "logit_scale_exp"} {
 				g, ok := got[name]
@@ -83,11 +84,11 @@ func readOutputs(t *testing.T, path string) map[string]*tensor.Tensor {
 // output folder as it was: no output, no temporary file.
 func TestEncodeBadInput(t *testing.T) {
 	in := t.TempDir()
-	vitST := fixture(t, "clip-tiny", "vit", "model.safetensors")
-	vitConfig := fixture(t, "clip-tiny", "vit", "config.json")
-	vitInputs := fixture(t, "clip-tiny", "vit", "inputs.safetensors")
-	rnST := fixture(t, "clip-tiny", "rn", "model.safetensors")
-	rnConfig := fixture(t, "clip-tiny", "rn", "config.json")
+	vitST := fixture.Path(t, "clip-tiny", "vit", "model.safetensors")
+	vitConfig := fixture.Path(t, "clip-tiny", "vit", "config.json")
+	vitInputs := fixture.Path(t, "clip-tiny", "vit", "inputs.safetensors")
+	rnST := fixture.Path(t, "clip-tiny", "rn", "model.safetensors")
+	rnConfig := fixture.Path(t, "clip-tiny", "rn", "config.json")
 	truncated := truncatedCopy(t, in, vitST, 0.9, "a.safetensors")
 	unknown := writeFile(t, in, "b.bin", "PK this only looks like a zip")
 	missing := withoutTensor(t, in, vitST, "visual.proj", "c.safetensors")

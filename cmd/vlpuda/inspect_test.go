@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/vlp"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
 )
@@ -31,8 +32,8 @@ func TestInspectFixtures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.model, func(t *testing.T) {
-			path := fixture(t, "clip-tiny", tt.model, tt.file)
-			config := fixture(t, "clip-tiny", tt.model, "config.json")
+			path := fixture.Path(t, "clip-tiny", tt.model, tt.file)
+			config := fixture.Path(t, "clip-tiny", tt.model, "config.json")
 			code, stdout, stderr := runVlpuda(t, "inspect", path, "-config", config, "-json")
 			if code != 0 {
 				t.Fatalf("exit %d: %s", code, stderr)
@@ -75,11 +76,11 @@ func TestInspectFixtures(t *testing.T) {
 
 // TestInspectSaved checks that a checkpoint vlpuda saved needs no -config.
 func TestInspectSaved(t *testing.T) {
-	cfg, err := vlp.ReadConfig(fixture(t, "clip-tiny", "rn", "config.json"))
+	cfg, err := vlp.ReadConfig(fixture.Path(t, "clip-tiny", "rn", "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, _, err := vlp.Load(fixture(t, "clip-tiny", "rn", "model.safetensors"), &cfg)
+	m, _, err := vlp.Load(fixture.Path(t, "clip-tiny", "rn", "model.safetensors"), &cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,9 +103,9 @@ func TestInspectSaved(t *testing.T) {
 // message naming the file and the problem.
 func TestInspectBadInput(t *testing.T) {
 	dir := t.TempDir()
-	vitST := fixture(t, "clip-tiny", "vit", "model.safetensors")
-	vitPT := fixture(t, "clip-tiny", "vit", "model.pt")
-	config := fixture(t, "clip-tiny", "vit", "config.json")
+	vitST := fixture.Path(t, "clip-tiny", "vit", "model.safetensors")
+	vitPT := fixture.Path(t, "clip-tiny", "vit", "model.pt")
+	config := fixture.Path(t, "clip-tiny", "vit", "config.json")
 	// The file names say nothing of the problem, so only the message can.
 	tests := []struct {
 		name, path, errHas string

@@ -9,20 +9,6 @@ import (
 	"testing"
 )
 
-// fixtureDir is the shared fixture folder, seen from this package.
-const fixtureDir = "../../../shared/fixtures"
-
-// fixture returns the path of a fixture file, failing the test with the
-// path when the file is missing.
-func fixture(t *testing.T, elem ...string) string {
-	t.Helper()
-	path := filepath.Join(append([]string{fixtureDir}, elem...)...)
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("fixture %s is missing: %v", path, err)
-	}
-	return path
-}
-
 // runVlpuda runs a vlpuda command line through run and returns its exit
 // status and what it printed.
 func runVlpuda(t *testing.T, args ...string) (code int, stdout, stderr string) {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/uda/rst"
@@ -19,7 +20,7 @@ import (
 // returns the paths of the base model and the residual, and the residual.
 func residualFixture(t *testing.T, seed uint64) (model, path string, r *rst.Residual) {
 	t.Helper()
-	cfg, err := vlp.ReadConfig(fixture(t, "clip-tiny", "vit", "config.json"))
+	cfg, err := vlp.ReadConfig(fixture.Path(t, "clip-tiny", "vit", "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vlpuda/vlpuda/internal/fixture"
 )
 
 // goldenRow is one line of the tokenizer fixture: clip.tokenize(text,
@@ -19,7 +21,7 @@ type goldenRow struct {
 // goldenTokens returns the rows of golden.jsonl by index.
 func goldenTokens(t *testing.T) []goldenRow {
 	t.Helper()
-	path := fixture(t, "tokenizer", "golden.jsonl")
+	path := fixture.Path(t, "tokenizer", "golden.jsonl")
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/vlpuda/vlpuda/internal/fixture"
 )
 
 // writeImageFolder writes a small ImageFolder: per class, PNG files of
@@ -46,8 +48,8 @@ func TestZeroshotCommand(t *testing.T) {
 	writeImageFolder(t, root, classes, 2)
 	out := filepath.Join(t.TempDir(), "result.json")
 	args := []string{"zeroshot",
-		"-model", fixture(t, "clip-tiny", "vit", "model.safetensors"),
-		"-config", fixture(t, "clip-tiny", "vit", "config.json"),
+		"-model", fixture.Path(t, "clip-tiny", "vit", "model.safetensors"),
+		"-config", fixture.Path(t, "clip-tiny", "vit", "config.json"),
 		"-data", root, "-out", out, "-batch", "4", "-q"}
 
 	code, stdout, stderr := runVlpuda(t, append(args, "-template", "a photo of a {}", "--template", "a drawing of a {class}")...)
@@ -131,8 +133,8 @@ func TestZeroshotCommand(t *testing.T) {
 }
 
 func TestZeroshotCommandErrors(t *testing.T) {
-	model := fixture(t, "clip-tiny", "vit", "model.safetensors")
-	config := fixture(t, "clip-tiny", "vit", "config.json")
+	model := fixture.Path(t, "clip-tiny", "vit", "model.safetensors")
+	config := fixture.Path(t, "clip-tiny", "vit", "config.json")
 	good := t.TempDir()
 	writeImageFolder(t, good, []string{"cat", "dog"}, 1)
 	bad := t.TempDir()

@@ -13,29 +13,15 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/tensor/dtype"
-)
-
-const (
-	fixtureDir = "../../../shared/fixtures/clip-tiny"
-	methodDir  = "../../../shared/method"
 )
 
 var jitExtras = []string{"input_resolution", "context_length", "vocab_size"}
 
-// fixturePath returns the path of a shared file, failing if it is missing.
-func fixturePath(t testing.TB, dir, name string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("fixture %s is missing: %v", p, err)
-	}
-	return p
-}
-
 func open(t testing.TB, name string) *StateDict {
 	t.Helper()
-	s, err := Open(fixturePath(t, fixtureDir, name))
+	s, err := Open(fixture.Path(t, "clip-tiny", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,7 +126,7 @@ func TestNamesFollowReleasedModels(t *testing.T) {
 	index := regexp.MustCompile(`(resblocks|layer[1-4])\.\d+\.`)
 	pattern := func(name string) string { return index.ReplaceAllString(name, "$1.#.") }
 	readList := func(name string) map[string]bool {
-		f, err := os.Open(fixturePath(t, methodDir, name))
+		f, err := os.Open(fixture.Path(t, name))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -38,7 +38,7 @@ func TestReadMetadata(t *testing.T) {
 	}{
 		{withMeta, map[string]string{"format": "pt", "k": `{"a":1}`}, ""},
 		{noMeta, nil, ""},
-		{filepath.Join(fixtureDir, "vit", "model.safetensors"), map[string]string{"format": "pt"}, ""},
+		{fixturePath(t, "vit", "model.safetensors"), map[string]string{"format": "pt"}, ""},
 		{truncated, nil, "exceeds"},
 		{short, nil, "truncated file"},
 		{filepath.Join(dir, "missing.safetensors"), nil, "no such file"},

@@ -13,10 +13,16 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/tensor/dtype"
 )
 
-const fixtureDir = "../../../shared/fixtures/clip-tiny"
+// fixturePath returns the path of a file of the tiny CLIP models in the
+// repository's testdata folder; see fixture.Path.
+func fixturePath(t testing.TB, elem ...string) string {
+	t.Helper()
+	return fixture.Path(t, append([]string{"clip-tiny"}, elem...)...)
+}
 
 // fixtureFiles are every safetensors file of the CLIP fixtures.
 var fixtureFiles = []string{
@@ -29,7 +35,7 @@ var fixtureFiles = []string{
 // when it is missing.
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()
-	path := filepath.Join(fixtureDir, name)
+	path := fixturePath(t, name)
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatalf("fixture %s is missing or unreadable: %v", path, err)
@@ -52,7 +58,7 @@ func TestFixtureTensors(t *testing.T) {
 			if err := json.Unmarshal(readFixture(t, model+"/config.json"), &cfg); err != nil {
 				t.Fatal(err)
 			}
-			f, err := ReadFile(filepath.Join(fixtureDir, model, "model.safetensors"))
+			f, err := ReadFile(fixturePath(t, model, "model.safetensors"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -313,9 +319,7 @@ func FuzzParse(f *testing.F) {
 	f.Add(file(`{}`, nil))
 	f.Add(file(`{"__metadata__":{"format":"pt"},"a":{"dtype":"F16","shape":[2],"data_offsets":[0,4]}}`, []byte{0, 60, 0, 188}))
 	f.Add(file(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}`, make([]byte, 12)))
-	if b, err := os.ReadFile(filepath.Join(fixtureDir, "vit-fp16/outputs.safetensors")); err == nil {
-		f.Add(b)
-	}
+	f.Add(readFixture(f, "vit-fp16/outputs.safetensors"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		parsed, err := Parse(data)
 		if err != nil {

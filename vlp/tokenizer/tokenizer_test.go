@@ -7,21 +7,19 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/vlpuda/vlpuda/internal/fixture"
 )
 
-// fixtureDir holds the golden files made with the reference tokenizer.
-const fixtureDir = "../../../shared/fixtures/tokenizer"
-
-// readJSONL decodes every line of a fixture file into a new T. A missing
-// file fails the test with its path.
+// readJSONL decodes every line of a golden file of the reference tokenizer
+// (testdata/tokenizer/name; see fixture.Path) into a new T.
 func readJSONL[T any](t testing.TB, name string) []T {
 	t.Helper()
-	path := filepath.Join(fixtureDir, name)
+	path := fixture.Path(t, "tokenizer", name)
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatalf("fixture %s is missing or unreadable: %v", path, err)

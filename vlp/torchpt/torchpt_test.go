@@ -14,24 +14,20 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/tensor/dtype"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
 )
-
-const fixtureDir = "../../../shared/fixtures/clip-tiny"
 
 // jitExtras are the 0-dim int64 entries that TorchScript CLIP archives hold
 // beyond the model's state dict.
 var jitExtras = []string{"input_resolution", "context_length", "vocab_size"}
 
-// fixturePath returns the path of a fixture file, failing if it is missing.
+// fixturePath returns the path of a file of the tiny CLIP models in the
+// repository's testdata folder; see fixture.Path.
 func fixturePath(t testing.TB, name string) string {
 	t.Helper()
-	p := filepath.Join(fixtureDir, name)
-	if _, err := os.Stat(p); err != nil {
-		t.Fatalf("fixture %s is missing: %v", p, err)
-	}
-	return p
+	return fixture.Path(t, "clip-tiny", name)
 }
 
 func readPT(t testing.TB, name string) *File {
