@@ -2,10 +2,11 @@
 // the method of Zhou & Zhou, "Unsupervised Domain Adaption Harnessing
 // Vision-Language Pre-training" (IEEE TCSVT 2024, arXiv 2408.02192): the
 // task head, Cross-Modal Knowledge Distillation (CMKD), FixMatch on both
-// heads, and their ramped loss weights. The specification is
-// shared/method/paper-spec.md; the losses follow the authors' code by
-// default (VariantCode) and the paper's printed equations on request
-// (VariantPaper).
+// heads, and their ramped loss weights. Section numbers ("spec §1.9") are
+// those of the project's method specification, which restates the paper's
+// equations and notes where the authors' code departs from them; the losses
+// follow the authors' code by default (VariantCode) and the paper's printed
+// equations on request (VariantPaper).
 //
 // # Files
 //

@@ -20,8 +20,8 @@
 // parts of ftfy.fix_text that change real captions and prompts (HTML
 // entities, Windows-1252 mojibake, curly quotes, ligatures, full-width
 // forms, control characters, line breaks, NFC) and matches the reference on
-// every string of shared/fixtures/tokenizer, including the 26 that ftfy
-// changes. It does not score texts the way ftfy does before repairing
-// mojibake, nor know encodings other than Windows-1252 and Latin-1; the
-// fixText comment lists the consequences.
+// every string of the repository's golden files (testdata/tokenizer),
+// including the 26 that ftfy changes. It does not score texts the way ftfy
+// does before repairing mojibake, nor know encodings other than
+// Windows-1252 and Latin-1; the fixText comment lists the consequences.
 package tokenizer
