@@ -125,7 +125,8 @@ func TestOpenErrors(t *testing.T) {
 func TestNamesFollowReleasedModels(t *testing.T) {
 	index := regexp.MustCompile(`(resblocks|layer[1-4])\.\d+\.`)
 	pattern := func(name string) string { return index.ReplaceAllString(name, "$1.#.") }
-	readList := func(name string) map[string]bool {
+	readList := func(t *testing.T, name string) map[string]bool {
+		t.Helper()
 		f, err := os.Open(fixture.Path(t, name))
 		if err != nil {
 			t.Fatal(err)
@@ -149,7 +150,7 @@ func TestNamesFollowReleasedModels(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.fixture, func(t *testing.T) {
-			want := readList(tt.list)
+			want := readList(t, tt.list)
 			got := make(map[string]bool)
 			for _, n := range open(t, tt.fixture).Names() {
 				if !slices.Contains(jitExtras, n) {
