@@ -138,16 +138,22 @@ func readIDXFile(path string, magic int) (*IDX, error) {
 			return nil, err
 		}
 	}
+	return decodeIDX(path, b, magic)
+}
+
+// decodeIDX decompresses b, the gzip-compressed IDX file called name in
+// messages, reads it and checks its magic number.
+func decodeIDX(name string, b []byte, magic int) (*IDX, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("digits: %s: %w", path, err)
+		return nil, fmt.Errorf("digits: %s: %w", name, err)
 	}
 	x, err := ReadIDX(zr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if x.magic() != magic {
-		return nil, fmt.Errorf("digits: %s: magic %#x, want %#x: %w", path, x.magic(), magic, ErrCorrupt)
+		return nil, fmt.Errorf("digits: %s: magic %#x, want %#x: %w", name, x.magic(), magic, ErrCorrupt)
 	}
 	return x, nil
 }
