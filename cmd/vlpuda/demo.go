@@ -31,10 +31,13 @@ methods, and -lr, -head-lr-mult, -tau, -rst-density, -fixmatch-weight,
 -fixmatch-threshold, -iters, -epochs, -batch, -train-images and
 -test-images override the protocol's values.
 
-The digit domains are fetched and cached first ('vlpuda fetch' shows
-them). MNIST and rendered fonts need only Go; MNIST-M needs photos from
-Debian packages: without them the demo runs fonts→MNIST instead and says
-so.
+The MNIST images the demo reads are embedded in this binary (the first
+2000 training and 200 test images of each class; larger -train-images or
+-test-images read MNIST from the Go module cache), and the fonts are
+rendered, so no Go toolchain is needed. The rest is fetched and cached
+first ('vlpuda fetch' shows it): MNIST-M needs photos from Debian
+packages, fetched with apt-get; without them the demo runs fonts→MNIST
+instead and says which files to put where in the -cache folder.
 
 DIR (default vlpuda-demo) receives plan.json, one folder per run below
 runs/, results.json and results.png (a bar chart). An interrupted demo

@@ -51,6 +51,39 @@ func TestDemoCommand(t *testing.T) {
 	}
 }
 
+// TestDemoWithoutGoOrApt runs the default demo's task where neither the go
+// command, nor a module cache, nor apt-get is there, as on a machine that
+// got only the release binary: MNIST comes from the binary, and MNIST→MNIST-M
+// becomes fonts→MNIST with a note that says which files to put where.
+func TestDemoWithoutGoOrApt(t *testing.T) {
+	teacher, empty, cache := tinyTeacher(t, true), t.TempDir(), t.TempDir()
+	for _, k := range []string{"PATH", "GOMODCACHE", "GOPATH", "HOME", "XDG_CACHE_HOME"} {
+		t.Setenv(k, empty)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"quick", []string{"-quick"}},
+		{"default", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append([]string{"demo", "-teacher", teacher, "-out", filepath.Join(t.TempDir(), "demo"), "-cache", cache,
+				"-iters", "2", "-epochs", "1", "-batch", "4", "-q", "-methods", "zero-shot,source-only"}, tc.args...)
+			code, stdout, stderr := runVlpuda(t, args...)
+			if code != 0 {
+				t.Fatalf("exit %d, stderr:\n%s", code, stderr)
+			}
+			for _, want := range []string{"fonts→mnist", "Source only", "apt-get or dpkg-deb not found",
+				filepath.Join(cache, "debian", "python3-skimage", "astronaut.png")} {
+				if !strings.Contains(stdout, want) {
+					t.Errorf("output lacks %q:\n%s", want, stdout)
+				}
+			}
+		})
+	}
+}
+
 func TestDemoNoTeacher(t *testing.T) {
 	code, _, stderr := runVlpuda(t, "demo", "-teacher", filepath.Join(t.TempDir(), "none.safetensors"), "-out", t.TempDir(), "-tasks", "fonts->mnist", "-q")
 	if code != 1 || !strings.Contains(stderr, "none.safetensors") {

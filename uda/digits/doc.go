@@ -24,7 +24,10 @@
 // # Files
 //
 // MNIST comes from the Go module cache (go.mod requires the module, so
-// `go build` and `go test` download it). Everything else is a file inside a
+// `go build` and `go test` download it). A subset of it, what `vlpuda demo`
+// reads, is also embedded in this package ([MNISTSubset]; NOTICE at the
+// repository's root attributes it), so that a binary copied to a machine
+// without Go still has it. Everything else is a file inside a
 // Debian package: [Fetch] downloads the package with `apt-get download`,
 // extracts only the pinned files with `dpkg-deb --fsys-tarfile`, checks each
 // against a SHA-256 compiled into this package, and stores it as
@@ -47,6 +50,7 @@
 //	load.go       Load by domain name, Options
 //	idx.go        the IDX format of MNIST
 //	mnist.go      locating the GoMNIST module and loading MNIST
+//	embedded.go   the embedded MNIST subset (mnistsubset/, go generate)
 //	mnistm.go     the MNIST-M-style blend
 //	opencv.go     OpenCV's digits.png
 //	optdigits.go  UCI optdigits

