@@ -17,6 +17,7 @@ type Tensor struct {
 	strides []int
 
 	requiresGrad bool
+	inference    bool    // see Inference; never set together with requiresGrad
 	grad         *Tensor // contiguous, same shape; nil until a gradient arrives
 
 	// The graph: the tensors this one was computed from and the closure that
@@ -175,10 +176,10 @@ func (t *Tensor) At(idx ...int) float32 {
 }
 
 // Clone returns a contiguous copy of t that shares nothing with it and has no
-// graph. It keeps the requires-grad flag.
+// graph. It keeps the requires-grad flag and the inference mark.
 func (t *Tensor) Clone() *Tensor {
 	c := New(t.Values(), t.shape...)
-	c.requiresGrad = t.requiresGrad
+	c.requiresGrad, c.inference = t.requiresGrad, t.inference
 	return c
 }
 

@@ -42,11 +42,9 @@ type pseudoLabels struct {
 // newPseudoLabels computes the pseudo-labels and mask of the weak logits
 // (B, C) without recording gradients.
 func newPseudoLabels(weak *tensor.Tensor, threshold float64, v Variant) pseudoLabels {
-	var conf *tensor.Tensor
 	var pl pseudoLabels
-	tensor.NoGrad(func() {
-		conf, pl.labels = tensor.MaxDim(tensor.Softmax(weak.Detach(), 1), 1, false)
-	})
+	conf, labels := tensor.MaxDim(tensor.Softmax(weak.Detach(), 1), 1, false)
+	pl.labels = labels
 	thr := float32(threshold)
 	pl.mask = make([]float32, len(pl.labels))
 	for i, c := range conf.Values() {

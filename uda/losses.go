@@ -91,8 +91,7 @@ func GiniCalibrated(p, w *tensor.Tensor) *tensor.Tensor {
 // constant (1, C), with a class of zero mass given S_c = 1: all its p[·,c]
 // are 0, so each p²/S_c is 0 and so is its gradient 2p/S_c.
 func classMass(p *tensor.Tensor) *tensor.Tensor {
-	var mass *tensor.Tensor
-	tensor.NoGrad(func() { mass = tensor.SumDim(p.Detach(), 0, true) })
+	mass := tensor.SumDim(p.Detach(), 0, true)
 	md := mass.Data()
 	for c, v := range md {
 		if v == 0 {
@@ -140,19 +139,14 @@ func Alpha(logPH, logPG *tensor.Tensor, v Variant) *tensor.Tensor {
 	if logPH.NDim() != 2 {
 		panic(fmt.Sprintf("uda: Alpha: log-probabilities have shape %v; want (B, C)", logPH.Shape()))
 	}
-	var alpha *tensor.Tensor
-	tensor.NoGrad(func() {
-		ph, pg := logPH.Detach(), logPG.Detach()
-		switch v {
-		case VariantCode:
-			alpha = tensor.Exp(tensor.Neg(tensor.KLDiv(pg, ph)))
-		case VariantPaper:
-			alpha = tensor.Exp(tensor.Neg(tensor.KLDiv(ph, pg)))
-		default:
-			panic(fmt.Sprintf("uda: Alpha: unknown %v", v))
-		}
-	})
-	return alpha
+	ph, pg := logPH.Detach(), logPG.Detach()
+	switch v {
+	case VariantCode:
+		return tensor.Exp(tensor.Neg(tensor.KLDiv(pg, ph)))
+	case VariantPaper:
+		return tensor.Exp(tensor.Neg(tensor.KLDiv(ph, pg)))
+	}
+	panic(fmt.Sprintf("uda: Alpha: unknown %v", v))
 }
 
 // TeacherLogits returns the zero-shot (teacher) logits of image features
@@ -424,23 +418,21 @@ type stopped struct {
 // stopGradient computes the constants of the loss from z.
 func (o Objective) stopGradient(z Logits) *stopped {
 	c := &stopped{}
-	tensor.NoGrad(func() {
-		if o.Method.cmkd() {
-			zt, zg := z.Target.Detach(), z.TeacherTarget.Detach()
-			c.alpha = Alpha(tensor.LogSoftmax(zt, 1), tensor.LogSoftmax(zg, 1), o.Variant)
-			pH := tensor.Softmax(zt, 1)
-			c.pG = tensor.Softmax(zg, 1)
-			if o.Variant == VariantCode {
-				c.massH = classMass(pH)
-				c.massM = classMass(tensor.MulScalar(tensor.Add(pH, c.pG), 0.5))
-				c.massG = classMass(c.pG)
-			}
+	if o.Method.cmkd() {
+		zt, zg := z.Target.Detach(), z.TeacherTarget.Detach()
+		c.alpha = Alpha(tensor.LogSoftmax(zt, 1), tensor.LogSoftmax(zg, 1), o.Variant)
+		pH := tensor.Softmax(zt, 1)
+		c.pG = tensor.Softmax(zg, 1)
+		if o.Variant == VariantCode {
+			c.massH = classMass(pH)
+			c.massM = classMass(tensor.MulScalar(tensor.Add(pH, c.pG), 0.5))
+			c.massG = classMass(c.pG)
 		}
-		if o.Method.fixMatch() {
-			c.head = newPseudoLabels(z.Target, o.FixMatchThreshold, o.Variant)
-			c.teacher = newPseudoLabels(z.TeacherTarget, o.FixMatchThreshold, o.Variant)
-		}
-	})
+	}
+	if o.Method.fixMatch() {
+		c.head = newPseudoLabels(z.Target, o.FixMatchThreshold, o.Variant)
+		c.teacher = newPseudoLabels(z.TeacherTarget, o.FixMatchThreshold, o.Variant)
+	}
 	return c
 }
 

@@ -52,32 +52,30 @@ func EncodeFile(m *CLIP, in, out string, overwrite bool) error {
 	}
 	var results []safetensors.Tensor
 	var img, txt *tensor.Tensor
-	tensor.NoGrad(func() {
-		scale := tensor.Exp(m.LogitScale)
-		results = append(results, safetensors.FromFloat32("logit_scale_exp", nil, scale.Values()))
-		if images != nil {
-			img = encodeBatches(images.Dim(0), func(i, n int) *tensor.Tensor {
-				return m.EncodeImage(images.Narrow(0, i, n).Contiguous())
-			})
-			results = append(results, featureTensor("image_features", img))
-		}
-		if ids != nil {
-			txt = encodeBatches(len(ids), func(i, n int) *tensor.Tensor {
-				x, err := m.EncodeText(ids[i : i+n])
-				if err != nil {
-					// encodeInputs checked every id and row length.
-					panic(fmt.Sprintf("vlp: EncodeFile: %v", err))
-				}
-				return x
-			})
-			results = append(results, featureTensor("text_features", txt))
-		}
-		if img != nil && txt != nil {
-			logits := m.Logits(img, txt)
-			results = append(results, featureTensor("logits_per_image", logits),
-				featureTensor("logits_per_text", logits.T()))
-		}
-	})
+	scale := tensor.Exp(m.LogitScale.Detach())
+	results = append(results, safetensors.FromFloat32("logit_scale_exp", nil, scale.Values()))
+	if images != nil {
+		img = encodeBatches(images.Dim(0), func(i, n int) *tensor.Tensor {
+			return m.EncodeImage(images.Narrow(0, i, n).Contiguous().Inference())
+		})
+		results = append(results, featureTensor("image_features", img))
+	}
+	if ids != nil {
+		txt = encodeBatches(len(ids), func(i, n int) *tensor.Tensor {
+			x, err := m.EncodeTextInference(ids[i : i+n])
+			if err != nil {
+				// encodeInputs checked every id and row length.
+				panic(fmt.Sprintf("vlp: EncodeFile: %v", err))
+			}
+			return x
+		})
+		results = append(results, featureTensor("text_features", txt))
+	}
+	if img != nil && txt != nil {
+		logits := m.Logits(img, txt)
+		results = append(results, featureTensor("logits_per_image", logits),
+			featureTensor("logits_per_text", logits.T()))
+	}
 	write := safetensors.WriteFile
 	if overwrite {
 		write = safetensors.ReplaceFile
