@@ -245,9 +245,7 @@ func adaptTask(stderr io.Writer, p uda.Preset, cfg uda.Config, size int) (task u
 	pair := data.Pair{Root: *adData, Dataset: *adDataset, Source: *adSource, Target: *adTarget,
 		SourceList: *adSrcList, TargetList: *adTgtList, Classes: *adClasses}
 	src, tgt, warns, err := pair.Open()
-	for _, w := range warns {
-		fmt.Fprintf(stderr, "vlpuda adapt: warning: %s\n", w)
-	}
+	printWarnings(stderr, "adapt", warns)
 	if errors.Is(err, data.ErrIncompletePair) {
 		return task, nil, fmt.Errorf("%w: use -s and -t, or -source-list, -target-list and -classes", err)
 	}

@@ -25,8 +25,8 @@ type Pair struct {
 }
 
 // Open opens the source and target datasets and checks that they have the
-// same classes. warns holds what a preset noticed on the way (a domain
-// found under another folder name, say).
+// same classes. warns holds what ImageFolder or a preset noticed on the
+// way (a link not followed, an incomplete download).
 func (p Pair) Open() (src, tgt *Dataset, warns []string, err error) {
 	lists := p.SourceList != "" || p.TargetList != ""
 	switch {
@@ -50,11 +50,13 @@ func (p Pair) Open() (src, tgt *Dataset, warns []string, err error) {
 	if preset, err := LookupPreset(p.Dataset); p.Dataset != "" && err == nil {
 		return preset.OpenPair(p.Root, p.Source, p.Target)
 	}
-	if src, err = ImageFolder(filepath.Join(p.Root, p.Source)); err != nil {
+	src, w1, err := ImageFolder(filepath.Join(p.Root, p.Source))
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	if tgt, err = ImageFolder(filepath.Join(p.Root, p.Target)); err != nil {
+	tgt, w2, err := ImageFolder(filepath.Join(p.Root, p.Target))
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	return src, tgt, nil, SameClasses(src, tgt)
+	return src, tgt, append(w1, w2...), SameClasses(src, tgt)
 }
