@@ -2,6 +2,8 @@ package tensor_test
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vlpuda/vlpuda/tensor"
@@ -313,5 +315,32 @@ func assertSameBits(t *testing.T, names []string, got, want [][]float32) {
 				t.Fatalf("%s[%d] = %v fused, %v composed", name, j, got[i][j], want[i][j])
 			}
 		}
+	}
+}
+
+// TestRank100000Messages checks that messages about a tensor of rank
+// 100000 stay short: the shape is cut in the middle and its rank given.
+func TestRank100000Messages(t *testing.T) {
+	shape := slices.Repeat([]int{1}, 100000)
+	shape[len(shape)-1] = 2
+	x := tensor.Zeros(shape...)
+	const want = "(1,1,1,1,1,1,…,1,2) (rank 100000)"
+	if s := x.String(); !strings.Contains(s, want) || len(s) > 200 {
+		t.Errorf("String() = %.300q (%d bytes), want at most 200 containing %q", s, len(s), want)
+	}
+	for name, f := range map[string]func(){
+		"New":     func() { tensor.New([]float32{1}, shape...) },
+		"Reshape": func() { x.Reshape(3, -1) },
+		"Squeeze": func() { x.Squeeze(-1) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, want) || len(msg) > 200 {
+					t.Errorf("panic %.300q (%d bytes), want at most 200 containing %q", msg, len(msg), want)
+				}
+			}()
+			f()
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/uda/rst"
@@ -165,7 +166,7 @@ func checkStateDict(m nn.Module, values map[string]*tensor.Tensor) error {
 			return fmt.Errorf("unexpected tensor %q", name)
 		}
 		if !slices.Equal(dst.Shape(), v.Shape()) {
-			return fmt.Errorf("tensor %q has shape %v, want %v", name, v.Shape(), dst.Shape())
+			return fmt.Errorf("tensor %q has shape %s, want %s", name, shapefmt.String(v.Shape()), shapefmt.String(dst.Shape()))
 		}
 	}
 	for name := range sd {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor"
 )
 
@@ -23,7 +24,7 @@ import (
 // apply it to both heads: the task head h and the zero-shot head z_g.
 func FixMatch(weak, strong *tensor.Tensor, threshold, weight float64, v Variant) (loss *tensor.Tensor, maskRate float64) {
 	if weak.NDim() != 2 || weak.Dim(0) == 0 || !slices.Equal(weak.Shape(), strong.Shape()) {
-		panic(fmt.Sprintf("uda: FixMatch: weak %v and strong %v; want equal (B, C), B > 0", weak.Shape(), strong.Shape()))
+		panic(fmt.Sprintf("uda: FixMatch: weak %s and strong %s; want equal (B, C), B > 0", shapefmt.String(weak.Shape()), shapefmt.String(strong.Shape())))
 	}
 	if v != VariantCode && v != VariantPaper {
 		panic(fmt.Sprintf("uda: FixMatch: unknown %v", v))

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 )
@@ -99,7 +100,7 @@ func (m *CLIP) Children(visit func(string, nn.Module)) {
 func (m *CLIP) EncodeImage(images *tensor.Tensor) *tensor.Tensor {
 	r := m.Config.ImageResolution
 	if s := images.Shape(); len(s) != 4 || s[1] != 3 || s[2] != r || s[3] != r {
-		panic(fmt.Sprintf("vlp: EncodeImage: images of shape %v, want (N, 3, %d, %d)", s, r, r))
+		panic(fmt.Sprintf("vlp: EncodeImage: images of shape %s, want (N, 3, %d, %d)", shapefmt.String(s), r, r))
 	}
 	return m.Visual.Forward(images)
 }

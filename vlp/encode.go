@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/tensor/dtype"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
@@ -118,7 +119,7 @@ func (m *CLIP) encodeInputs(f *safetensors.File) (*tensor.Tensor, [][]int32, err
 			return nil, nil, fmt.Errorf("images are %s, want F32 (normalised float32)", st.DType)
 		}
 		if s := st.Shape; len(s) != 4 || s[0] < 1 || s[1] != 3 || s[2] != r || s[3] != r {
-			return nil, nil, fmt.Errorf("images have shape %v, want [N 3 %d %d] with N ≥ 1 for this model (resolution %d)", s, r, r, r)
+			return nil, nil, fmt.Errorf("images have shape %s, want [N 3 %d %d] with N ≥ 1 for this model (resolution %d)", shapefmt.String(s), r, r, r)
 		}
 		images = tensor.New(st.Float32(), st.Shape...)
 	}
@@ -140,7 +141,7 @@ func (m *CLIP) tokenRows(t *safetensors.Tensor) ([][]int32, error) {
 		return nil, fmt.Errorf("text is %s, want I32 or I64 token ids", t.DType)
 	}
 	if s := t.Shape; len(s) != 2 || s[0] < 1 || s[1] != l {
-		return nil, fmt.Errorf("text has shape %v, want [M %d] with M ≥ 1 (the model's context length is %d)", s, l, l)
+		return nil, fmt.Errorf("text has shape %s, want [M %d] with M ≥ 1 (the model's context length is %d)", shapefmt.String(s), l, l)
 	}
 	size := t.DType.Size()
 	rows := make([][]int32, t.Shape[0])

@@ -7,6 +7,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor"
 )
 
@@ -104,7 +105,7 @@ func (c GradCheck) Check(tb testing.TB, f func(in []*tensor.Tensor) *tensor.Tens
 			got := float64(analytic[i])
 			if math.Abs(got-want) > atol*scale+rtol*math.Abs(want) || math.IsNaN(got) {
 				if bad < 5 {
-					tb.Errorf("input %d %v, element %d: analytic gradient %.6g, numeric %.6g", k, in.Shape(), i, got, want)
+					tb.Errorf("input %d %s, element %d: analytic gradient %.6g, numeric %.6g", k, shapefmt.String(in.Shape()), i, got, want)
 				}
 				bad++
 			}
@@ -135,7 +136,7 @@ func AssertClose(tb testing.TB, got, want *tensor.Tensor, atol, rtol float64) {
 // want beyond atol + rtol·|want|, and the largest absolute difference.
 func Close(got, want *tensor.Tensor, atol, rtol float64) error {
 	if fmt.Sprint(got.Shape()) != fmt.Sprint(want.Shape()) {
-		return fmt.Errorf("shape %v, want %v", got.Shape(), want.Shape())
+		return fmt.Errorf("shape %s, want %s", shapefmt.String(got.Shape()), shapefmt.String(want.Shape()))
 	}
 	g, w := got.Values(), want.Values()
 	first, maxDiff, bad := -1, 0.0, 0
