@@ -3,6 +3,7 @@ package uda
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -342,9 +343,16 @@ func LoadTask(m *vlp.CLIP, path string) (*LoadedTask, error) {
 		return nil, fmt.Errorf("uda: task: %w", err)
 	}
 	magic := make([]byte, 4)
-	_, err = io.ReadFull(f, magic)
+	n, err := io.ReadFull(f, magic)
 	f.Close()
-	if err != nil {
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		size := "empty file"
+		if n > 0 {
+			size = fmt.Sprintf("%d-byte file", n)
+		}
+		return nil, fmt.Errorf("uda: task %s: %s, not a task file (an RST residual or a safetensors checkpoint)", path, size)
+	case err != nil:
 		return nil, fmt.Errorf("uda: task %s: %w", path, err)
 	}
 	if bytes.Equal(magic, []byte("VLPR")) {
