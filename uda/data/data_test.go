@@ -1,6 +1,7 @@
 package data
 
 import (
+	"errors"
 	"image"
 	"image/png"
 	"os"
@@ -278,5 +279,31 @@ func TestPairOpen(t *testing.T) {
 				t.Fatalf("Open error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestPairCheck checks which combinations of domains and lists name a
+// task, without any file: Open's first step.
+func TestPairCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Pair
+		ok   bool
+	}{
+		{"domains", Pair{Source: "A", Target: "W"}, true},
+		{"lists", Pair{SourceList: "a.txt", TargetList: "w.txt", Classes: "c.txt"}, true},
+		{"nothing", Pair{}, false},
+		{"no target", Pair{Source: "A"}, false},
+		{"no class file", Pair{SourceList: "a.txt", TargetList: "w.txt"}, false},
+		{"both", Pair{Source: "A", Target: "W", SourceList: "a.txt", TargetList: "w.txt", Classes: "c.txt"}, false},
+	}
+	for _, tt := range tests {
+		err := tt.p.Check()
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrIncompletePair)) {
+			t.Errorf("%s: Check() = %v, want ok %v (or ErrIncompletePair)", tt.name, err, tt.ok)
+		}
+		if _, _, _, oerr := tt.p.Open(); !tt.ok && !errors.Is(oerr, ErrIncompletePair) {
+			t.Errorf("%s: Open() = %v, want ErrIncompletePair", tt.name, oerr)
+		}
 	}
 }
