@@ -114,9 +114,8 @@ func NewCLIPStep(c CLIPCase) (step func(), err error) {
 	images := tensor.RandN(rng, c.Batch, 3, r, r)
 	if !c.Train {
 		nn.SetTraining(tower, false)
-		return func() {
-			tensor.NoGrad(func() { tower.Forward(images) })
-		}, nil
+		images = images.Inference()
+		return func() { tower.Forward(images) }, nil
 	}
 	nn.SetTraining(tower, true)
 	opt := &nn.SGD{Groups: []nn.ParamGroup{{Params: nn.Params(tower), LR: 1e-6, WeightDecay: 5e-4}}, Momentum: 0.9, Nesterov: true}

@@ -29,7 +29,7 @@ func NewMultiheadAttention(rng *rand.Rand, d, heads int) *MultiheadAttention {
 	}
 	bound := float32(math.Sqrt(6 / float64(d+3*d)))
 	out := NewLinear(rng, d, d, true)
-	tensor.NoGrad(func() { clear(out.Bias.Data()) })
+	clear(out.Bias.Data())
 	return &MultiheadAttention{
 		InProjWeight: tensor.RandUniform(rng, -bound, bound, 3*d, d).SetRequiresGrad(true),
 		InProjBias:   tensor.Zeros(3 * d).SetRequiresGrad(true),

@@ -78,15 +78,16 @@ func (b *BatchNorm) forward(op func(x, weight, bias, runningMean, runningVar *te
 	return op(x, b.Weight, b.Bias, b.RunningMean, b.RunningVar, train, b.Momentum, b.Eps)
 }
 
-// frozenScaleShift returns the norm as a map y = scale·x + shift per
+// frozenScaleShift returns the norm of x as a map y = scale·x + shift per
 // channel (tensor.BatchNormScaleShift) when it uses its running statistics
-// and no gradient is wanted for its weight or bias; ok is false otherwise.
-func (b *BatchNorm) frozenScaleShift() (scale, shift []float32, ok bool) {
+// and no gradient is wanted for its weight or bias (x is an inference
+// tensor, or they require none); ok is false otherwise.
+func (b *BatchNorm) frozenScaleShift(x *tensor.Tensor) (scale, shift []float32, ok bool) {
 	if b.training && !b.FreezeStats {
 		return nil, nil, false
 	}
 	for _, p := range []*tensor.Tensor{b.Weight, b.Bias} {
-		if p != nil && p.RequiresGrad() && tensor.GradEnabled() {
+		if p != nil && p.RequiresGrad() && !x.IsInference() {
 			return nil, nil, false
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor"
 )
 
@@ -148,7 +149,7 @@ func LoadStateDict(m Module, values map[string]*tensor.Tensor, allowExtra bool) 
 			continue
 		}
 		if !sameSqueezed(dst.Shape(), src.Shape()) {
-			bad = append(bad, fmt.Sprintf("%s: shape %v, want %v", name, src.Shape(), dst.Shape()))
+			bad = append(bad, fmt.Sprintf("%s: shape %s, want %s", name, shapefmt.String(src.Shape()), shapefmt.String(dst.Shape())))
 		}
 	}
 	var extra []string

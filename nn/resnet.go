@@ -159,12 +159,12 @@ func (b *Bottleneck) Forward(x *tensor.Tensor) *tensor.Tensor {
 }
 
 // convBN returns bn(conv(x)), plus add unless it is nil, then a ReLU if
-// relu. A frozen norm whose parameters need no gradient (evaluation, or
-// under tensor.NoGrad) is folded into the convolution's epilogue with the
+// relu. A frozen norm whose parameters need no gradient (they require none,
+// or x is an inference tensor) is folded into the convolution's epilogue with the
 // residual and the ReLU (tensor.Conv2dAffine); otherwise the operations
 // run one by one. Both give the same values bit for bit.
 func convBN(conv *Conv2d, bn *BatchNorm, x, add *tensor.Tensor, relu bool) *tensor.Tensor {
-	if scale, shift, ok := bn.frozenScaleShift(); ok && conv.Bias == nil {
+	if scale, shift, ok := bn.frozenScaleShift(x); ok && conv.Bias == nil {
 		return tensor.Conv2dAffine(x, conv.Weight, scale, shift, add, relu, conv.Stride, conv.Padding)
 	}
 	y := conv.Forward(x)

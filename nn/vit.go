@@ -55,7 +55,12 @@ func (v *VisionTransformer) Forward(images *tensor.Tensor) *tensor.Tensor {
 	x = tensor.Add(tensor.Concat(1, cls, x), v.PositionalEmbedding)
 	x = v.LnPre.Forward(x)
 	v.tap("ln_pre_out", x)
-	v.Transformer.Tap = v.Tap
+	if v.Tap != nil {
+		// Set only when tapping, so that concurrent forward passes do not
+		// write the shared model.
+		v.Transformer.Tap = v.Tap
+		defer func() { v.Transformer.Tap = nil }()
+	}
 	x = v.Transformer.Forward(x, nil)
 	x = v.LnPost.Forward(x.Select(1, 0))
 	v.tap("ln_post_out", x)

@@ -59,7 +59,7 @@ func SelfAttention(qkv *Tensor, heads int, mask *Tensor) *Tensor {
 	}
 	// The backward pass needs the scaled queries and the weights of every
 	// head; inference needs them only while a head is being computed.
-	keep := GradEnabled() && qkv.requiresGrad
+	keep := needsGrad([]*Tensor{qkv})
 	jobs := n * heads
 	var qs, probs []float32
 	if keep {

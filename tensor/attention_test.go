@@ -120,13 +120,20 @@ func TestSelfAttention(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			defer kernels.SetThreads(kernels.Threads())
 			kernels.SetThreads(tt.threads)
-			// Bit for bit the composed operations, forward and under NoGrad.
+			// Bit for bit the composed operations, forward on a constant, on
+			// a tensor that requires grad and on an inference tensor.
 			want := splitAttention(tt.qkv, tt.heads, tt.mask)
-			for _, grad := range []bool{false, true} {
-				qkv := tt.qkv.Detach().SetRequiresGrad(grad)
+			for name, qkv := range map[string]*tensor.Tensor{
+				"constant":      tt.qkv.Detach(),
+				"requires grad": tt.qkv.Detach().SetRequiresGrad(true),
+				"inference":     tt.qkv.Inference(),
+			} {
 				got := tensor.SelfAttention(qkv, tt.heads, tt.mask)
 				if g, w := got.Values(), want.Values(); !slices.Equal(g, w) {
-					t.Fatalf("requires grad %v: SelfAttention differs from the composed attention, e.g. %v vs %v", grad, g[:min(4, len(g))], w[:min(4, len(w))])
+					t.Fatalf("%s: SelfAttention differs from the composed attention, e.g. %v vs %v", name, g[:min(4, len(g))], w[:min(4, len(w))])
+				}
+				if got.RequiresGrad() != qkv.RequiresGrad() || got.IsInference() != qkv.IsInference() {
+					t.Fatalf("%s: output requires grad %v, inference %v", name, got.RequiresGrad(), got.IsInference())
 				}
 			}
 			// The gradients too, for one random upstream gradient.

@@ -1,32 +1,38 @@
 package tensor
 
-import (
-	"fmt"
-	"sync/atomic"
-)
+import "fmt"
 
-// noGradDepth counts the NoGrad calls in progress; while it is positive no
-// operation records a graph.
-var noGradDepth atomic.Int32
-
-// NoGrad runs fn without recording the graph: tensors computed inside do not
-// require gradients, and no intermediate values are kept for a backward pass.
-// Use it for inference and for updating parameters.
-func NoGrad(fn func()) {
-	noGradDepth.Add(1)
-	defer noGradDepth.Add(-1)
-	fn()
+// Inference returns a view of t's storage that is cut from the graph and
+// marked for inference. No operation that takes an inference tensor records
+// a graph, even when other inputs (a model's parameters) require
+// gradients, and every tensor it computes is an inference tensor too, so a
+// forward pass started from one keeps no values for a backward pass.
+//
+// Whether an operation records is thus decided by its inputs, not by global
+// state: an evaluation on Inference images in one goroutine leaves a
+// training step in another recording as usual. Use Inference for the input
+// of a forward pass whose result is not trained, and Detach for a constant
+// that enters a computation that is: an inference tensor in a training
+// step's loss would stop its gradients.
+func (t *Tensor) Inference() *Tensor {
+	v := t.Detach()
+	v.inference = true
+	return v
 }
 
-// GradEnabled reports whether operations currently record the graph.
-func GradEnabled() bool { return noGradDepth.Load() == 0 }
+// IsInference reports whether t is an inference tensor (see Inference):
+// made by Inference or computed from one.
+func (t *Tensor) IsInference() bool { return t.inference }
 
 // SetRequiresGrad marks t as a leaf whose gradient Backward computes, or
 // clears the mark. It returns t. Only leaves (tensors not computed by a
-// recorded operation) may be marked.
+// recorded operation) that are not inference tensors may be marked.
 func (t *Tensor) SetRequiresGrad(on bool) *Tensor {
 	if t.backward != nil {
 		panic(fmt.Sprintf("tensor: SetRequiresGrad: %s is the output of %s, not a leaf; use Detach", shapeString(t.shape), t.op))
+	}
+	if on && t.inference {
+		panic(fmt.Sprintf("tensor: SetRequiresGrad: %s is an inference tensor, which never records a graph; use Detach", shapeString(t.shape)))
 	}
 	t.requiresGrad = on
 	if !on {
@@ -49,7 +55,9 @@ func (t *Tensor) Grad() *Tensor { return t.grad }
 func (t *Tensor) ZeroGrad() { t.grad = nil }
 
 // Detach returns a view of t's storage that is cut from the graph: no
-// gradient flows through it (stop-gradient).
+// gradient flows through it (stop-gradient). It is not an inference tensor
+// even when t is one: it is a constant, which operations combine with
+// tensors that require gradients as usual.
 func (t *Tensor) Detach() *Tensor {
 	return &Tensor{data: t.data, offset: t.offset, shape: t.shape, strides: t.strides}
 }
@@ -77,13 +85,17 @@ func (t *Tensor) takeGrad(g []float32) {
 	addTo(t.gradData(), g)
 }
 
-// record attaches the graph to out when gradients are enabled and some input
-// requires them, and returns out. backward reads out's gradient (gradData of
-// out, always allocated when it runs) and adds into the inputs' gradients;
-// it must skip inputs that do not require gradients.
+// record attaches the graph to out when needsGrad(inputs), or marks out as
+// an inference tensor when an input is one, and returns out. backward reads
+// out's gradient (gradData of out, always allocated when it runs) and adds
+// into the inputs' gradients; it must skip inputs that do not require
+// gradients.
 func record(out *Tensor, op string, backward func(), inputs ...*Tensor) *Tensor {
 	out.op = op
-	if needsGrad(inputs) {
+	switch {
+	case anyInference(inputs):
+		out.inference = true
+	case anyRequiresGrad(inputs):
 		out.requiresGrad = true
 		out.parents = inputs
 		out.backward = backward
@@ -92,11 +104,22 @@ func record(out *Tensor, op string, backward func(), inputs ...*Tensor) *Tensor 
 }
 
 // needsGrad reports whether an operation on inputs is recorded for the
-// backward pass: gradients are enabled and some input requires one.
+// backward pass: no input is an inference tensor and some input requires a
+// gradient.
 func needsGrad(inputs []*Tensor) bool {
-	if !GradEnabled() {
-		return false
+	return !anyInference(inputs) && anyRequiresGrad(inputs)
+}
+
+func anyInference(inputs []*Tensor) bool {
+	for _, in := range inputs {
+		if in.inference {
+			return true
+		}
 	}
+	return false
+}
+
+func anyRequiresGrad(inputs []*Tensor) bool {
 	for _, in := range inputs {
 		if in.requiresGrad {
 			return true
@@ -114,7 +137,7 @@ func (t *Tensor) Backward() {
 		panic(fmt.Sprintf("tensor: Backward: output has shape %s; want one element", shapeString(t.shape)))
 	}
 	if !t.requiresGrad {
-		panic("tensor: Backward: output does not require gradients (no input requires them, or it was computed under NoGrad)")
+		panic("tensor: Backward: output does not require gradients (no input requires them, or one is an inference tensor)")
 	}
 	order := topoSort(t)
 	t.gradData()[0] += 1

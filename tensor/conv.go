@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/kernels"
 )
 
@@ -131,7 +132,7 @@ func Conv2dAffine(x, w *Tensor, scale, shift []float32, add *Tensor, relu bool, 
 		panic(fmt.Sprintf("tensor: %s: %d scales and %d shifts for %d output channels", op, len(scale), len(shift), k))
 	}
 	if add != nil && !slices.Equal(add.shape, []int{g.n, k, g.oh, g.ow}) {
-		panic(fmt.Sprintf("tensor: %s: residual has shape %s, want %v", op, shapeString(add.shape), []int{g.n, k, g.oh, g.ow}))
+		panic(fmt.Sprintf("tensor: %s: residual has shape %s, want %s", op, shapeString(add.shape), shapefmt.String([]int{g.n, k, g.oh, g.ow})))
 	}
 	out := Zeros(g.n, k, g.oh, g.ow)
 	l := g.oh * g.ow

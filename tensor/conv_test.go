@@ -150,7 +150,7 @@ var affineCases = []affineCase{
 
 // TestConv2dAffineMatchesComposed checks Conv2dAffine against Conv2d,
 // BatchNorm in evaluation mode and AddReLU (or ReLU) bit for bit: outputs
-// and the gradients of x, w and the residual, and the output under NoGrad.
+// and the gradients of x, w and the residual, and the output from an inference x.
 func TestConv2dAffineMatchesComposed(t *testing.T) {
 	for _, tt := range affineCases {
 		t.Run(tt.name, func(t *testing.T) {
@@ -181,13 +181,16 @@ func TestConv2dAffineMatchesComposed(t *testing.T) {
 					}
 					return tensor.BatchNorm(y, gamma, beta, mean, variance, false, 0.1, 1e-5)
 				}
-				if !grad {
-					var y *tensor.Tensor
-					tensor.NoGrad(func() { y = f() })
-					return [][]float32{y.Values()}
-				}
 				for _, in := range ins {
 					in.SetRequiresGrad(true)
+				}
+				if !grad {
+					x = x.Inference()
+					y := f()
+					if y.RequiresGrad() || !y.IsInference() {
+						t.Fatalf("output from an inference x: requires grad %v, inference %v", y.RequiresGrad(), y.IsInference())
+					}
+					return [][]float32{y.Values()}
 				}
 				y := f()
 				tensor.Sum(tensor.Mul(y, randn(4, y.Shape()...))).Backward()

@@ -2,6 +2,8 @@ package tensor_test
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/vlpuda/vlpuda/tensor"
@@ -128,10 +130,8 @@ func TestBackwardAccumulatesAndReleases(t *testing.T) {
 		}
 	}
 	x.ZeroGrad()
-	var y *tensor.Tensor
-	tensor.NoGrad(func() { y = tensor.Sum(tensor.Mul(x, x)) })
-	if y.RequiresGrad() {
-		t.Errorf("output computed under NoGrad requires grad")
+	if y := tensor.Sum(tensor.Mul(x.Inference(), x)); y.RequiresGrad() || !y.IsInference() {
+		t.Errorf("output computed from an inference tensor: requires grad %v, inference %v; want false, true", y.RequiresGrad(), y.IsInference())
 	}
 	d := tensor.Sum(tensor.Mul(x.Detach(), x))
 	d.Backward()
@@ -233,7 +233,7 @@ func TestAddReLU(t *testing.T) {
 
 // TestLinearQuickGELU checks the fused operation against
 // QuickGELU(Linear(…)) bit for bit, outputs and gradients, recording and
-// under NoGrad, at a CLIP MLP's shape and at one with ragged tiles.
+// from an inference input, at a CLIP MLP's shape and at one with ragged tiles.
 func TestLinearQuickGELU(t *testing.T) {
 	for _, sh := range [][3]int{{2 * 197, 768, 3072}, {7, 13, 37}} {
 		m, in, out := sh[0], sh[1], sh[2]
@@ -247,7 +247,7 @@ func TestLinearQuickGELU(t *testing.T) {
 }
 
 // TestLinearAdd checks the fused operation against Add(residual, Linear(…))
-// bit for bit, outputs and gradients, recording and under NoGrad, at a
+// bit for bit, outputs and gradients, recording and from an inference input, at a
 // ViT-B's shape and at one with ragged tiles.
 func TestLinearAdd(t *testing.T) {
 	for _, sh := range [][3]int{{2 * 197, 3072, 768}, {7, 37, 13}} {
@@ -276,18 +276,22 @@ func TestLinearAdd(t *testing.T) {
 
 // checkFused compares fused with composed on fresh inputs bit for bit:
 // the output and the gradient of every input (named grads), and the output
-// computed under NoGrad.
+// computed from an inference first input while the others require
+// gradients.
 func checkFused(t *testing.T, grads []string, inputs func() []*tensor.Tensor, fused, composed func(in []*tensor.Tensor) *tensor.Tensor) {
 	t.Helper()
 	run := func(f func(in []*tensor.Tensor) *tensor.Tensor, grad bool) [][]float32 {
 		in := inputs()
-		if !grad {
-			var y *tensor.Tensor
-			tensor.NoGrad(func() { y = f(in) })
-			return [][]float32{y.Values()}
-		}
 		for _, p := range in {
 			p.SetRequiresGrad(true)
+		}
+		if !grad {
+			in[0] = in[0].Inference()
+			y := f(in)
+			if y.RequiresGrad() || !y.IsInference() {
+				t.Fatalf("output from an inference input: requires grad %v, inference %v", y.RequiresGrad(), y.IsInference())
+			}
+			return [][]float32{y.Values()}
 		}
 		y := f(in)
 		tensor.Sum(tensor.Mul(y, randn(4, y.Shape()...))).Backward()
@@ -311,5 +315,32 @@ func assertSameBits(t *testing.T, names []string, got, want [][]float32) {
 				t.Fatalf("%s[%d] = %v fused, %v composed", name, j, got[i][j], want[i][j])
 			}
 		}
+	}
+}
+
+// TestRank100000Messages checks that messages about a tensor of rank
+// 100000 stay short: the shape is cut in the middle and its rank given.
+func TestRank100000Messages(t *testing.T) {
+	shape := slices.Repeat([]int{1}, 100000)
+	shape[len(shape)-1] = 2
+	x := tensor.Zeros(shape...)
+	const want = "(1,1,1,1,1,1,…,1,2) (rank 100000)"
+	if s := x.String(); !strings.Contains(s, want) || len(s) > 200 {
+		t.Errorf("String() = %.300q (%d bytes), want at most 200 containing %q", s, len(s), want)
+	}
+	for name, f := range map[string]func(){
+		"New":     func() { tensor.New([]float32{1}, shape...) },
+		"Reshape": func() { x.Reshape(3, -1) },
+		"Squeeze": func() { x.Squeeze(-1) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.Contains(msg, want) || len(msg) > 200 {
+					t.Errorf("panic %.300q (%d bytes), want at most 200 containing %q", msg, len(msg), want)
+				}
+			}()
+			f()
+		})
 	}
 }

@@ -16,8 +16,14 @@
 // that adds the output's gradient into its inputs' gradients. Backward, called
 // on a scalar, sorts the graph topologically, walks it in reverse and then
 // releases it; leaf tensors created with RequiresGrad keep their gradients,
-// which accumulate across calls until ZeroGrad. NoGrad runs a function without
-// recording anything, for inference.
+// which accumulate across calls until ZeroGrad.
+//
+// Whether an operation records is decided by its inputs alone: it records
+// when one requires a gradient and none is an inference tensor. A forward
+// pass for inference starts from x.Inference(); every tensor computed from
+// it is an inference tensor and records nothing, although the model's
+// parameters require gradients. No global switch is involved, so an
+// evaluation in one goroutine leaves a training step in another recording.
 //
 // # Memory
 //

@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"strings"
+
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 )
 
 // Tensor is a float32 N-dimensional array that may take part in automatic
@@ -17,6 +19,7 @@ type Tensor struct {
 	strides []int
 
 	requiresGrad bool
+	inference    bool    // see Inference; never set together with requiresGrad
 	grad         *Tensor // contiguous, same shape; nil until a gradient arrives
 
 	// The graph: the tensors this one was computed from and the closure that
@@ -139,7 +142,7 @@ func (t *Tensor) IsContiguous() bool {
 // contiguous; call Contiguous first.
 func (t *Tensor) Data() []float32 {
 	if !t.IsContiguous() {
-		panic(fmt.Sprintf("tensor: Data: tensor %s with strides %v is not contiguous", shapeString(t.shape), t.strides))
+		panic(fmt.Sprintf("tensor: Data: tensor %s with strides %s is not contiguous", shapeString(t.shape), shapefmt.String(t.strides)))
 	}
 	return t.data[t.offset : t.offset+t.Numel()]
 }
@@ -167,7 +170,7 @@ func (t *Tensor) At(idx ...int) float32 {
 	off := t.offset
 	for d, i := range idx {
 		if i < 0 || i >= t.shape[d] {
-			panic(fmt.Sprintf("tensor: At: index %v out of range for shape %s", idx, shapeString(t.shape)))
+			panic(fmt.Sprintf("tensor: At: index %s out of range for shape %s", shapefmt.String(idx), shapeString(t.shape)))
 		}
 		off += i * t.strides[d]
 	}
@@ -175,10 +178,10 @@ func (t *Tensor) At(idx ...int) float32 {
 }
 
 // Clone returns a contiguous copy of t that shares nothing with it and has no
-// graph. It keeps the requires-grad flag.
+// graph. It keeps the requires-grad flag and the inference mark.
 func (t *Tensor) Clone() *Tensor {
 	c := New(t.Values(), t.shape...)
-	c.requiresGrad = t.requiresGrad
+	c.requiresGrad, c.inference = t.requiresGrad, t.inference
 	return c
 }
 
@@ -225,7 +228,7 @@ func numel(shape []int) int {
 func checkShape(op string, shape []int) int {
 	for _, s := range shape {
 		if s < 0 {
-			panic(fmt.Sprintf("tensor: %s: negative dimension in shape %v", op, shape))
+			panic(fmt.Sprintf("tensor: %s: negative dimension in shape %s", op, shapefmt.String(shape)))
 		}
 	}
 	return numel(shape)
@@ -241,13 +244,8 @@ func contiguousStrides(shape []int) []int {
 	return st
 }
 
-func shapeString(shape []int) string {
-	parts := make([]string, len(shape))
-	for i, s := range shape {
-		parts[i] = fmt.Sprint(s)
-	}
-	return "(" + strings.Join(parts, ",") + ")"
-}
+// shapeString formats a shape for messages: "(2,3,4)", short at any rank.
+func shapeString(shape []int) string { return shapefmt.Tuple(shape) }
 
 func sameShape(a, b []int) bool {
 	if len(a) != len(b) {

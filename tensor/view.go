@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/kernels"
 )
 
@@ -50,7 +51,7 @@ func inferShape(op string, shape []int, n int, from []int) []int {
 		case s == -1 && infer < 0:
 			infer = i
 		case s < 0:
-			panic(fmt.Sprintf("tensor: %s: bad shape %v", op, shape))
+			panic(fmt.Sprintf("tensor: %s: bad shape %s", op, shapefmt.String(shape)))
 		default:
 			known *= s
 		}
@@ -60,7 +61,7 @@ func inferShape(op string, shape []int, n int, from []int) []int {
 		known *= shape[infer]
 	}
 	if known != n || (infer >= 0 && shape[infer] < 0) {
-		panic(fmt.Sprintf("tensor: %s: cannot reshape %s (%d elements) to %v", op, shapeString(from), n, shape))
+		panic(fmt.Sprintf("tensor: %s: cannot reshape %s (%d elements) to %s", op, shapeString(from), n, shapefmt.String(shape)))
 	}
 	return shape
 }
@@ -148,7 +149,7 @@ func (t *Tensor) Select(dim, i int) *Tensor {
 func (t *Tensor) Expand(shape ...int) *Tensor {
 	nd, lead := len(shape), len(shape)-len(t.shape)
 	if lead < 0 {
-		panic(fmt.Sprintf("tensor: Expand: cannot expand %s to %v", shapeString(t.shape), shape))
+		panic(fmt.Sprintf("tensor: Expand: cannot expand %s to %s", shapeString(t.shape), shapefmt.String(shape)))
 	}
 	strides := make([]int, nd)
 	gs := make([]int, nd) // strides into t's gradient, 0 where broadcast
@@ -163,7 +164,7 @@ func (t *Tensor) Expand(shape ...int) *Tensor {
 			strides[i], gs[i] = t.strides[i-lead], tg[i-lead]
 		case s == 1:
 		default:
-			panic(fmt.Sprintf("tensor: Expand: cannot expand %s to %v", shapeString(t.shape), shape))
+			panic(fmt.Sprintf("tensor: Expand: cannot expand %s to %s", shapeString(t.shape), shapefmt.String(shape)))
 		}
 	}
 	shape = slices.Clone(shape)

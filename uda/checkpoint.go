@@ -3,6 +3,7 @@ package uda
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/uda/rst"
@@ -165,7 +167,7 @@ func checkStateDict(m nn.Module, values map[string]*tensor.Tensor) error {
 			return fmt.Errorf("unexpected tensor %q", name)
 		}
 		if !slices.Equal(dst.Shape(), v.Shape()) {
-			return fmt.Errorf("tensor %q has shape %v, want %v", name, v.Shape(), dst.Shape())
+			return fmt.Errorf("tensor %q has shape %s, want %s", name, shapefmt.String(v.Shape()), shapefmt.String(dst.Shape()))
 		}
 	}
 	for name := range sd {
@@ -341,9 +343,16 @@ func LoadTask(m *vlp.CLIP, path string) (*LoadedTask, error) {
 		return nil, fmt.Errorf("uda: task: %w", err)
 	}
 	magic := make([]byte, 4)
-	_, err = io.ReadFull(f, magic)
+	n, err := io.ReadFull(f, magic)
 	f.Close()
-	if err != nil {
+	switch {
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		size := "empty file"
+		if n > 0 {
+			size = fmt.Sprintf("%d-byte file", n)
+		}
+		return nil, fmt.Errorf("uda: task %s: %s, not a task file (an RST residual or a safetensors checkpoint)", path, size)
+	case err != nil:
 		return nil, fmt.Errorf("uda: task %s: %w", path, err)
 	}
 	if bytes.Equal(magic, []byte("VLPR")) {

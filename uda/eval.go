@@ -64,8 +64,7 @@ func Evaluate(m *vlp.CLIP, head *Head, classes []string, set EvalSet, batch int,
 		if err != nil {
 			return nil, err
 		}
-		var pred []int
-		tensor.NoGrad(func() { pred = tensor.Argmax(head.Forward(m.EncodeImage(b.Images)), 1) })
+		pred := tensor.Argmax(head.Forward(m.EncodeImage(b.Images.Inference())), 1)
 		for i, p := range pred {
 			y := b.Labels[i]
 			if y < 0 || y >= c {

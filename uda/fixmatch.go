@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor"
 )
 
@@ -23,7 +24,7 @@ import (
 // apply it to both heads: the task head h and the zero-shot head z_g.
 func FixMatch(weak, strong *tensor.Tensor, threshold, weight float64, v Variant) (loss *tensor.Tensor, maskRate float64) {
 	if weak.NDim() != 2 || weak.Dim(0) == 0 || !slices.Equal(weak.Shape(), strong.Shape()) {
-		panic(fmt.Sprintf("uda: FixMatch: weak %v and strong %v; want equal (B, C), B > 0", weak.Shape(), strong.Shape()))
+		panic(fmt.Sprintf("uda: FixMatch: weak %s and strong %s; want equal (B, C), B > 0", shapefmt.String(weak.Shape()), shapefmt.String(strong.Shape())))
 	}
 	if v != VariantCode && v != VariantPaper {
 		panic(fmt.Sprintf("uda: FixMatch: unknown %v", v))
@@ -42,11 +43,9 @@ type pseudoLabels struct {
 // newPseudoLabels computes the pseudo-labels and mask of the weak logits
 // (B, C) without recording gradients.
 func newPseudoLabels(weak *tensor.Tensor, threshold float64, v Variant) pseudoLabels {
-	var conf *tensor.Tensor
 	var pl pseudoLabels
-	tensor.NoGrad(func() {
-		conf, pl.labels = tensor.MaxDim(tensor.Softmax(weak.Detach(), 1), 1, false)
-	})
+	conf, labels := tensor.MaxDim(tensor.Softmax(weak.Detach(), 1), 1, false)
+	pl.labels = labels
 	thr := float32(threshold)
 	pl.mask = make([]float32, len(pl.labels))
 	for i, c := range conf.Values() {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/vlp"
 )
@@ -61,10 +62,10 @@ func ParseVariant(s string) (Variant, error) {
 // checkProbs panics unless p is (B, C) and w, if not nil, is (B).
 func checkProbs(op string, p, w *tensor.Tensor) {
 	if p.NDim() != 2 {
-		panic(fmt.Sprintf("uda: %s: probabilities have shape %v; want (B, C)", op, p.Shape()))
+		panic(fmt.Sprintf("uda: %s: probabilities have shape %s; want (B, C)", op, shapefmt.String(p.Shape())))
 	}
 	if w != nil && (w.NDim() != 1 || w.Dim(0) != p.Dim(0)) {
-		panic(fmt.Sprintf("uda: %s: weights have shape %v for probabilities %v; want (%d)", op, w.Shape(), p.Shape(), p.Dim(0)))
+		panic(fmt.Sprintf("uda: %s: weights have shape %s for probabilities %s; want (%d)", op, shapefmt.String(w.Shape()), shapefmt.String(p.Shape()), p.Dim(0)))
 	}
 }
 
@@ -91,8 +92,7 @@ func GiniCalibrated(p, w *tensor.Tensor) *tensor.Tensor {
 // constant (1, C), with a class of zero mass given S_c = 1: all its p[·,c]
 // are 0, so each p²/S_c is 0 and so is its gradient 2p/S_c.
 func classMass(p *tensor.Tensor) *tensor.Tensor {
-	var mass *tensor.Tensor
-	tensor.NoGrad(func() { mass = tensor.SumDim(p.Detach(), 0, true) })
+	mass := tensor.SumDim(p.Detach(), 0, true)
 	md := mass.Data()
 	for c, v := range md {
 		if v == 0 {
@@ -138,21 +138,16 @@ func Gini(p, w *tensor.Tensor) *tensor.Tensor {
 // underflows to 0 (α is then ≈ 0 either way).
 func Alpha(logPH, logPG *tensor.Tensor, v Variant) *tensor.Tensor {
 	if logPH.NDim() != 2 {
-		panic(fmt.Sprintf("uda: Alpha: log-probabilities have shape %v; want (B, C)", logPH.Shape()))
+		panic(fmt.Sprintf("uda: Alpha: log-probabilities have shape %s; want (B, C)", shapefmt.String(logPH.Shape())))
 	}
-	var alpha *tensor.Tensor
-	tensor.NoGrad(func() {
-		ph, pg := logPH.Detach(), logPG.Detach()
-		switch v {
-		case VariantCode:
-			alpha = tensor.Exp(tensor.Neg(tensor.KLDiv(pg, ph)))
-		case VariantPaper:
-			alpha = tensor.Exp(tensor.Neg(tensor.KLDiv(ph, pg)))
-		default:
-			panic(fmt.Sprintf("uda: Alpha: unknown %v", v))
-		}
-	})
-	return alpha
+	ph, pg := logPH.Detach(), logPG.Detach()
+	switch v {
+	case VariantCode:
+		return tensor.Exp(tensor.Neg(tensor.KLDiv(pg, ph)))
+	case VariantPaper:
+		return tensor.Exp(tensor.Neg(tensor.KLDiv(ph, pg)))
+	}
+	panic(fmt.Sprintf("uda: Alpha: unknown %v", v))
 }
 
 // TeacherLogits returns the zero-shot (teacher) logits of image features
@@ -167,7 +162,7 @@ func Alpha(logPH, logPG *tensor.Tensor, v Variant) *tensor.Tensor {
 // scale are constants.
 func TeacherLogits(features, text *tensor.Tensor, scale float32) *tensor.Tensor {
 	if features.NDim() != 2 || text.NDim() != 2 || features.Dim(1) != text.Dim(1) {
-		panic(fmt.Sprintf("uda: TeacherLogits: features %v and text %v; want (N, D) and (C, D)", features.Shape(), text.Shape()))
+		panic(fmt.Sprintf("uda: TeacherLogits: features %s and text %s; want (N, D) and (C, D)", shapefmt.String(features.Shape()), shapefmt.String(text.Shape())))
 	}
 	return tensor.MulScalar(tensor.MatMul(vlp.Normalize(features), text.Detach().T()), scale)
 }
@@ -388,7 +383,7 @@ func (o Objective) Loss(t int, z Logits, labels []int) Loss {
 		case x == nil:
 			panic(fmt.Sprintf("%s: %v needs the logits %s", op, o.Method, name))
 		case x.NDim() != 2 || (rows >= 0 && x.Dim(0) != rows) || x.Dim(1) != z.Source.Dim(1):
-			panic(fmt.Sprintf("%s: logits %s have shape %v; want (%d, %d)", op, name, x.Shape(), rows, z.Source.Dim(1)))
+			panic(fmt.Sprintf("%s: logits %s have shape %s; want (%d, %d)", op, name, shapefmt.String(x.Shape()), rows, z.Source.Dim(1)))
 		}
 	}
 	if z.Source == nil || z.Source.NDim() != 2 {
@@ -424,23 +419,21 @@ type stopped struct {
 // stopGradient computes the constants of the loss from z.
 func (o Objective) stopGradient(z Logits) *stopped {
 	c := &stopped{}
-	tensor.NoGrad(func() {
-		if o.Method.cmkd() {
-			zt, zg := z.Target.Detach(), z.TeacherTarget.Detach()
-			c.alpha = Alpha(tensor.LogSoftmax(zt, 1), tensor.LogSoftmax(zg, 1), o.Variant)
-			pH := tensor.Softmax(zt, 1)
-			c.pG = tensor.Softmax(zg, 1)
-			if o.Variant == VariantCode {
-				c.massH = classMass(pH)
-				c.massM = classMass(tensor.MulScalar(tensor.Add(pH, c.pG), 0.5))
-				c.massG = classMass(c.pG)
-			}
+	if o.Method.cmkd() {
+		zt, zg := z.Target.Detach(), z.TeacherTarget.Detach()
+		c.alpha = Alpha(tensor.LogSoftmax(zt, 1), tensor.LogSoftmax(zg, 1), o.Variant)
+		pH := tensor.Softmax(zt, 1)
+		c.pG = tensor.Softmax(zg, 1)
+		if o.Variant == VariantCode {
+			c.massH = classMass(pH)
+			c.massM = classMass(tensor.MulScalar(tensor.Add(pH, c.pG), 0.5))
+			c.massG = classMass(c.pG)
 		}
-		if o.Method.fixMatch() {
-			c.head = newPseudoLabels(z.Target, o.FixMatchThreshold, o.Variant)
-			c.teacher = newPseudoLabels(z.TeacherTarget, o.FixMatchThreshold, o.Variant)
-		}
-	})
+	}
+	if o.Method.fixMatch() {
+		c.head = newPseudoLabels(z.Target, o.FixMatchThreshold, o.Variant)
+		c.teacher = newPseudoLabels(z.TeacherTarget, o.FixMatchThreshold, o.Variant)
+	}
 	return c
 }
 

@@ -93,6 +93,9 @@ type StreamConfig struct {
 	// Workers and Prefetch are the data.Loader's: decoding goroutines
 	// (0: GOMAXPROCS) and batches prepared ahead (0: 2).
 	Workers, Prefetch int
+	// Domain names the images in errors: "source" or "target"; "" means
+	// "images".
+	Domain string
 }
 
 // LoaderSource is the Source of a set of images (an image folder, a list
@@ -120,7 +123,7 @@ func NewLoaderSource(imgs data.Source, cfg StreamConfig) (*LoaderSource, error) 
 	s := &LoaderSource{imgs: imgs, cfg: cfg}
 	sampler, err := data.NewRandomSampler(imgs.Len(), cfg.Batch, cfg.Seed)
 	if err != nil {
-		return nil, fmt.Errorf("uda: source: %w", err)
+		return nil, s.errorf("%w", err)
 	}
 	if err := s.start(sampler); err != nil {
 		return nil, err
@@ -136,7 +139,7 @@ func (s *LoaderSource) start(sampler *data.RandomSampler) error {
 		Workers: s.cfg.Workers, Prefetch: s.cfg.Prefetch,
 	})
 	if err != nil {
-		return fmt.Errorf("uda: source: %w", err)
+		return s.errorf("%w", err)
 	}
 	if s.loader != nil {
 		s.loader.Close()
@@ -153,7 +156,7 @@ func (s *LoaderSource) BatchesPerPass() int { return s.imgs.Len() / s.cfg.Batch 
 func (s *LoaderSource) Next() (Batch, error) {
 	b, err := s.loader.Next()
 	if err != nil {
-		return Batch{}, fmt.Errorf("uda: source: %w", err)
+		return Batch{}, s.errorf("%w", err)
 	}
 	s.state = b.State
 	return Batch{Images: b.Images, Strong: b.Strong, Labels: b.Labels}, nil
@@ -166,16 +169,25 @@ func (s *LoaderSource) State() ([]byte, error) { return json.Marshal(s.state) }
 func (s *LoaderSource) Restore(state []byte) error {
 	var st data.SamplerState
 	if err := json.Unmarshal(state, &st); err != nil {
-		return fmt.Errorf("uda: source: restore: %w", err)
+		return s.errorf("restore: %w", err)
 	}
 	sampler, err := data.NewRandomSampler(s.imgs.Len(), s.cfg.Batch, s.cfg.Seed)
 	if err != nil {
-		return fmt.Errorf("uda: source: %w", err)
+		return s.errorf("%w", err)
 	}
 	if err := sampler.Restore(st); err != nil {
-		return fmt.Errorf("uda: source: restore: %w", err)
+		return s.errorf("restore: %w", err)
 	}
 	return s.start(sampler)
+}
+
+// errorf is fmt.Errorf with "uda: DOMAIN images: " before the message.
+func (s *LoaderSource) errorf(format string, args ...any) error {
+	what := "images"
+	if s.cfg.Domain != "" {
+		what = s.cfg.Domain + " images"
+	}
+	return fmt.Errorf("uda: %s: %w", what, fmt.Errorf(format, args...))
 }
 
 // Close stops the loader.

@@ -25,9 +25,9 @@ func NewTask(p Preset, cfg Config, src, tgt *data.Dataset, size, workers int) (t
 			s.Close()
 		}
 	}
-	stream := func(ds *data.Dataset, batch int, seed uint64, strong augment.Transform) (*LoaderSource, error) {
+	stream := func(domain string, ds *data.Dataset, batch int, seed uint64, strong augment.Transform) (*LoaderSource, error) {
 		s, err := NewLoaderSource(ds, StreamConfig{Batch: batch, Seed: seed, Size: size,
-			Transform: recipe.Train, Strong: strong, Workers: workers})
+			Transform: recipe.Train, Strong: strong, Workers: workers, Domain: domain})
 		if err == nil {
 			streams = append(streams, s)
 		}
@@ -35,7 +35,7 @@ func NewTask(p Preset, cfg Config, src, tgt *data.Dataset, size, workers int) (t
 	}
 	task.Info = TaskInfo{Classes: src.Classes, Template: p.Template, LowerNames: p.LowerNames, Benchmark: p.Name}
 	task.Test = NewImageSet(tgt, size, recipe.Test, nil)
-	if task.Source, err = stream(src, p.SourceBatch, cfg.Seed, nil); err != nil {
+	if task.Source, err = stream("source", src, p.SourceBatch, cfg.Seed, nil); err != nil {
 		close()
 		return task, nil, fmt.Errorf("source %s: %w", src.Root, err)
 	}
@@ -45,7 +45,7 @@ func NewTask(p Preset, cfg Config, src, tgt *data.Dataset, size, workers int) (t
 		if method.UsesStrongView() {
 			strong = recipe.Strong
 		}
-		if task.Target, err = stream(tgt, p.TargetBatch, cfg.Seed+1, strong); err != nil {
+		if task.Target, err = stream("target", tgt, p.TargetBatch, cfg.Seed+1, strong); err != nil {
 			close()
 			return task, nil, fmt.Errorf("target %s: %w", tgt.Root, err)
 		}

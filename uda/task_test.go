@@ -5,6 +5,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/vlpuda/vlpuda/uda/data"
@@ -13,29 +14,7 @@ import (
 // TestNewTask builds the task of each kind of method from two image
 // folders and checks which streams it has and what their batches hold.
 func TestNewTask(t *testing.T) {
-	root := t.TempDir()
-	for _, dom := range []string{"src", "tgt"} {
-		for c, class := range []string{"a", "b"} {
-			for i := range 3 {
-				img := image.NewRGBA(image.Rect(0, 0, 12, 10))
-				for p := range img.Pix {
-					img.Pix[p] = uint8(40*c + 7*i + p%5)
-				}
-				path := filepath.Join(root, dom, class, string(rune('0'+i))+".png")
-				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-					t.Fatal(err)
-				}
-				f, err := os.Create(path)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := png.Encode(f, img); err != nil {
-					t.Fatal(err)
-				}
-				f.Close()
-			}
-		}
-	}
+	root := writeDomains(t)
 	src, tgt, _, err := data.Pair{Root: root, Source: "src", Target: "tgt"}.Open()
 	if err != nil {
 		t.Fatal(err)
@@ -85,6 +64,78 @@ func TestNewTask(t *testing.T) {
 			}
 			if b.Images.Dim(0) != 4 || (b.Strong != nil) != tt.strong {
 				t.Errorf("target batch of %d (strong %v), want 4 (strong %v)", b.Images.Dim(0), b.Strong != nil, tt.strong)
+			}
+		})
+	}
+}
+
+// writeDomains writes two image folders below a temporary root, src and
+// tgt, each of two classes (a, b) of three PNG images, and returns root.
+func writeDomains(t *testing.T) string {
+	t.Helper()
+	root := t.TempDir()
+	for _, dom := range []string{"src", "tgt"} {
+		for c, class := range []string{"a", "b"} {
+			for i := range 3 {
+				img := image.NewRGBA(image.Rect(0, 0, 12, 10))
+				for p := range img.Pix {
+					img.Pix[p] = uint8(40*c + 7*i + p%5)
+				}
+				path := filepath.Join(root, dom, class, string(rune('0'+i))+".png")
+				if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				f, err := os.Create(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := png.Encode(f, img); err != nil {
+					t.Fatal(err)
+				}
+				f.Close()
+			}
+		}
+	}
+	return root
+}
+
+// TestNewTaskErrorsNameTheDomain spoils every image of one domain and
+// checks that the stream's error names that domain, not the other.
+func TestNewTaskErrorsNameTheDomain(t *testing.T) {
+	for _, tt := range []struct{ folder, want, not string }{
+		{"src", "source images", "target"},
+		{"tgt", "target images", "source"},
+	} {
+		t.Run(tt.want, func(t *testing.T) {
+			root := writeDomains(t)
+			src, tgt, _, err := data.Pair{Root: root, Source: "src", Target: "tgt"}.Open()
+			if err != nil {
+				t.Fatal(err)
+			}
+			spoiled := map[string]*data.Dataset{"src": src, "tgt": tgt}[tt.folder]
+			for _, s := range spoiled.Samples {
+				if err := os.WriteFile(s.Path, []byte("not a png"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			p, err := LookupPreset("office31")
+			if err != nil {
+				t.Fatal(err)
+			}
+			p.SourceBatch, p.TargetBatch = 2, 2
+			task, closeTask, err := NewTask(p, p.Config(MethodCMKD, false), src, tgt, 16, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer closeTask()
+			_, errSrc := task.Source.Next()
+			_, errTgt := task.Target.Next()
+			err = errSrc
+			if tt.folder == "tgt" {
+				err = errTgt
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || strings.Contains(err.Error(), tt.not) {
+				t.Errorf("error %v, want one saying %q and not %q", err, tt.want, tt.not)
 			}
 		})
 	}

@@ -258,6 +258,30 @@ func TestLoadTaskErrors(t *testing.T) {
 	}
 }
 
+// TestLoadTaskShortFiles checks that a task file too short to hold any
+// format's magic is named as such, not reported as a bare EOF.
+func TestLoadTaskShortFiles(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name, content, want string
+	}{
+		{"empty.vlpr", "", "empty file, not a task file"},
+		{"short.vlpr", "VL", "2-byte file, not a task file"},
+		{"empty.safetensors", "", "empty file, not a task file"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(dir, tt.name)
+			if err := os.WriteFile(path, []byte(tt.content), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			_, err := LoadTask(nil, path)
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), path) || strings.HasSuffix(err.Error(), "EOF") {
+				t.Errorf("error %v, want one naming %s and saying %q", err, path, tt.want)
+			}
+		})
+	}
+}
+
 func TestPresets(t *testing.T) {
 	for _, p := range Presets {
 		t.Run(p.Name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 )
@@ -56,11 +57,9 @@ func newModel(c Config, rng *rand.Rand) (*CLIP, error) {
 	w := c.TransformerWidth
 	m.Transformer = nn.NewTransformer(rng, w, c.TransformerLayers, c.TransformerHeads)
 	m.TokenEmbedding = nn.NewEmbedding(rng, c.VocabSize, w)
-	tensor.NoGrad(func() {
-		scale(m.TokenEmbedding.Weight, 0.02)
-		m.PositionalEmbedding = scale(tensor.RandN(rng, c.ContextLength, w), 0.01)
-		m.TextProjection = scale(tensor.RandN(rng, w, c.EmbedDim), float32(1/sqrt(float64(w))))
-	})
+	scale(m.TokenEmbedding.Weight, 0.02)
+	m.PositionalEmbedding = scale(tensor.RandN(rng, c.ContextLength, w), 0.01)
+	m.TextProjection = scale(tensor.RandN(rng, w, c.EmbedDim), float32(1/sqrt(float64(w))))
 	m.PositionalEmbedding.SetRequiresGrad(true)
 	m.TextProjection.SetRequiresGrad(true)
 	m.LnFinal = nn.NewLayerNorm(w, 1e-5)
@@ -96,23 +95,34 @@ func (m *CLIP) Children(visit func(string, nn.Module)) {
 }
 
 // EncodeImage maps normalised images (N, 3, R, R) to features (N, embed),
-// not normalised.
+// not normalised. For inference pass images.Inference(): the features are
+// then an inference tensor and nothing is recorded (tensor.Inference).
 func (m *CLIP) EncodeImage(images *tensor.Tensor) *tensor.Tensor {
 	r := m.Config.ImageResolution
 	if s := images.Shape(); len(s) != 4 || s[1] != 3 || s[2] != r || s[3] != r {
-		panic(fmt.Sprintf("vlp: EncodeImage: images of shape %v, want (N, 3, %d, %d)", s, r, r))
+		panic(fmt.Sprintf("vlp: EncodeImage: images of shape %s, want (N, 3, %d, %d)", shapefmt.String(s), r, r))
 	}
 	return m.Visual.Forward(images)
 }
 
 // EncodeText maps token ids (N rows of context length, as Tokenize makes
 // them) to features (N, embed), not normalised. Each row is pooled at its
-// largest id, the end-of-text token.
+// largest id, the end-of-text token. The graph is recorded when the text
+// tower's parameters require gradients; EncodeTextInference records none.
 func (m *CLIP) EncodeText(ids [][]int32) (*tensor.Tensor, error) {
-	return m.encodeText(ids, nil)
+	return m.encodeText(ids, false, nil)
 }
 
-func (m *CLIP) encodeText(ids [][]int32, tap func(string, *tensor.Tensor)) (*tensor.Tensor, error) {
+// EncodeTextInference is EncodeText for inference: the features are an
+// inference tensor (tensor.Inference) and nothing is recorded, whether or
+// not the parameters require gradients.
+func (m *CLIP) EncodeTextInference(ids [][]int32) (*tensor.Tensor, error) {
+	return m.encodeText(ids, true, nil)
+}
+
+// encodeText is EncodeText, or EncodeTextInference if inference. tap, if
+// not nil, receives the text tower's activations.
+func (m *CLIP) encodeText(ids [][]int32, inference bool, tap func(string, *tensor.Tensor)) (*tensor.Tensor, error) {
 	n, l := len(ids), m.Config.ContextLength
 	flat := make([]int, 0, n*l)
 	eot := make([]int, n)
@@ -130,10 +140,18 @@ func (m *CLIP) encodeText(ids [][]int32, tap func(string, *tensor.Tensor)) (*ten
 			flat = append(flat, int(id))
 		}
 	}
-	x := tensor.Add(m.TokenEmbedding.Forward(flat, n, l), m.PositionalEmbedding)
-	m.Transformer.Tap = tap
+	x := m.TokenEmbedding.Forward(flat, n, l)
+	if inference {
+		x = x.Inference()
+	}
+	x = tensor.Add(x, m.PositionalEmbedding)
+	if tap != nil {
+		// Set only when tapping, so that concurrent encodings do not
+		// write the shared model.
+		m.Transformer.Tap = tap
+		defer func() { m.Transformer.Tap = nil }()
+	}
 	x = m.Transformer.Forward(x, m.mask)
-	m.Transformer.Tap = nil
 	x = m.LnFinal.Forward(x)
 	if tap != nil {
 		tap("ln_final_out", x)

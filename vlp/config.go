@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor"
 )
 
@@ -162,7 +163,7 @@ func InferConfig(sd map[string]*tensor.Tensor) (Config, error) {
 		}
 		var s []int
 		if s, err = shape(name); err == nil && len(s) < dims {
-			err = fmt.Errorf("vlp: infer config: %q has shape %v", name, s)
+			err = fmt.Errorf("vlp: infer config: %q has shape %s", name, shapefmt.String(s))
 		}
 		return s
 	}

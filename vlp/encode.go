@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/tensor/dtype"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
@@ -52,32 +53,30 @@ func EncodeFile(m *CLIP, in, out string, overwrite bool) error {
 	}
 	var results []safetensors.Tensor
 	var img, txt *tensor.Tensor
-	tensor.NoGrad(func() {
-		scale := tensor.Exp(m.LogitScale)
-		results = append(results, safetensors.FromFloat32("logit_scale_exp", nil, scale.Values()))
-		if images != nil {
-			img = encodeBatches(images.Dim(0), func(i, n int) *tensor.Tensor {
-				return m.EncodeImage(images.Narrow(0, i, n).Contiguous())
-			})
-			results = append(results, featureTensor("image_features", img))
-		}
-		if ids != nil {
-			txt = encodeBatches(len(ids), func(i, n int) *tensor.Tensor {
-				x, err := m.EncodeText(ids[i : i+n])
-				if err != nil {
-					// encodeInputs checked every id and row length.
-					panic(fmt.Sprintf("vlp: EncodeFile: %v", err))
-				}
-				return x
-			})
-			results = append(results, featureTensor("text_features", txt))
-		}
-		if img != nil && txt != nil {
-			logits := m.Logits(img, txt)
-			results = append(results, featureTensor("logits_per_image", logits),
-				featureTensor("logits_per_text", logits.T()))
-		}
-	})
+	scale := tensor.Exp(m.LogitScale.Detach())
+	results = append(results, safetensors.FromFloat32("logit_scale_exp", nil, scale.Values()))
+	if images != nil {
+		img = encodeBatches(images.Dim(0), func(i, n int) *tensor.Tensor {
+			return m.EncodeImage(images.Narrow(0, i, n).Contiguous().Inference())
+		})
+		results = append(results, featureTensor("image_features", img))
+	}
+	if ids != nil {
+		txt = encodeBatches(len(ids), func(i, n int) *tensor.Tensor {
+			x, err := m.EncodeTextInference(ids[i : i+n])
+			if err != nil {
+				// encodeInputs checked every id and row length.
+				panic(fmt.Sprintf("vlp: EncodeFile: %v", err))
+			}
+			return x
+		})
+		results = append(results, featureTensor("text_features", txt))
+	}
+	if img != nil && txt != nil {
+		logits := m.Logits(img, txt)
+		results = append(results, featureTensor("logits_per_image", logits),
+			featureTensor("logits_per_text", logits.T()))
+	}
 	write := safetensors.WriteFile
 	if overwrite {
 		write = safetensors.ReplaceFile
@@ -120,7 +119,7 @@ func (m *CLIP) encodeInputs(f *safetensors.File) (*tensor.Tensor, [][]int32, err
 			return nil, nil, fmt.Errorf("images are %s, want F32 (normalised float32)", st.DType)
 		}
 		if s := st.Shape; len(s) != 4 || s[0] < 1 || s[1] != 3 || s[2] != r || s[3] != r {
-			return nil, nil, fmt.Errorf("images have shape %v, want [N 3 %d %d] with N ≥ 1 for this model (resolution %d)", s, r, r, r)
+			return nil, nil, fmt.Errorf("images have shape %s, want [N 3 %d %d] with N ≥ 1 for this model (resolution %d)", shapefmt.String(s), r, r, r)
 		}
 		images = tensor.New(st.Float32(), st.Shape...)
 	}
@@ -142,7 +141,7 @@ func (m *CLIP) tokenRows(t *safetensors.Tensor) ([][]int32, error) {
 		return nil, fmt.Errorf("text is %s, want I32 or I64 token ids", t.DType)
 	}
 	if s := t.Shape; len(s) != 2 || s[0] < 1 || s[1] != l {
-		return nil, fmt.Errorf("text has shape %v, want [M %d] with M ≥ 1 (the model's context length is %d)", s, l, l)
+		return nil, fmt.Errorf("text has shape %s, want [M %d] with M ≥ 1 (the model's context length is %d)", shapefmt.String(s), l, l)
 	}
 	size := t.DType.Size()
 	rows := make([][]int32, t.Shape[0])

@@ -82,19 +82,14 @@ func checkGolden(t *testing.T, dir, file string) {
 			taps[prefix+name] = x.Select(0, 0).Contiguous()
 		}
 	}
-	var img, txt, logits *tensor.Tensor
-	tensor.NoGrad(func() {
-		m.Visual.SetTap(tap("debug.visual."))
-		img = m.EncodeImage(images)
-		m.Visual.SetTap(nil)
-		txt, err = m.encodeText(ids, tap("debug.text."))
-		if err == nil {
-			logits = m.Logits(img, txt)
-		}
-	})
+	m.Visual.SetTap(tap("debug.visual."))
+	img := m.EncodeImage(images.Inference())
+	m.Visual.SetTap(nil)
+	txt, err := m.encodeText(ids, true, tap("debug.text."))
 	if err != nil {
 		t.Fatal(err)
 	}
+	logits := m.Logits(img, txt)
 	// fp16-stored weights are widened exactly; the outputs were computed in
 	// float32 from the same values, so one tolerance serves every file.
 	const atol = 1e-4

@@ -117,34 +117,24 @@ func NewZeroShot(m *CLIP, classes, templates []string) (*ZeroShot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("vlp: zero-shot: %w", err)
 	}
-	var text *tensor.Tensor
-	tensor.NoGrad(func() {
-		var rows []float32
-		for lo := 0; lo < len(ids); lo += textBatch {
-			f, e := m.EncodeText(ids[lo:min(lo+textBatch, len(ids))])
-			if e != nil {
-				err = e
-				return
-			}
-			rows = append(rows, Normalize(f).Data()...)
+	var rows []float32
+	for lo := 0; lo < len(ids); lo += textBatch {
+		f, err := m.EncodeTextInference(ids[lo:min(lo+textBatch, len(ids))])
+		if err != nil {
+			return nil, fmt.Errorf("vlp: zero-shot: %w", err)
 		}
-		c, t := len(classes), len(templates)
-		text = tensor.New(rows, c*t, len(rows)/(c*t))
-		if t > 1 {
-			text = Normalize(tensor.MeanDim(text.Reshape(c, t, -1), 1, false))
-		}
-		text = text.Contiguous()
-	})
-	if err != nil {
-		return nil, fmt.Errorf("vlp: zero-shot: %w", err)
+		rows = append(rows, Normalize(f).Data()...)
 	}
-	var scale float32
-	tensor.NoGrad(func() { scale = tensor.Exp(m.LogitScale).Item() })
+	c, t := len(classes), len(templates)
+	text := tensor.New(rows, c*t, len(rows)/(c*t))
+	if t > 1 {
+		text = Normalize(tensor.MeanDim(text.Reshape(c, t, -1), 1, false))
+	}
 	return &ZeroShot{
 		Classes:   append([]string(nil), classes...),
 		Templates: append([]string(nil), templates...),
-		Text:      text,
-		Scale:     scale,
+		Text:      text.Contiguous(),
+		Scale:     tensor.Exp(m.LogitScale.Detach()).Item(),
 		model:     m,
 	}, nil
 }
@@ -157,17 +147,12 @@ func (z *ZeroShot) Logits(features *tensor.Tensor) *tensor.Tensor {
 }
 
 // Predict classifies preprocessed images (N, 3, R, R) without recording
-// gradients. It returns each image's class (the first of equal logits) and
-// the softmax probabilities over the classes, (N, C).
+// gradients (it encodes images.Inference()). It returns each image's class
+// (the first of equal logits) and the softmax probabilities over the
+// classes, (N, C), an inference tensor.
 func (z *ZeroShot) Predict(images *tensor.Tensor) ([]int, *tensor.Tensor) {
-	var probs *tensor.Tensor
-	var classes []int
-	tensor.NoGrad(func() {
-		logits := z.Logits(z.model.EncodeImage(images))
-		classes = tensor.Argmax(logits, 1)
-		probs = tensor.Softmax(logits, 1)
-	})
-	return classes, probs
+	logits := z.Logits(z.model.EncodeImage(images.Inference()))
+	return tensor.Argmax(logits, 1), tensor.Softmax(logits, 1)
 }
 
 // EvalConfig configures ZeroShot.Evaluate.

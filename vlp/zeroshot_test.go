@@ -98,6 +98,11 @@ func TestZeroShotMatchesLogits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The teacher's text is a constant that trained image features meet
+	// (uda.TeacherLogits): an inference tensor would stop their gradients.
+	if z.Text.IsInference() || z.Text.RequiresGrad() {
+		t.Errorf("zero-shot text: inference %v, requires grad %v; want a plain constant", z.Text.IsInference(), z.Text.RequiresGrad())
+	}
 	prompts := make([]string, len(testClasses))
 	for i, c := range testClasses {
 		prompts[i] = "a photo of a " + c
@@ -107,16 +112,13 @@ func TestZeroShotMatchesLogits(t *testing.T) {
 		t.Fatal(err)
 	}
 	images := fixtureImages(t)
-	var got, want *tensor.Tensor
-	tensor.NoGrad(func() {
-		img := m.EncodeImage(images)
-		txt, err := m.EncodeText(ids)
-		if err != nil {
-			t.Fatal(err)
-		}
-		want = m.Logits(img, txt)
-		got = z.Logits(img)
-	})
+	img := m.EncodeImage(images.Inference())
+	txt, err := m.EncodeTextInference(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := m.Logits(img, txt)
+	got := z.Logits(img)
 	if s := got.Shape(); s[0] != 4 || s[1] != len(testClasses) {
 		t.Fatalf("logits shape %v, want (4, %d)", s, len(testClasses))
 	}
@@ -156,14 +158,11 @@ func TestZeroShotEnsemble(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var f []float32
-			tensor.NoGrad(func() {
-				e, err := m.EncodeText(ids)
-				if err != nil {
-					t.Fatal(err)
-				}
-				f = e.Values()
-			})
+			e, err := m.EncodeTextInference(ids)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f := e.Values()
 			var norm float64
 			for _, v := range f {
 				norm += float64(v) * float64(v)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -136,8 +135,8 @@ func init() {
 }
 
 func runAdapt(cmd *Command, args []string) error {
-	if len(args) > 0 || *adModel == "" || *adData == "" || *adOut == "" {
-		fmt.Fprintln(cmd.Stderr, "vlpuda adapt: -model, -data and -out are required, and nothing else")
+	if msg := adaptUsageError(args); msg != "" {
+		fmt.Fprintln(cmd.Stderr, "vlpuda adapt: "+msg)
 		return errUsage
 	}
 	if *adThreads > 0 {
@@ -166,6 +165,27 @@ func runAdapt(cmd *Command, args []string) error {
 	return printAdapt(cmd.Stdout, res)
 }
 
+// adaptUsageError says what the command line lacks, before anything is
+// loaded: the flags every run needs, a benchmark and the two domains; ""
+// if nothing.
+func adaptUsageError(args []string) string {
+	switch {
+	case len(args) > 0 || *adModel == "" || *adData == "" || *adOut == "":
+		return "-model, -data and -out are required, and nothing else"
+	case *adPreset == "" && *adDataset == "":
+		return fmt.Sprintf("name the benchmark with -dataset, or its settings with -preset (%s)", presetNames())
+	case adaptPair().Check() != nil:
+		return "name the domains with -s and -t, or give -source-list, -target-list and -classes (not both)"
+	}
+	return ""
+}
+
+// adaptPair is the pair of domains the data flags name.
+func adaptPair() data.Pair {
+	return data.Pair{Root: *adData, Dataset: *adDataset, Source: *adSource, Target: *adTarget,
+		SourceList: *adSrcList, TargetList: *adTgtList, Classes: *adClasses}
+}
+
 // loadModel loads a CLIP checkpoint with the config file, if any.
 func loadModel(path, config string) (*vlp.CLIP, error) {
 	cfg, err := readConfigFlag(config)
@@ -183,9 +203,6 @@ func adaptConfig(resnet bool) (uda.Preset, uda.Config, error) {
 	name := *adPreset
 	if name == "" {
 		name = *adDataset
-	}
-	if name == "" {
-		return uda.Preset{}, uda.Config{}, fmt.Errorf("name the benchmark with -dataset, or its settings with -preset (%s)", presetNames())
 	}
 	p, err := uda.LookupPreset(name)
 	if err != nil {
@@ -242,15 +259,8 @@ func presetNames() string {
 // and builds the task, printing warnings to stderr. close stops the
 // streams' loaders.
 func adaptTask(stderr io.Writer, p uda.Preset, cfg uda.Config, size int) (task uda.Task, close func(), err error) {
-	pair := data.Pair{Root: *adData, Dataset: *adDataset, Source: *adSource, Target: *adTarget,
-		SourceList: *adSrcList, TargetList: *adTgtList, Classes: *adClasses}
-	src, tgt, warns, err := pair.Open()
-	for _, w := range warns {
-		fmt.Fprintf(stderr, "vlpuda adapt: warning: %s\n", w)
-	}
-	if errors.Is(err, data.ErrIncompletePair) {
-		return task, nil, fmt.Errorf("%w: use -s and -t, or -source-list, -target-list and -classes", err)
-	}
+	src, tgt, warns, err := adaptPair().Open()
+	printWarnings(stderr, "adapt", warns)
 	if err != nil {
 		return task, nil, err
 	}

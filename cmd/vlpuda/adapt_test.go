@@ -168,7 +168,10 @@ func TestAdaptEvalErrors(t *testing.T) {
 		stderr string
 	}{
 		{"no out", append(base, "-preset", "office31", "-s", "src", "-t", "tgt"), 2, "required"},
-		{"no preset", append(base, "-s", "src", "-t", "tgt", "-out", t.TempDir()), 1, "-dataset"},
+		{"no dataset", append(base, "-s", "src", "-t", "tgt", "-out", t.TempDir()), 2, "name the benchmark with -dataset"},
+		{"no domains", append(base, "-preset", "office31", "-out", t.TempDir()), 2, "name the domains with -s and -t"},
+		{"no target", append(base, "-preset", "office31", "-s", "src", "-out", t.TempDir()), 2, "name the domains"},
+		{"folders and lists", append(base, "-preset", "office31", "-s", "src", "-t", "tgt", "-source-list", "a.txt", "-out", t.TempDir()), 2, "not both"},
 		{"unknown method", append(base, "-preset", "office31", "-s", "src", "-t", "tgt", "-method", "dann", "-out", t.TempDir()), 1, "unknown method"},
 		{"missing domain", append(base, "-preset", "office31", "-s", "src", "-t", "nope", "-out", t.TempDir()), 1, "nope"},
 		{"class mismatch", append(base, "-preset", "office31", "-s", "src", "-t", "odd", "-out", t.TempDir()), 1, "purple"},

@@ -92,7 +92,7 @@ func runEval(cmd *Command, args []string) error {
 	if rst := task.Base != nil; rst != (*evResidual != "") {
 		return fmt.Errorf("%s is a %s task file; pass it with -%s", path, map[bool]string{true: "residual", false: "dense"}[rst], map[bool]string{true: "residual", false: "checkpoint"}[rst])
 	}
-	ds, err := openTestSet(task.Info.Classes)
+	ds, err := openTestSet(cmd.Stderr, task.Info.Classes)
 	if err != nil {
 		return err
 	}
@@ -120,24 +120,27 @@ func runEval(cmd *Command, args []string) error {
 	return writeFileAtomic(*evOut, append(b, '\n'), *evForce)
 }
 
-// openTestSet opens the test set the flags name and checks its classes.
-func openTestSet(classes []string) (*data.Dataset, error) {
+// openTestSet opens the test set the flags name and checks its classes,
+// printing warnings to stderr.
+func openTestSet(stderr io.Writer, classes []string) (*data.Dataset, error) {
 	var ds *data.Dataset
+	var warns []string
 	var err error
 	switch {
 	case *evDataset != "" && *evTarget != "":
 		// A benchmark without a data preset keeps its domains in folders
 		// named by -t.
 		if p, perr := data.LookupPreset(*evDataset); perr == nil {
-			ds, _, err = p.Open(*evData, *evTarget)
+			ds, warns, err = p.Open(*evData, *evTarget)
 		} else {
-			ds, err = data.ImageFolder(filepath.Join(*evData, *evTarget))
+			ds, warns, err = data.ImageFolder(filepath.Join(*evData, *evTarget))
 		}
 	case *evDataset != "" || *evTarget != "":
 		return nil, fmt.Errorf("-dataset and -t go together")
 	default:
-		ds, err = data.ImageFolder(*evData)
+		ds, warns, err = data.ImageFolder(*evData)
 	}
+	printWarnings(stderr, "eval", warns)
 	if err != nil {
 		return nil, err
 	}

@@ -55,7 +55,8 @@ func runLists(cmd *Command, args []string) error {
 	if out == "" {
 		out = filepath.Join(root, "image_list")
 	}
-	domains, err := data.ReadDomains(root, out, filepath.Join(root, "image_list"))
+	domains, warns, err := data.ReadDomains(root, out, filepath.Join(root, "image_list"))
+	printWarnings(cmd.Stderr, "lists", warns)
 	if err != nil {
 		return err
 	}

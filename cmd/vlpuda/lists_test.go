@@ -89,6 +89,26 @@ func TestListsCommand(t *testing.T) {
 	}
 }
 
+// TestListsCommandLinkLoop checks that a link from a class folder back to
+// its domain is left out of the list, with a warning on stderr.
+func TestListsCommandLinkLoop(t *testing.T) {
+	root := t.TempDir()
+	writeTree(t, root, "amazon/Bike/a.jpg", "amazon/Cup/b.jpg")
+	if err := os.Symlink(filepath.Join(root, "amazon"), filepath.Join(root, "amazon", "Bike", "up")); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	code, _, stderr := runVlpuda(t, "lists", root)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got, want := readFile(t, filepath.Join(root, "image_list", "amazon.txt")), "amazon/Bike/a.jpg 0\namazon/Cup/b.jpg 1\n"; got != want {
+		t.Errorf("amazon.txt\n%s\nwant\n%s", got, want)
+	}
+	if !strings.Contains(stderr, "vlpuda lists: warning: ") || !strings.Contains(stderr, filepath.Join("Bike", "up")) {
+		t.Errorf("stderr %q, want a warning naming Bike/up", stderr)
+	}
+}
+
 func TestListsCommandErrors(t *testing.T) {
 	mismatch := t.TempDir()
 	writeTree(t, mismatch, "a/cat/1.png", "a/dog/1.png", "b/cat/1.png")

@@ -184,3 +184,10 @@ func printCommandUsage(w io.Writer, c *Command) {
 		c.Flag.PrintDefaults()
 	}
 }
+
+// printWarnings prints each warning to w as "vlpuda NAME: warning: …".
+func printWarnings(w io.Writer, name string, warns []string) {
+	for _, s := range warns {
+		fmt.Fprintf(w, "vlpuda %s: warning: %s\n", name, s)
+	}
+}

@@ -109,7 +109,7 @@ func runZeroshot(cmd *Command, args []string) error {
 		kernels.SetThreads(*zsThreads)
 	}
 	bar := newProgressBar(cmd.Stderr, "zeroshot", "img", *zsQuiet)
-	res, err := zeroshotEvaluate(templates, vlp.EvalConfig{Transform: transform, Batch: *zsBatch, Progress: bar.Update})
+	res, err := zeroshotEvaluate(cmd.Stderr, templates, vlp.EvalConfig{Transform: transform, Batch: *zsBatch, Progress: bar.Update})
 	if err != nil {
 		return err
 	}
@@ -127,10 +127,12 @@ func runZeroshot(cmd *Command, args []string) error {
 }
 
 // zeroshotEvaluate lists the -data folder, loads the -model, builds the
-// zero-shot head for the folder's classes in label order and evaluates it.
-func zeroshotEvaluate(templates []string, ec vlp.EvalConfig) (*zeroshotResult, error) {
+// zero-shot head for the folder's classes in label order and evaluates it,
+// printing the folder's warnings to stderr.
+func zeroshotEvaluate(stderr io.Writer, templates []string, ec vlp.EvalConfig) (*zeroshotResult, error) {
 	start := time.Now()
-	ds, err := data.ImageFolder(*zsData)
+	ds, warns, err := data.ImageFolder(*zsData)
+	printWarnings(stderr, "zeroshot", warns)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor"
 )
 
@@ -53,9 +54,14 @@ func (c GradCheck) Check(tb testing.TB, f func(in []*tensor.Tensor) *tensor.Tens
 	loss.Backward()
 
 	rv := r.Values()
+	// The objective reads the perturbed inputs through inference views of
+	// their storage, so that nothing is recorded.
+	views := make([]*tensor.Tensor, len(inputs))
+	for i, in := range inputs {
+		views[i] = in.Inference()
+	}
 	objective := func() float64 {
-		var y []float32
-		tensor.NoGrad(func() { y = f(inputs).Values() })
+		y := f(views).Values()
 		var s float64
 		for i, v := range y {
 			s += float64(v) * float64(rv[i])
@@ -99,7 +105,7 @@ func (c GradCheck) Check(tb testing.TB, f func(in []*tensor.Tensor) *tensor.Tens
 			got := float64(analytic[i])
 			if math.Abs(got-want) > atol*scale+rtol*math.Abs(want) || math.IsNaN(got) {
 				if bad < 5 {
-					tb.Errorf("input %d %v, element %d: analytic gradient %.6g, numeric %.6g", k, in.Shape(), i, got, want)
+					tb.Errorf("input %d %s, element %d: analytic gradient %.6g, numeric %.6g", k, shapefmt.String(in.Shape()), i, got, want)
 				}
 				bad++
 			}
@@ -130,7 +136,7 @@ func AssertClose(tb testing.TB, got, want *tensor.Tensor, atol, rtol float64) {
 // want beyond atol + rtol·|want|, and the largest absolute difference.
 func Close(got, want *tensor.Tensor, atol, rtol float64) error {
 	if fmt.Sprint(got.Shape()) != fmt.Sprint(want.Shape()) {
-		return fmt.Errorf("shape %v, want %v", got.Shape(), want.Shape())
+		return fmt.Errorf("shape %s, want %s", shapefmt.String(got.Shape()), shapefmt.String(want.Shape()))
 	}
 	g, w := got.Values(), want.Values()
 	first, maxDiff, bad := -1, 0.0, 0

@@ -1,6 +1,7 @@
 package data
 
 import (
+	"errors"
 	"image"
 	"image/png"
 	"os"
@@ -53,7 +54,7 @@ func TestImageFolderOrder(t *testing.T) {
 		"a/sub/deeper/x.ppm": "", "a/sub/deeper/y.pgm": "", "b/2.bmp": "", "b/3.tif": "", "b/4.jpeg": "",
 		"root-file.png": "",
 	})
-	d, err := ImageFolder(root)
+	d, _, err := ImageFolder(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,24 +79,61 @@ func TestImageFolderOrder(t *testing.T) {
 	}
 }
 
+// TestImageFolderSymlinks builds root (cat: a link to a class folder
+// elsewhere; dog: a folder) and adds one link per case: links to files and
+// folders outside the dataset are followed, links back into it are not,
+// each with a warning naming it.
 func TestImageFolderSymlinks(t *testing.T) {
-	root, other := t.TempDir(), t.TempDir()
-	makeTree(t, other, map[string]string{"cat/1.png": "", "cat/2.png": ""})
-	makeTree(t, root, map[string]string{"dog/1.png": ""})
-	if err := os.Symlink(filepath.Join(other, "cat"), filepath.Join(root, "cat")); err != nil {
-		t.Skip("no symbolic links here:", err)
+	tests := []struct {
+		name   string
+		link   string // below root
+		target string // "root/…" or "other/…"
+		want   []string
+		warn   bool
+	}{
+		{"none", "", "", nil, false},
+		{"outside folder", "dog/extra", "other/extra", []string{"dog/extra/3.png=dog"}, false},
+		{"outside file", "dog/4.png", "other/extra/3.png", []string{"dog/4.png=dog"}, false},
+		{"own class folder", "dog/again", "root/dog", nil, true},
+		{"root", "dog/up", "root", nil, true},
+		{"other class", "dog/cats", "root/cat", nil, true},
+		{"below a linked class", "cat/self", "other/cat", nil, true},
+		{"below the root", "dog/sub/deeper", "root/dog/sub", nil, true},
 	}
-	// A link back to the class folder must not loop forever.
-	if err := os.Symlink(filepath.Join(root, "dog"), filepath.Join(root, "dog", "again")); err != nil {
-		t.Fatal(err)
-	}
-	d, err := ImageFolder(root)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"cat/1.png=cat", "cat/2.png=cat", "dog/1.png=dog"}
-	if got := rel(t, root, d); !slices.Equal(got, want) {
-		t.Errorf("samples %q, want %q", got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			root, other := t.TempDir(), t.TempDir()
+			makeTree(t, other, map[string]string{"cat/1.png": "", "cat/2.png": "", "extra/3.png": ""})
+			makeTree(t, root, map[string]string{"dog/1.png": "", "dog/sub/5.png": ""})
+			if err := os.Symlink(filepath.Join(other, "cat"), filepath.Join(root, "cat")); err != nil {
+				t.Skip("no symbolic links here:", err)
+			}
+			if tt.link != "" {
+				dir, target, _ := strings.Cut(tt.target, "/")
+				base := map[string]string{"root": root, "other": other}[dir]
+				if err := os.Symlink(filepath.Join(base, filepath.FromSlash(target)), filepath.Join(root, filepath.FromSlash(tt.link))); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d, warns, err := ImageFolder(root)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := append([]string{"cat/1.png=cat", "cat/2.png=cat", "dog/1.png=dog"}, tt.want...)
+			want = append(want, "dog/sub/5.png=dog")
+			got := rel(t, root, d)
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("samples %q, want %q", got, want)
+			}
+			switch {
+			case !tt.warn && len(warns) > 0:
+				t.Errorf("warnings %q, want none", warns)
+			case tt.warn && (len(warns) != 1 || !strings.Contains(warns[0], filepath.FromSlash(tt.link)) || !strings.Contains(warns[0], "not following")):
+				t.Errorf("warnings %q, want one about not following %s", warns, tt.link)
+			}
+		})
 	}
 }
 
@@ -116,7 +154,7 @@ func TestImageFolderErrors(t *testing.T) {
 			dir := t.TempDir()
 			makeTree(t, dir, tt.files)
 			root := filepath.Join(dir, tt.root)
-			_, err := ImageFolder(root)
+			_, _, err := ImageFolder(root)
 			if err == nil || !strings.Contains(err.Error(), tt.want) || !strings.Contains(err.Error(), root) {
 				t.Errorf("error %v, want one naming %s and saying %q", err, root, tt.want)
 			}
@@ -184,7 +222,7 @@ func TestDatasetImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	d, err := ImageFolder(root)
+	d, _, err := ImageFolder(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,5 +279,31 @@ func TestPairOpen(t *testing.T) {
 				t.Fatalf("Open error %v, want one containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestPairCheck checks which combinations of domains and lists name a
+// task, without any file: Open's first step.
+func TestPairCheck(t *testing.T) {
+	tests := []struct {
+		name string
+		p    Pair
+		ok   bool
+	}{
+		{"domains", Pair{Source: "A", Target: "W"}, true},
+		{"lists", Pair{SourceList: "a.txt", TargetList: "w.txt", Classes: "c.txt"}, true},
+		{"nothing", Pair{}, false},
+		{"no target", Pair{Source: "A"}, false},
+		{"no class file", Pair{SourceList: "a.txt", TargetList: "w.txt"}, false},
+		{"both", Pair{Source: "A", Target: "W", SourceList: "a.txt", TargetList: "w.txt", Classes: "c.txt"}, false},
+	}
+	for _, tt := range tests {
+		err := tt.p.Check()
+		if (err == nil) != tt.ok || (err != nil && !errors.Is(err, ErrIncompletePair)) {
+			t.Errorf("%s: Check() = %v, want ok %v (or ErrIncompletePair)", tt.name, err, tt.ok)
+		}
+		if _, _, _, oerr := tt.p.Open(); !tt.ok && !errors.Is(oerr, ErrIncompletePair) {
+			t.Errorf("%s: Open() = %v, want ErrIncompletePair", tt.name, oerr)
+		}
 	}
 }

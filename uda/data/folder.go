@@ -22,21 +22,25 @@ import (
 //
 // ImageFolder fails if root is missing, has no class folders, or has a
 // class folder without any image (torchvision refuses that too), or if a
-// folder cannot be read; torchvision skips unreadable folders. A symbolic
-// link that leads back to a folder above it is not followed again.
-// Images are not opened: a file that cannot be decoded is reported, with
-// its name, when it is loaded.
-func ImageFolder(root string) (*Dataset, error) {
+// folder cannot be read; torchvision skips unreadable folders. Below a
+// class folder, a symbolic link to a folder of the dataset (root, a class
+// folder or anything below them, wherever a class folder's link leads) or
+// to a folder it is in is not followed: torchvision would list the images
+// it reaches again, under the wrong class, or loop. Each such link is named
+// in the returned warnings; links to files, and to folders outside the
+// dataset, are followed. Images are not opened: a file that cannot be
+// decoded is reported, with its name, when it is loaded.
+func ImageFolder(root string) (*Dataset, []string, error) {
 	st, err := os.Stat(root)
 	if err != nil {
-		return nil, fmt.Errorf("data: image folder: %w", err)
+		return nil, nil, fmt.Errorf("data: image folder: %w", err)
 	}
 	if !st.IsDir() {
-		return nil, fmt.Errorf("data: image folder %s: not a directory", root)
+		return nil, nil, fmt.Errorf("data: image folder %s: not a directory", root)
 	}
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		return nil, fmt.Errorf("data: image folder: %w", err)
+		return nil, nil, fmt.Errorf("data: image folder: %w", err)
 	}
 	var classes []string
 	for _, e := range entries {
@@ -45,15 +49,23 @@ func ImageFolder(root string) (*Dataset, error) {
 		}
 	}
 	if len(classes) == 0 {
-		return nil, fmt.Errorf("data: image folder %s: no class folders (want %s/<class>/<image>)", root, root)
+		return nil, nil, fmt.Errorf("data: image folder %s: no class folders (want %s/<class>/<image>)", root, root)
 	}
 	slices.Sort(classes) // os.ReadDir sorts already; torchvision's order is byte order
+	w := &walker{root: root}
+	for _, dir := range append([]string{""}, classes...) {
+		real, err := filepath.EvalSymlinks(filepath.Join(root, dir))
+		if err != nil {
+			return nil, nil, fmt.Errorf("data: image folder: %w", err)
+		}
+		w.tree = append(w.tree, real)
+	}
 	d := &Dataset{Root: root, Classes: classes}
 	var empty []string
 	for k, c := range classes {
-		files, err := classFiles(filepath.Join(root, c))
+		files, err := w.classFiles(filepath.Join(root, c))
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if len(files) == 0 {
 			empty = append(empty, c)
@@ -67,10 +79,10 @@ func ImageFolder(root string) (*Dataset, error) {
 		if len(shown) > 10 {
 			shown = append(shown[:10:10], fmt.Sprintf("and %d more", len(empty)-10))
 		}
-		return nil, fmt.Errorf("data: image folder %s: no image files in %d class folder(s): %s (image extensions: %s)",
+		return nil, nil, fmt.Errorf("data: image folder %s: no image files in %d class folder(s): %s (image extensions: %s)",
 			root, len(empty), strings.Join(shown, ", "), strings.Join(Extensions, " "))
 	}
-	return d, nil
+	return d, w.warns, nil
 }
 
 // isDir reports whether the entry e of folder dir is a folder or a
@@ -86,9 +98,16 @@ func isDir(dir string, e os.DirEntry) bool {
 	return err == nil && st.IsDir()
 }
 
+// walker lists the image files of an ImageFolder's classes.
+type walker struct {
+	root  string
+	tree  []string // the real paths of root and of its class folders
+	warns []string // the links not followed
+}
+
 // classFiles returns the image files below dir in torchvision's order:
 // folders by path, then files by name.
-func classFiles(dir string) ([]string, error) {
+func (w *walker) classFiles(dir string) ([]string, error) {
 	type folder struct {
 		path  string
 		files []string
@@ -100,9 +119,6 @@ func classFiles(dir string) ([]string, error) {
 		if err != nil {
 			return fmt.Errorf("data: image folder: %w", err)
 		}
-		if slices.Contains(ancestors, real) {
-			return nil // a link back up: following it would never end
-		}
 		ancestors = append(ancestors, real)
 		entries, err := os.ReadDir(path)
 		if err != nil {
@@ -113,6 +129,12 @@ func classFiles(dir string) ([]string, error) {
 		for _, e := range entries {
 			switch {
 			case isDir(path, e):
+				if ok, err := w.follow(filepath.Join(path, e.Name()), e, ancestors); err != nil || !ok {
+					if err != nil {
+						return err
+					}
+					continue
+				}
 				subs = append(subs, e.Name())
 			case IsImageFile(e.Name()):
 				f.files = append(f.files, filepath.Join(path, e.Name()))
@@ -135,4 +157,34 @@ func classFiles(dir string) ([]string, error) {
 		files = append(files, f.files...)
 	}
 	return files, nil
+}
+
+// follow reports whether the walk enters the folder path, the entry e of
+// its parent: a folder, or a link to a folder outside the dataset's tree
+// that is none of the folders the walk is in (ancestors, real paths). A
+// link it does not follow is added to the warnings.
+func (w *walker) follow(path string, e os.DirEntry, ancestors []string) (bool, error) {
+	if e.Type()&os.ModeSymlink == 0 {
+		return true, nil
+	}
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return false, fmt.Errorf("data: image folder: %w", err)
+	}
+	inTree := slices.ContainsFunc(w.tree, func(dir string) bool { return within(real, dir) })
+	if !inTree && !slices.Contains(ancestors, real) {
+		return true, nil
+	}
+	shown := path
+	if r, err := filepath.Rel(w.root, path); err == nil {
+		shown = r
+	}
+	w.warns = append(w.warns, fmt.Sprintf("image folder %s: not following the link %s: it leads back into the dataset (%s)", w.root, shown, real))
+	return false, nil
+}
+
+// within reports whether path is dir or below it; both are clean.
+func within(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator))
 }

@@ -21,33 +21,35 @@ type DomainFolder struct {
 // image folder, stepping into a lone "images" folder as Office-31's
 // archive has. Domains come in the order of their names' bytes. All
 // domains must have the same classes (SameClasses), so that one list of
-// class names serves every list file.
-func ReadDomains(root string, exclude ...string) ([]DomainFolder, error) {
+// class names serves every list file. The warnings are ImageFolder's.
+func ReadDomains(root string, exclude ...string) ([]DomainFolder, []string, error) {
 	entries, err := os.ReadDir(root)
 	if err != nil {
-		return nil, fmt.Errorf("data: domains: %w", err)
+		return nil, nil, fmt.Errorf("data: domains: %w", err)
 	}
 	var out []DomainFolder
+	var warns []string
 	for _, e := range entries {
 		name := e.Name()
 		if strings.HasPrefix(name, ".") || !isDir(root, e) || excluded(root, name, exclude) {
 			continue
 		}
-		ds, err := ImageFolder(stepIntoImages(filepath.Join(root, name)))
+		ds, w, err := ImageFolder(stepIntoImages(filepath.Join(root, name)))
 		if err != nil {
-			return nil, fmt.Errorf("data: domain %s: %w", name, err)
+			return nil, nil, fmt.Errorf("data: domain %s: %w", name, err)
 		}
 		if len(out) > 0 {
 			if err := SameClasses(out[0].Dataset, ds); err != nil {
-				return nil, fmt.Errorf("data: domains %s and %s: %w", out[0].Name, name, err)
+				return nil, nil, fmt.Errorf("data: domains %s and %s: %w", out[0].Name, name, err)
 			}
 		}
 		out = append(out, DomainFolder{Name: name, Dataset: ds})
+		warns = append(warns, w...)
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("data: domains: no domain folders in %s (want %s/<domain>/<class>/<image>)", root, root)
+		return nil, nil, fmt.Errorf("data: domains: no domain folders in %s (want %s/<domain>/<class>/<image>)", root, root)
 	}
-	return out, nil
+	return out, warns, nil
 }
 
 // excluded reports whether root/name is one of the paths in exclude.

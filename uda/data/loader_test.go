@@ -47,7 +47,7 @@ func pngTree(t *testing.T, root string, classes []string, n, w, h int) *Dataset 
 			f.Close()
 		}
 	}
-	d, err := ImageFolder(root)
+	d, _, err := ImageFolder(root)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +218,7 @@ func corruptTree(t *testing.T) (*Dataset, string) {
 	if err := os.WriteFile(bad, []byte("\x89PNG\r\n\x1a\ntruncated"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	ds, err := ImageFolder(root)
+	ds, _, err := ImageFolder(root)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -24,15 +24,30 @@ type Pair struct {
 	SourceList, TargetList, Classes string
 }
 
-// Open opens the source and target datasets and checks that they have the
-// same classes. warns holds what a preset noticed on the way (a domain
-// found under another folder name, say).
-func (p Pair) Open() (src, tgt *Dataset, warns []string, err error) {
-	lists := p.SourceList != "" || p.TargetList != ""
+// Check reports, without touching the files, whether p names its domains
+// completely: a source and a target domain, or a source list, a target
+// list and a class file, not both. Its errors wrap ErrIncompletePair.
+func (p Pair) Check() error {
 	switch {
-	case lists && (p.SourceList == "" || p.TargetList == "" || p.Classes == "" || p.Source != "" || p.Target != ""):
-		return nil, nil, nil, fmt.Errorf("%w, not both", ErrIncompletePair)
-	case lists:
+	case p.lists() && (p.SourceList == "" || p.TargetList == "" || p.Classes == "" || p.Source != "" || p.Target != ""):
+		return fmt.Errorf("%w, not both", ErrIncompletePair)
+	case !p.lists() && (p.Source == "" || p.Target == ""):
+		return ErrIncompletePair
+	}
+	return nil
+}
+
+// lists reports whether p names image lists rather than domain folders.
+func (p Pair) lists() bool { return p.SourceList != "" || p.TargetList != "" }
+
+// Open opens the source and target datasets and checks that they have the
+// same classes. warns holds what ImageFolder or a preset noticed on the
+// way (a link not followed, an incomplete download).
+func (p Pair) Open() (src, tgt *Dataset, warns []string, err error) {
+	if err := p.Check(); err != nil {
+		return nil, nil, nil, err
+	}
+	if p.lists() {
 		classes, err := ReadClasses(p.Classes)
 		if err != nil {
 			return nil, nil, nil, err
@@ -44,17 +59,17 @@ func (p Pair) Open() (src, tgt *Dataset, warns []string, err error) {
 			return nil, nil, nil, err
 		}
 		return src, tgt, nil, nil
-	case p.Source == "" || p.Target == "":
-		return nil, nil, nil, ErrIncompletePair
 	}
 	if preset, err := LookupPreset(p.Dataset); p.Dataset != "" && err == nil {
 		return preset.OpenPair(p.Root, p.Source, p.Target)
 	}
-	if src, err = ImageFolder(filepath.Join(p.Root, p.Source)); err != nil {
+	src, w1, err := ImageFolder(filepath.Join(p.Root, p.Source))
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	if tgt, err = ImageFolder(filepath.Join(p.Root, p.Target)); err != nil {
+	tgt, w2, err := ImageFolder(filepath.Join(p.Root, p.Target))
+	if err != nil {
 		return nil, nil, nil, err
 	}
-	return src, tgt, nil, SameClasses(src, tgt)
+	return src, tgt, append(w1, w2...), SameClasses(src, tgt)
 }

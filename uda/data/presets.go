@@ -122,9 +122,10 @@ func (p *Preset) Domain(name string) (Domain, error) {
 // is stepped into. A missing folder is an error that lists what root
 // holds.
 //
-// The returned warnings say, in words, what looks like an incomplete
-// download: an image count other than the domain's Images, or a class
-// count other than the preset's. Open does not print them.
+// The returned warnings are ImageFolder's, then what looks like an
+// incomplete download, in words: an image count other than the domain's
+// Images, or a class count other than the preset's. Open does not print
+// them.
 func (p *Preset) Open(root, name string) (*Dataset, []string, error) {
 	d, err := p.Domain(name)
 	if err != nil {
@@ -141,11 +142,10 @@ func (p *Preset) Open(root, name string) (*Dataset, []string, error) {
 		return nil, nil, missingDomain(p, d, root)
 	}
 	dir = stepIntoImages(dir)
-	ds, err := ImageFolder(dir)
+	ds, warns, err := ImageFolder(dir)
 	if err != nil {
 		return nil, nil, fmt.Errorf("data: %s domain %s: %w", p.Title, d.Code, err)
 	}
-	var warns []string
 	if len(ds.Classes) != p.Classes {
 		warns = append(warns, fmt.Sprintf("%s domain %s (%s) has %d class folders; the benchmark has %d (incomplete download?)",
 			p.Title, d.Code, dir, len(ds.Classes), p.Classes))

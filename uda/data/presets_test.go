@@ -154,7 +154,7 @@ func TestLists(t *testing.T) {
 		"Real World/bike/x y.png": "", "Real World/Cup/a.png": "",
 		".cache/bike/1.jpg": "", "image_list/old.txt": "", "notes.txt": "",
 	})
-	domains, err := ReadDomains(root, filepath.Join(root, "image_list"))
+	domains, _, err := ReadDomains(root, filepath.Join(root, "image_list"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,10 +210,10 @@ func TestLists(t *testing.T) {
 	}
 
 	makeTree(t, root, map[string]string{"webcam/bike/1.jpg": ""})
-	if _, err := ReadDomains(root, "image_list"); !errors.Is(err, ErrClassMismatch) || !strings.Contains(err.Error(), "Cup") {
+	if _, _, err := ReadDomains(root, "image_list"); !errors.Is(err, ErrClassMismatch) || !strings.Contains(err.Error(), "Cup") {
 		t.Errorf("mismatched domains: error %v", err)
 	}
-	if _, err := ReadDomains(filepath.Join(root, ".cache", "bike")); err == nil || !strings.Contains(err.Error(), "no domain folders") {
+	if _, _, err := ReadDomains(filepath.Join(root, ".cache", "bike")); err == nil || !strings.Contains(err.Error(), "no domain folders") {
 		t.Errorf("no domains: error %v", err)
 	}
 }

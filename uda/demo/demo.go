@@ -12,7 +12,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/digits"
 	"github.com/vlpuda/vlpuda/uda/pretrain"
@@ -632,8 +631,7 @@ func (cfg *Config) zeroShot(ctx context.Context, m *vlp.CLIP, id RunID, test uda
 		if err != nil {
 			return nil, false, err
 		}
-		var pred []int
-		tensor.NoGrad(func() { pred, _ = z.Predict(b.Images) })
+		pred, _ := z.Predict(b.Images)
 		for i, p := range pred {
 			if p == b.Labels[i] {
 				correct++

@@ -232,18 +232,16 @@ func ZeroShotAccuracy(z *vlp.ZeroShot, d *digits.Dataset) (float64, error) {
 // MaxOffDiagonalCosine returns the largest cosine similarity between two
 // different rows of text (C, D), or NaN with fewer than two rows.
 func MaxOffDiagonalCosine(text *tensor.Tensor) float64 {
-	var best = math.NaN()
-	tensor.NoGrad(func() {
-		n := vlp.Normalize(text)
-		g := tensor.MatMul(n, n.T()).Contiguous().Data()
-		c := text.Dim(0)
-		for i := range c {
-			for j := range c {
-				if v := float64(g[i*c+j]); i != j && (math.IsNaN(best) || v > best) {
-					best = v
-				}
+	best := math.NaN()
+	n := vlp.Normalize(text.Inference())
+	g := tensor.MatMul(n, n.T()).Contiguous().Data()
+	c := text.Dim(0)
+	for i := range c {
+		for j := range c {
+			if v := float64(g[i*c+j]); i != j && (math.IsNaN(best) || v > best) {
+				best = v
 			}
 		}
-	})
+	}
 	return best
 }

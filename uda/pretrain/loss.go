@@ -3,6 +3,7 @@ package pretrain
 import (
 	"fmt"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor"
 )
 
@@ -41,7 +42,7 @@ func softTargets(captions []string) *tensor.Tensor {
 // is CLIP's loss. Uniform logits give ln N.
 func ContrastiveLoss(logits *tensor.Tensor, captions []string) *tensor.Tensor {
 	if s := logits.Shape(); len(s) != 2 || s[0] != len(captions) || s[1] != len(captions) {
-		panic(fmt.Sprintf("pretrain: ContrastiveLoss: logits of shape %v for %d captions", s, len(captions)))
+		panic(fmt.Sprintf("pretrain: ContrastiveLoss: logits of shape %s for %d captions", shapefmt.String(s), len(captions)))
 	}
 	t := softTargets(captions)
 	i2t := tensor.CrossEntropySoft(logits, t)

@@ -128,8 +128,7 @@ func SupervisedCheck(cfg SupervisedConfig) (*SupervisedResult, error) {
 	for lo := 0; lo < c.Test; lo += batch {
 		n := min(batch, c.Test-lo)
 		test.Fill(ts[:n], lo, 0)
-		var pred []int
-		tensor.NoGrad(func() { pred = tensor.Argmax(head.Forward(tower.Forward(prep(ts[:n]))), 1) })
+		pred := tensor.Argmax(head.Forward(tower.Forward(prep(ts[:n]).Inference())), 1)
 		for i, p := range pred {
 			ok := p == ts[i].Label
 			if ok {

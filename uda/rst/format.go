@@ -174,6 +174,9 @@ func Unmarshal(data []byte) (*Residual, error) {
 }
 
 func unmarshal(data []byte) (*Residual, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%w: empty file", ErrFormat)
+	}
 	if len(data) < len(magic) || string(data[:len(magic)]) != magic {
 		return nil, fmt.Errorf("%w: bad magic (the file does not start with %q)", ErrFormat, magic)
 	}

@@ -230,7 +230,7 @@ func TestReadBadInput(t *testing.T) {
 		target error
 		errHas string
 	}{
-		{"empty", nil, ErrFormat, "bad magic"},
+		{"empty", nil, ErrFormat, "not a valid residual: empty file"},
 		{"bad magic", edit(func(b []byte) []byte { copy(b, "PK\x03\x04"); return b }), ErrFormat, "bad magic"},
 		{"header only", good[:20], ErrTruncated, "shorter than the 52-byte header"},
 		{"truncated in the body", good[:len(good)/2], ErrTruncated, "the header says"},

@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strings"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/vlp"
@@ -264,10 +264,5 @@ func numel(shape []int) (int, error) {
 	return n, nil
 }
 
-func shapeString(shape []int) string {
-	s := make([]string, len(shape))
-	for i, d := range shape {
-		s[i] = fmt.Sprint(d)
-	}
-	return "(" + strings.Join(s, ",") + ")"
-}
+// shapeString formats a shape for messages: "(2,3,4)", short at any rank.
+func shapeString(shape []int) string { return shapefmt.Tuple(shape) }

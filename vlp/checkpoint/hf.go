@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 )
 
 // IsHF reports whether s uses Hugging Face transformers CLIPModel names.
@@ -184,7 +186,7 @@ func splitLayer(name string) (prefix, layer, rest string, ok bool) {
 // transposed returns the 2-D tensor t transposed.
 func transposed(t Tensor) (Tensor, error) {
 	if len(t.Shape) != 2 || len(t.Data) != t.Shape[0]*t.Shape[1] {
-		return Tensor{}, fmt.Errorf("checkpoint: FromHF: %s has shape %v, want a matrix", t.Name, t.Shape)
+		return Tensor{}, fmt.Errorf("checkpoint: FromHF: %s has shape %s, want a matrix", t.Name, shapefmt.String(t.Shape))
 	}
 	rows, cols := t.Shape[0], t.Shape[1]
 	data := make([]float32, len(t.Data))
@@ -208,8 +210,8 @@ func stack(name string, parts [3]*Tensor) (Tensor, error) {
 	q := parts[0]
 	for _, p := range parts[1:] {
 		if !slices.Equal(p.Shape, q.Shape) || len(p.Data) != len(q.Data) || len(q.Shape) == 0 {
-			return Tensor{}, fmt.Errorf("checkpoint: FromHF: %s: q, k and v shapes %v, %v, %v differ or are scalars",
-				name, parts[0].Shape, parts[1].Shape, parts[2].Shape)
+			return Tensor{}, fmt.Errorf("checkpoint: FromHF: %s: q, k and v shapes %s, %s, %s differ or are scalars",
+				name, shapefmt.String(parts[0].Shape), shapefmt.String(parts[1].Shape), shapefmt.String(parts[2].Shape))
 		}
 	}
 	shape := slices.Clone(q.Shape)

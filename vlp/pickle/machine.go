@@ -346,7 +346,7 @@ func (m *machine) step(code byte) error {
 		}
 		l, ok := v.(*List)
 		if !ok {
-			return fmt.Errorf("APPEND to %s, want list", typeName(v))
+			return fmt.Errorf("APPEND to %s, want list", TypeName(v))
 		}
 		l.Items = append(l.Items, items...)
 	case opEmptyDict:
@@ -385,7 +385,7 @@ func (m *machine) step(code byte) error {
 		}
 		d, ok := v.(*Dict)
 		if !ok {
-			return fmt.Errorf("SETITEM on %s, want dict", typeName(v))
+			return fmt.Errorf("SETITEM on %s, want dict", TypeName(v))
 		}
 		return setItems(d, items)
 
@@ -411,7 +411,7 @@ func (m *machine) step(code byte) error {
 		module, ok1 := moduleV.(string)
 		name, ok2 := nameV.(string)
 		if !ok1 || !ok2 {
-			return fmt.Errorf("STACK_GLOBAL with %s and %s, want two str", typeName(moduleV), typeName(nameV))
+			return fmt.Errorf("STACK_GLOBAL with %s and %s, want two str", TypeName(moduleV), TypeName(nameV))
 		}
 		return m.global(module, name)
 	case opReduce:
@@ -425,11 +425,11 @@ func (m *machine) step(code byte) error {
 		}
 		args, ok := argsV.(Tuple)
 		if !ok {
-			return fmt.Errorf("REDUCE with %s arguments, want tuple", typeName(argsV))
+			return fmt.Errorf("REDUCE with %s arguments, want tuple", TypeName(argsV))
 		}
 		f, ok := fn.(Func)
 		if !ok {
-			return fmt.Errorf("REDUCE calls %s, which is not callable here", typeName(fn))
+			return fmt.Errorf("REDUCE calls %s, which is not callable here", TypeName(fn))
 		}
 		v, err := f(args)
 		if err != nil {
@@ -447,11 +447,11 @@ func (m *machine) step(code byte) error {
 		}
 		args, ok := argsV.(Tuple)
 		if !ok {
-			return fmt.Errorf("NEWOBJ with %s arguments, want tuple", typeName(argsV))
+			return fmt.Errorf("NEWOBJ with %s arguments, want tuple", TypeName(argsV))
 		}
 		cls, ok := clsV.(*Class)
 		if !ok {
-			return fmt.Errorf("NEWOBJ of %s, want a class", typeName(clsV))
+			return fmt.Errorf("NEWOBJ of %s, want a class", TypeName(clsV))
 		}
 		m.push(&Object{Class: cls, Args: args})
 	case opBuild:
@@ -469,7 +469,7 @@ func (m *machine) step(code byte) error {
 		case *Dict:
 			v.Attrs = state
 		default:
-			return fmt.Errorf("BUILD on %s, want an object or dict", typeName(v))
+			return fmt.Errorf("BUILD on %s, want an object or dict", TypeName(v))
 		}
 	case opBinPersID:
 		pid, err := m.pop()

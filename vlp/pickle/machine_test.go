@@ -54,7 +54,7 @@ func checkSample(t *testing.T, v any) {
 	t.Helper()
 	d, ok := v.(*Dict)
 	if !ok {
-		t.Fatalf("got %s, want dict", typeName(v))
+		t.Fatalf("got %s, want dict", TypeName(v))
 	}
 	wantKeys := []any{"ints", "f", "s", "b", "t", "n", "yes", "no", "shared", int64(3)}
 	if !reflect.DeepEqual(d.Keys, wantKeys) {
@@ -225,4 +225,33 @@ func FuzzLoad(f *testing.F) {
 		}
 		u.Load(data) // must not panic
 	})
+}
+
+func TestDescribe(t *testing.T) {
+	long := make(Tuple, 100000)
+	for i := range long {
+		long[i] = int64(1)
+	}
+	tests := []struct {
+		v    any
+		want string
+	}{
+		{nil, "None"},
+		{true, "True"},
+		{int64(-3), "-3"},
+		{1.5, "1.5"},
+		{"storage", `"storage"`},
+		{strings.Repeat("a", 50), `"` + strings.Repeat("a", 40) + `"…`},
+		{[]byte{1, 2}, "bytes of length 2"},
+		{Tuple{"storage", NewDict(), &List{Items: []any{1}}}, `("storage", dict of 0, list of 1)`},
+		{Tuple{Tuple{Tuple{int64(1)}}}, "((tuple of 1))"},
+		{&Object{Class: &Class{"torch", "Size"}}, "torch.Size object"},
+		{&Class{"torch", "FloatStorage"}, "class torch.FloatStorage"},
+		{long, "(1, 1, 1, 1, 1, 1, 1, 1, … (100000 items))"},
+	}
+	for _, tt := range tests {
+		if got := Describe(tt.v); got != tt.want {
+			t.Errorf("Describe(%s) = %q, want %q", TypeName(tt.v), got, tt.want)
+		}
+	}
 }

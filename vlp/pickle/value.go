@@ -1,6 +1,10 @@
 package pickle
 
-import "fmt"
+import (
+	"fmt"
+	"strconv"
+	"strings"
+)
 
 // Tuple is a Python tuple.
 type Tuple []any
@@ -90,8 +94,9 @@ type Object struct {
 // tuple.
 type Func func(args Tuple) (any, error)
 
-// typeName names the Python type of a decoded value, for error messages.
-func typeName(v any) string {
+// TypeName names the Python type of a decoded value, for error messages:
+// "int", "dict", "torch._utils.X object".
+func TypeName(v any) string {
 	switch v := v.(type) {
 	case nil:
 		return "None"
@@ -119,4 +124,69 @@ func typeName(v any) string {
 		return "function"
 	}
 	return fmt.Sprintf("%T", v)
+}
+
+// Describe renders a decoded value for error messages, short whatever the
+// value: scalars as Python writes them, strings quoted and cut after 40
+// bytes, the first 8 items of a tuple (two levels deep), and lists, dicts
+// and objects by their type and size. It never shows Go pointers.
+func Describe(v any) string {
+	var b strings.Builder
+	describe(&b, v, 0)
+	return b.String()
+}
+
+// Limits of Describe.
+const (
+	describeItems = 8
+	describeDepth = 2
+	describeBytes = 40
+)
+
+func describe(b *strings.Builder, v any, depth int) {
+	switch v := v.(type) {
+	case nil:
+		b.WriteString("None")
+	case bool:
+		if v {
+			b.WriteString("True")
+		} else {
+			b.WriteString("False")
+		}
+	case int64:
+		b.WriteString(strconv.FormatInt(v, 10))
+	case float64:
+		b.WriteString(strconv.FormatFloat(v, 'g', -1, 64))
+	case string:
+		if len(v) > describeBytes {
+			b.WriteString(strconv.Quote(v[:describeBytes]) + "…")
+		} else {
+			b.WriteString(strconv.Quote(v))
+		}
+	case []byte:
+		fmt.Fprintf(b, "bytes of length %d", len(v))
+	case Tuple:
+		if depth >= describeDepth {
+			fmt.Fprintf(b, "tuple of %d", len(v))
+			return
+		}
+		b.WriteString("(")
+		for i, x := range v {
+			if i == describeItems {
+				fmt.Fprintf(b, ", … (%d items)", len(v))
+				break
+			}
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			describe(b, x, depth+1)
+		}
+		b.WriteString(")")
+	case *List:
+		fmt.Fprintf(b, "list of %d", len(v.Items))
+	case *Dict:
+		fmt.Fprintf(b, "dict of %d", v.Len())
+	default:
+		b.WriteString(TypeName(v))
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor/dtype"
 )
 
@@ -51,7 +52,7 @@ func (t *Tensor) Float32() []float32 {
 func FromFloat32(name string, shape []int, data []float32) Tensor {
 	t := Tensor{Name: name, DType: dtype.Float32, Shape: slices.Clone(shape)}
 	if n := t.NumElements(); n != len(data) {
-		panic(fmt.Sprintf("safetensors: FromFloat32: %d values for shape %v", len(data), shape))
+		panic(fmt.Sprintf("safetensors: FromFloat32: %d values for shape %s", len(data), shapefmt.String(shape)))
 	}
 	t.Data = make([]byte, 4*len(data))
 	for i, v := range data {
@@ -213,24 +214,24 @@ func parseEntry(name string, raw json.RawMessage, buf []byte) (Tensor, int, erro
 	size := uint64(dt.Size())
 	for i, d := range *e.Shape {
 		if d < 0 {
-			return Tensor{}, 0, fmt.Errorf("negative dimension in shape %v", *e.Shape)
+			return Tensor{}, 0, fmt.Errorf("negative dimension in shape %s", shapefmt.String(*e.Shape))
 		}
 		t.Shape[i] = int(d)
 		if d != 0 && size > math.MaxInt64/uint64(d) {
-			return Tensor{}, 0, fmt.Errorf("shape %v is too large", *e.Shape)
+			return Tensor{}, 0, fmt.Errorf("shape %s is too large", shapefmt.String(*e.Shape))
 		}
 		size *= uint64(d)
 	}
 	off := *e.DataOffsets
 	if len(off) != 2 {
-		return Tensor{}, 0, fmt.Errorf("data_offsets %v: want [begin, end]", off)
+		return Tensor{}, 0, fmt.Errorf("data_offsets %s: want [begin, end]", shapefmt.String(off))
 	}
 	begin, end := off[0], off[1]
 	if begin > end || end > uint64(len(buf)) {
 		return Tensor{}, 0, fmt.Errorf("data_offsets [%d, %d] out of range: the data holds %d bytes", begin, end, len(buf))
 	}
 	if end-begin != size {
-		return Tensor{}, 0, fmt.Errorf("data_offsets [%d, %d] hold %d bytes, but %s%v needs %d", begin, end, end-begin, dt, t.Shape, size)
+		return Tensor{}, 0, fmt.Errorf("data_offsets [%d, %d] hold %d bytes, but %s%s needs %d", begin, end, end-begin, dt, shapefmt.String(t.Shape), size)
 	}
 	t.Data = buf[begin:end:end]
 	return t, int(begin), nil

@@ -189,6 +189,10 @@ func TestParseErrors(t *testing.T) {
 		{"shape overflow", file(`{"a":{"dtype":"F64","shape":[4611686018427387904,4],"data_offsets":[0,16]}}`, data), "too large"},
 		{"overlap", file(`{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}`, data), `tensor "b": data [4, 12) overlaps tensor "a"`},
 		{"bad metadata", file(`{"__metadata__":{"n":1}}`, nil), "__metadata__ must map strings to strings"},
+		{"negative dimension at rank 100000", file(`{"a":{"dtype":"F32","shape":[`+strings.Repeat("1,", 99999)+`-1],"data_offsets":[0,4]}}`, data),
+			"negative dimension in shape [1 1 1 1 1 1 … 1 -1] (rank 100000)"},
+		{"mismatch at rank 100000", file(`{"a":{"dtype":"F32","shape":[`+strings.Repeat("1,", 99999)+`2],"data_offsets":[0,4]}}`, data),
+			"but F32[1 1 1 1 1 1 … 1 2] (rank 100000) needs 8"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -196,8 +200,8 @@ func TestParseErrors(t *testing.T) {
 			if err == nil {
 				t.Fatalf("Parse succeeded, want error containing %q", tt.want)
 			}
-			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "safetensors: ") {
-				t.Errorf("error %q, want it to start with \"safetensors: \" and contain %q", err, tt.want)
+			if !strings.Contains(err.Error(), tt.want) || !strings.HasPrefix(err.Error(), "safetensors: ") || len(err.Error()) > 300 {
+				t.Errorf("error %.400q, want at most 300 bytes, starting with \"safetensors: \" and containing %q", err, tt.want)
 			}
 		})
 	}

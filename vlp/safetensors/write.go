@@ -11,7 +11,7 @@ import (
 	"strconv"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
-
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor/dtype"
 )
 
@@ -67,11 +67,11 @@ func layout(tensors []Tensor) ([]*Tensor, error) {
 		}
 		for _, d := range t.Shape {
 			if d < 0 {
-				return nil, fmt.Errorf("safetensors: tensor %q: negative dimension in shape %v", t.Name, t.Shape)
+				return nil, fmt.Errorf("safetensors: tensor %q: negative dimension in shape %s", t.Name, shapefmt.String(t.Shape))
 			}
 		}
 		if want := t.NumElements() * t.DType.Size(); len(t.Data) != want {
-			return nil, fmt.Errorf("safetensors: tensor %q: %d bytes of data, %v%v needs %d", t.Name, len(t.Data), t.DType, t.Shape, want)
+			return nil, fmt.Errorf("safetensors: tensor %q: %d bytes of data, %v%s needs %d", t.Name, len(t.Data), t.DType, shapefmt.String(t.Shape), want)
 		}
 		seen[t.Name] = true
 		order[i] = t

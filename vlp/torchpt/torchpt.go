@@ -10,6 +10,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/vlpuda/vlpuda/internal/shapefmt"
 	"github.com/vlpuda/vlpuda/tensor/dtype"
 	"github.com/vlpuda/vlpuda/vlp/pickle"
 )
@@ -237,14 +238,14 @@ func newOrderedDict(args pickle.Tuple) (any, error) {
 func persistentLoad(pid any) (any, error) {
 	t, ok := pid.(pickle.Tuple)
 	if !ok || len(t) != 5 || t[0] != "storage" {
-		return nil, fmt.Errorf("%v is not ('storage', type, key, location, numel)", pid)
+		return nil, fmt.Errorf("persistent id %s is not ('storage', type, key, location, numel)", pickle.Describe(pid))
 	}
 	typ, ok1 := t[1].(*storageType)
 	key, ok2 := t[2].(string)
 	_, ok3 := t[3].(string)
 	numel, ok4 := t[4].(int64)
 	if !ok1 || !ok2 || !ok3 || !ok4 || numel < 0 {
-		return nil, fmt.Errorf("malformed storage id %v", pid)
+		return nil, fmt.Errorf("malformed storage id %s", pickle.Describe(pid))
 	}
 	return &storage{key: key, dt: typ.dt, numel: numel}, nil
 }
@@ -258,11 +259,11 @@ func rebuildTensor(args pickle.Tuple) (any, error) {
 	}
 	st, ok := args[0].(*storage)
 	if !ok {
-		return nil, fmt.Errorf("_rebuild_tensor: storage argument is a %T", args[0])
+		return nil, fmt.Errorf("_rebuild_tensor: storage argument is a %s", pickle.TypeName(args[0]))
 	}
 	offset, ok := args[1].(int64)
 	if !ok || offset < 0 || offset > math.MaxInt32*int64(16) {
-		return nil, fmt.Errorf("_rebuild_tensor: bad storage offset %v", args[1])
+		return nil, fmt.Errorf("_rebuild_tensor: bad storage offset %s", pickle.Describe(args[1]))
 	}
 	shape, err := ints(args[2], "size")
 	if err != nil {
@@ -273,7 +274,7 @@ func rebuildTensor(args pickle.Tuple) (any, error) {
 		return nil, err
 	}
 	if len(shape) != len(strides) {
-		return nil, fmt.Errorf("_rebuild_tensor: size %v and stride %v differ in length", shape, strides)
+		return nil, fmt.Errorf("_rebuild_tensor: size %s and stride %s differ in length", shapefmt.String(shape), shapefmt.String(strides))
 	}
 	return &tensorRef{st: st, offset: int(offset), shape: shape, strides: strides}, nil
 }
@@ -282,13 +283,13 @@ func rebuildTensor(args pickle.Tuple) (any, error) {
 func ints(v any, what string) ([]int, error) {
 	t, ok := v.(pickle.Tuple)
 	if !ok {
-		return nil, fmt.Errorf("_rebuild_tensor: %s is a %T, want a tuple", what, v)
+		return nil, fmt.Errorf("_rebuild_tensor: %s is a %s, want a tuple", what, pickle.TypeName(v))
 	}
 	out := make([]int, len(t))
 	for i, x := range t {
 		n, ok := x.(int64)
 		if !ok || n < 0 || n > math.MaxInt32*int64(16) {
-			return nil, fmt.Errorf("_rebuild_tensor: bad %s %v", what, t)
+			return nil, fmt.Errorf("_rebuild_tensor: bad %s %s", what, pickle.Describe(t))
 		}
 		out[i] = int(n)
 	}
@@ -304,7 +305,7 @@ func rebuildParameter(args pickle.Tuple) (any, error) {
 	}
 	t, ok := args[0].(*tensorRef)
 	if !ok {
-		return nil, fmt.Errorf("_rebuild_parameter of a %T, want a tensor", args[0])
+		return nil, fmt.Errorf("_rebuild_parameter of a %s, want a tensor", pickle.TypeName(args[0]))
 	}
 	return t, nil
 }
@@ -334,7 +335,7 @@ func collect(root any) (Format, []*tensorRef, error) {
 			}
 		}
 	default:
-		return 0, nil, fmt.Errorf("data.pkl holds a %T, not a state dict or a TorchScript module", root)
+		return 0, nil, fmt.Errorf("data.pkl holds a %s, not a state dict or a TorchScript module", pickle.TypeName(root))
 	}
 	c := collector{seen: make(map[any]bool)}
 	if err := c.walk("", top, 0); err != nil {
@@ -409,8 +410,8 @@ func (r *tensorRef) gather(raw []byte) (Tensor, error) {
 	}
 	numel := r.st.numel
 	outOfRange := func() error {
-		return fmt.Errorf("offset %d, size %v and stride %v reach past the %d elements of storage %q",
-			r.offset, r.shape, r.strides, numel, r.st.key)
+		return fmt.Errorf("offset %d, size %s and stride %s reach past the %d elements of storage %q",
+			r.offset, shapefmt.String(r.shape), shapefmt.String(r.strides), numel, r.st.key)
 	}
 	if int64(r.offset) >= numel {
 		return Tensor{}, outOfRange()
@@ -419,7 +420,7 @@ func (r *tensorRef) gather(raw []byte) (Tensor, error) {
 	last := int64(r.offset) // storage index of the last element
 	for i, d := range r.shape {
 		if n > maxElements/d {
-			return Tensor{}, fmt.Errorf("shape %v has too many elements", r.shape)
+			return Tensor{}, fmt.Errorf("shape %s has too many elements", shapefmt.String(r.shape))
 		}
 		n *= d
 		if s := int64(r.strides[i]); s > 0 && int64(d-1) > (numel-1-last)/s {

@@ -10,6 +10,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -504,6 +505,42 @@ func TestOutOfRangeViews(t *testing.T) {
 			_, err := readBytes(b)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestErrorsStayReadable feeds damaged archives whose errors once printed
+// Go pointers (a dict inside a persistent id) or every dimension of a
+// rank-100000 shape, and checks that the errors say what is wrong in a
+// line, with no pointer.
+func TestErrorsStayReadable(t *testing.T) {
+	ones := func(n int) []int { return slices.Repeat([]int{1}, n) }
+	var dictPID pickler
+	dictPID.op(0x80, 2, '(')
+	dictPID.str("storage")
+	dictPID.op('}', 't', 'Q', '.')
+	tests := []struct {
+		name string
+		pkl  []byte
+		want string
+	}{
+		{"dict in a persistent id", dictPID.Bytes(), `persistent id ("storage", dict of 0) is not`},
+		{"rank 100000 sizes", stateDictPickle([]entry{{name: "x", key: "0", storage: "FloatStorage", numel: 4,
+			shape: ones(100000), strides: []int{1}}}, ""), "size [1 1 1 1 1 1 … 1 1] (rank 100000) and stride [1] differ in length"},
+		{"negative size at rank 100000", stateDictPickle([]entry{{name: "x", key: "0", storage: "FloatStorage", numel: 4,
+			shape: append(ones(99999), -1), strides: ones(100000)}}, ""), "bad size (1, 1, 1, 1, 1, 1, 1, 1, … (100000 items))"},
+	}
+	pointer := regexp.MustCompile(`0x[0-9a-f]{6,}`)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := readBytes(zipFiles(t, map[string][]byte{"a/data.pkl": tt.pkl, "a/data/0": f32bytes(1, 2, 3, 4)}))
+			if err == nil {
+				t.Fatalf("Read succeeded, want an error containing %q", tt.want)
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, tt.want) || pointer.MatchString(msg) || len(msg) > 300 {
+				t.Errorf("error %.400q (%d bytes), want one of at most 300 bytes containing %q and no pointer", msg, len(msg), tt.want)
 			}
 		})
 	}
