@@ -118,7 +118,8 @@ type Result struct {
 	// History is the accuracy after every epoch.
 	History []EpochSummary `json:"history"`
 	// Stored and StoredBest describe the task files of the last and of the
-	// best epoch.
+	// best epoch. StoredBest is nil if, when the run ends, the best
+	// epoch's file is gone or fails its check (VerifyTask).
 	Stored     *StoredTask `json:"stored"`
 	StoredBest *StoredTask `json:"stored_best"`
 	// RST counts, per tower tensor, the elements that differ from the
@@ -469,7 +470,7 @@ func (r *adaptRun) finish() (*Result, error) {
 		Task: info, Config: cfg, Iterations: r.tr.Iter(),
 		Last: r.st.Last, Best: r.st.Best,
 		BestSelection: fmt.Sprintf("the epoch with the highest target %s, selected with target labels (oracle)", cfg.Metric),
-		History:       r.st.History, Stored: stored, StoredBest: r.st.StoredBest,
+		History:       r.st.History, Stored: stored, StoredBest: r.verifiedBest(),
 		Seconds: time.Since(r.start).Seconds(),
 	}
 	if r.tr.Projector != nil {
@@ -490,6 +491,20 @@ func (r *adaptRun) finish() (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// verifiedBest returns the description of the best epoch's task file, or
+// nil, with a note, if the file is gone or fails its check.
+func (r *adaptRun) verifiedBest() *StoredTask {
+	s := r.st.StoredBest
+	if s == nil {
+		return nil
+	}
+	if err := VerifyTask(s.Path); err != nil {
+		r.opt.note("the best epoch's task file is not usable, so the result does not describe it: %v", err)
+		return nil
+	}
+	return s
 }
 
 // writeFileAtomic writes data to path so that path holds either its old

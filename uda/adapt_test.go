@@ -435,3 +435,80 @@ func TestAdaptOut(t *testing.T) {
 		})
 	}
 }
+
+// TestAdaptStoredBest damages the best epoch's task file of a finished run
+// and resumes it: the result must stop describing the file.
+func TestAdaptStoredBest(t *testing.T) {
+	tests := []struct {
+		name string
+		tau  float64
+		ext  string
+	}{
+		{"residual", 1e-4, ".vlpr"},
+		{"dense", 0, ".safetensors"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const m = MethodCMKD
+			cfg := testConfig(m)
+			cfg.Epochs, cfg.RSTTau = 2, tt.tau
+			dir := t.TempDir()
+			best := filepath.Join(dir, FileBest+tt.ext)
+			var notes []string
+			adapt := func() *Result {
+				t.Helper()
+				notes = nil
+				opt := Options{Out: dir, Resume: true, Note: func(s string) { notes = append(notes, s) }}
+				res, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 3), cfg, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			if res := adapt(); res.StoredBest == nil || res.StoredBest.Path != best {
+				t.Fatalf("stored best %+v, want %s", res.StoredBest, best)
+			}
+			damages := []struct {
+				name   string
+				damage func() error
+			}{
+				{"one bit flipped", func() error {
+					b, err := os.ReadFile(best)
+					if err != nil {
+						return err
+					}
+					b[len(b)/2] ^= 0x10
+					return os.WriteFile(best, b, 0o644)
+				}},
+				{"removed", func() error { return os.Remove(best) }},
+			}
+			for _, d := range damages {
+				if err := d.damage(); err != nil {
+					t.Fatal(err)
+				}
+				res := adapt()
+				if res.StoredBest != nil || !strings.Contains(strings.Join(notes, "\n"), best) {
+					t.Errorf("best file %s: stored best %+v, notes %q; want none, and a note naming the file", d.name, res.StoredBest, notes)
+				}
+				onDisk := readResultFile(t, filepath.Join(dir, FileResult))
+				if onDisk.StoredBest != nil {
+					t.Errorf("best file %s: result.json describes it: %+v", d.name, onDisk.StoredBest)
+				}
+			}
+		})
+	}
+}
+
+// readResultFile reads a result.json.
+func readResultFile(t *testing.T, path string) *Result {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
+}
