@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/uda/rst"
@@ -44,7 +45,7 @@ const (
 )
 
 // checkpointVersion is the version of the trainer state in checkpoints:
-// 2 added the checksums.
+// 2 added the checksums and the kernel settings.
 const checkpointVersion = 2
 
 // trainerState is what a checkpoint stores besides tensors.
@@ -56,6 +57,43 @@ type trainerState struct {
 	// from (rst.Fingerprint): a resumed run must start from the same.
 	Base    string   `json:"base_fingerprint"`
 	Classes []string `json:"classes"`
+	// Kernels are the kernel settings the run used.
+	Kernels kernelSettings `json:"kernels"`
+}
+
+// kernelSettings are the settings outside Config on which a run's numbers
+// depend: the kernels' thread count (it sets how sums are split) and
+// their implementation path.
+type kernelSettings struct {
+	Threads int    `json:"threads"`
+	ISA     string `json:"isa"`
+}
+
+// currentKernels returns the kernel settings in use.
+func currentKernels() kernelSettings {
+	return kernelSettings{Threads: kernels.Threads(), ISA: kernels.Current().String()}
+}
+
+// String formats k as "threads=2 isa=avx2".
+func (k kernelSettings) String() string { return fmt.Sprintf("threads=%d isa=%s", k.Threads, k.ISA) }
+
+// checkKernels reports a resume under kernel settings other than those the
+// checkpoint at path was made with: the resumed run would not give the
+// numbers of an uninterrupted one. This is the one place to relax once
+// results no longer depend on them.
+func checkKernels(path string, made, now kernelSettings) error {
+	if made == now {
+		return nil
+	}
+	var use []string
+	if made.Threads != now.Threads {
+		use = append(use, fmt.Sprintf("-threads %d", made.Threads))
+	}
+	if made.ISA != now.ISA {
+		use = append(use, "VLPUDA_ISA="+made.ISA)
+	}
+	return fmt.Errorf("uda: checkpoint %s was made with %v; this run has %v, which gives other numbers: resume with %s",
+		path, made, now, strings.Join(use, " and "))
 }
 
 // WriteCheckpoint writes everything the trainer's future depends on to
@@ -70,7 +108,7 @@ func (t *Trainer) WriteCheckpoint(path string, run []byte) error {
 		return fmt.Errorf("%w; checkpoint %s not written", err, path)
 	}
 	st := trainerState{Version: checkpointVersion, Iter: t.iter, Config: t.cfg, Base: t.baseFingerprint().String(),
-		Classes: t.Teacher.Classes}
+		Classes: t.Teacher.Classes, Kernels: currentKernels()}
 	js, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("uda: checkpoint: %w", err)
@@ -94,7 +132,8 @@ func (t *Trainer) WriteCheckpoint(path string, run []byte) error {
 
 // ReadCheckpoint restores the state WriteCheckpoint stored at path into a
 // trainer built as the one that wrote it (same base model, classes and
-// configuration; only Epochs may differ, to extend a run), and returns the
+// configuration; only Epochs may differ, to extend a run) and running
+// under the same kernel settings (thread count and path), and returns the
 // caller's run state. It verifies every checksum first, and refuses a
 // checkpoint without them (one of an earlier vlpuda): its weights could
 // not be trusted.
@@ -112,6 +151,9 @@ func (t *Trainer) ReadCheckpoint(path string) (run []byte, err error) {
 	}
 	if st.Version != checkpointVersion {
 		return nil, fmt.Errorf("uda: checkpoint %s: version %d, want %d", path, st.Version, checkpointVersion)
+	}
+	if err := checkKernels(path, st.Kernels, currentKernels()); err != nil {
+		return nil, err
 	}
 	if fp := t.baseFingerprint().String(); st.Base != fp {
 		return nil, fmt.Errorf("uda: checkpoint %s was made from a different base model (image tower %s, this one %s)", path, st.Base, fp)

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/uda/augment"
@@ -186,6 +187,11 @@ func TestReadCheckpointErrors(t *testing.T) {
 	if err := tr.WriteCheckpoint(path, []byte(`{"mine":1}`)); err != nil {
 		t.Fatal(err)
 	}
+	threads, isa := kernels.Threads(), kernels.Current()
+	otherISA := kernels.Generic
+	if isa == kernels.Generic {
+		otherISA = kernels.Supported()[len(kernels.Supported())-1]
+	}
 	tests := []struct {
 		name    string
 		change  func(t *testing.T, c *Config, m *vlp.CLIP) []string
@@ -200,6 +206,23 @@ func TestReadCheckpointErrors(t *testing.T) {
 			m.Visual.(*nn.VisionTransformer).ClassEmbedding.Data()[0] += 1
 			return shapeClasses
 		}, "different base model"},
+		{"other thread count", func(t *testing.T, _ *Config, _ *vlp.CLIP) []string {
+			kernels.SetThreads(threads + 1)
+			t.Cleanup(func() { kernels.SetThreads(threads) })
+			return shapeClasses
+		}, fmt.Sprintf("made with threads=%d isa=%v; this run has threads=%d isa=%v, which gives other numbers: resume with -threads %d\n",
+			threads, isa, threads+1, isa, threads)},
+		{"other kernel path", func(t *testing.T, _ *Config, _ *vlp.CLIP) []string {
+			if otherISA == isa {
+				t.Skipf("this build and CPU run only the %v kernels", isa)
+			}
+			if _, err := kernels.Use(otherISA); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { kernels.Use(isa) })
+			return shapeClasses
+		}, fmt.Sprintf("made with threads=%d isa=%v; this run has threads=%d isa=%v, which gives other numbers: resume with VLPUDA_ISA=%v\n",
+			threads, isa, threads, otherISA, isa)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
