@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io/fs"
 	"math"
 	"os"
@@ -159,6 +160,22 @@ func TestAdaptResume(t *testing.T) {
 	const m = MethodCMKDFixMatch
 	cfg := testConfig(m)
 	cfg.RSTTau = 1e-4
+	// interrupted runs the run in dir and cancels it after iteration n.
+	interrupted := func(n int) func(t *testing.T, dir string) {
+		return func(t *testing.T, dir string) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			stop := func(p Progress) {
+				if p.Step != nil && p.Iter == n {
+					cancel()
+				}
+			}
+			_, err := Adapt(ctx, loadTiny(t), testTask(t, m, 6, 3), cfg, Options{Out: dir, Progress: stop})
+			if want := fmt.Sprintf("after iteration %d", n); !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), want) {
+				t.Fatalf("error %v, want one saying it stopped %s, wrapping context.Canceled", err, want)
+			}
+		}
+	}
 	straight := t.TempDir()
 	if _, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 3), cfg, Options{Out: straight}); err != nil {
 		t.Fatal(err)
@@ -184,19 +201,8 @@ func TestAdaptResume(t *testing.T) {
 				}
 			}
 		}},
-		{"interrupted mid-epoch", func(t *testing.T, dir string) {
-			ctx, cancel := context.WithCancel(context.Background())
-			defer cancel()
-			stop := func(p Progress) {
-				if p.Step != nil && p.Iter == 7 {
-					cancel()
-				}
-			}
-			_, err := Adapt(ctx, loadTiny(t), testTask(t, m, 6, 3), cfg, Options{Out: dir, Progress: stop})
-			if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "after iteration 7") {
-				t.Fatalf("error %v, want one saying it stopped after iteration 7, wrapping context.Canceled", err)
-			}
-		}},
+		{"interrupted mid-epoch", interrupted(7)},
+		{"interrupted in the first epoch", interrupted(2)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
