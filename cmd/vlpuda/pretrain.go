@@ -29,6 +29,9 @@ captions that name them, then measures it against the gate and writes
 faces, between 30 % and 80 % on MNIST test, and a largest cosine between
 two digit prompts below 0.9. A model that fails is left in the
 -checkpoint file (default: -out with .partial) and the command exits 1.
+On SIGINT or SIGTERM training stops after the current step, the weights
+go to the -checkpoint file, and the command exits with status 130 or 143
+(a stopped pretraining cannot be resumed).
 
 The corpus uses the Go fonts, and the Debian fonts and corpus photos when
 they are fetched ('vlpuda fetch'). The images are prepared by per-image
@@ -184,7 +187,7 @@ func runContrastive(cmd *Command, model vlp.Config, corpus pretrain.CorpusOption
 	}
 	fmt.Fprintf(cmd.Stderr, "pretrain: %s, %d parameters; %d training faces, %d photos; log %s\n",
 		model, paramCount(model), len(corpus.Faces), len(corpus.Photos), logPath)
-	res, err := pretrain.Train(cfg)
+	res, err := pretrain.Train(cmd.Context(), cfg)
 	if err != nil {
 		if _, serr := os.Stat(ckpt); serr == nil && res != nil {
 			return fmt.Errorf("%w (after %d steps; the last checkpoint is %s)", err, res.Steps, ckpt)

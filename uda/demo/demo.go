@@ -12,6 +12,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/vlpuda/vlpuda/internal/atomicfile"
 	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/digits"
 	"github.com/vlpuda/vlpuda/uda/pretrain"
@@ -452,6 +453,9 @@ func prepareOut(out string, p plan, force bool) error {
 		return fmt.Errorf("demo: plan: %w", err)
 	}
 	want = append(want, '\n')
+	if err := removeStale(out, FilePlan, FileResults, FileChart); err != nil {
+		return err
+	}
 	if force {
 		for _, name := range []string{FileResults, FileChart, FilePlan, dirRuns} {
 			if err := os.RemoveAll(filepath.Join(out, name)); err != nil {
@@ -531,9 +535,13 @@ func (cfg *Config) run(ctx context.Context, d *domains, id RunID, k, total int) 
 	if id.Method == CMKD {
 		meter = newStepMeter(m)
 	}
-	_, statErr := os.Stat(filepath.Join(dir, uda.FileCheckpoint))
+	if err := removeStale(dir, fileSteps); err != nil {
+		return nil, false, err
+	}
+	// Resume continues from a checkpoint, or starts the run over.
 	opt := uda.Options{
-		Out: dir, Resume: statErr == nil, Force: statErr != nil,
+		Out: dir, Resume: true,
+		Note: func(msg string) { cfg.event(Event{Note: msg}) },
 		Progress: func(p uda.Progress) {
 			if meter != nil && p.Step != nil {
 				meter.observe()
@@ -662,31 +670,23 @@ func towerParams(m *vlp.CLIP) int {
 	return n
 }
 
-// writeFileAtomic writes data to path through a synced temporary file in
-// the same folder, renamed over path once complete.
-func writeFileAtomic(path string, data []byte) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return fmt.Errorf("demo: write %s: %w", path, err)
+// writeFileAtomic writes data to path so that path holds either its old
+// content or all of data.
+func writeFileAtomic(path string, data []byte) error {
+	if err := atomicfile.WriteFile(path, data, true); err != nil {
+		return fmt.Errorf("demo: %w", err)
 	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-			err = fmt.Errorf("demo: write %s: %w", path, err)
+	return nil
+}
+
+// removeStale removes the temporary files that a killed process left
+// while writing names in dir (see atomicfile.RemoveStale); a missing dir
+// holds none.
+func removeStale(dir string, names ...string) error {
+	for _, name := range names {
+		if _, err := atomicfile.RemoveStale(filepath.Join(dir, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("demo: %w", err)
 		}
-	}()
-	if _, err = tmp.Write(data); err != nil {
-		return err
 	}
-	if err = tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err = tmp.Sync(); err != nil {
-		return err
-	}
-	if err = tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io/fs"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -199,6 +200,20 @@ func TestRun(t *testing.T) {
 		t.Fatal("an interrupted demo wrote results.json")
 	}
 
+	// What a kill during writes would have left: temporary files of the
+	// demo's, Adapt's and the step meter's files.
+	cmkdDir := RunID{FallbackTask, CMKD, 1}.dir(out)
+	stale := []string{
+		filepath.Join(out, "."+FileResults+".tmp77"),
+		filepath.Join(cmkdDir, "."+uda.FileCheckpoint+".tmp9"),
+		filepath.Join(cmkdDir, "."+fileSteps+".tmp123"),
+	}
+	for _, f := range stale {
+		if err := os.WriteFile(f, []byte("half"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+
 	// The rerun reads back the two finished runs, resumes cmkd from the
 	// checkpoint written when it was interrupted (after iteration 3) and
 	// runs the rest.
@@ -252,6 +267,11 @@ func TestRun(t *testing.T) {
 	for _, name := range []string{FilePlan, FileResults, FileChart} {
 		if _, err := os.Stat(filepath.Join(out, name)); err != nil {
 			t.Errorf("missing %s: %v", name, err)
+		}
+	}
+	for _, f := range stale {
+		if _, err := os.Lstat(f); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("stale %s survived the rerun (%v)", f, err)
 		}
 	}
 

@@ -1,6 +1,7 @@
 package pretrain
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -65,8 +66,8 @@ type Config struct {
 	// Progress, if not nil, is called after every step.
 	Progress func(done, total int, loss float64)
 	// Checkpoint, if not empty, is a path where the model is saved (with
-	// Save, replacing) every CheckpointEvery steps (default 500) and at the
-	// end.
+	// Save, replacing) every CheckpointEvery steps (default 500), at the
+	// end, and when Train's context stops the run.
 	Checkpoint      string
 	CheckpointEvery int
 }
@@ -145,8 +146,10 @@ type logLine struct {
 
 // Train pretrains a CLIP model on the corpus with the contrastive loss;
 // see Config. On collapse it returns the result so far and an error
-// wrapping ErrCollapse.
-func Train(cfg Config) (*Result, error) {
+// wrapping ErrCollapse. If ctx is cancelled, Train stops after the current
+// step, saves the weights to the checkpoint (if Config names one) and
+// returns the result so far and an error wrapping ctx.Err().
+func Train(ctx context.Context, cfg Config) (*Result, error) {
 	c := cfg.withDefaults()
 	if c.Steps < 1 || c.Batch < 2 || c.LR <= 0 || c.Warmup < 0 {
 		return nil, fmt.Errorf("pretrain: train: bad config (steps %d, batch %d, lr %g, warmup %d)", c.Steps, c.Batch, c.LR, c.Warmup)
@@ -167,7 +170,7 @@ func Train(cfg Config) (*Result, error) {
 	}
 	t := &trainer{cfg: c, corpus: corpus, model: m, tok: tok, ids: map[string][]int32{}, start: time.Now()}
 	t.setupOptimizer()
-	res, err := t.run()
+	res, err := t.run(ctx)
 	nn.SetTraining(m, false)
 	if res != nil {
 		res.Model, res.Faces, res.Wall = m, corpus.Faces(), time.Since(t.start)
@@ -213,7 +216,7 @@ const recentSteps = 50
 // maxLogScale is ln 100: CLIP clamps its logit scale at 100.
 var maxLogScale = float32(math.Log(100))
 
-func (t *trainer) run() (*Result, error) {
+func (t *trainer) run(ctx context.Context) (*Result, error) {
 	c := t.cfg
 	sched := nn.WarmupCosine{Warmup: c.Warmup, Total: c.Steps, MinFactor: 0.01}
 	res := &Result{ChanceLoss: math.Log(float64(c.Batch)), HeldOut: math.NaN(), PromptCosine: math.NaN()}
@@ -222,6 +225,9 @@ func (t *trainer) run() (*Result, error) {
 	var sinceLog []float64
 	nn.SetTraining(t.model, true)
 	for step := range c.Steps {
+		if err := ctx.Err(); err != nil {
+			return res, t.stop(step, err)
+		}
 		share := c.attrShare(step)
 		t.corpus.Fill(samples, step*c.Batch, share)
 		loss, err := t.step(samples)
@@ -259,8 +265,8 @@ func (t *trainer) run() (*Result, error) {
 			c.Progress(step+1, c.Steps, loss)
 		}
 
-		if c.Checkpoint != "" && ((step+1)%c.CheckpointEvery == 0 || step+1 == c.Steps) {
-			if err := Save(c.Checkpoint, t.model, map[string]string{"vlpuda.pretrain.step": strconv.Itoa(step + 1)}, true); err != nil {
+		if (step+1)%c.CheckpointEvery == 0 || step+1 == c.Steps {
+			if err := t.checkpoint(step + 1); err != nil {
 				return res, err
 			}
 		}
@@ -282,6 +288,26 @@ func (t *trainer) run() (*Result, error) {
 		}
 	}
 	return res, nil
+}
+
+// checkpoint saves the weights after steps steps to Config.Checkpoint, if
+// it names a file.
+func (t *trainer) checkpoint(steps int) error {
+	if t.cfg.Checkpoint == "" {
+		return nil
+	}
+	return Save(t.cfg.Checkpoint, t.model, map[string]string{"vlpuda.pretrain.step": strconv.Itoa(steps)}, true)
+}
+
+// stop ends a run that ctx stopped, with err, after steps steps: the
+// weights are saved for inspection (a run cannot be resumed).
+func (t *trainer) stop(steps int, err error) error {
+	if steps > 0 {
+		if cerr := t.checkpoint(steps); cerr != nil {
+			return errors.Join(err, cerr)
+		}
+	}
+	return fmt.Errorf("pretrain: train: stopped after step %d: %w", steps, err)
 }
 
 // step computes the loss of one batch and its gradients. The text tower

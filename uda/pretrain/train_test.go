@@ -3,10 +3,14 @@ package pretrain
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/vlpuda/vlpuda/nn"
@@ -28,7 +32,7 @@ func TestTrainTiny(t *testing.T) {
 	var losses []float64
 	ckpt := filepath.Join(t.TempDir(), "tiny.safetensors")
 	const steps = 60
-	res, err := Train(Config{
+	res, err := Train(context.Background(), Config{
 		Model: tinyConfig(), Steps: steps, Batch: 16, LR: 2e-3, Seed: 1,
 		Corpus:  CorpusOptions{Faces: digits.GoFaces()[:4]},
 		EvalSet: held, EvalEvery: 20, LogEvery: 10, Log: &log,
@@ -90,6 +94,56 @@ func TestTrainTiny(t *testing.T) {
 				t.Fatalf("checkpoint %s[%d] = %g, want %g", name, i, g[i], v)
 			}
 		}
+	}
+}
+
+// TestTrainStopped cancels training after a few steps: Train must stop
+// there, save the weights of that step and say why it stopped.
+func TestTrainStopped(t *testing.T) {
+	tests := []struct {
+		name       string
+		stopAfter  int
+		checkpoint bool
+	}{
+		{"with checkpoint", 3, true},
+		{"without checkpoint", 2, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var ckpt string
+			if tt.checkpoint {
+				ckpt = filepath.Join(t.TempDir(), "tiny.safetensors")
+			}
+			res, err := Train(ctx, Config{
+				Model: tinyConfig(), Steps: 50, Batch: 4, LR: 2e-3, Seed: 1,
+				Corpus: CorpusOptions{Faces: digits.GoFaces()[:2]}, CollapseAfter: 51, EvalEvery: 100,
+				Checkpoint: ckpt, CheckpointEvery: 100,
+				Progress: func(done, _ int, _ float64) {
+					if done == tt.stopAfter {
+						cancel()
+					}
+				},
+			})
+			want := fmt.Sprintf("stopped after step %d", tt.stopAfter)
+			if !errors.Is(err, context.Canceled) || !strings.Contains(fmt.Sprint(err), want) {
+				t.Fatalf("error %v, want one saying %q and wrapping context.Canceled", err, want)
+			}
+			if res == nil || res.Steps != tt.stopAfter {
+				t.Fatalf("result %+v, want %d steps", res, tt.stopAfter)
+			}
+			if !tt.checkpoint {
+				return
+			}
+			_, meta, err := Load(ckpt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := meta["vlpuda.pretrain.step"]; got != strconv.Itoa(tt.stopAfter) {
+				t.Errorf("checkpoint of step %s, want %d", got, tt.stopAfter)
+			}
+		})
 	}
 }
 
