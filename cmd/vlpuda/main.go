@@ -132,6 +132,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 0
 	}
+	if args[0] == "-version" || args[0] == "--version" {
+		args = append([]string{"version"}, args[1:]...)
+	}
 	c := lookup(args[0])
 	if c == nil {
 		fmt.Fprintf(stderr, "vlpuda %s: unknown command\nRun 'vlpuda help' for usage.\n", args[0])

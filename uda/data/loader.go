@@ -143,17 +143,15 @@ func NewLoader(ctx context.Context, src Source, s Sampler, cfg LoaderConfig) (*L
 	l := &Loader{src: src, cfg: cfg, ready: make(chan *pending, cfg.Prefetch), bad: map[int]error{}}
 	l.ctx, l.cancel = context.WithCancelCause(ctx)
 	jobs := make(chan job, cfg.Workers)
-	l.wg.Add(1 + cfg.Workers)
-	go l.produce(s, jobs)
+	l.wg.Go(func() { l.produce(s, jobs) })
 	for range cfg.Workers {
-		go l.work(jobs)
+		l.wg.Go(func() { l.work(jobs) })
 	}
 	return l, nil
 }
 
 // produce draws batches and queues their samples, in order.
 func (l *Loader) produce(s Sampler, jobs chan<- job) {
-	defer l.wg.Done()
 	defer close(jobs)
 	defer close(l.ready)
 	per := 3 * l.cfg.Size * l.cfg.Size
@@ -187,7 +185,6 @@ func (l *Loader) produce(s Sampler, jobs chan<- job) {
 
 // work decodes and augments queued samples.
 func (l *Loader) work(jobs <-chan job) {
-	defer l.wg.Done()
 	for {
 		select {
 		case j, ok := <-jobs:

@@ -1,7 +1,6 @@
 package digits
 
 import (
-	"archive/tar"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -451,23 +450,23 @@ func (f *fetcher) extract(ctx context.Context, dpkgDeb, deb string, want []debFi
 		errs[i] = fmt.Errorf("digits: %s is not in %s (the package changed? the pinned files are from Debian bookworm): %w",
 			df.member, filepath.Base(deb), ErrNotFetched)
 	}
-	tr := tar.NewReader(out)
+	tr := newTarReader(out)
 	var readErr error
 	for {
-		hdr, err := tr.Next()
+		hdr, err := tr.next()
 		if err != nil {
 			if err != io.EOF {
 				readErr = err
 			}
 			break
 		}
-		i, ok := index[strings.TrimPrefix(hdr.Name, "./")]
+		i, ok := index[strings.TrimPrefix(hdr.name, "./")]
 		if !ok {
 			continue
 		}
 		delete(index, want[i].member)
 		df := want[i]
-		if hdr.Typeflag != tar.TypeReg {
+		if !hdr.regular {
 			errs[i] = fmt.Errorf("digits: %s in %s is not a regular file", df.member, filepath.Base(deb))
 			continue
 		}

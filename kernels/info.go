@@ -1,0 +1,50 @@
+package kernels
+
+import (
+	"runtime"
+
+	"github.com/klauspost/cpuid/v2"
+)
+
+// CPUInfo describes the machine as the kernels see it: the path they
+// take, the threads they use and the cache sizes their blocking comes
+// from.
+type CPUInfo struct {
+	// ISA is the path every kernel takes; Supported lists those this CPU
+	// and build can run, the portable one first.
+	ISA       ISA
+	Supported []ISA
+	// Threads is the number of threads a kernel may use (SetThreads).
+	Threads int
+	// Brand is the CPU's name as cpuid reports it, or "" where it
+	// reports none.
+	Brand string
+	// CPUs is the number of logical CPUs the process may run on
+	// (runtime.NumCPU). cpuid's count of physical cores is left out: on
+	// virtual machines it is what the hypervisor invents.
+	CPUs int
+	// L1D and L3 are the cache sizes in bytes that the SGEMM blocking is
+	// derived from; L1DAssumed and L3Assumed are set where cpuid reported
+	// no size and Zen 4's stands in.
+	L1D, L3               int
+	L1DAssumed, L3Assumed bool
+	// Blocking is the SGEMM blocking that follows for ISA.
+	Blocking Blocking
+}
+
+// Info returns the kernels' view of this machine.
+func Info() CPUInfo {
+	l1, l3 := cacheSizes()
+	return CPUInfo{
+		ISA:        Current(),
+		Supported:  Supported(),
+		Threads:    Threads(),
+		Brand:      cpuid.CPU.BrandName,
+		CPUs:       runtime.NumCPU(),
+		L1D:        l1,
+		L3:         l3,
+		L1DAssumed: cpuid.CPU.Cache.L1D <= 0,
+		L3Assumed:  cpuid.CPU.Cache.L3 <= 0,
+		Blocking:   SgemmBlocking(),
+	}
+}
