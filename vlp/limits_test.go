@@ -116,3 +116,34 @@ func TestApproxParams(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckShapesMissingTensor checks a config against a state dict that
+// lacks the tensor deciding one of its sizes: the size cannot be compared,
+// but the model may still not be far larger than the state dict.
+func TestCheckShapesMissingTensor(t *testing.T) {
+	c, err := ReadConfig(filepath.Join(fixtures, "vit", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := New(c, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sd := nn.StateDict(m)
+	delete(sd, "token_embedding.weight")
+	tests := []struct {
+		vocab int
+		want  string // "" for no error
+	}{
+		{1000, ""},
+		{MaxVocab, "parameters but the checkpoint holds only"},
+	}
+	for _, tt := range tests {
+		c := c
+		c.VocabSize = tt.vocab
+		err := CheckShapes(c, sd)
+		if (tt.want == "") != (err == nil) || err != nil && !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("vocab_size %d: error %v, want %q", tt.vocab, err, tt.want)
+		}
+	}
+}

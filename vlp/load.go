@@ -95,23 +95,23 @@ func hasSuffix(s, suffix string) bool {
 
 // CheckShapes reports the first size of c that disagrees with the state
 // dict sd, naming the field, before a model is built: each size that a
-// tensor of sd determines must match it, and the model may hold no more
-// parameters than sd (by Config.ApproxParams), so that a config cannot make
-// Load allocate more than the checkpoint holds. The head count of the text
-// tower is not in the shapes; Validate bounds it by the width.
+// tensor of sd determines must match it, and where sd lacks such a tensor
+// the model may still hold no more than about twice the parameters of sd
+// (by Config.ApproxParams), so that a config cannot make Load allocate far
+// more than the checkpoint holds. The head count of the text tower is not
+// in the shapes; Validate bounds it by the width.
 func CheckShapes(c Config, sd map[string]*tensor.Tensor) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
 	have := shapeSizes(sd)
-	vit := len(have.VisionLayers) == 1
-	if c.IsResNet() == vit {
-		towers := map[bool]string{true: "ViT", false: "ResNet"}
+	if have.VisionLayers != nil && c.IsResNet() != have.IsResNet() {
+		towers := map[bool]string{false: "ViT", true: "ResNet"}
 		return fmt.Errorf("vlp: config: vision_layers %v describes a %s but the checkpoint holds a %s image tower",
-			c.VisionLayers, towers[!c.IsResNet()], towers[vit])
+			c.VisionLayers, towers[c.IsResNet()], towers[have.IsResNet()])
 	}
-	for i, n := range c.VisionLayers {
-		if got := have.VisionLayers[i]; n != got {
+	for i, got := range have.VisionLayers {
+		if n := c.VisionLayers[i]; n != got {
 			where := "visual blocks"
 			if c.IsResNet() {
 				where = fmt.Sprintf("blocks in visual.layer%d", i+1)
@@ -142,7 +142,7 @@ func CheckShapes(c Config, sd map[string]*tensor.Tensor) error {
 	for _, t := range sd {
 		held += int64(t.Numel())
 	}
-	if n := c.ApproxParams(); n > held {
+	if n := c.ApproxParams(); n > 2*held+1<<20 {
 		return fmt.Errorf("vlp: config: the model would hold about %d parameters but the checkpoint holds only %d", n, held)
 	}
 	return nil
@@ -150,7 +150,9 @@ func CheckShapes(c Config, sd map[string]*tensor.Tensor) error {
 
 // shapeSizes returns the sizes that the tensor shapes of sd determine, the
 // way InferConfig reads them; a size whose tensor is missing is -1, and a
-// layer count is the number of blocks present. TransformerHeads is unset.
+// layer count is the number of blocks present. VisionLayers is nil when
+// sd holds no tensor that tells a ViT from a ResNet. TransformerHeads is
+// unset.
 func shapeSizes(sd map[string]*tensor.Tensor) Config {
 	dim := func(name string, axis int) int {
 		if t, ok := sd[name]; ok && axis < len(t.Shape()) {
@@ -173,23 +175,27 @@ func shapeSizes(sd map[string]*tensor.Tensor) Config {
 		TransformerLayers: countIndices(sd, textBlock),
 		ImageResolution:   -1,
 	}
-	if _, vit := sd["visual.proj"]; vit {
+	has := func(name string) bool { _, ok := sd[name]; return ok }
+	switch {
+	case has("visual.attnpool.positional_embedding") || has("visual.layer1.0.conv1.weight"):
+		c.VisionWidth = dim("visual.layer1.0.conv1.weight", 0)
+		c.VisionPatchSize = -1 // a ResNet has none, whatever its config says
+		if g := grid("visual.attnpool.positional_embedding"); g >= 0 {
+			c.ImageResolution = 32 * g
+		}
+		c.VisionLayers = make([]int, 4)
+		for s := range 4 {
+			c.VisionLayers[s] = countIndices(sd, resnetStage[s])
+		}
+	case has("visual.proj") || has("visual.class_embedding") || has("visual.positional_embedding"):
 		c.VisionWidth = dim("visual.conv1.weight", 0)
 		c.VisionPatchSize = dim("visual.conv1.weight", 3)
 		if g := grid("visual.positional_embedding"); g >= 0 && c.VisionPatchSize >= 0 {
 			c.ImageResolution = c.VisionPatchSize * g
 		}
 		c.VisionLayers = []int{countIndices(sd, vitBlock)}
-		return c
-	}
-	c.VisionWidth = dim("visual.layer1.0.conv1.weight", 0)
-	c.VisionPatchSize = -1 // a ResNet has none, whatever its config says
-	if g := grid("visual.attnpool.positional_embedding"); g >= 0 {
-		c.ImageResolution = 32 * g
-	}
-	c.VisionLayers = make([]int, 4)
-	for s := range 4 {
-		c.VisionLayers[s] = countIndices(sd, resnetStage[s])
+	default:
+		c.VisionWidth, c.VisionPatchSize = -1, -1
 	}
 	return c
 }
