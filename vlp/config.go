@@ -3,6 +3,7 @@ package vlp
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"regexp"
@@ -182,12 +183,24 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MaxConfigFile is the largest config file ReadConfig reads: 1 MiB (the
+// fixtures' config.json takes 2 KiB).
+const MaxConfigFile = 1 << 20
+
 // ReadConfig reads a JSON file holding either the constructor object itself
 // or an object with a "constructor" field (the fixtures' config.json).
 func ReadConfig(path string) (Config, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("vlp: read config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxConfigFile+1))
+	if err != nil {
+		return Config{}, fmt.Errorf("vlp: read config %s: %w", path, err)
+	}
+	if len(b) > MaxConfigFile {
+		return Config{}, fmt.Errorf("vlp: read config %s: larger than the limit of %d bytes", path, MaxConfigFile)
 	}
 	var wrapped struct {
 		Constructor *Config `json:"constructor"`

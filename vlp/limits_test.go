@@ -117,6 +117,32 @@ func TestApproxParams(t *testing.T) {
 	}
 }
 
+// TestReadConfigLimit reads a config file just over MaxConfigFile (a valid
+// config padded with spaces): it must be refused, naming the limit.
+func TestReadConfigLimit(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(fixtures, "vit", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "big.json")
+	for _, tt := range []struct {
+		size int
+		ok   bool
+	}{{MaxConfigFile, true}, {MaxConfigFile + 1, false}} {
+		pad := make([]byte, tt.size-len(b))
+		for i := range pad {
+			pad[i] = ' '
+		}
+		if err := os.WriteFile(path, append(pad, b...), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := ReadConfig(path)
+		if tt.ok != (err == nil) || err != nil && !strings.Contains(err.Error(), "larger than the limit of 1048576 bytes") {
+			t.Errorf("%d bytes: error %v, want ok %v", tt.size, err, tt.ok)
+		}
+	}
+}
+
 // TestCheckShapesMissingTensor checks a config against a state dict that
 // lacks the tensor deciding one of its sizes: the size cannot be compared,
 // but the model may still not be far larger than the state dict.
