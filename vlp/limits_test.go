@@ -2,6 +2,8 @@ package vlp
 
 import (
 	"encoding/json"
+	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +13,9 @@ import (
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
 )
+
+// hugeVocab is 2⁴⁰, or the largest int where int has 32 bits.
+const hugeVocab = min(1<<40, math.MaxInt)
 
 // hugeConfigs are configurations that ask for far more than the fixtures
 // hold, each with the text its error must contain to name the field.
@@ -31,7 +36,7 @@ var hugeConfigs = []struct {
 	{"image_resolution 1e6", func(c *Config) { c.ImageResolution = 1e6 }, "image_resolution = 1000000, want 1 to 4096"},
 	{"image_resolution 1024", func(c *Config) { c.ImageResolution = 1024 }, "image_resolution 1024 but the checkpoint holds 32"},
 	{"patch grid", func(c *Config) { c.ImageResolution = 4096; c.VisionPatchSize = 1 }, "grid of 4096, more than 128"},
-	{"vocab_size 2^40", func(c *Config) { c.VocabSize = 1 << 40 }, "vocab_size = 1099511627776, want 1 to 1048576"},
+	{"vocab_size 2^40", func(c *Config) { c.VocabSize = hugeVocab }, fmt.Sprintf("vocab_size = %d, want 1 to 1048576", hugeVocab)},
 	{"vocab_size 2^20", func(c *Config) { c.VocabSize = 1 << 20 }, "vocab_size 1048576 but the checkpoint holds 49408"},
 	{"context_length", func(c *Config) { c.ContextLength = 4000 }, "context_length 4000 but the checkpoint holds 77"},
 	{"embed_dim", func(c *Config) { c.EmbedDim = 16000 }, "embed_dim 16000 but the checkpoint holds 32"},

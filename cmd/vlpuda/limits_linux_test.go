@@ -29,9 +29,9 @@ const (
 // must stay under, the address space the child may reserve (a hard stop,
 // so that a refusal that fails cannot exhaust the machine) and its time.
 const (
-	maxRefusalRSS  = 2 << 30
-	childAddrSpace = 3 << 30
-	maxRefusalTime = 20 * time.Second
+	maxRefusalRSS  int64  = 2 << 30
+	childAddrSpace uint64 = 3 << 30
+	maxRefusalTime        = 20 * time.Second
 )
 
 // TestMain runs the test binary as the vlpuda command when asMainEnv is
@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 func runLimited(t *testing.T, args ...string) (code int, stderr string, rss int64) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append(os.Environ(), asMainEnv+"=1", limitASEnv+"="+strconv.Itoa(childAddrSpace), "GOGC=")
+	cmd.Env = append(os.Environ(), asMainEnv+"=1", limitASEnv+"="+strconv.FormatUint(childAddrSpace, 10), "GOGC=")
 	var errOut bytes.Buffer
 	cmd.Stderr = &errOut
 	err := cmd.Run()
@@ -64,7 +64,7 @@ func runLimited(t *testing.T, args ...string) (code int, stderr string, rss int6
 		t.Fatal(err)
 	}
 	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return cmd.ProcessState.ExitCode(), errOut.String(), ru.Maxrss << 10 // KiB on Linux
+	return cmd.ProcessState.ExitCode(), errOut.String(), int64(ru.Maxrss) << 10 // KiB on Linux
 }
 
 // TestRefusalsUnderMemoryLimit runs the hostile inputs and flags of issue
@@ -85,7 +85,7 @@ func TestRefusalsUnderMemoryLimit(t *testing.T) {
 	config := fixture(t, "clip-tiny", "vit", "config.json")
 	configs := map[string]func(c *vlp.Config){
 		"layers.json":     func(c *vlp.Config) { c.VisionLayers = []int{1e7} },
-		"vocab.json":      func(c *vlp.Config) { c.VocabSize = 1 << 40 },
+		"vocab.json":      func(c *vlp.Config) { c.VocabSize = vlp.MaxVocab + 1 },
 		"mismatched.json": func(c *vlp.Config) { c.TransformerLayers = 200 },
 	}
 	for name, change := range configs {
@@ -122,7 +122,7 @@ func TestRefusalsUnderMemoryLimit(t *testing.T) {
 		{"data.pkl bomb", []string{"inspect", "-config", config, bombPath}, 1, "bomb/data.pkl: entry of 10737418240 bytes"},
 		{"data.pkl bomb, inferred config", []string{"inspect", bombPath}, 1, "bomb/data.pkl: entry of 10737418240 bytes"},
 		{"config vision_layers 1e7", []string{"inspect", "-config", filepath.Join(dir, "layers.json"), model}, 1, "vision_layers [10000000], want each 0 to 256"},
-		{"config vocab_size 2^40", []string{"inspect", "-config", filepath.Join(dir, "vocab.json"), model}, 1, "vocab_size = 1099511627776, want 1 to 1048576"},
+		{"config vocab_size 2^40", []string{"inspect", "-config", filepath.Join(dir, "vocab.json"), model}, 1, "vocab_size = 1048577, want 1 to 1048576"},
 		{"config transformer_layers 200", []string{"inspect", "-config", filepath.Join(dir, "mismatched.json"), model}, 1, "transformer_layers 200 but the checkpoint holds 2"},
 		{"saved config vision_layers 1e7", []string{"inspect", saved}, 1, "vision_layers [10000000], want each 0 to 256"},
 		{"tokenize -context", []string{"tokenize", "-context", "1000000000000", "a photo"}, 2, "-context 1000000000000 is out of range"},
