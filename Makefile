@@ -78,8 +78,8 @@ bench:
 ## included, already run as plain tests in `make test`).
 FUZZTIME ?= 30s
 FUZZ_TARGETS ?= kernels:FuzzSgemm kernels:FuzzConv2d kernels:FuzzPool2d tensor:FuzzBroadcast \
-	vlp:FuzzPreprocess vlp:FuzzConfig vlp:FuzzLoad vlp/tokenizer:FuzzTokenize vlp/safetensors:FuzzParse \
-	vlp/torchpt:FuzzRead vlp/pickle:FuzzLoad uda/rst:FuzzUnmarshal
+	vlp:FuzzPreprocess vlp:FuzzConfig vlp:FuzzCheckShapes vlp:FuzzLoad vlp/tokenizer:FuzzTokenize vlp/safetensors:FuzzParse \
+	vlp/torchpt:FuzzRead vlp/torchpt:FuzzReadEntry vlp/pickle:FuzzLoad uda/rst:FuzzUnmarshal
 fuzz:
 	@for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $$t"; \

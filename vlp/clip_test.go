@@ -136,13 +136,13 @@ func TestLoadBadInput(t *testing.T) {
 			}
 		})
 	}
-	// A model whose config does not match the weights: a clear shape error.
+	// A model whose config does not match the weights: an error naming the field.
 	cfg, err := ReadConfig(tiny(t, "vit", "config.json"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.EmbedDim = 16
-	if _, _, err := Load(tiny(t, "vit", "model.safetensors"), &cfg); err == nil || !strings.Contains(err.Error(), "wrong shape") {
-		t.Errorf("Load with a mismatched config: err = %v, want a shape error", err)
+	if _, _, err := Load(tiny(t, "vit", "model.safetensors"), &cfg); err == nil || !strings.Contains(err.Error(), "embed_dim 16 but the checkpoint holds 32") {
+		t.Errorf("Load with a mismatched config: err = %v, want one naming embed_dim", err)
 	}
 }

@@ -3,11 +3,11 @@ package vlp
 import (
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"regexp"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/vlpuda/vlpuda/internal/shapefmt"
@@ -43,22 +43,55 @@ func (c Config) VisionHeads() int {
 	return c.VisionWidth / 64
 }
 
-// Validate reports the first inconsistency in c.
+// Limits that Validate puts on a Config, so that no configuration asks for
+// an absurd model before anything is allocated. They are far above the
+// largest CLIP models: open_clip's ViT-bigG/14 (48 image layers of width
+// 1664, 32 text layers of width 1280, 2.5 G parameters) and OpenAI's
+// RN50x64 (stages of 3, 15, 36 and 10 blocks, resolution 448). A config
+// given with a checkpoint is held to the checkpoint's shapes too (Load).
+const (
+	MaxLayers     = 256     // vision_layers (each stage of a ResNet) and transformer_layers
+	MaxWidth      = 16384   // vision_width, transformer_width and embed_dim
+	MaxResolution = 4096    // image_resolution
+	MaxGrid       = 128     // image_resolution over the patch size (over 32 for a ResNet)
+	MaxContext    = 4096    // context_length
+	MaxVocab      = 1 << 20 // vocab_size
+	MaxParams     = 1 << 32 // parameters, as ApproxParams counts them
+)
+
+// Validate reports the first inconsistency in c, or the first size over
+// its limit.
 func (c Config) Validate() error {
-	pos := map[string]int{
-		"embed_dim": c.EmbedDim, "image_resolution": c.ImageResolution, "vision_width": c.VisionWidth,
-		"context_length": c.ContextLength, "vocab_size": c.VocabSize, "transformer_width": c.TransformerWidth,
-		"transformer_heads": c.TransformerHeads, "transformer_layers": c.TransformerLayers,
+	sizes := []struct {
+		name   string
+		v, max int
+	}{
+		{"embed_dim", c.EmbedDim, MaxWidth},
+		{"image_resolution", c.ImageResolution, MaxResolution},
+		{"vision_width", c.VisionWidth, MaxWidth},
+		{"context_length", c.ContextLength, MaxContext},
+		{"vocab_size", c.VocabSize, MaxVocab},
+		{"transformer_width", c.TransformerWidth, MaxWidth},
+		{"transformer_heads", c.TransformerHeads, MaxWidth},
+		{"transformer_layers", c.TransformerLayers, MaxLayers},
 	}
-	for name, v := range pos {
-		if v <= 0 {
-			return fmt.Errorf("vlp: config: %s = %d, want > 0", name, v)
+	for _, s := range sizes {
+		if s.v <= 0 || s.v > s.max {
+			return fmt.Errorf("vlp: config: %s = %d, want 1 to %d", s.name, s.v, s.max)
+		}
+	}
+	for _, n := range c.VisionLayers {
+		if n < 0 || n > MaxLayers {
+			return fmt.Errorf("vlp: config: vision_layers %v, want each 0 to %d", c.VisionLayers, MaxLayers)
 		}
 	}
 	switch len(c.VisionLayers) {
 	case 1:
 		if c.VisionPatchSize <= 0 || c.ImageResolution%c.VisionPatchSize != 0 {
 			return fmt.Errorf("vlp: config: ViT resolution %d is not a multiple of patch size %d", c.ImageResolution, c.VisionPatchSize)
+		}
+		if g := c.ImageResolution / c.VisionPatchSize; g > MaxGrid {
+			return fmt.Errorf("vlp: config: ViT resolution %d over patch size %d is a grid of %d, more than %d", c.ImageResolution, c.VisionPatchSize, g, MaxGrid)
 		}
 		if h := c.VisionHeads(); h < 1 || c.VisionWidth%h != 0 {
 			return fmt.Errorf("vlp: config: ViT width %d gives %d heads", c.VisionWidth, h)
@@ -67,13 +100,43 @@ func (c Config) Validate() error {
 		if c.ImageResolution%32 != 0 {
 			return fmt.Errorf("vlp: config: ResNet resolution %d is not a multiple of 32", c.ImageResolution)
 		}
+		if g := c.ImageResolution / 32; g > MaxGrid {
+			return fmt.Errorf("vlp: config: ResNet resolution %d is a grid of %d, more than %d", c.ImageResolution, g, MaxGrid)
+		}
 	default:
 		return fmt.Errorf("vlp: config: vision_layers has %d entries, want 1 (ViT) or 4 (ResNet)", len(c.VisionLayers))
 	}
 	if c.TransformerWidth%c.TransformerHeads != 0 {
 		return fmt.Errorf("vlp: config: text width %d is not divisible into %d heads", c.TransformerWidth, c.TransformerHeads)
 	}
+	if n := c.ApproxParams(); n > MaxParams {
+		return fmt.Errorf("vlp: config: the model would hold about %d parameters, more than the limit of %d", n, int64(MaxParams))
+	}
 	return nil
+}
+
+// ApproxParams returns about how many parameters a model of configuration
+// c holds, without building it: the weight matrices, convolutions,
+// embeddings and biases, not the normalisation layers, so never more than
+// the true count. It needs c's sizes to be within the limits above.
+func (c Config) ApproxParams() int64 {
+	block := func(w int64) int64 { return 12*w*w + 9*w } // attention and MLP
+	e, tw := int64(c.EmbedDim), int64(c.TransformerWidth)
+	n := int64(c.TransformerLayers)*block(tw) + int64(c.VocabSize+c.ContextLength)*tw + tw*e
+	w := int64(c.VisionWidth)
+	if c.IsResNet() {
+		for s, blocks := range c.VisionLayers {
+			planes := w << s
+			n += int64(blocks) * 13 * planes * planes // 1×1, 3×3 and 1×1 to 4·planes
+		}
+		d, g := 32*w, int64(c.ImageResolution/32)
+		return n + 3*d*d + d*e + (g*g+1)*d // attention pool
+	}
+	if len(c.VisionLayers) == 1 && c.VisionPatchSize > 0 {
+		p, g := int64(c.VisionPatchSize), int64(c.ImageResolution/c.VisionPatchSize)
+		n += int64(c.VisionLayers[0])*block(w) + 3*p*p*w + (g*g+1)*w + w*e
+	}
+	return n
 }
 
 // MarshalJSON writes the constructor object.
@@ -121,12 +184,24 @@ func (c *Config) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// MaxConfigFile is the largest config file ReadConfig reads: 1 MiB (the
+// fixtures' config.json takes 2 KiB).
+const MaxConfigFile = 1 << 20
+
 // ReadConfig reads a JSON file holding either the constructor object itself
 // or an object with a "constructor" field (the fixtures' config.json).
 func ReadConfig(path string) (Config, error) {
-	b, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return Config{}, fmt.Errorf("vlp: read config: %w", err)
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, MaxConfigFile+1))
+	if err != nil {
+		return Config{}, fmt.Errorf("vlp: read config %s: %w", path, err)
+	}
+	if len(b) > MaxConfigFile {
+		return Config{}, fmt.Errorf("vlp: read config %s: larger than the limit of %d bytes", path, MaxConfigFile)
 	}
 	var wrapped struct {
 		Constructor *Config `json:"constructor"`
@@ -177,7 +252,7 @@ func InferConfig(sd map[string]*tensor.Tensor) (Config, error) {
 		c.VisionPatchSize = conv[3]
 		grid := int(math.Round(math.Sqrt(float64(pos[0] - 1))))
 		c.ImageResolution = c.VisionPatchSize * grid
-		c.VisionLayers = []int{countIndices(sd, regexp.MustCompile(`^visual\.transformer\.resblocks\.(\d+)\.attn\.in_proj_weight$`))}
+		c.VisionLayers = []int{countIndices(sd, vitBlock)}
 	} else {
 		conv := get("visual.layer1.0.conv1.weight", 4)
 		pos := get("visual.attnpool.positional_embedding", 2)
@@ -188,7 +263,7 @@ func InferConfig(sd map[string]*tensor.Tensor) (Config, error) {
 		c.ImageResolution = 32 * int(math.Round(math.Sqrt(float64(pos[0]-1))))
 		c.VisionLayers = make([]int, 4)
 		for s := range 4 {
-			c.VisionLayers[s] = countIndices(sd, regexp.MustCompile(`^visual\.layer`+strconv.Itoa(s+1)+`\.(\d+)\.`))
+			c.VisionLayers[s] = countIndices(sd, resnetStage[s])
 		}
 	}
 	proj := get("text_projection", 2)
@@ -203,12 +278,23 @@ func InferConfig(sd map[string]*tensor.Tensor) (Config, error) {
 	c.VocabSize = tok[0]
 	c.TransformerWidth = ln[0]
 	c.TransformerHeads = c.TransformerWidth / 64
-	c.TransformerLayers = countIndices(sd, regexp.MustCompile(`^transformer\.resblocks\.(\d+)\.`))
+	c.TransformerLayers = countIndices(sd, textBlock)
 	if err := c.Validate(); err != nil {
 		return c, fmt.Errorf("%w; the state dict does not determine it: pass a config file", err)
 	}
 	return c, nil
 }
+
+// The names of the blocks of each tower; the first capture group is the
+// block's index.
+var (
+	vitBlock    = regexp.MustCompile(`^visual\.transformer\.resblocks\.(\d+)\.attn\.in_proj_weight$`)
+	textBlock   = regexp.MustCompile(`^transformer\.resblocks\.(\d+)\.`)
+	resnetStage = [4]*regexp.Regexp{
+		regexp.MustCompile(`^visual\.layer1\.(\d+)\.`), regexp.MustCompile(`^visual\.layer2\.(\d+)\.`),
+		regexp.MustCompile(`^visual\.layer3\.(\d+)\.`), regexp.MustCompile(`^visual\.layer4\.(\d+)\.`),
+	}
+)
 
 // countIndices returns the number of distinct values of the first capture
 // group of re over the state dict's names.

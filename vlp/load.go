@@ -2,6 +2,7 @@ package vlp
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
@@ -68,6 +69,9 @@ func Load(path string, cfg *Config) (*CLIP, *Checkpoint, error) {
 	} else if c, err = InferConfig(values); err != nil {
 		return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
 	}
+	if err := CheckShapes(c, values); err != nil {
+		return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
+	}
 	m, err := newModel(c, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
@@ -87,4 +91,111 @@ func Load(path string, cfg *Config) (*CLIP, *Checkpoint, error) {
 
 func hasSuffix(s, suffix string) bool {
 	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
+}
+
+// CheckShapes reports the first size of c that disagrees with the state
+// dict sd, naming the field, before a model is built: each size that a
+// tensor of sd determines must match it, and where sd lacks such a tensor
+// the model may still hold no more than about twice the parameters of sd
+// (by Config.ApproxParams), so that a config cannot make Load allocate far
+// more than the checkpoint holds. The head count of the text tower is not
+// in the shapes; Validate bounds it by the width.
+func CheckShapes(c Config, sd map[string]*tensor.Tensor) error {
+	if err := c.Validate(); err != nil {
+		return err
+	}
+	have := shapeSizes(sd)
+	if have.VisionLayers != nil && c.IsResNet() != have.IsResNet() {
+		towers := map[bool]string{false: "ViT", true: "ResNet"}
+		return fmt.Errorf("vlp: config: vision_layers %v describes a %s but the checkpoint holds a %s image tower",
+			c.VisionLayers, towers[c.IsResNet()], towers[have.IsResNet()])
+	}
+	for i, got := range have.VisionLayers {
+		if n := c.VisionLayers[i]; n != got {
+			where := "visual blocks"
+			if c.IsResNet() {
+				where = fmt.Sprintf("blocks in visual.layer%d", i+1)
+			}
+			return fmt.Errorf("vlp: config: vision_layers %v but the checkpoint holds %d %s", c.VisionLayers, got, where)
+		}
+	}
+	fields := []struct {
+		name      string
+		v, got    int
+		from, dim string
+	}{
+		{"vision_width", c.VisionWidth, have.VisionWidth, "the image tower's", "width"},
+		{"vision_patch_size", c.VisionPatchSize, have.VisionPatchSize, "the image tower's", "patch size"},
+		{"image_resolution", c.ImageResolution, have.ImageResolution, "the image positional embedding's", "resolution"},
+		{"embed_dim", c.EmbedDim, have.EmbedDim, "text_projection's", "width"},
+		{"context_length", c.ContextLength, have.ContextLength, "positional_embedding's", "length"},
+		{"vocab_size", c.VocabSize, have.VocabSize, "token_embedding's", "size"},
+		{"transformer_width", c.TransformerWidth, have.TransformerWidth, "ln_final's", "width"},
+		{"transformer_layers", c.TransformerLayers, have.TransformerLayers, "text blocks", "count"},
+	}
+	for _, f := range fields {
+		if f.got >= 0 && f.v != f.got {
+			return fmt.Errorf("vlp: config: %s %d but the checkpoint holds %d (%s %s)", f.name, f.v, f.got, f.from, f.dim)
+		}
+	}
+	var held int64
+	for _, t := range sd {
+		held += int64(t.Numel())
+	}
+	if n := c.ApproxParams(); n > 2*held+1<<20 {
+		return fmt.Errorf("vlp: config: the model would hold about %d parameters but the checkpoint holds only %d", n, held)
+	}
+	return nil
+}
+
+// shapeSizes returns the sizes that the tensor shapes of sd determine, the
+// way InferConfig reads them; a size whose tensor is missing is -1, and a
+// layer count is the number of blocks present. VisionLayers is nil when
+// sd holds no tensor that tells a ViT from a ResNet. TransformerHeads is
+// unset.
+func shapeSizes(sd map[string]*tensor.Tensor) Config {
+	dim := func(name string, axis int) int {
+		if t, ok := sd[name]; ok && axis < len(t.Shape()) {
+			return t.Shape()[axis]
+		}
+		return -1
+	}
+	grid := func(name string) int {
+		n := dim(name, 0)
+		if n < 1 {
+			return -1
+		}
+		return int(math.Round(math.Sqrt(float64(n - 1))))
+	}
+	c := Config{
+		EmbedDim:          dim("text_projection", 1),
+		ContextLength:     dim("positional_embedding", 0),
+		VocabSize:         dim("token_embedding.weight", 0),
+		TransformerWidth:  dim("ln_final.weight", 0),
+		TransformerLayers: countIndices(sd, textBlock),
+		ImageResolution:   -1,
+	}
+	has := func(name string) bool { _, ok := sd[name]; return ok }
+	switch {
+	case has("visual.attnpool.positional_embedding") || has("visual.layer1.0.conv1.weight"):
+		c.VisionWidth = dim("visual.layer1.0.conv1.weight", 0)
+		c.VisionPatchSize = -1 // a ResNet has none, whatever its config says
+		if g := grid("visual.attnpool.positional_embedding"); g >= 0 {
+			c.ImageResolution = 32 * g
+		}
+		c.VisionLayers = make([]int, 4)
+		for s := range 4 {
+			c.VisionLayers[s] = countIndices(sd, resnetStage[s])
+		}
+	case has("visual.proj") || has("visual.class_embedding") || has("visual.positional_embedding"):
+		c.VisionWidth = dim("visual.conv1.weight", 0)
+		c.VisionPatchSize = dim("visual.conv1.weight", 3)
+		if g := grid("visual.positional_embedding"); g >= 0 && c.VisionPatchSize >= 0 {
+			c.ImageResolution = c.VisionPatchSize * g
+		}
+		c.VisionLayers = []int{countIndices(sd, vitBlock)}
+	default:
+		c.VisionWidth, c.VisionPatchSize = -1, -1
+	}
+	return c
 }

@@ -157,7 +157,7 @@ func TestSavedConfigBad(t *testing.T) {
 	tensors := []safetensors.Tensor{safetensors.FromFloat32("x", []int{1}, []float32{0})}
 	for _, tt := range []struct{ name, config, errHas string }{
 		{"notjson", "{", ConfigKey},
-		{"invalid", `{"embed_dim":0,"vision_layers":1}`, "want > 0"},
+		{"invalid", `{"embed_dim":0,"vision_layers":1}`, "embed_dim = 0, want 1 to"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			path := filepath.Join(dir, tt.name+".safetensors")

@@ -145,12 +145,27 @@ func runAdapt(cmd *Command, args []string) error {
 		fmt.Fprintln(cmd.Stderr, "vlpuda adapt: "+msg)
 		return errUsage
 	}
+	err := checkBounds(
+		bound{"threads", *adThreads, 0, maxThreads},
+		bound{"workers", *adWorkers, 0, maxWorkers},
+		optBound("batch", adBatch, 1, maxBatch),
+		optBound("target-batch", adTgtBatch, 1, maxBatch),
+		optBound("eval-batch", adEvalBatch, 1, maxBatch),
+	)
+	if err != nil {
+		return err
+	}
 	if *adThreads > 0 {
 		kernels.SetThreads(*adThreads)
 	}
 	m, err := loadModel(*adModel, *adConfig)
 	if err != nil {
 		return err
+	}
+	for _, b := range []bound{optBound("batch", adBatch, 1, maxBatch), optBound("target-batch", adTgtBatch, 1, maxBatch), optBound("eval-batch", adEvalBatch, 1, maxBatch)} {
+		if err := checkBatchImages(b.name, b.v, m.Config.ImageResolution); err != nil {
+			return err
+		}
 	}
 	preset, cfg, err := adaptConfig(m.Config.IsResNet())
 	if err != nil {

@@ -77,6 +77,11 @@ func runBench(cmd *Command, args []string) error {
 	if err != nil {
 		return fmt.Errorf("-threads: %w", err)
 	}
+	for _, n := range threads {
+		if err := checkBounds(bound{"threads", n, 1, maxThreads}); err != nil {
+			return err
+		}
+	}
 	if args[0] == "clip" {
 		return runBenchCLIP(cmd, threads)
 	}
@@ -124,6 +129,10 @@ func parseShapes(s string) ([]bench.Shape, error) {
 		dims, err := parseInts(strings.ReplaceAll(strings.ToLower(f), "x", ","))
 		if err != nil || len(dims) != 3 || dims[0] < 1 || dims[1] < 1 || dims[2] < 1 {
 			return nil, fmt.Errorf("-shapes: %q is not MxNxK with positive sizes", f)
+		}
+		m, n, k := dims[0], dims[1], dims[2]
+		if m > maxGEMMElements/k || k > maxGEMMElements/n || m > maxGEMMElements/n {
+			return nil, usagef("-shapes %s: a matrix of more than %d elements", f, maxGEMMElements)
 		}
 		shapes = append(shapes, bench.Shape{M: dims[0], N: dims[1], K: dims[2]})
 	}

@@ -94,6 +94,16 @@ func runDemo(cmd *Command, args []string) error {
 		fmt.Fprintln(cmd.Stderr, "vlpuda demo: no arguments; -seeds at least 1")
 		return errUsage
 	}
+	err := checkBounds(
+		bound{"seeds", *dmSeeds, 1, maxSeeds},
+		bound{"threads", *dmThreads, 0, maxThreads},
+		optBound("batch", dmBatch, 1, maxBatch),
+		optBound("train-images", dmTrainN, 0, maxDigitImages),
+		optBound("test-images", dmTestN, 0, maxDigitImages),
+	)
+	if err != nil {
+		return err
+	}
 	if *dmThreads > 0 {
 		kernels.SetThreads(*dmThreads)
 	}

@@ -72,6 +72,9 @@ func runEval(cmd *Command, args []string) error {
 		fmt.Fprintln(cmd.Stderr, "vlpuda eval: -model, -data and one of -residual and -checkpoint are required, and nothing else")
 		return errUsage
 	}
+	if err := checkBounds(bound{"batch", *evBatch, 1, maxBatch}, bound{"threads", *evThreads, 0, maxThreads}); err != nil {
+		return err
+	}
 	if *evOut != "" && !*evForce {
 		if _, err := os.Lstat(*evOut); err == nil {
 			return fmt.Errorf("%s: %w (use -force to replace it)", *evOut, fs.ErrExist)
@@ -82,6 +85,9 @@ func runEval(cmd *Command, args []string) error {
 	}
 	m, err := loadModel(*evModel, *evConfig)
 	if err != nil {
+		return err
+	}
+	if err := checkBatchImages("batch", *evBatch, m.Config.ImageResolution); err != nil {
 		return err
 	}
 	path := *evResidual + *evCkpt

@@ -57,7 +57,8 @@ func (c *Command) Name() string {
 	return name
 }
 
-// errUsage makes main print the command's usage and exit with status 2.
+// errUsage makes main print the command's usage and exit with status 2;
+// usagef adds a message.
 var errUsage = errors.New("usage")
 
 // commands lists every command, in the order "vlpuda help" shows them.
@@ -163,6 +164,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer c.signals.stop()
 	if err := c.Run(c, c.Flag.Args()); err != nil {
 		if errors.Is(err, errUsage) {
+			if msg := usageMessage(err); msg != "" {
+				fmt.Fprintf(stderr, "vlpuda %s: %s\n", c.Name(), msg)
+			}
 			printCommandUsage(stderr, c)
 			return 2
 		}

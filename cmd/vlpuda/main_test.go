@@ -13,8 +13,11 @@ import (
 // instead of the tests, so that tests can run vlpuda as a child process.
 const envRunMain = "VLPUDA_TEST_RUN_MAIN"
 
+// TestMain runs the test binary as the vlpuda command when envRunMain is
+// set (under the limits of limitChild), and the tests otherwise.
 func TestMain(m *testing.M) {
 	if os.Getenv(envRunMain) == "1" {
+		limitChild()
 		main()
 	}
 	os.Exit(m.Run())

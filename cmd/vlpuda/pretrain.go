@@ -103,6 +103,9 @@ func runPretrain(cmd *Command, args []string) error {
 		fmt.Fprintln(cmd.Stderr, "vlpuda pretrain: give -out or -supervised, non-negative numbers, and no arguments")
 		return errUsage
 	}
+	if err := checkBounds(bound{"batch", *ptBatch, 0, maxBatch}, bound{"threads", *ptThreads, 0, maxThreads}); err != nil {
+		return err
+	}
 	model, err := towerConfig(*ptTower)
 	if err != nil {
 		return err
@@ -258,6 +261,9 @@ func runCheckTeacher(cmd *Command, args []string) error {
 	if len(args) != 1 {
 		fmt.Fprintln(cmd.Stderr, "vlpuda check-teacher: give one model file")
 		return errUsage
+	}
+	if err := checkBounds(bound{"threads", *ctThreads, 0, maxThreads}); err != nil {
+		return err
 	}
 	if *ctThreads > 0 {
 		kernels.SetThreads(*ctThreads)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/vlpuda/vlpuda/vlp"
 	"github.com/vlpuda/vlpuda/vlp/tokenizer"
 )
 
@@ -33,6 +34,9 @@ func init() {
 func runTokenize(cmd *Command, args []string) error {
 	if len(args) == 0 {
 		return errUsage
+	}
+	if err := checkBounds(bound{"context", *tokenizeContext, 1, vlp.MaxContext}); err != nil {
+		return err
 	}
 	rows, err := tokenizer.Tokenize(args, *tokenizeContext, *tokenizeTruncate)
 	if errors.Is(err, tokenizer.ErrTooLong) {

@@ -89,6 +89,9 @@ func runZeroshot(cmd *Command, args []string) error {
 		fmt.Fprintln(cmd.Stderr, "vlpuda zeroshot: -model and -data are required, -batch must be positive, and nothing else")
 		return errUsage
 	}
+	if err := checkBounds(bound{"batch", *zsBatch, 1, maxBatch}, bound{"threads", *zsThreads, 0, maxThreads}); err != nil {
+		return err
+	}
 	if len(templates) == 0 {
 		templates = []string{vlp.TemplatePhoto}
 	}
@@ -142,6 +145,9 @@ func zeroshotEvaluate(stderr io.Writer, templates []string, ec vlp.EvalConfig) (
 	}
 	m, _, err := vlp.Load(*zsModel, cfg)
 	if err != nil {
+		return nil, err
+	}
+	if err := checkBatchImages("batch", ec.Batch, m.Config.ImageResolution); err != nil {
 		return nil, err
 	}
 	names := make([]string, len(ds.Classes))

@@ -30,6 +30,13 @@
 // (views and non-contiguous layouts included) and converted to float32;
 // Tensor.DType keeps the stored element type.
 //
+// A hostile file cannot make Read allocate far more than its own size: it
+// checks each entry it reads whole before inflating it (data.pkl at most
+// MaxPickleSize bytes, every entry at most MaxInflation times its
+// compressed size, and no more than it declares), a storage holds at most
+// 2³⁴ elements, and the views that repeat storage elements (zero strides)
+// hold at most 2²⁸ elements in all.
+//
 // The pre-1.6 torch.save format (a bare pickle stream, not a zip) is not
 // supported.
 package torchpt

@@ -86,7 +86,7 @@ func Read(r io.ReaderAt, size int64) (*File, error) {
 	if prefix == "./" {
 		prefix = ""
 	}
-	data, err := readEntry(pkl)
+	data, err := readEntry(pkl, MaxPickleSize)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +105,7 @@ func Read(r io.ReaderAt, size int64) (*File, error) {
 		entries[f.Name] = f
 	}
 	storages := make(map[string][]byte)
+	expandable := maxExpanded // elements that views may add beyond their storages
 	out := &File{Format: format, Tensors: make([]Tensor, 0, len(refs))}
 	for _, ref := range refs {
 		raw, ok := storages[ref.st.key]
@@ -115,9 +116,12 @@ func Read(r io.ReaderAt, size int64) (*File, error) {
 			}
 			storages[ref.st.key] = raw
 		}
-		t, err := ref.gather(raw)
+		t, err := ref.gather(raw, expandable)
 		if err != nil {
 			return nil, fmt.Errorf("tensor %s: %w", ref.name, err)
+		}
+		if n := int64(len(t.Data)); n > ref.st.numel {
+			expandable -= int(n)
 		}
 		out.Tensors = append(out.Tensors, t)
 	}
@@ -142,16 +146,48 @@ func findDataPkl(z *zip.Reader) (*zip.File, error) {
 	return nil, fmt.Errorf("archive holds %d data.pkl files (%s, %s, ...)", len(found), found[0].Name, found[1].Name)
 }
 
-// readEntry reads a whole zip entry, checking its CRC.
-func readEntry(f *zip.File) ([]byte, error) {
+// MaxPickleSize bounds the size of a checkpoint's data.pkl: 8 MiB. The
+// largest data.pkl of a real CLIP checkpoint (OpenAI's TorchScript
+// ViT-L/14, open_clip's largest state dicts) is well under 1 MiB.
+const MaxPickleSize = 8 << 20
+
+// MaxInflation bounds how many times larger than its compressed bytes a zip
+// entry may inflate. PyTorch stores its entries uncompressed (a ratio of 1)
+// and deflate shrinks weights by a few percent at most, so only a crafted
+// entry comes near the limit; with it, the entries of an archive hold at
+// most MaxInflation times the archive's size.
+const MaxInflation = 16
+
+// entryLimit returns the most bytes that entry f may inflate to: limit,
+// and no more than MaxInflation times its compressed size (an entry of at
+// most 4 KiB may inflate to 64 KiB).
+func entryLimit(f *zip.File, limit uint64) uint64 {
+	return min(limit, max(f.CompressedSize64, 4<<10)*MaxInflation)
+}
+
+// readEntry reads a whole zip entry, checking its CRC. It refuses an entry
+// whose declared size exceeds limit or entryLimit's bound before it
+// allocates, and one that inflates past its declared size while reading.
+func readEntry(f *zip.File, limit uint64) ([]byte, error) {
+	if n, lim := f.UncompressedSize64, entryLimit(f, limit); n > lim {
+		return nil, fmt.Errorf("%s: entry of %d bytes (%d compressed) is larger than the limit of %d", f.Name, n, f.CompressedSize64, lim)
+	}
 	rc, err := f.Open()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name, err)
 	}
 	defer rc.Close()
-	b, err := io.ReadAll(rc)
-	if err != nil {
+	b := make([]byte, f.UncompressedSize64)
+	if _, err := io.ReadFull(rc, b); err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name, err)
+	}
+	// Reading on checks the CRC, and that the entry ends where it said.
+	var extra [1]byte
+	if n, err := rc.Read(extra[:]); n > 0 || err != io.EOF {
+		if err == nil || err == io.EOF {
+			err = errors.New("inflates past its declared size")
+		}
+		return nil, fmt.Errorf("%s: entry of %d bytes: %w", f.Name, f.UncompressedSize64, err)
 	}
 	return b, nil
 }
@@ -167,7 +203,7 @@ func readStorage(entries map[string]*zip.File, prefix string, st *storage) ([]by
 	if f.UncompressedSize64 != want {
 		return nil, fmt.Errorf("storage %q: %s holds %d bytes, want %d (%d × %v)", st.key, name, f.UncompressedSize64, want, st.numel, st.dt)
 	}
-	return readEntry(f)
+	return readEntry(f, maxElements*8)
 }
 
 // storageType stands for a torch.*Storage class.
@@ -244,7 +280,7 @@ func persistentLoad(pid any) (any, error) {
 	key, ok2 := t[2].(string)
 	_, ok3 := t[3].(string)
 	numel, ok4 := t[4].(int64)
-	if !ok1 || !ok2 || !ok3 || !ok4 || numel < 0 {
+	if !ok1 || !ok2 || !ok3 || !ok4 || numel < 0 || numel > maxElements {
 		return nil, fmt.Errorf("malformed storage id %s", pickle.Describe(pid))
 	}
 	return &storage{key: key, dt: typ.dt, numel: numel}, nil
@@ -389,12 +425,14 @@ func (c *collector) walk(prefix string, d *pickle.Dict, depth int) error {
 // the address space on 32-bit targets.
 const maxElements = min(1<<34, math.MaxInt/8)
 
-// maxExpanded bounds a view with more elements than its storage (zero
-// strides), so that a small file cannot demand a huge allocation.
-const maxExpanded = min(1<<28, maxElements/4)
+// maxExpanded bounds the elements of the views with more elements than
+// their storages (zero strides), all of a file's together, so that a small
+// file cannot demand a huge allocation. It is a variable for the tests.
+var maxExpanded = min(1<<28, maxElements/4)
 
-// gather reads the tensor's elements from its storage bytes.
-func (r *tensorRef) gather(raw []byte) (Tensor, error) {
+// gather reads the tensor's elements from its storage bytes. A view with
+// more elements than its storage may have at most expandable elements.
+func (r *tensorRef) gather(raw []byte, expandable int) (Tensor, error) {
 	t := Tensor{
 		Name:          r.name,
 		DType:         r.st.dt,
@@ -428,7 +466,7 @@ func (r *tensorRef) gather(raw []byte) (Tensor, error) {
 		}
 		last += int64(d-1) * int64(r.strides[i])
 	}
-	if int64(n) > numel && n > maxExpanded {
+	if int64(n) > numel && n > expandable {
 		return Tensor{}, fmt.Errorf("view of %d elements over a storage of %d is too large to expand", n, numel)
 	}
 	t.Data = make([]float32, n)

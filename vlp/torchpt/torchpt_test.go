@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"hash/crc32"
 	"io"
 	"math"
 	"os"
@@ -14,8 +15,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vlpuda/vlpuda/internal/fixture"
+	"github.com/vlpuda/vlpuda/internal/zipbomb"
 	"github.com/vlpuda/vlpuda/tensor/dtype"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
 )
@@ -480,6 +483,76 @@ func TestBadInputs(t *testing.T) {
 	}
 }
 
+// TestEntryLimits reads archives whose data.pkl or storage inflates to far
+// more than a real checkpoint's, or to more than it declares: each must be
+// refused quickly, with an error naming the entry, before it is inflated.
+func TestEntryLimits(t *testing.T) {
+	const gib = 1 << 30
+	storage := func(numel int) []byte {
+		e := entry{name: "w", key: "0", storage: "FloatStorage", numel: numel, shape: []int{numel}, strides: []int{1}}
+		return stateDictPickle([]entry{e}, "")
+	}
+	tests := []struct {
+		name    string
+		entries []zipbomb.Entry
+		want    string
+	}{
+		{"data.pkl of 10 GiB", []zipbomb.Entry{
+			{Name: "a/data.pkl", Zeros: 10 * gib},
+		}, "a/data.pkl: entry of 10737418240 bytes"},
+		{"data.pkl declaring 10 GiB", []zipbomb.Entry{
+			{Name: "a/data.pkl", Zeros: 1 << 20, Declared: 10 * gib},
+		}, "a/data.pkl: entry of 10737418240 bytes"},
+		{"data.pkl inflating past what it declares", []zipbomb.Entry{
+			{Name: "a/data.pkl", Zeros: 64 << 20, Declared: 100},
+		}, "a/data.pkl: entry of 100 bytes"},
+		{"stored data.pkl over the limit", []zipbomb.Entry{
+			{Name: "a/data.pkl", Data: make([]byte, MaxPickleSize+1)},
+		}, "larger than the limit of 8388608"},
+		{"storage of 512 MiB", []zipbomb.Entry{
+			{Name: "a/data.pkl", Data: storage(1 << 27)},
+			{Name: "a/data/0", Zeros: 512 << 20},
+		}, "a/data/0: entry of 536870912 bytes"},
+		{"storage inflating past what it declares", []zipbomb.Entry{
+			{Name: "a/data.pkl", Data: storage(4)},
+			{Name: "a/data/0", Zeros: 64 << 20, Declared: 16},
+		}, "a/data/0: entry of 16 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := zipbomb.Archive(tt.entries...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			_, err = readBytes(b)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+			if d := time.Since(start); d > 2*time.Second {
+				t.Errorf("refusal took %v", d)
+			}
+		})
+	}
+}
+
+// TestExpandedViewsShareALimit reads views that each expand a small
+// storage within the limit but together exceed it.
+func TestExpandedViewsShareALimit(t *testing.T) {
+	defer func(n int) { maxExpanded = n }(maxExpanded)
+	maxExpanded = 1000
+	half := maxExpanded/2 + 1
+	var es []entry
+	for _, name := range []string{"a", "b"} {
+		es = append(es, entry{name: name, key: "0", storage: "FloatStorage", numel: 1, shape: []int{half}, strides: []int{0}})
+	}
+	b := zipFiles(t, map[string][]byte{"a/data.pkl": stateDictPickle(es, ""), "a/data/0": f32bytes(1)})
+	_, err := readBytes(b)
+	if err == nil || !strings.Contains(err.Error(), "tensor b: view of") {
+		t.Errorf("error %v, want one refusing to expand tensor b", err)
+	}
+}
+
 func TestOutOfRangeViews(t *testing.T) {
 	tests := []struct {
 		name string
@@ -594,6 +667,61 @@ func FuzzRead(f *testing.F) {
 			if len(ts.Data) != n {
 				t.Fatalf("%s: shape %v with %d values", ts.Name, ts.Shape, len(ts.Data))
 			}
+		}
+	})
+}
+
+// FuzzReadEntry feeds readEntry one zip entry whose method, declared size
+// and raw bytes are arbitrary: it must return exactly the declared bytes,
+// within the limits, or an error, and never panic or allocate past the
+// limits.
+func FuzzReadEntry(f *testing.F) {
+	zeros, err := zipbomb.Archive(zipbomb.Entry{Name: "z", Zeros: 1 << 20})
+	if err != nil {
+		f.Fatal(err)
+	}
+	z, err := zip.NewReader(bytes.NewReader(zeros), int64(len(zeros)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	rc, err := z.File[0].OpenRaw()
+	if err != nil {
+		f.Fatal(err)
+	}
+	raw, err := io.ReadAll(rc)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(false, uint64(5), []byte("hello"))
+	f.Add(true, uint64(1<<20), raw)
+	f.Add(true, uint64(10), raw)
+	f.Add(true, uint64(1<<40), raw)
+	f.Fuzz(func(t *testing.T, deflate bool, declared uint64, raw []byte) {
+		h := &zip.FileHeader{Name: "a/data.pkl", Method: zip.Store, CRC32: crc32.ChecksumIEEE(raw),
+			CompressedSize64: uint64(len(raw)), UncompressedSize64: declared}
+		if deflate {
+			h.Method = zip.Deflate
+		}
+		var buf bytes.Buffer
+		w := zip.NewWriter(&buf)
+		fw, err := w.CreateRaw(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fw.Write(raw)
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		z, err := zip.NewReader(bytes.NewReader(buf.Bytes()), int64(buf.Len()))
+		if err != nil {
+			return
+		}
+		b, err := readEntry(z.File[0], MaxPickleSize)
+		if err != nil {
+			return
+		}
+		if uint64(len(b)) != declared || declared > MaxPickleSize || declared > max(uint64(len(raw)), 4<<10)*MaxInflation {
+			t.Fatalf("read %d bytes of an entry declaring %d with %d compressed", len(b), declared, len(raw))
 		}
 	})
 }
