@@ -123,7 +123,7 @@ func TestRefusalsUnderMemoryLimit(t *testing.T) {
 		{"tokenize -context", []string{"tokenize", "-context", "1000000000000", "a photo"}, 2, "-context 1000000000000 is out of range"},
 		{"zeroshot -batch", []string{"zeroshot", "-model", model, "-data", dir, "-batch", "100000000"}, 2, "-batch 100000000 is out of range"},
 		{"zeroshot -threads", []string{"zeroshot", "-model", model, "-data", dir, "-threads", "1000000"}, 2, "-threads 1000000 is out of range"},
-		{"adapt -workers", []string{"adapt", "-model", model, "-data", dir, "-out", filepath.Join(dir, "out"), "-workers", "1000000"}, 2, "-workers 1000000 is out of range"},
+		{"adapt -workers", []string{"adapt", "-model", model, "-data", dir, "-dataset", "office31", "-s", "A", "-t", "W", "-out", filepath.Join(dir, "out"), "-workers", "1000000"}, 2, "-workers 1000000 is out of range"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
