@@ -8,6 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
@@ -59,14 +61,19 @@ type Options struct {
 	// Out is the output folder. Adapt refuses one that is not empty,
 	// unless Resume (continue the run whose checkpoint it holds) or Force
 	// (start over, deleting the files an earlier run wrote there; other
-	// files are left alone). Resume with an empty or missing folder
-	// starts a new run.
+	// files are left alone). Resume with a folder that holds no checkpoint
+	// (a new one, or a run stopped before its first epoch ended) starts
+	// the run over, as Force does. Either removes the temporary files
+	// that a killed process left.
 	Out    string
 	Resume bool
 	Force  bool
 	// Progress, if not nil, is called after every iteration and after
 	// every evaluation.
 	Progress func(Progress)
+	// Note, if not nil, receives messages about the output folder: a
+	// resume that starts over, stale temporary files removed.
+	Note func(string)
 }
 
 // Progress reports the state of a run.
@@ -111,7 +118,8 @@ type Result struct {
 	// History is the accuracy after every epoch.
 	History []EpochSummary `json:"history"`
 	// Stored and StoredBest describe the task files of the last and of the
-	// best epoch.
+	// best epoch. StoredBest is nil if, when the run ends, the best
+	// epoch's file is gone or fails its check (VerifyTask).
 	Stored     *StoredTask `json:"stored"`
 	StoredBest *StoredTask `json:"stored_best"`
 	// RST counts, per tower tensor, the elements that differ from the
@@ -224,7 +232,11 @@ func checkTask(task Task, cfg Config) error {
 }
 
 // prepareOut creates or checks the output folder and reports whether a
-// run is to be resumed from it.
+// run is to be resumed from it. Before a run starts or resumes in a used
+// folder, it removes the temporary files that a killed process left there
+// and, unless the run resumes, the files of the earlier run (with Force,
+// or with Resume and no checkpoint to resume from); other files are left
+// alone.
 func prepareOut(opt Options) (resume bool, err error) {
 	if opt.Out == "" {
 		return false, errors.New("uda: adapt: no output folder")
@@ -238,20 +250,56 @@ func prepareOut(opt Options) (resume bool, err error) {
 	}
 	ckpt := filepath.Join(opt.Out, FileCheckpoint)
 	_, statErr := os.Stat(ckpt)
-	switch {
-	case opt.Resume && statErr == nil:
-		return true, nil
-	case opt.Resume:
-		return false, fmt.Errorf("uda: adapt: cannot resume: %s: %w", ckpt, statErr)
-	case opt.Force:
-		for _, name := range outputs {
-			if err := os.Remove(filepath.Join(opt.Out, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return false, fmt.Errorf("uda: adapt: %w", err)
-			}
-		}
-		return false, nil
+	if statErr != nil && !errors.Is(statErr, fs.ErrNotExist) {
+		return false, fmt.Errorf("uda: adapt: %w", statErr)
 	}
-	return false, fmt.Errorf("uda: adapt: output folder %s is not empty (resume continues the run it holds, force starts over)", opt.Out)
+	hasCheckpoint := statErr == nil
+	if !opt.Resume && !opt.Force {
+		if !hasCheckpoint && slices.ContainsFunc(entries, isRunFile) {
+			return false, fmt.Errorf("uda: adapt: output folder %s is not empty: it holds a run stopped before its first checkpoint (resume starts it over, force too)", opt.Out)
+		}
+		return false, fmt.Errorf("uda: adapt: output folder %s is not empty (resume continues the run it holds, force starts over)", opt.Out)
+	}
+	for _, name := range outputs {
+		removed, err := atomicfile.RemoveStale(filepath.Join(opt.Out, name))
+		if err != nil {
+			return false, fmt.Errorf("uda: adapt: %w", err)
+		}
+		for _, f := range removed {
+			opt.note("removed %s, left by an interrupted write", f)
+		}
+	}
+	if opt.Resume && hasCheckpoint {
+		return true, nil
+	}
+	if opt.Resume {
+		opt.note("no checkpoint %s to resume from: starting the run from the beginning", ckpt)
+	}
+	for _, name := range outputs {
+		if err := os.Remove(filepath.Join(opt.Out, name)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return false, fmt.Errorf("uda: adapt: %w", err)
+		}
+	}
+	return false, nil
+}
+
+// isRunFile reports whether e is a file Adapt writes, or a temporary file
+// of one.
+func isRunFile(e fs.DirEntry) bool {
+	name := strings.TrimPrefix(e.Name(), ".")
+	for _, out := range outputs {
+		if name == out || strings.HasPrefix(name, out+".tmp") {
+			return true
+		}
+	}
+	return false
+}
+
+// note passes a message to opt.Note, if set.
+func (opt Options) note(format string, args ...any) {
+	if opt.Note != nil {
+		opt.Note(fmt.Sprintf(format, args...))
+	}
 }
 
 // restore loads the checkpoint into the trainer, the run state and the
@@ -422,7 +470,7 @@ func (r *adaptRun) finish() (*Result, error) {
 		Task: info, Config: cfg, Iterations: r.tr.Iter(),
 		Last: r.st.Last, Best: r.st.Best,
 		BestSelection: fmt.Sprintf("the epoch with the highest target %s, selected with target labels (oracle)", cfg.Metric),
-		History:       r.st.History, Stored: stored, StoredBest: r.st.StoredBest,
+		History:       r.st.History, Stored: stored, StoredBest: r.verifiedBest(),
 		Seconds: time.Since(r.start).Seconds(),
 	}
 	if r.tr.Projector != nil {
@@ -443,6 +491,20 @@ func (r *adaptRun) finish() (*Result, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// verifiedBest returns the description of the best epoch's task file, or
+// nil, with a note, if the file is gone or fails its check.
+func (r *adaptRun) verifiedBest() *StoredTask {
+	s := r.st.StoredBest
+	if s == nil {
+		return nil
+	}
+	if err := VerifyTask(s.Path); err != nil {
+		r.opt.note("the best epoch's task file is not usable, so the result does not describe it: %v", err)
+		return nil
+	}
+	return s
 }
 
 // writeFileAtomic writes data to path so that path holds either its old

@@ -175,6 +175,15 @@ func TestAdaptResume(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
+		{"killed before the first checkpoint", func(t *testing.T, dir string) {
+			// What a SIGKILL in epoch 1 leaves: a partial log, a best
+			// task file and half a checkpoint.
+			for name, data := range map[string]string{FileLog: `{"type":"iter"`, FileBest + ".vlpr": "VLPR", "." + FileCheckpoint + ".tmp42": "half"} {
+				if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}},
 		{"interrupted mid-epoch", func(t *testing.T, dir string) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
@@ -193,8 +202,15 @@ func TestAdaptResume(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			tt.first(t, dir)
+			stale := filepath.Join(dir, "."+FileCheckpoint+".tmp1234")
+			if err := os.WriteFile(stale, []byte("half a checkpoint"), 0o644); err != nil {
+				t.Fatal(err)
+			}
 			if _, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 3), cfg, Options{Out: dir, Resume: true}); err != nil {
 				t.Fatal(err)
+			}
+			if _, err := os.Stat(stale); !errors.Is(err, fs.ErrNotExist) {
+				t.Errorf("the stale %s survived the resume (%v)", stale, err)
 			}
 			a, _ := tensorsOf(t, filepath.Join(straight, FileCheckpoint))
 			b, _ := tensorsOf(t, filepath.Join(dir, FileCheckpoint))
@@ -369,17 +385,22 @@ func TestAdaptOut(t *testing.T) {
 	const m = MethodSourceOnly
 	cfg := testConfig(m)
 	cfg.Epochs = 1
+	const staleCkpt, staleTask = "." + FileCheckpoint + ".tmp123", "." + FileBest + ".vlpr.tmp4567"
 	tests := []struct {
-		name    string
-		files   []string // in the output folder beforehand
-		opt     Options
-		wantErr string // "" for success
-		kept    []string
+		name     string
+		files    []string // in the output folder beforehand
+		opt      Options
+		wantErr  string // "" for success
+		kept     []string
+		gone     []string
+		wantNote string // in the notes, "" for none
 	}{
-		{"new folder", nil, Options{}, "", nil},
-		{"not empty", []string{"notes.txt"}, Options{}, "not empty", []string{"notes.txt"}},
-		{"force", []string{"notes.txt", FileResult}, Options{Force: true}, "", []string{"notes.txt"}},
-		{"resume without checkpoint", []string{"notes.txt"}, Options{Resume: true}, "cannot resume", []string{"notes.txt"}},
+		{"new folder", nil, Options{}, "", nil, nil, ""},
+		{"not empty", []string{"notes.txt"}, Options{}, "not empty", []string{"notes.txt"}, nil, ""},
+		{"force", []string{"notes.txt", FileResult, staleCkpt}, Options{Force: true}, "", []string{"notes.txt"}, []string{staleCkpt}, "removed"},
+		{"killed before its first checkpoint", []string{FileLog, staleCkpt}, Options{}, "resume starts it over", []string{FileLog, staleCkpt}, nil, ""},
+		{"resume without checkpoint", []string{"notes.txt", "notes.txt.tmp1"}, Options{Resume: true}, "", []string{"notes.txt", "notes.txt.tmp1"}, nil, "starting the run from the beginning"},
+		{"resume after a kill", []string{FileLog, FileBest + ".vlpr", staleCkpt, staleTask, ".tmp1"}, Options{Resume: true}, "", []string{".tmp1"}, []string{staleCkpt, staleTask}, staleTask},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -391,6 +412,8 @@ func TestAdaptOut(t *testing.T) {
 				}
 			}
 			tt.opt.Out = dir
+			var notes []string
+			tt.opt.Note = func(s string) { notes = append(notes, s) }
 			_, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 1), cfg, tt.opt)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -400,6 +423,92 @@ func TestAdaptOut(t *testing.T) {
 					t.Errorf("%s: %q, %v; want it untouched", f, b, err)
 				}
 			}
+			for _, f := range tt.gone {
+				if _, err := os.Lstat(filepath.Join(dir, f)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("%s is still there (%v)", f, err)
+				}
+			}
+			joined := strings.Join(notes, "\n")
+			if tt.wantNote == "" && len(notes) > 0 || !strings.Contains(joined, tt.wantNote) {
+				t.Errorf("notes %q, want %q", notes, tt.wantNote)
+			}
 		})
 	}
+}
+
+// TestAdaptStoredBest damages the best epoch's task file of a finished run
+// and resumes it: the result must stop describing the file.
+func TestAdaptStoredBest(t *testing.T) {
+	tests := []struct {
+		name string
+		tau  float64
+		ext  string
+	}{
+		{"residual", 1e-4, ".vlpr"},
+		{"dense", 0, ".safetensors"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			const m = MethodCMKD
+			cfg := testConfig(m)
+			cfg.Epochs, cfg.RSTTau = 2, tt.tau
+			dir := t.TempDir()
+			best := filepath.Join(dir, FileBest+tt.ext)
+			var notes []string
+			adapt := func() *Result {
+				t.Helper()
+				notes = nil
+				opt := Options{Out: dir, Resume: true, Note: func(s string) { notes = append(notes, s) }}
+				res, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 3), cfg, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return res
+			}
+			if res := adapt(); res.StoredBest == nil || res.StoredBest.Path != best {
+				t.Fatalf("stored best %+v, want %s", res.StoredBest, best)
+			}
+			damages := []struct {
+				name   string
+				damage func() error
+			}{
+				{"one bit flipped", func() error {
+					b, err := os.ReadFile(best)
+					if err != nil {
+						return err
+					}
+					b[len(b)/2] ^= 0x10
+					return os.WriteFile(best, b, 0o644)
+				}},
+				{"removed", func() error { return os.Remove(best) }},
+			}
+			for _, d := range damages {
+				if err := d.damage(); err != nil {
+					t.Fatal(err)
+				}
+				res := adapt()
+				if res.StoredBest != nil || !strings.Contains(strings.Join(notes, "\n"), best) {
+					t.Errorf("best file %s: stored best %+v, notes %q; want none, and a note naming the file", d.name, res.StoredBest, notes)
+				}
+				onDisk := readResultFile(t, filepath.Join(dir, FileResult))
+				if onDisk.StoredBest != nil {
+					t.Errorf("best file %s: result.json describes it: %+v", d.name, onDisk.StoredBest)
+				}
+			}
+		})
+	}
+}
+
+// readResultFile reads a result.json.
+func readResultFile(t *testing.T, path string) *Result {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatal(err)
+	}
+	return &r
 }

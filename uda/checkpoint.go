@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"os"
 	"reflect"
@@ -11,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/uda/rst"
@@ -28,6 +30,11 @@ const (
 	// MetaTask holds a task file's TaskInfo as JSON, in dense task files
 	// and in the metadata of residual files.
 	MetaTask = "vlpuda.task"
+	// MetaChecksums holds, in checkpoints and dense task files, the
+	// CRC-32C (Castagnoli) of every tensor's data and of every other
+	// metadata value, as JSON: {"tensors": {name: crc}, "metadata":
+	// {key: crc}}.
+	MetaChecksums = "vlpuda.crc32c"
 )
 
 // Tensor name prefixes in checkpoints and dense task files.
@@ -37,8 +44,9 @@ const (
 	prefixOptim = "optim."
 )
 
-// checkpointVersion is the version of the trainer state in checkpoints.
-const checkpointVersion = 1
+// checkpointVersion is the version of the trainer state in checkpoints:
+// 2 added the checksums and the kernel settings.
+const checkpointVersion = 2
 
 // trainerState is what a checkpoint stores besides tensors.
 type trainerState struct {
@@ -49,6 +57,43 @@ type trainerState struct {
 	// from (rst.Fingerprint): a resumed run must start from the same.
 	Base    string   `json:"base_fingerprint"`
 	Classes []string `json:"classes"`
+	// Kernels are the kernel settings the run used.
+	Kernels kernelSettings `json:"kernels"`
+}
+
+// kernelSettings are the settings outside Config on which a run's numbers
+// depend: the kernels' thread count (it sets how sums are split) and
+// their implementation path.
+type kernelSettings struct {
+	Threads int    `json:"threads"`
+	ISA     string `json:"isa"`
+}
+
+// currentKernels returns the kernel settings in use.
+func currentKernels() kernelSettings {
+	return kernelSettings{Threads: kernels.Threads(), ISA: kernels.Current().String()}
+}
+
+// String formats k as "threads=2 isa=avx2".
+func (k kernelSettings) String() string { return fmt.Sprintf("threads=%d isa=%s", k.Threads, k.ISA) }
+
+// checkKernels reports a resume under kernel settings other than those the
+// checkpoint at path was made with: the resumed run would not give the
+// numbers of an uninterrupted one. This is the one place to relax once
+// results no longer depend on them.
+func checkKernels(path string, made, now kernelSettings) error {
+	if made == now {
+		return nil
+	}
+	var use []string
+	if made.Threads != now.Threads {
+		use = append(use, fmt.Sprintf("-threads %d", made.Threads))
+	}
+	if made.ISA != now.ISA {
+		use = append(use, "VLPUDA_ISA="+made.ISA)
+	}
+	return fmt.Errorf("uda: checkpoint %s was made with %v; this run has %v, which gives other numbers: resume with %s",
+		path, made, now, strings.Join(use, " and "))
 }
 
 // WriteCheckpoint writes everything the trainer's future depends on to
@@ -62,7 +107,8 @@ func (t *Trainer) WriteCheckpoint(path string, run []byte) error {
 	if err := t.checkFinite(); err != nil {
 		return fmt.Errorf("%w; checkpoint %s not written", err, path)
 	}
-	st := trainerState{Version: checkpointVersion, Iter: t.iter, Config: t.cfg, Base: t.baseFingerprint().String(), Classes: t.Teacher.Classes}
+	st := trainerState{Version: checkpointVersion, Iter: t.iter, Config: t.cfg, Base: t.baseFingerprint().String(),
+		Classes: t.Teacher.Classes, Kernels: currentKernels()}
 	js, err := json.Marshal(st)
 	if err != nil {
 		return fmt.Errorf("uda: checkpoint: %w", err)
@@ -75,6 +121,9 @@ func (t *Trainer) WriteCheckpoint(path string, run []byte) error {
 		}
 	}
 	meta := map[string]string{"format": "pt", MetaTrainer: string(js), MetaRun: string(run)}
+	if err := addChecksums(tensors, meta); err != nil {
+		return fmt.Errorf("uda: checkpoint: %w", err)
+	}
 	if err := safetensors.ReplaceFile(path, tensors, meta); err != nil {
 		return fmt.Errorf("uda: checkpoint: %w", err)
 	}
@@ -83,12 +132,18 @@ func (t *Trainer) WriteCheckpoint(path string, run []byte) error {
 
 // ReadCheckpoint restores the state WriteCheckpoint stored at path into a
 // trainer built as the one that wrote it (same base model, classes and
-// configuration; only Epochs may differ, to extend a run), and returns the
-// caller's run state.
+// configuration; only Epochs may differ, to extend a run) and running
+// under the same kernel settings (thread count and path), and returns the
+// caller's run state. It verifies every checksum first, and refuses a
+// checkpoint without them (one of an earlier vlpuda): its weights could
+// not be trusted.
 func (t *Trainer) ReadCheckpoint(path string) (run []byte, err error) {
 	f, err := safetensors.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("uda: checkpoint: %w", err)
+	}
+	if err := verifyChecksums(f, true); err != nil {
+		return nil, fmt.Errorf("uda: checkpoint %s: %w", path, err)
 	}
 	var st trainerState
 	if err := json.Unmarshal([]byte(f.Metadata[MetaTrainer]), &st); err != nil {
@@ -96,6 +151,9 @@ func (t *Trainer) ReadCheckpoint(path string) (run []byte, err error) {
 	}
 	if st.Version != checkpointVersion {
 		return nil, fmt.Errorf("uda: checkpoint %s: version %d, want %d", path, st.Version, checkpointVersion)
+	}
+	if err := checkKernels(path, st.Kernels, currentKernels()); err != nil {
+		return nil, err
 	}
 	if fp := t.baseFingerprint().String(); st.Base != fp {
 		return nil, fmt.Errorf("uda: checkpoint %s was made from a different base model (image tower %s, this one %s)", path, st.Base, fp)
@@ -294,6 +352,9 @@ func (t *Trainer) WriteTask(path string, info TaskInfo, overwrite bool) (*Stored
 		tensors := stateTensors(prefixTower, t.Model.Visual)
 		tensors = append(tensors, stateTensors(prefixHead, t.Head)...)
 		meta := map[string]string{"format": "pt", MetaTask: string(js), "vlpuda.base_fingerprint": t.base.String()}
+		if err := addChecksums(tensors, meta); err != nil {
+			return nil, fmt.Errorf("uda: task: %w", err)
+		}
 		write := safetensors.WriteFile
 		if overwrite {
 			write = safetensors.ReplaceFile
@@ -380,9 +441,9 @@ func loadResidualTask(m *vlp.CLIP, path string) (*LoadedTask, error) {
 }
 
 func loadDenseTask(m *vlp.CLIP, path string) (*LoadedTask, error) {
-	f, err := safetensors.ReadFile(path)
+	f, err := readDenseTask(path)
 	if err != nil {
-		return nil, fmt.Errorf("uda: task: %w", err)
+		return nil, err
 	}
 	info, err := parseTaskInfo(path, f.Metadata[MetaTask])
 	if err != nil {
@@ -410,6 +471,41 @@ func loadDenseTask(m *vlp.CLIP, path string) (*LoadedTask, error) {
 		return nil, fmt.Errorf("uda: task %s: %w", path, err)
 	}
 	return &LoadedTask{Head: h, Info: info}, nil
+}
+
+// readDenseTask reads a dense task file and verifies its checksums, if it
+// has them (files of earlier versions have none).
+func readDenseTask(path string) (*safetensors.File, error) {
+	f, err := safetensors.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("uda: task: %w", err)
+	}
+	if err := verifyChecksums(f, false); err != nil {
+		return nil, fmt.Errorf("uda: task %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// VerifyTask reports whether the task file at path is intact: a residual
+// passes its CRC-32C, a dense file its per-tensor checksums. It does not
+// check that the task fits a model.
+func VerifyTask(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("uda: task: %w", err)
+	}
+	magic := make([]byte, 4)
+	_, err = io.ReadFull(f, magic)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("uda: task %s: %w", path, err)
+	}
+	if bytes.Equal(magic, []byte("VLPR")) {
+		_, err = rst.ReadFile(path)
+		return err
+	}
+	_, err = readDenseTask(path)
+	return err
 }
 
 // parseTaskInfo decodes a task file's TaskInfo.
@@ -440,4 +536,73 @@ func loadHead(path string, sd map[string]*tensor.Tensor) (*Head, error) {
 	}
 	nn.SetTraining(h, false)
 	return h, nil
+}
+
+// castagnoli is the CRC-32C table, the checksum of .vlpr files too.
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+// checksums is the value of MetaChecksums.
+type checksums struct {
+	Tensors  map[string]uint32 `json:"tensors"`
+	Metadata map[string]uint32 `json:"metadata"`
+}
+
+// addChecksums stores in meta, under MetaChecksums, the CRC-32C of every
+// tensor's data and of every value already in meta.
+func addChecksums(tensors []safetensors.Tensor, meta map[string]string) error {
+	sums := checksums{Tensors: map[string]uint32{}, Metadata: map[string]uint32{}}
+	for _, x := range tensors {
+		sums.Tensors[x.Name] = crc32.Checksum(x.Data, castagnoli)
+	}
+	for k, v := range meta {
+		sums.Metadata[k] = crc32.Checksum([]byte(v), castagnoli)
+	}
+	js, err := json.Marshal(sums)
+	if err != nil {
+		return err
+	}
+	meta[MetaChecksums] = string(js)
+	return nil
+}
+
+// verifyChecksums checks f against its MetaChecksums, naming the first
+// tensor or metadata value that fails. A file without checksums fails if
+// required is set and passes otherwise.
+func verifyChecksums(f *safetensors.File, required bool) error {
+	js, ok := f.Metadata[MetaChecksums]
+	if !ok {
+		if required {
+			return fmt.Errorf("no checksums (%s): it was written by an earlier vlpuda, or not by vlpuda, and cannot be verified; start the run over", MetaChecksums)
+		}
+		return nil
+	}
+	var sums checksums
+	if err := json.Unmarshal([]byte(js), &sums); err != nil {
+		return fmt.Errorf("checksums %s: %w (the file is corrupt)", MetaChecksums, err)
+	}
+	if len(sums.Tensors) != len(f.Tensors) {
+		return fmt.Errorf("%d tensors, checksums for %d (the file is corrupt)", len(f.Tensors), len(sums.Tensors))
+	}
+	for _, x := range f.Tensors {
+		want, ok := sums.Tensors[x.Name]
+		if !ok {
+			return fmt.Errorf("tensor %q has no checksum (the file is corrupt)", x.Name)
+		}
+		if got := crc32.Checksum(x.Data, castagnoli); got != want {
+			return fmt.Errorf("tensor %q: CRC-32C %08x, the file says %08x (the file is corrupt)", x.Name, got, want)
+		}
+	}
+	if len(sums.Metadata) != len(f.Metadata)-1 {
+		return fmt.Errorf("%d metadata values, checksums for %d (the file is corrupt)", len(f.Metadata)-1, len(sums.Metadata))
+	}
+	for k, want := range sums.Metadata {
+		v, ok := f.Metadata[k]
+		if !ok {
+			return fmt.Errorf("metadata %q is missing (the file is corrupt)", k)
+		}
+		if got := crc32.Checksum([]byte(v), castagnoli); got != want {
+			return fmt.Errorf("metadata %q: CRC-32C %08x, the file says %08x (the file is corrupt)", k, got, want)
+		}
+	}
+	return nil
 }

@@ -1,9 +1,13 @@
 package uda
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,11 +16,13 @@ import (
 	"testing"
 
 	"github.com/vlpuda/vlpuda/internal/fixture"
+	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/uda/augment"
 	"github.com/vlpuda/vlpuda/uda/rst"
 	"github.com/vlpuda/vlpuda/vlp"
+	"github.com/vlpuda/vlpuda/vlp/safetensors"
 )
 
 // randomBatch returns n random normalised images of side size with labels
@@ -181,32 +187,54 @@ func TestReadCheckpointErrors(t *testing.T) {
 	if err := tr.WriteCheckpoint(path, []byte(`{"mine":1}`)); err != nil {
 		t.Fatal(err)
 	}
+	threads, isa := kernels.Threads(), kernels.Current()
+	otherISA := kernels.Generic
+	if isa == kernels.Generic {
+		otherISA = kernels.Supported()[len(kernels.Supported())-1]
+	}
 	tests := []struct {
 		name    string
-		change  func(c *Config, m *vlp.CLIP) []string
+		change  func(t *testing.T, c *Config, m *vlp.CLIP) []string
 		wantErr string
 	}{
-		{"same", func(*Config, *vlp.CLIP) []string { return shapeClasses }, ""},
-		{"more epochs", func(c *Config, _ *vlp.CLIP) []string { c.Epochs = 9; return shapeClasses }, ""},
-		{"other lr", func(c *Config, _ *vlp.CLIP) []string { c.LR = 2e-3; return shapeClasses }, "LR 0.001 ≠ 0.002"},
-		{"other λ1", func(c *Config, _ *vlp.CLIP) []string { c.Objective.Lambda1 = 1; return shapeClasses }, "Objective.Lambda1"},
-		{"other classes", func(*Config, *vlp.CLIP) []string { return []string{"a", "b", "c"} }, "classes"},
-		{"other base", func(_ *Config, m *vlp.CLIP) []string {
+		{"same", func(*testing.T, *Config, *vlp.CLIP) []string { return shapeClasses }, ""},
+		{"more epochs", func(_ *testing.T, c *Config, _ *vlp.CLIP) []string { c.Epochs = 9; return shapeClasses }, ""},
+		{"other lr", func(_ *testing.T, c *Config, _ *vlp.CLIP) []string { c.LR = 2e-3; return shapeClasses }, "LR 0.001 ≠ 0.002"},
+		{"other λ1", func(_ *testing.T, c *Config, _ *vlp.CLIP) []string { c.Objective.Lambda1 = 1; return shapeClasses }, "Objective.Lambda1"},
+		{"other classes", func(*testing.T, *Config, *vlp.CLIP) []string { return []string{"a", "b", "c"} }, "classes"},
+		{"other base", func(_ *testing.T, _ *Config, m *vlp.CLIP) []string {
 			m.Visual.(*nn.VisionTransformer).ClassEmbedding.Data()[0] += 1
 			return shapeClasses
 		}, "different base model"},
+		{"other thread count", func(t *testing.T, _ *Config, _ *vlp.CLIP) []string {
+			kernels.SetThreads(threads + 1)
+			t.Cleanup(func() { kernels.SetThreads(threads) })
+			return shapeClasses
+		}, fmt.Sprintf("made with threads=%d isa=%v; this run has threads=%d isa=%v, which gives other numbers: resume with -threads %d\n",
+			threads, isa, threads+1, isa, threads)},
+		{"other kernel path", func(t *testing.T, _ *Config, _ *vlp.CLIP) []string {
+			if otherISA == isa {
+				t.Skipf("this build and CPU run only the %v kernels", isa)
+			}
+			if _, err := kernels.Use(otherISA); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { kernels.Use(isa) })
+			return shapeClasses
+		}, fmt.Sprintf("made with threads=%d isa=%v; this run has threads=%d isa=%v, which gives other numbers: resume with VLPUDA_ISA=%v\n",
+			threads, isa, threads, otherISA, isa)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, m := cfg, loadTiny(t)
-			names := tt.change(&c, m)
+			names := tt.change(t, &c, m)
 			tr2, err := NewTrainer(m, names, vlp.TemplatePhoto, c)
 			if err != nil {
 				t.Fatal(err)
 			}
 			run, err := tr2.ReadCheckpoint(path)
 			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				if err == nil || !strings.Contains(err.Error()+"\n", tt.wantErr) {
 					t.Errorf("error %v, want one saying %q", err, tt.wantErr)
 				}
 				return
@@ -223,6 +251,97 @@ func TestReadCheckpointErrors(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestReadCheckpointCorrupt flips single bits in a checkpoint's tensor data
+// and metadata: each must be refused, naming the file and what failed.
+func TestReadCheckpointCorrupt(t *testing.T) {
+	cfg := testConfig(MethodCMKD)
+	cfg.RSTTau = 1e-4
+	tr, err := NewTrainer(loadTiny(t), shapeClasses, vlp.TemplatePhoto, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr.Step(randomBatch(4, 32, 1, false), randomBatch(4, 32, 2, false)); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.safetensors")
+	if err := tr.WriteCheckpoint(good, []byte(`{"mine":1}`)); err != nil {
+		t.Fatal(err)
+	}
+	orig, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := safetensors.Parse(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The tensors' data follow the header in file order.
+	dataStart := 8 + int(binary.LittleEndian.Uint64(orig))
+	tensorAt := func(off int) string {
+		pos := dataStart
+		for _, x := range f.Tensors {
+			if off < pos+len(x.Data) {
+				return x.Name
+			}
+			pos += len(x.Data)
+		}
+		t.Fatalf("offset %d is past the data (%d bytes)", off, len(orig))
+		return ""
+	}
+	type flip struct {
+		off  int
+		bit  uint
+		want string // in the error besides the path
+	}
+	var flips []flip
+	for k := range 8 {
+		off := dataStart + k*(len(orig)-1-dataStart)/7
+		flips = append(flips, flip{off, uint(k), fmt.Sprintf("tensor %q", tensorAt(off))})
+	}
+	run := bytes.Index(orig, []byte(`mine`))
+	if run < 0 || run > dataStart {
+		t.Fatalf("the run state is not in the header")
+	}
+	flips = append(flips, flip{run, 0, fmt.Sprintf("metadata %q", MetaRun)})
+	for _, fl := range flips {
+		t.Run(fmt.Sprintf("bit %d of byte %d", fl.bit, fl.off), func(t *testing.T) {
+			b := slices.Clone(orig)
+			b[fl.off] ^= 1 << fl.bit
+			path := filepath.Join(dir, fmt.Sprintf("flip%d.safetensors", fl.off))
+			if err := os.WriteFile(path, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			tr2, err := NewTrainer(loadTiny(t), shapeClasses, vlp.TemplatePhoto, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = tr2.ReadCheckpoint(path)
+			if err == nil || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), fl.want) {
+				t.Errorf("error %v, want one naming %s and %s", err, path, fl.want)
+			}
+		})
+	}
+
+	// A checkpoint without checksums (an earlier version's) is refused.
+	old := filepath.Join(dir, "old.safetensors")
+	meta := maps.Clone(f.Metadata)
+	delete(meta, MetaChecksums)
+	if err := safetensors.WriteFile(old, f.Tensors, meta); err != nil {
+		t.Fatal(err)
+	}
+	tr2, err := NewTrainer(loadTiny(t), shapeClasses, vlp.TemplatePhoto, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tr2.ReadCheckpoint(old); err == nil || !strings.Contains(err.Error(), "no checksums") {
+		t.Errorf("checkpoint without checksums: error %v, want 'no checksums'", err)
+	}
+	if _, err := tr2.ReadCheckpoint(good); err != nil {
+		t.Errorf("the intact checkpoint: %v", err)
 	}
 }
 

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -52,10 +49,19 @@ Output. DIR receives log.jsonl (loss terms every -log-every iterations, the
 evaluation after every epoch), checkpoint.safetensors (every epoch and on
 interrupt), task and best task files, confusion.csv, result.json and
 curves.png. A DIR that is not empty is refused unless -resume (continue its
-run: the same numbers as an uninterrupted one, given the same flags, seed
-and -threads) or -force (start over). The last epoch's accuracy is the
-result; the best epoch's is chosen with the target labels (an oracle, as
-the paper's numbers are) and labelled so.`,
+run: the same numbers as an uninterrupted one, given the same flags, seed,
+-threads and kernel path, which the checkpoint records and checks) or
+-force (start over). -resume in a DIR without a checkpoint, such as that of
+a run killed in its first epoch, starts the run over and says so. The last
+epoch's accuracy is the result; the best epoch's is chosen with the target
+labels (an oracle, as the paper's numbers are) and labelled so.
+
+Stopping. On SIGINT (Ctrl-C) or SIGTERM (what Slurm and Kubernetes send),
+adapt finishes the current iteration, writes a checkpoint and exits with
+status 130 after SIGINT or 143 after SIGTERM; -resume continues the run. A
+second signal ends the process at once. Checkpoints carry a CRC-32C per
+tensor, which -resume verifies; temporary files that a killed process
+left in DIR are removed when a run starts or resumes.`,
 }
 
 var (
@@ -156,9 +162,9 @@ func runAdapt(cmd *Command, args []string) error {
 		return err
 	}
 	defer closeTask()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	opt := uda.Options{Out: *adOut, Resume: *adResume, Force: *adForce, Progress: adaptProgress(cmd.Stderr, *adQuiet)}
+	ctx := cmd.Context()
+	opt := uda.Options{Out: *adOut, Resume: *adResume, Force: *adForce, Progress: adaptProgress(cmd.Stderr, *adQuiet),
+		Note: func(s string) { fmt.Fprintf(cmd.Stderr, "vlpuda adapt: %s\n", s) }}
 	res, err := uda.Adapt(ctx, m, task, cfg, opt)
 	if err != nil {
 		return err

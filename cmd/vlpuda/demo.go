@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
-	"os/signal"
 	"strings"
 
 	"github.com/vlpuda/vlpuda/kernels"
@@ -37,9 +34,10 @@ Debian packages: without them the demo runs fonts→MNIST instead and says
 so.
 
 DIR (default vlpuda-demo) receives plan.json, one folder per run below
-runs/, results.json and results.png (a bar chart). An interrupted demo
-continues when rerun with the same flags: finished runs are read back and
-a run with a checkpoint resumes. A finished demo, or one started with
+runs/, results.json and results.png (a bar chart). On SIGINT or SIGTERM
+the current run writes a checkpoint and the demo exits with status 130 or
+143 (as adapt does). An interrupted demo continues when rerun with the same
+flags: finished runs are read back and a run with a checkpoint resumes. A finished demo, or one started with
 other settings, is not replaced unless -force. -json prints the table as
 one JSON object: per task and method accuracy_last, accuracy_best,
 stored_params and stored_bytes.`,
@@ -104,8 +102,7 @@ func runDemo(cmd *Command, args []string) error {
 		return err
 	}
 	cfg.Progress = demoProgress(cmd.Stderr, *dmQuiet)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	ctx := cmd.Context()
 	rep, err := demo.Run(ctx, cfg)
 	if err != nil {
 		return err

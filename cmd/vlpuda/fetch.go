@@ -1,10 +1,7 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"os/signal"
 
 	"github.com/vlpuda/vlpuda/uda/digits"
 )
@@ -39,8 +36,7 @@ func runFetch(cmd *Command, args []string) error {
 	if len(args) > 0 {
 		return errUsage
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	ctx := cmd.Context()
 	log := func(s string) { fmt.Fprintf(cmd.Stderr, "fetch: %s\n", s) }
 	if *ftQuiet {
 		log = nil

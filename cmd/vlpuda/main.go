@@ -9,6 +9,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -36,7 +37,19 @@ type Command struct {
 	// Stdout receives the command's results and Stderr its progress and
 	// diagnostics; run sets both before calling Run.
 	Stdout, Stderr io.Writer
+
+	signals *signalWatch
 }
+
+// Context returns the context a long-running command runs under: it is
+// cancelled when the process receives SIGINT or SIGTERM. The command is
+// then expected to checkpoint, if it can, and return an error wrapping
+// context.Canceled, and vlpuda exits with 130 after SIGINT or 143 after
+// SIGTERM (128 plus the signal's number, as a shell reports a process the
+// signal killed). Only the first call starts watching for the signals: a
+// command that never asks for its Context keeps their default behaviour,
+// and after the first signal a second one ends the process at once.
+func (c *Command) Context() context.Context { return c.signals.context() }
 
 // Name returns the command's name: the first word of its usage line.
 func (c *Command) Name() string {
@@ -143,12 +156,19 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 		return 2
 	}
+	c.signals = new(signalWatch)
+	defer c.signals.stop()
 	if err := c.Run(c, c.Flag.Args()); err != nil {
 		if errors.Is(err, errUsage) {
 			printCommandUsage(stderr, c)
 			return 2
 		}
 		fmt.Fprintf(stderr, "vlpuda %s: %v\n", c.Name(), err)
+		if sig := c.signals.received(); sig != nil && errors.Is(err, context.Canceled) {
+			code := signalStatus(sig)
+			fmt.Fprintf(stderr, "vlpuda %s: stopped by a signal (%v); exit status %d\n", c.Name(), sig, code)
+			return code
+		}
 		return 1
 	}
 	return 0

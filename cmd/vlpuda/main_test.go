@@ -9,6 +9,17 @@ import (
 	"testing"
 )
 
+// envRunMain makes the test binary run vlpuda's main with its arguments
+// instead of the tests, so that tests can run vlpuda as a child process.
+const envRunMain = "VLPUDA_TEST_RUN_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(envRunMain) == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
 // runVlpuda runs a vlpuda command line through run and returns its exit
 // status and what it printed.
 func runVlpuda(t *testing.T, args ...string) (code int, stdout, stderr string) {

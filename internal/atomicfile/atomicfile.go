@@ -16,6 +16,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 )
 
 // Write creates path with the bytes that write produces. If path exists,
@@ -28,7 +29,7 @@ func Write(path string, replace bool, write func(w io.Writer) error) (err error)
 		}
 	}
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
+	tmp, err := os.CreateTemp(dir, tempPrefix(path)+"*")
 	if err != nil {
 		return fmt.Errorf("write %s: %w", path, err)
 	}
@@ -87,4 +88,39 @@ func WriteFile(path string, data []byte, replace bool) error {
 		_, err := w.Write(data)
 		return err
 	})
+}
+
+// tempPrefix returns the start of the names of path's temporary files;
+// os.CreateTemp appends random decimal digits.
+func tempPrefix(path string) string { return "." + filepath.Base(path) + ".tmp" }
+
+// RemoveStale removes the temporary files that writes of path left behind
+// in path's folder when their process was killed before it could clean up,
+// and returns their paths. It removes only names of the form
+// ".NAME.tmpDIGITS", the pattern Write uses for path's base name NAME, and
+// must not run while another write of path is under way.
+func RemoveStale(path string) (removed []string, err error) {
+	dir := filepath.Dir(path)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("remove stale temporary files of %s: %w", path, err)
+	}
+	for _, e := range entries {
+		if !isTemp(path, e.Name()) || !e.Type().IsRegular() {
+			continue
+		}
+		name := filepath.Join(dir, e.Name())
+		if err := os.Remove(name); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return removed, fmt.Errorf("remove stale temporary file: %w", err)
+		}
+		removed = append(removed, name)
+	}
+	return removed, nil
+}
+
+// isTemp reports whether name, in path's folder, is one of path's
+// temporary files.
+func isTemp(path, name string) bool {
+	digits, ok := strings.CutPrefix(name, tempPrefix(path))
+	return ok && digits != "" && strings.Trim(digits, "0123456789") == ""
 }

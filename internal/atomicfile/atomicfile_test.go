@@ -6,6 +6,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -50,5 +52,80 @@ func TestWriteFailureLeavesNothing(t *testing.T) {
 	}
 	if err := WriteFile(filepath.Join(dir, "missing", "x"), nil, false); err == nil {
 		t.Errorf("writing into a missing folder succeeded")
+	}
+}
+
+func TestRemoveStale(t *testing.T) {
+	tests := []struct {
+		name  string
+		stale bool // a temporary file of model.safetensors left by a kill
+	}{
+		{".model.safetensors.tmp123456", true},
+		{".model.safetensors.tmp0", true},
+		{"model.safetensors", false},
+		{".model.safetensors.tmp", false},
+		{".model.safetensors.tmp12x", false},
+		{".model.safetensors.tmp12.bak", false},
+		{".other.safetensors.tmp123", false},
+		{"model.safetensors.tmp123", false},
+		{".model.safetensors.tmp123/", false}, // a folder
+	}
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model.safetensors")
+	var want []string
+	for _, tt := range tests {
+		p := filepath.Join(dir, tt.name)
+		var err error
+		if strings.HasSuffix(tt.name, "/") {
+			err = os.Mkdir(p, 0o755)
+		} else {
+			err = os.WriteFile(p, []byte("x"), 0o644)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tt.stale {
+			want = append(want, p)
+		}
+	}
+	removed, err := RemoveStale(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(removed)
+	slices.Sort(want)
+	if !slices.Equal(removed, want) {
+		t.Errorf("removed %q, want %q", removed, want)
+	}
+	for _, tt := range tests {
+		_, err := os.Lstat(filepath.Join(dir, tt.name))
+		if gone := errors.Is(err, fs.ErrNotExist); gone != tt.stale {
+			t.Errorf("%s: removed %v, want %v", tt.name, gone, tt.stale)
+		}
+	}
+
+	// The pattern is the one Write uses: its temporary file, seen while
+	// it is being written, is one RemoveStale would remove.
+	err = Write(path, true, func(io.Writer) error {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var temps []string
+		for _, e := range entries {
+			if e.Type().IsRegular() && isTemp(path, e.Name()) {
+				temps = append(temps, e.Name())
+			}
+		}
+		if len(temps) != 1 {
+			t.Errorf("during a write, the folder holds temporary files %q; want one", temps)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RemoveStale(filepath.Join(dir, "missing", "x")); err == nil {
+		t.Error("a missing folder gave no error")
 	}
 }
