@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/vlpuda/vlpuda/internal/fixture"
-
 	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/uda"
 )
