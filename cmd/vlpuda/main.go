@@ -60,6 +60,11 @@ func (c *Command) Name() string {
 // errUsage makes main print the command's usage and exit with status 2.
 var errUsage = errors.New("usage")
 
+// errUsageShown makes main exit with status 2 without printing the
+// command's usage: the command has printed the usage that applies (a
+// verb's, say).
+var errUsageShown = fmt.Errorf("%w, shown", errUsage)
+
 // commands lists every command, in the order "vlpuda help" shows them.
 // Each is defined in its own file and registered in that file's init.
 var commands []*Command
@@ -160,7 +165,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 	defer c.signals.stop()
 	if err := c.Run(c, c.Flag.Args()); err != nil {
 		if errors.Is(err, errUsage) {
-			printCommandUsage(stderr, c)
+			if !errors.Is(err, errUsageShown) {
+				printCommandUsage(stderr, c)
+			}
 			return 2
 		}
 		fmt.Fprintf(stderr, "vlpuda %s: %v\n", c.Name(), err)
