@@ -116,10 +116,15 @@ func adapt(ctx context.Context, p *Plan, r Run, out string, opt Options) (*uda.R
 	defer closeTask()
 	task.Info.Meta = map[string]string{"model": g.Model, "data": g.Data, "dataset": g.Dataset,
 		"source": src.Root, "target": tgt.Root, "sweep_index": strconv.Itoa(r.Index)}
-	if _, err := os.Stat(filepath.Join(out, uda.FileCheckpoint)); err == nil && opt.Note != nil {
-		opt.Note(fmt.Sprintf("run %d: resuming from %s", r.Index, filepath.Join(out, uda.FileCheckpoint)))
+	// Resume from a checkpoint; without one, start over, removing what a
+	// run killed before its first checkpoint left.
+	ckpt := filepath.Join(out, uda.FileCheckpoint)
+	_, err = os.Stat(ckpt)
+	resume := err == nil
+	if resume && opt.Note != nil {
+		opt.Note(fmt.Sprintf("run %d: resuming from %s", r.Index, ckpt))
 	}
-	return uda.Adapt(ctx, m, task, cfg, uda.Options{Out: out, Resume: true, Progress: opt.Progress, Note: opt.Note})
+	return uda.Adapt(ctx, m, task, cfg, uda.Options{Out: out, Resume: resume, Force: !resume, Progress: opt.Progress, Note: opt.Note})
 }
 
 // lock creates out/lock with this process's id and host, taking over a

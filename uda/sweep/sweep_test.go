@@ -172,12 +172,18 @@ func TestRunResume(t *testing.T) {
 				t.Fatalf("stopped run: %v, want context.Canceled", err)
 			}
 			assertState(t, dir, p, i, Pending, "resumes from its checkpoint")
-			res, err := RunIndex(context.Background(), dir, p, i, Options{Note: note})
+			var steps int
+			count := func(pr uda.Progress) {
+				if pr.Step != nil {
+					steps++
+				}
+			}
+			res, err := RunIndex(context.Background(), dir, p, i, Options{Progress: count, Note: note})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res == nil || res.Iterations != 6 {
-				t.Fatalf("resumed run: %+v, want 6 iterations", res)
+			if res == nil || res.Iterations != 6 || steps != 2 {
+				t.Fatalf("resumed run: result %v, %d iterations in this call; want the last 2 of 6", res != nil, steps)
 			}
 			if !strings.Contains(strings.Join(notes, "\n"), "resuming from") {
 				t.Errorf("notes %q do not say the run resumed", notes)
