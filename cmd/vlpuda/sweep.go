@@ -13,6 +13,7 @@ import (
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
 	"github.com/vlpuda/vlpuda/uda/sweep"
+	"github.com/vlpuda/vlpuda/uda/sweep/kube"
 )
 
 var cmdSweep = &Command{
@@ -51,13 +52,15 @@ type sweepVerb struct {
 }
 
 var sweepVerbs = []sweepVerb{
-	{"plan", "plan GRID.json -out DIR [-parallel P] [-grace S] [-mem MiB] [-vlpuda PATH] [-partition P] [-time T]",
+	{"plan", "plan GRID.json -out DIR [-parallel P] [-grace S] [-mem MiB] [-vlpuda PATH] [-partition P] [-time T] [-k8s-claim C -k8s-mount PATH -k8s-image I]",
 		`Plan expands the grid into DIR/plan.json, one numbered run each (refusing
 a DIR that holds the plan of another grid), and writes DIR/sweep.sbatch, a
 Slurm job array over the runs: at most -parallel at a time, requeued
 after a preemption, SIGTERM -grace seconds before the end, cpus per task
 = the grid's threads, -mem MiB each (default: an estimate from the model
-file's size). Paths in the grid are taken from the current folder.`, runSweepPlan},
+file's size). With -k8s-claim it also writes DIR/sweep-job.yaml, a
+Kubernetes Indexed Job with the same runs, limits and grace period, for
+"kubectl create -f". Paths in the grid are taken from the current folder.`, runSweepPlan},
 	{"run", "run DIR (-index I | -all) [-workers N] [-q]",
 		`Run runs run I of the plan in DIR into DIR/runs/I. A finished run exits 0
 at once; a stopped one continues from its checkpoint. SIGTERM or SIGINT
@@ -137,6 +140,10 @@ func runSweepPlan(cmd *Command, fs *flag.FlagSet, args []string) error {
 	vlpuda := fs.String("vlpuda", self, "`path` of vlpuda on the cluster's nodes")
 	partition := fs.String("partition", "", "Slurm partition")
 	limit := fs.String("time", "", "Slurm time limit per run (e.g. 12:00:00)")
+	claim := fs.String("k8s-claim", "", "write DIR/sweep-job.yaml, a Kubernetes Indexed Job whose pods mount this PersistentVolumeClaim")
+	mount := fs.String("k8s-mount", "", "`path` where the claim is mounted, the same as here: DIR, the model and the data must lie below it")
+	image := fs.String("k8s-image", "", "container `image` holding vlpuda (on its PATH, or at -vlpuda if given)")
+	backoff := fs.Int("k8s-backoff", 3, "Kubernetes: failures of a run before its index is given up (evictions do not count)")
 	pos, err := parseSweep(fs, args, 1)
 	if err != nil {
 		return err
@@ -172,7 +179,30 @@ func runSweepPlan(cmd *Command, fs *flag.FlagSet, args []string) error {
 	fmt.Fprintf(cmd.Stdout, "%d runs (%d tasks × %d methods × %d seeds) in %s\nsubmit with: sbatch %s\n",
 		len(p.Runs), len(p.Tasks()), len(p.Grid.Methods), len(p.Grid.Seeds), filepath.Join(dir, sweep.FilePlan),
 		filepath.Join(dir, sweep.FileSbatch))
+	if *claim == "" {
+		return nil
+	}
+	// In a container image vlpuda is on the PATH unless -vlpuda says where.
+	kc := c
+	if !flagSet(fs, "vlpuda") {
+		kc.Vlpuda = "vlpuda"
+	}
+	job, err := kube.Job(dir, p, kc, kube.Options{Image: *image, Claim: *claim, MountPath: *mount, BackoffLimitPerIndex: int32(*backoff)})
+	if err != nil {
+		return err
+	}
+	if err := kube.Write(dir, job); err != nil {
+		return err
+	}
+	fmt.Fprintf(cmd.Stdout, "on Kubernetes: kubectl create -f %s\n", filepath.Join(dir, kube.FileJob))
 	return nil
+}
+
+// flagSet reports whether the flag called name was given.
+func flagSet(fs *flag.FlagSet, name string) bool {
+	var set bool
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
 }
 
 func runSweepRun(cmd *Command, fs *flag.FlagSet, args []string) error {

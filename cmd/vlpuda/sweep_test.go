@@ -51,6 +51,8 @@ func TestSweep(t *testing.T) {
 	}{
 		{[]string{"sweep", "plan", grid, "-out", dir, "-parallel", "2", "-mem", "1000"}, 0, "2 runs (1 tasks × 2 methods × 1 seeds)"},
 		{[]string{"sweep", "plan", grid, "-out", dir}, 0, "sbatch " + filepath.Join(dir, "sweep.sbatch")},
+		{[]string{"sweep", "plan", grid, "-out", dir, "-k8s-claim", "uda", "-k8s-mount", "/", "-k8s-image", "vlpuda:1"}, 0,
+			"kubectl create -f " + filepath.Join(dir, "sweep-job.yaml")},
 		{[]string{"sweep", "status", dir}, 0, "2 runs: 0 done, 0 running, 0 failed, 2 pending"},
 		{[]string{"sweep", "report", dir}, 0, "missing (0/1 runs)"},
 		{[]string{"sweep", "run", dir, "-index", "1", "-q"}, 0, "run 1 (src→tgt, source-only, seed 1): top-1"},
@@ -65,7 +67,7 @@ func TestSweep(t *testing.T) {
 			t.Fatalf("%q: exit %d, want %d; stdout lacks %q?\n%s\n%s", s.args, code, s.code, s.stdout, stdout, stderr)
 		}
 	}
-	for _, name := range []string{"plan.json", "sweep.sbatch", "report.md", "report.json", "report.png"} {
+	for _, name := range []string{"plan.json", "sweep.sbatch", "sweep-job.yaml", "report.md", "report.json", "report.png"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
 		}
@@ -103,6 +105,7 @@ func TestSweepBadInput(t *testing.T) {
 		{"no index", []string{"sweep", "run", dir}, 2, "give -index I or -all"},
 		{"no out", []string{"sweep", "plan", writeGrid(t, root, nil)}, 2, "usage: vlpuda sweep plan"},
 		{"two folders", []string{"sweep", "status", dir, dir}, 2, "usage: vlpuda sweep status"},
+		{"k8s without an image", []string{"sweep", "plan", writeGrid(t, root, nil), "-out", dir, "-k8s-claim", "c", "-k8s-mount", "/"}, 1, "an image"},
 		{"unknown verb", []string{"sweep", "submit", dir}, 2, `unknown verb "submit"`},
 		{"no verb", []string{"sweep"}, 2, "usage: vlpuda sweep plan|run|status|report"},
 	}
