@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -171,9 +172,12 @@ func (g Grid) normalize() (Grid, error) {
 	if err := checkDistinct("seed", g.Seeds); err != nil {
 		return g, err
 	}
-	for name := range g.Overrides {
+	for name, v := range g.Overrides {
 		if _, ok := overrides[name]; !ok {
 			return g, fmt.Errorf("sweep: grid: unknown override %q (want one of %s)", name, strings.Join(OverrideNames(), ", "))
+		}
+		if intOverrides[name] && (v != math.Trunc(v) || v < 0 || v > math.MaxInt32) {
+			return g, fmt.Errorf("sweep: grid: override %s %g: want a whole number", name, v)
 		}
 	}
 	if g.AllPairs && len(g.Domains) < 2 {
@@ -320,6 +324,10 @@ var overrides = map[string]func(p *uda.Preset, c *uda.Config, v float64){
 	"rst":             func(_ *uda.Preset, c *uda.Config, v float64) { c.RSTTau = v },
 	"rst-density":     func(_ *uda.Preset, c *uda.Config, v float64) { c.RSTMaxDensity = v },
 }
+
+// intOverrides are the overrides that count something.
+var intOverrides = map[string]bool{"epochs": true, "iters": true, "batch": true, "target-batch": true,
+	"ramp-iters": true, "eval-batch": true, "log-every": true}
 
 // OverrideNames returns the names a grid's overrides may use, sorted.
 func OverrideNames() []string {

@@ -49,6 +49,7 @@ func TestExpandBadInput(t *testing.T) {
 		{"missing domain", func(g *Grid) { g.Tasks = []Task{{"src", "nowhere"}} }, "domain nowhere"},
 		{"same domain", func(g *Grid) { g.Tasks = []Task{{"src", "src"}} }, "two different domains"},
 		{"unknown override", func(g *Grid) { g.Overrides = map[string]float64{"epoch": 1} }, `unknown override "epoch"`},
+		{"fractional count", func(g *Grid) { g.Overrides = map[string]float64{"epochs": 2.5} }, "override epochs 2.5: want a whole number"},
 		{"unknown preset", func(g *Grid) { g.Preset = "office32" }, `unknown preset "office32"`},
 		{"no model", func(g *Grid) { g.Model = filepath.Join(t.TempDir(), "none.safetensors") }, "none.safetensors"},
 		{"no tasks", func(g *Grid) { g.Tasks = nil }, "no tasks"},
