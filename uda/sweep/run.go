@@ -157,7 +157,7 @@ func lock(out string, note func(string)) (unlock func(), err error) {
 			return nil, err
 		}
 		if h.alive(host) {
-			return nil, fmt.Errorf("sweep: %s: %w by process %d on %s", out, ErrLocked, h.pid, h.host)
+			return nil, fmt.Errorf("sweep: %s: %w by process %d on %s (if that process is gone, remove %s)", out, ErrLocked, h.pid, h.host, path)
 		}
 		if note != nil {
 			note(fmt.Sprintf("taking over %s from process %d, which is gone", path, h.pid))

@@ -272,8 +272,8 @@ func TestLock(t *testing.T) {
 			}
 			unlock, err := lock(out, nil)
 			if tt.locked {
-				if !errors.Is(err, ErrLocked) {
-					t.Fatalf("lock held by %q: %v, want ErrLocked", tt.holder, err)
+				if !errors.Is(err, ErrLocked) || !strings.Contains(err.Error(), "remove "+path) {
+					t.Fatalf("lock held by %q: %v, want ErrLocked saying what to remove", tt.holder, err)
 				}
 				return
 			}
