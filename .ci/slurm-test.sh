@@ -124,8 +124,8 @@ cat >"$work/grid.json" <<GRID
   "methods": ["cmkd", "source-only+rst"],
   "seeds": [1, 2],
   "threads": 1,
-  "overrides": {"epochs": 3, "iters": 8, "batch": 6, "target-batch": 6, "lr": 1e-3, "head-lr-mult": 30,
-    "ramp-iters": 12, "eval-batch": 8, "log-every": 1, "rst": 1e-4}
+  "overrides": {"epochs": 2, "iters": 60, "batch": 6, "target-batch": 6, "lr": 1e-3, "head-lr-mult": 30,
+    "ramp-iters": 120, "eval-batch": 8, "log-every": 1, "rst": 1e-4}
 }
 GRID
 "$vlpuda" sweep plan "$work/grid.json" -out "$sweep" -parallel 2 -grace 20 -mem 1024
@@ -137,15 +137,17 @@ echo "== requeueing a running task once it trains"
 requeued=
 for i in $(seq 600); do
 	for t in $(squeue -h -j "$job" -t RUNNING -o '%K' 2>/dev/null); do
-		if [ -s "$sweep/runs/$t/log.jsonl" ]; then
+		# Requeue it in its first epoch, seconds before it could finish.
+		if [ -s "$sweep/runs/$t/log.jsonl" ] && [ ! -e "$sweep/runs/$t/checkpoint.safetensors" ]; then
 			scontrol requeue "${job}_$t"
 			requeued=$t
 			break 2
 		fi
 	done
+	[ -n "$(squeue -h -j "$job" 2>/dev/null)" ] || break
 	sleep 0.2
 done
-[ -n "$requeued" ] || fail "no array task was seen training"
+[ -n "$requeued" ] || fail "no array task was seen in its first epoch"
 echo "requeued task $requeued ($((SECONDS - start)) s)"
 
 echo "== waiting for the array"
