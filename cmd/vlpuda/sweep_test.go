@@ -54,7 +54,7 @@ func TestSweep(t *testing.T) {
 		{[]string{"sweep", "plan", grid, "-out", dir, "-k8s-claim", "uda", "-k8s-mount", "/", "-k8s-image", "vlpuda:1"}, 0,
 			"kubectl create -f " + filepath.Join(dir, "sweep-job.yaml")},
 		{[]string{"sweep", "status", dir}, 0, "2 runs: 0 done, 0 running, 0 failed, 2 pending"},
-		{[]string{"sweep", "report", dir}, 0, "missing (0/1 runs)"},
+		{[]string{"sweep", "report", dir}, 0, "| cmkd | missing (0/1 runs) | missing (0/1 runs) | no run finished |"},
 		{[]string{"sweep", "run", dir, "-index", "1", "-q"}, 0, "run 1 (src→tgt, source-only, seed 1): top-1"},
 		{[]string{"sweep", "run", dir, "-index", "1", "-q"}, 0, "run 1: done already"},
 		{[]string{"sweep", "status", dir}, 0, "2 runs: 1 done, 0 running, 0 failed, 1 pending"},

@@ -119,6 +119,9 @@ func Expand(g Grid) (*Plan, error) {
 	if len(tasks) == 0 {
 		return nil, errors.New("sweep: grid: no tasks (give tasks, or domains with all_pairs)")
 	}
+	if err := checkDistinct("task", tasks); err != nil {
+		return nil, err
+	}
 	if err := g.checkDomains(tasks); err != nil {
 		return nil, err
 	}

@@ -208,7 +208,10 @@ func (r *Report) table(b *strings.Builder, stat func(Cell) *Stat, stored bool) {
 		for _, c := range append(row.Cells, row.Average) {
 			cols = append(cols, cellText(c, stat(c)))
 		}
-		if stored {
+		switch {
+		case stored && row.Average.Finished == 0:
+			cols = append(cols, "no run finished")
+		case stored:
 			cols = append(cols, fmt.Sprintf("%.0f values, %s", row.StoredParams, byteSize(row.StoredBytes)))
 		}
 		fmt.Fprintf(b, "| %s |\n", strings.Join(cols, " | "))

@@ -54,6 +54,7 @@ func TestExpandBadInput(t *testing.T) {
 		{"no model", func(g *Grid) { g.Model = filepath.Join(t.TempDir(), "none.safetensors") }, "none.safetensors"},
 		{"no tasks", func(g *Grid) { g.Tasks = nil }, "no tasks"},
 		{"one domain for all pairs", func(g *Grid) { g.Tasks, g.Domains, g.AllPairs = nil, []string{"src"}, true }, "two domains"},
+		{"task twice", func(g *Grid) { g.Domains, g.AllPairs = []string{"src", "tgt"}, true }, "task src→tgt given twice"},
 		{"seed twice", func(g *Grid) { g.Seeds = []uint64{1, 1} }, "seed 1 given twice"},
 		{"no seeds", func(g *Grid) { g.Seeds = nil }, "one seed"},
 	}
