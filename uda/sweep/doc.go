@@ -3,10 +3,11 @@
 //
 // A Grid (GRID.json) names a model, a dataset, the tasks, methods, seeds
 // and setting overrides. Expand turns it into a Plan, one numbered Run
-// each, which WritePlan stores as DIR/plan.json together with a Slurm job
-// array (sweep.sbatch). RunIndex runs one planned run into DIR/runs/I/,
-// with uda.Adapt: a finished run is left alone, a stopped one resumes from
-// its checkpoint, and a lock file keeps two workers off one index.
+// each, which WritePlan stores as DIR/plan.json and WriteSbatch turns
+// into a Slurm job array (package kube: a Kubernetes Indexed Job).
+// RunIndex runs one planned run into DIR/runs/I/ with uda.Adapt: a
+// finished run is left alone, a stopped one resumes from its checkpoint,
+// and a lock file keeps two workers off one index.
 // ReadStatus says where every run stands and ReadReport gathers the
 // finished ones into the paper's table: tasks as columns, methods as
 // rows, mean ± standard deviation over seeds.

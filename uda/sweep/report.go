@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"strings"
+
+	"github.com/vlpuda/vlpuda/uda"
 )
 
 // Report is the paper's table from the finished runs of a sweep: a row per
@@ -61,6 +63,9 @@ type Stat struct {
 // ReadReport builds the report from the finished runs of the plan in dir.
 func ReadReport(dir string, p *Plan) (*Report, error) {
 	rep := &Report{Seeds: p.Grid.Seeds, Planned: len(p.Runs)}
+	if preset, err := uda.LookupPreset(p.Grid.Preset); err == nil {
+		rep.Metric = preset.Metric
+	}
 	for _, t := range p.Tasks() {
 		rep.Tasks = append(rep.Tasks, t.String())
 	}
