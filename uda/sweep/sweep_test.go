@@ -438,3 +438,26 @@ func TestSbatch(t *testing.T) {
 		}
 	}
 }
+
+func TestReportMetricBeforeAnyRun(t *testing.T) {
+	tests := []struct{ preset, want string }{
+		{"office31", "Target top-1 accuracy"},
+		{"visda", "Target mean per-class accuracy"},
+	}
+	for _, tt := range tests {
+		g := tinyGrid(t)
+		g.Preset = tt.preset
+		dir, p := planned(t, g)
+		rep, err := ReadReport(dir, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var md bytes.Buffer
+		if err := rep.WriteMarkdown(&md); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(md.String(), tt.want) {
+			t.Errorf("%s: the report does not begin %q:\n%s", tt.preset, tt.want, md.String())
+		}
+	}
+}
