@@ -2,61 +2,22 @@ package main
 
 import (
 	"encoding/json"
-	"image"
-	"image/color"
-	"image/png"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/vlpuda/vlpuda/internal/fixture"
+	"github.com/vlpuda/vlpuda/internal/shapes"
 	"github.com/vlpuda/vlpuda/uda"
 )
 
-// writeShapeDomains writes two domains of 36×36 PNG images below root,
-// src and tgt, each with classes red, green and blue (squares of that
-// colour at random places; the target's background is light and its
-// colours paler), n images per class.
+// writeShapeDomains writes the two domains of package shapes below root,
+// src and tgt, n images per class.
 func writeShapeDomains(t *testing.T, root string, n int) {
 	t.Helper()
-	inks := map[string][2]color.RGBA{
-		"red":   {{220, 40, 40, 255}, {240, 130, 110, 255}},
-		"green": {{40, 200, 60, 255}, {120, 210, 130, 255}},
-		"blue":  {{50, 70, 230, 255}, {130, 140, 240, 255}},
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	for d, domain := range []string{"src", "tgt"} {
-		bg := []color.RGBA{{30, 30, 40, 255}, {210, 210, 200, 255}}[d]
-		for class, ink := range inks {
-			dir := filepath.Join(root, domain, class)
-			if err := os.MkdirAll(dir, 0o755); err != nil {
-				t.Fatal(err)
-			}
-			for i := range n {
-				img := image.NewRGBA(image.Rect(0, 0, 36, 36))
-				x0, y0, s := rng.IntN(12), rng.IntN(12), 12+rng.IntN(10)
-				for y := range 36 {
-					for x := range 36 {
-						c := bg
-						if x >= x0 && x < x0+s && y >= y0 && y < y0+s {
-							c = ink[d]
-						}
-						img.SetRGBA(x, y, c)
-					}
-				}
-				f, err := os.Create(filepath.Join(dir, strconv.Itoa(i)+".png"))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if err := png.Encode(f, img); err != nil {
-					t.Fatal(err)
-				}
-				f.Close()
-			}
-		}
+	if err := shapes.Write(root, n); err != nil {
+		t.Fatal(err)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 )
 
 var cmdBench = &Command{
-	UsageLine: "bench gemm|clip [flags]",
+	UsageLine: "bench gemm|clip|scaling [flags]",
 	Short:     "measure the engine against its peers",
 	Long: `Bench gemm times kernels.Sgemm on square and ViT-B shapes, together with
 the FMA peak of the core and gonum's Sgemm measured in the same run, and
@@ -31,6 +31,11 @@ peak resident memory. Each case runs in a fresh process so that its peak
 memory is its own. bench/pytorch/clip_bench.py runs the same cases in
 PyTorch.
 
+Bench scaling times a ViT-B/16 training step and an RN50 forward pass at
+batch 8 (or -cases) at 1, 2, 4, … threads up to the number of cores (or
+-threads), each in a fresh process, and prints images/s, the speed-up over
+the fewest threads and the parallel efficiency (speed-up per thread).
+
 Time only on an otherwise idle machine. bench/openblas/run.sh measures
 OpenBLAS on the same GEMM shapes for comparison.`,
 }
@@ -43,7 +48,7 @@ var (
 	benchGonum   = cmdBench.Flag.Bool("gonum", true, "also measure gonum's Sgemm")
 	benchISA     = cmdBench.Flag.String("isa", "", "force a kernel path: avx512, avx2 or generic")
 	benchQuiet   = cmdBench.Flag.Bool("q", false, "no progress bar")
-	benchCases   = cmdBench.Flag.String("cases", "", "clip: comma-separated cases such as vit-b16-fwd-8 (default all)")
+	benchCases   = cmdBench.Flag.String("cases", "", "clip, scaling: comma-separated cases such as vit-b16-fwd-8 (default: all; scaling: vit-b16-train-8,rn50-fwd-8)")
 	benchReps    = cmdBench.Flag.Int("reps", 3, "clip: timed repetitions per case (the best is reported)")
 	benchInProc  = cmdBench.Flag.Bool("inproc", false, "clip: run the cases in this process (peak memory is then shared)")
 )
@@ -55,7 +60,7 @@ func init() {
 
 func runBench(cmd *Command, args []string) error {
 	// The benchmark's name comes first, so its flags follow it.
-	if len(args) == 0 || (args[0] != "gemm" && args[0] != "clip") {
+	if len(args) == 0 || (args[0] != "gemm" && args[0] != "clip" && args[0] != "scaling") {
 		return errUsage
 	}
 	if err := cmd.Flag.Parse(args[1:]); err != nil {
@@ -82,8 +87,11 @@ func runBench(cmd *Command, args []string) error {
 			return err
 		}
 	}
-	if args[0] == "clip" {
+	switch args[0] {
+	case "clip":
 		return runBenchCLIP(cmd, threads)
+	case "scaling":
+		return runBenchScaling(cmd, threads)
 	}
 	shapes, err := parseShapes(*benchShapes)
 	if err != nil {
@@ -183,7 +191,7 @@ func runBenchCLIP(cmd *Command, threads []int) error {
 		if *benchInProc {
 			r, err = bench.BenchCLIP(c, *benchReps)
 		} else {
-			r, err = benchCLIPChild(c, cmd.Stderr)
+			r, err = benchCLIPChild(c, *benchThreads, cmd.Stderr)
 		}
 		if err != nil {
 			return fmt.Errorf("%s: %w", c.Name(), err)
@@ -223,15 +231,16 @@ func childEnv(env []string, name string) []string {
 	return out
 }
 
-// benchCLIPChild runs one case in a fresh vlpuda process and reads its JSON line.
-func benchCLIPChild(c bench.CLIPCase, stderr io.Writer) (bench.CLIPResult, error) {
+// benchCLIPChild runs one case in a fresh vlpuda process with the given
+// -threads ("": the default) and reads its JSON line.
+func benchCLIPChild(c bench.CLIPCase, threads string, stderr io.Writer) (bench.CLIPResult, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return bench.CLIPResult{}, err
 	}
 	args := []string{"bench", "clip", "-inproc", "-json", "-cases", c.Name(), "-reps", strconv.Itoa(*benchReps)}
-	if *benchThreads != "" {
-		args = append(args, "-threads", *benchThreads)
+	if threads != "" {
+		args = append(args, "-threads", threads)
 	}
 	child := exec.Command(exe, args...)
 	child.Env = childEnv(os.Environ(), c.Name())

@@ -61,6 +61,11 @@ func (c *Command) Name() string {
 // usagef adds a message.
 var errUsage = errors.New("usage")
 
+// errUsageShown makes main exit with status 2 without printing the
+// command's usage: the command has printed the usage that applies (a
+// verb's, say).
+var errUsageShown = fmt.Errorf("%w, shown", errUsage)
+
 // commands lists every command, in the order "vlpuda help" shows them.
 // Each is defined in its own file and registered in that file's init.
 var commands []*Command
@@ -167,7 +172,9 @@ func run(args []string, stdout, stderr io.Writer) int {
 			if msg := usageMessage(err); msg != "" {
 				fmt.Fprintf(stderr, "vlpuda %s: %s\n", c.Name(), msg)
 			}
-			printCommandUsage(stderr, c)
+			if !errors.Is(err, errUsageShown) {
+				printCommandUsage(stderr, c)
+			}
 			return 2
 		}
 		fmt.Fprintf(stderr, "vlpuda %s: %v\n", c.Name(), err)

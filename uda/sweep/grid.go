@@ -1,0 +1,376 @@
+package sweep
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/vlpuda/vlpuda/internal/atomicfile"
+	"github.com/vlpuda/vlpuda/uda"
+	"github.com/vlpuda/vlpuda/uda/data"
+)
+
+// FilePlan is the name of the plan in a sweep folder.
+const FilePlan = "plan.json"
+
+// Grid describes a sweep: every task of Tasks (or, with AllPairs, every
+// ordered pair of Domains) with every method and seed. Its JSON form is
+// the GRID.json file of "vlpuda sweep plan".
+type Grid struct {
+	// Model is the CLIP checkpoint, Config its constructor arguments (for
+	// tiny models; may be empty).
+	Model  string `json:"model"`
+	Config string `json:"config,omitempty"`
+	// Data is the dataset root. Dataset names its benchmark layout
+	// (office31, officehome, ...), whose domain codes Tasks and Domains
+	// may use; without it the domains are folders below Data. Preset
+	// names the settings (default: Dataset).
+	Data    string `json:"data"`
+	Dataset string `json:"dataset,omitempty"`
+	Preset  string `json:"preset,omitempty"`
+	// Tasks lists source→target pairs. Domains with AllPairs adds every
+	// ordered pair of distinct domains, in the order of Domains.
+	Tasks    []Task   `json:"tasks,omitempty"`
+	Domains  []string `json:"domains,omitempty"`
+	AllPairs bool     `json:"all_pairs,omitempty"`
+	// Methods are uda.ParseMethod's names (source-only, cmkd, fixmatch,
+	// cmkd+fixmatch), each optionally followed by "+rst": residual sparse
+	// training with the overrides' "rst" τ, or the preset's.
+	Methods []string `json:"methods"`
+	Seeds   []uint64 `json:"seeds"`
+	// Threads is the kernel thread count of every run (default 1). Results
+	// depend on it, and a resumed run must keep it.
+	Threads int `json:"threads,omitempty"`
+	// Variant is the loss variant, code (default) or paper.
+	Variant string `json:"variant,omitempty"`
+	// Overrides set single settings by the names of vlpuda adapt's flags
+	// (epochs, iters, batch, lr, lambda1, ...; see OverrideNames). "rst"
+	// and "rst-density" apply to the +rst methods only.
+	Overrides map[string]float64 `json:"overrides,omitempty"`
+}
+
+// Task is a source→target pair of domains.
+type Task struct {
+	Source string `json:"source"`
+	Target string `json:"target"`
+}
+
+// String returns "S→T", the task's column label.
+func (t Task) String() string { return t.Source + "→" + t.Target }
+
+// Run is one planned run: a task, a method and a seed.
+type Run struct {
+	Index  int    `json:"index"`
+	Task   Task   `json:"task"`
+	Method string `json:"method"`
+	Seed   uint64 `json:"seed"`
+}
+
+// Plan is an expanded grid: its runs, numbered from 0 in the order task,
+// method, seed, and the grid with its paths made absolute, so that a
+// worker started in any folder finds the files.
+type Plan struct {
+	Grid Grid  `json:"grid"`
+	Runs []Run `json:"runs"`
+}
+
+// ReadGrid reads a GRID.json file. Unknown fields are errors.
+func ReadGrid(path string) (Grid, error) {
+	var g Grid
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return g, fmt.Errorf("sweep: grid: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&g); err != nil {
+		return g, fmt.Errorf("sweep: grid %s: %w", path, err)
+	}
+	return g, nil
+}
+
+// Expand checks the grid and numbers its runs. Relative paths in the grid
+// are taken from the current folder. It checks that the model exists,
+// that every method and override is known, and that every domain opens
+// (which lists its images).
+func Expand(g Grid) (*Plan, error) {
+	g, err := g.normalize()
+	if err != nil {
+		return nil, err
+	}
+	tasks := slices.Clone(g.Tasks)
+	if g.AllPairs {
+		for _, s := range g.Domains {
+			for _, t := range g.Domains {
+				if s != t {
+					tasks = append(tasks, Task{s, t})
+				}
+			}
+		}
+	}
+	if len(tasks) == 0 {
+		return nil, errors.New("sweep: grid: no tasks (give tasks, or domains with all_pairs)")
+	}
+	if err := checkDistinct("task", tasks); err != nil {
+		return nil, err
+	}
+	if err := g.checkDomains(tasks); err != nil {
+		return nil, err
+	}
+	g.Tasks, g.Domains, g.AllPairs = tasks, nil, false
+	p := &Plan{Grid: g}
+	for _, t := range tasks {
+		for _, m := range g.Methods {
+			for _, s := range g.Seeds {
+				p.Runs = append(p.Runs, Run{Index: len(p.Runs), Task: t, Method: m, Seed: s})
+			}
+		}
+	}
+	return p, nil
+}
+
+// normalize checks the grid's fields, fills in defaults and makes the
+// paths absolute.
+func (g Grid) normalize() (Grid, error) {
+	if g.Model == "" || g.Data == "" {
+		return g, errors.New("sweep: grid: model and data are required")
+	}
+	if len(g.Methods) == 0 || len(g.Seeds) == 0 {
+		return g, errors.New("sweep: grid: at least one method and one seed are required")
+	}
+	if g.Preset == "" {
+		g.Preset = g.Dataset
+	}
+	if _, err := uda.LookupPreset(g.Preset); err != nil {
+		return g, fmt.Errorf("sweep: grid: %w", err)
+	}
+	if g.Threads == 0 {
+		g.Threads = 1
+	}
+	if g.Threads < 0 {
+		return g, fmt.Errorf("sweep: grid: threads %d", g.Threads)
+	}
+	if g.Variant == "" {
+		g.Variant = uda.VariantCode.String()
+	}
+	if _, err := uda.ParseVariant(g.Variant); err != nil {
+		return g, fmt.Errorf("sweep: grid: %w", err)
+	}
+	for _, m := range g.Methods {
+		if _, _, err := parseMethod(m); err != nil {
+			return g, fmt.Errorf("sweep: grid: %w", err)
+		}
+	}
+	if err := checkDistinct("method", g.Methods); err != nil {
+		return g, err
+	}
+	if err := checkDistinct("seed", g.Seeds); err != nil {
+		return g, err
+	}
+	for name, v := range g.Overrides {
+		if _, ok := overrides[name]; !ok {
+			return g, fmt.Errorf("sweep: grid: unknown override %q (want one of %s)", name, strings.Join(OverrideNames(), ", "))
+		}
+		if intOverrides[name] && (v != math.Trunc(v) || v < 0 || v > math.MaxInt32) {
+			return g, fmt.Errorf("sweep: grid: override %s %g: want a whole number", name, v)
+		}
+	}
+	if g.AllPairs && len(g.Domains) < 2 {
+		return g, errors.New("sweep: grid: all_pairs needs at least two domains")
+	}
+	if !g.AllPairs && len(g.Domains) > 0 {
+		return g, errors.New("sweep: grid: domains are used only with all_pairs")
+	}
+	for _, p := range []*string{&g.Model, &g.Config, &g.Data} {
+		if *p == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return g, fmt.Errorf("sweep: grid: %w", err)
+		}
+		*p = abs
+	}
+	for _, p := range []string{g.Model, g.Config} {
+		if p == "" {
+			continue
+		}
+		if _, err := os.Stat(p); err != nil {
+			return g, fmt.Errorf("sweep: grid: %w", err)
+		}
+	}
+	return g, nil
+}
+
+// checkDistinct reports the first value that appears twice.
+func checkDistinct[T comparable](what string, values []T) error {
+	seen := map[T]bool{}
+	for _, v := range values {
+		if seen[v] {
+			return fmt.Errorf("sweep: grid: %s %v given twice", what, v)
+		}
+		seen[v] = true
+	}
+	return nil
+}
+
+// checkDomains opens every domain of the tasks once.
+func (g Grid) checkDomains(tasks []Task) error {
+	seen := map[string]bool{}
+	for _, t := range tasks {
+		if t.Source == "" || t.Target == "" || t.Source == t.Target {
+			return fmt.Errorf("sweep: grid: task %q→%q: want two different domains", t.Source, t.Target)
+		}
+		for _, d := range []string{t.Source, t.Target} {
+			if seen[d] {
+				continue
+			}
+			seen[d] = true
+			if _, _, _, err := (data.Pair{Root: g.Data, Dataset: g.Dataset, Source: d, Target: d}).Open(); err != nil {
+				return fmt.Errorf("sweep: grid: domain %s: %w", d, err)
+			}
+		}
+	}
+	return nil
+}
+
+// parseMethod splits a grid method into the uda method and whether it
+// trains with RST.
+func parseMethod(s string) (uda.Method, bool, error) {
+	name, rst := strings.CutSuffix(s, "+rst")
+	m, err := uda.ParseMethod(name)
+	return m, rst, err
+}
+
+// WritePlan stores p as dir/plan.json, creating dir. If dir holds a plan
+// already, it must be the same: a sweep folder belongs to one grid.
+func WritePlan(dir string, p *Plan) error {
+	b, err := json.MarshalIndent(p, "", "  ")
+	if err != nil {
+		return fmt.Errorf("sweep: plan: %w", err)
+	}
+	b = append(b, '\n')
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("sweep: %w", err)
+	}
+	path := filepath.Join(dir, FilePlan)
+	old, err := os.ReadFile(path)
+	switch {
+	case err == nil && bytes.Equal(old, b):
+		return nil
+	case err == nil:
+		return fmt.Errorf("sweep: %s holds the plan of another grid; use a new folder", path)
+	case !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("sweep: %w", err)
+	}
+	return atomicfile.WriteFile(path, b, false)
+}
+
+// ReadPlan reads dir/plan.json.
+func ReadPlan(dir string) (*Plan, error) {
+	path := filepath.Join(dir, FilePlan)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("sweep: %w (make one with vlpuda sweep plan)", err)
+	}
+	var p Plan
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("sweep: plan %s: %w", path, err)
+	}
+	for i, r := range p.Runs {
+		if r.Index != i {
+			return nil, fmt.Errorf("sweep: plan %s: run %d has index %d", path, i, r.Index)
+		}
+	}
+	return &p, nil
+}
+
+// Run returns run i of the plan.
+func (p *Plan) Run(i int) (Run, error) {
+	if i < 0 || i >= len(p.Runs) {
+		return Run{}, fmt.Errorf("sweep: index %d out of range: the plan has runs 0 to %d", i, len(p.Runs)-1)
+	}
+	return p.Runs[i], nil
+}
+
+// Tasks returns the plan's tasks in order.
+func (p *Plan) Tasks() []Task { return p.Grid.Tasks }
+
+// overrides maps each override name to the setting it changes.
+var overrides = map[string]func(p *uda.Preset, c *uda.Config, v float64){
+	"epochs":          func(_ *uda.Preset, c *uda.Config, v float64) { c.Epochs = int(v) },
+	"iters":           func(_ *uda.Preset, c *uda.Config, v float64) { c.ItersPerEpoch = int(v) },
+	"batch":           func(p *uda.Preset, _ *uda.Config, v float64) { p.SourceBatch = int(v) },
+	"target-batch":    func(p *uda.Preset, _ *uda.Config, v float64) { p.TargetBatch = int(v) },
+	"lr":              func(_ *uda.Preset, c *uda.Config, v float64) { c.LR = v },
+	"head-lr-mult":    func(_ *uda.Preset, c *uda.Config, v float64) { c.HeadLRMult = v },
+	"lambda1":         func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.Lambda1 = v },
+	"lambda2":         func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.Lambda2 = v },
+	"lambda3":         func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.Lambda3 = v },
+	"fm-weight":       func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.FixMatchWeight = v },
+	"fm-threshold":    func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.FixMatchThreshold = v },
+	"label-smoothing": func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.LabelSmoothing = v },
+	"lr-gamma":        func(_ *uda.Preset, c *uda.Config, v float64) { c.LRGamma = v },
+	"lr-power":        func(_ *uda.Preset, c *uda.Config, v float64) { c.LRPower = v },
+	"wd":              func(_ *uda.Preset, c *uda.Config, v float64) { c.WeightDecay = v },
+	"ramp-iters":      func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.Ramp.MaxIter = int(v) },
+	"eval-batch":      func(_ *uda.Preset, c *uda.Config, v float64) { c.EvalBatch = int(v) },
+	"log-every":       func(_ *uda.Preset, c *uda.Config, v float64) { c.LogEvery = int(v) },
+	"rst":             func(_ *uda.Preset, c *uda.Config, v float64) { c.RSTTau = v },
+	"rst-density":     func(_ *uda.Preset, c *uda.Config, v float64) { c.RSTMaxDensity = v },
+}
+
+// intOverrides are the overrides that count something.
+var intOverrides = map[string]bool{"epochs": true, "iters": true, "batch": true, "target-batch": true,
+	"ramp-iters": true, "eval-batch": true, "log-every": true}
+
+// OverrideNames returns the names a grid's overrides may use, sorted.
+func OverrideNames() []string {
+	var names []string
+	for n := range overrides {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Settings returns the preset and the training configuration of run r
+// for a ResNet or a ViT tower, as vlpuda adapt builds them from the same
+// flags.
+func (p *Plan) Settings(r Run, resnet bool) (uda.Preset, uda.Config, error) {
+	g := p.Grid
+	preset, err := uda.LookupPreset(g.Preset)
+	if err != nil {
+		return preset, uda.Config{}, err
+	}
+	method, rst, err := parseMethod(r.Method)
+	if err != nil {
+		return preset, uda.Config{}, err
+	}
+	variant, err := uda.ParseVariant(g.Variant)
+	if err != nil {
+		return preset, uda.Config{}, err
+	}
+	cfg := preset.Config(method, resnet)
+	cfg.Objective.Variant = variant
+	cfg.Seed = r.Seed
+	for _, name := range OverrideNames() {
+		v, ok := g.Overrides[name]
+		if !ok || !rst && (name == "rst" || name == "rst-density") {
+			continue
+		}
+		overrides[name](&preset, &cfg, v)
+	}
+	if rst && !cfg.RST() {
+		cfg.RSTTau = preset.Backbone(resnet).Tau
+	}
+	return preset, cfg, cfg.Validate()
+}
