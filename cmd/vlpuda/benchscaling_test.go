@@ -47,10 +47,18 @@ func TestScalingRows(t *testing.T) {
 }
 
 func TestBenchScalingBadThreads(t *testing.T) {
-	for _, threads := range []string{"2,1", "0,2", "1,1"} {
-		code, _, stderr := runVlpuda(t, "bench", "scaling", "-threads", threads)
-		if code != 1 || !strings.Contains(stderr, "want increasing positive counts") {
-			t.Errorf("-threads %s: exit %d\n%s", threads, code, stderr)
+	for _, tt := range []struct {
+		threads string
+		code    int
+		want    string
+	}{
+		{"2,1", 1, "want increasing positive counts"},
+		{"1,1", 1, "want increasing positive counts"},
+		{"0,2", 2, "-threads 0 is out of range"},
+	} {
+		code, _, stderr := runVlpuda(t, "bench", "scaling", "-threads", tt.threads)
+		if code != tt.code || !strings.Contains(stderr, tt.want) {
+			t.Errorf("-threads %s: exit %d, want %d and %q\n%s", tt.threads, code, tt.code, tt.want, stderr)
 		}
 	}
 }
