@@ -77,7 +77,7 @@ func fma32Cases(rng *rand.Rand, n int) [][3]float32 {
 
 		// Cancellation: z close to -(x*y).
 		x, y = random(), float32(rng.NormFloat64())
-		cases = append(cases, [3]float32{x, y, -x * y}, [3]float32{x, y, -x*y*(1+0x1p-20)})
+		cases = append(cases, [3]float32{x, y, -x * y}, [3]float32{x, y, -x * y * (1 + 0x1p-20)})
 
 		// Random operands, and random ones of similar magnitude.
 		cases = append(cases, [3]float32{random(), random(), random()})
