@@ -15,16 +15,11 @@ import "math"
 func fma32(x, y, z float32) float32 {
 	p, w := float64(x)*float64(y), float64(z)
 	s := p + w
-	if s == 0 || math.IsInf(s, 0) || math.IsNaN(s) {
-		// A zero sum is exact; an infinite or NaN one comes from an
-		// infinite or NaN operand (p and w are finite below 2^256).
-		return float32(s)
-	}
-	// TwoSum: the rounding error of p + w, exactly.
+	// TwoSum: e is the rounding error of p + w, exactly; it is NaN when an
+	// operand is infinite or NaN (p and w themselves never overflow).
 	pp := s - w
-	ww := s - pp
-	e := (p - pp) + (w - ww)
-	if b := math.Float64bits(s); e != 0 && b&1 == 0 {
+	e := (p - pp) + (w - (s - pp))
+	if b := math.Float64bits(s); e != 0 && e == e && b&1 == 0 {
 		// The exact sum lies strictly between s and its neighbour towards
 		// e, whose significand is odd.
 		if (e > 0) == (s > 0) {
