@@ -157,21 +157,53 @@ func reluBackwardGeneric(dst, dy, x []float32) {
 	}
 }
 
-func sumGeneric(x []float32) float32 {
-	var s float64
-	for _, v := range x {
-		s += float64(v)
+// Every sum over a vector takes the canonical order of the assembly:
+// element i is added, in order, to partial sum i%16, and the partial sums
+// are combined by halving (partials16.sum).
+
+// partials16 holds the 16 float64 partial sums of the canonical order.
+type partials16 [16]float64
+
+// sum combines the partial sums, p[l] += p[l+h] for l < h, h = 8, 4, 2, 1,
+// and rounds the total to float32.
+func (p *partials16) sum() float32 {
+	for h := 8; h > 0; h /= 2 {
+		for l := range h {
+			p[l] += p[l+h]
+		}
 	}
-	return float32(s)
+	return float32(p[0])
+}
+
+// partials16f32 holds the 16 float32 partial sums of the canonical order.
+type partials16f32 [16]float32
+
+// sum combines the partial sums as partials16.sum does.
+func (p *partials16f32) sum() float32 {
+	for h := 8; h > 0; h /= 2 {
+		for l := range h {
+			p[l] += p[l+h]
+		}
+	}
+	return p[0]
+}
+
+func sumGeneric(x []float32) float32 {
+	var p partials16
+	for i, v := range x {
+		p[i%16] += float64(v)
+	}
+	return p.sum()
 }
 
 func dotGeneric(x, y []float32) float32 {
 	y = y[:len(x)]
-	var s float64
+	var p partials16
 	for i, v := range x {
-		s += float64(v) * float64(y[i])
+		// The float64 product of two float32s is exact, fused or not.
+		p[i%16] += float64(v) * float64(y[i])
 	}
-	return float32(s)
+	return p.sum()
 }
 
 func maxGeneric(x []float32) float32 {
@@ -183,12 +215,12 @@ func maxGeneric(x []float32) float32 {
 }
 
 func sumSqDevGeneric(x []float32, m float32) float32 {
-	var s float64
-	for _, v := range x {
-		d := float64(v) - float64(m)
-		s += d * d
+	var p partials16f32
+	for i, v := range x {
+		d := v - m
+		p[i%16] = fma32(d, d, p[i%16])
 	}
-	return float32(s)
+	return p.sum()
 }
 
 func exp32(v float32) float32 { return float32(math.Exp(float64(v))) }
@@ -241,21 +273,21 @@ func geluBackwardGeneric(dst, dy, x []float32) {
 
 func expSubSumGeneric(dst, x []float32, m float32) float32 {
 	dst = dst[:len(x)]
-	var s float64
+	var p partials16
 	for i, v := range x {
 		e := exp32(v - m)
 		dst[i] = e
-		s += float64(e)
+		p[i%16] += float64(e)
 	}
-	return float32(s)
+	return p.sum()
 }
 
 func sumExpSubGeneric(x []float32, m float32) float32 {
-	var s float64
-	for _, v := range x {
-		s += math.Exp(float64(v - m))
+	var p partials16
+	for i, v := range x {
+		p[i%16] += float64(exp32(v - m))
 	}
-	return float32(s)
+	return p.sum()
 }
 
 func subConstMulGeneric(dst, x []float32, c float32, y []float32) {
@@ -281,16 +313,16 @@ func normAffineGeneric(dst, x, gamma, beta []float32, m, rs float32) {
 
 func normBackwardSumsGeneric(dgamma, dbeta, dy, x, gamma []float32, m, rs float32) (sg, sgx float32) {
 	dgamma, dbeta, dy, gamma = dgamma[:len(x)], dbeta[:len(x)], dy[:len(x)], gamma[:len(x)]
-	var s, sx float64
+	var s, sx partials16f32
 	for i, v := range x {
-		xh := (v - m) * rs
-		g := dy[i] * gamma[i]
-		s += float64(g)
-		sx += float64(g) * float64(xh)
-		dgamma[i] += dy[i] * xh
+		xh := float32(float32(v-m) * rs)
+		g := float32(dy[i] * gamma[i])
+		s[i%16] += g
+		sx[i%16] = fma32(g, xh, sx[i%16])
+		dgamma[i] = fma32(xh, dy[i], dgamma[i])
 		dbeta[i] += dy[i]
 	}
-	return float32(s), float32(sx)
+	return s.sum(), sx.sum()
 }
 
 func normBackwardDxGeneric(dx, dy, x, gamma []float32, m, rs, mg, mgx float32) {
