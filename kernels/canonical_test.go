@@ -78,3 +78,90 @@ func TestReductionsSameBitsAcrossISAs(t *testing.T) {
 		}
 	}
 }
+
+// edgeFloats returns n values mixing ordinary ones with those that test the
+// clamps and roundings of the transcendental kernels: zeros of both signs,
+// infinities, subnormals, the bounds of exp's range and large magnitudes.
+func edgeFloats(rng *rand.Rand, n int) []float32 {
+	special := []float32{0, float32(math.Copysign(0, -1)), float32(math.Inf(1)), float32(math.Inf(-1)),
+		1e-40, -1e-40, 88.72, 88.73, -87.3, -103.9, -104.1, 89.5, 1e30, -1e30, 20, -20, 14, -14, 0.5, -0.5}
+	x := make([]float32, n)
+	for i := range x {
+		switch {
+		case rng.IntN(8) == 0:
+			x[i] = special[rng.IntN(len(special))]
+		case rng.IntN(2) == 0:
+			x[i] = float32(rng.NormFloat64() * 40)
+		default:
+			x[i] = float32(rng.NormFloat64() * 3)
+		}
+	}
+	return x
+}
+
+// TestEltwiseSameBitsAcrossISAs checks that every elementwise kernel gives
+// the same bits on every ISA: the same polynomials, and fused multiply-adds
+// exactly where the assembly fuses them.
+func TestEltwiseSameBitsAcrossISAs(t *testing.T) {
+	unary := func(f func(dst, x []float32)) func(x, _, _ []float32) []float32 {
+		return func(x, _, _ []float32) []float32 { d := make([]float32, len(x)); f(d, x); return d }
+	}
+	binary := func(f func(dst, x, y []float32)) func(x, y, _ []float32) []float32 {
+		return func(x, y, _ []float32) []float32 { d := make([]float32, len(x)); f(d, y, x); return d }
+	}
+	ops := []struct {
+		name string
+		f    func(x, y, z []float32) []float32
+	}{
+		{"Exp", unary(Exp)},
+		{"Sigmoid", unary(Sigmoid)},
+		{"QuickGELU", unary(QuickGELU)},
+		{"QuickGELUBackward", binary(QuickGELUBackward)},
+		{"GELU", unary(GELU)},
+		{"GELUBackward", binary(GELUBackward)},
+		{"Axpy", func(x, y, _ []float32) []float32 { d := append([]float32(nil), y...); Axpy(0.3, x, d); return d }},
+		{"Affine", func(x, _, _ []float32) []float32 { d := make([]float32, len(x)); Affine(d, 0.3, x, 0.7); return d }},
+		{"AffineReLU", func(x, _, _ []float32) []float32 { d := make([]float32, len(x)); AffineReLU(d, -1.3, x, 0.7); return d }},
+		{"SGDMomentum", func(x, y, z []float32) []float32 {
+			w, buf := append([]float32(nil), x...), append([]float32(nil), z...)
+			SGDMomentum(w, y, buf, 0.1, 1e-4, 0.9, 0.1, false)
+			SGDMomentum(w, y, buf, 0.1, 1e-4, 0.9, 0, true)
+			return append(w, buf...)
+		}},
+		{"BatchNormBackwardDx", func(x, y, z []float32) []float32 {
+			d := append([]float32(nil), z...)
+			BatchNormBackwardDx(d, y, x, 0.3, 0.1, 0.2, 1.3, 0.4)
+			return d
+		}},
+		{"expSubSum", func(x, _, _ []float32) []float32 {
+			d := make([]float32, len(x))
+			s := elt().expSubSum(d, x, 2.5)
+			return append(d, s)
+		}},
+		{"sumExpSub", func(x, _, _ []float32) []float32 { return []float32{elt().sumExpSub(x, 2.5)} }},
+		{"subExpScaled", func(x, y, _ []float32) []float32 {
+			d := make([]float32, len(x))
+			elt().subExpScaled(d, y, x, 0.7)
+			return d
+		}},
+		{"normAffine", func(x, y, z []float32) []float32 {
+			d := make([]float32, len(x))
+			elt().normAffine(d, x, y, z, 0.2, 1.7)
+			return d
+		}},
+		{"normBackwardDx", func(x, y, z []float32) []float32 {
+			d := make([]float32, len(x))
+			elt().normBackwardDx(d, y, x, z, 0.2, 1.7, 0.3, -0.4)
+			return d
+		}},
+	}
+	rng := rand.New(rand.NewPCG(16, 17))
+	for _, n := range canonicalLengths {
+		x, y, z := edgeFloats(rng, n), wideFloats(rng, n), wideFloats(rng, n)
+		for _, op := range ops {
+			t.Run(fmt.Sprintf("%s/n=%d", op.name, n), func(t *testing.T) {
+				sameBitsAcrossISAs(t, func() []float32 { return op.f(x, y, z) })
+			})
+		}
+	}
+}
