@@ -113,3 +113,19 @@ func TestFMA32(t *testing.T) {
 		t.Errorf("only %d cases where float32(math.FMA(…)) is wrong; the midpoint cases are too easy", doubleRounding)
 	}
 }
+
+// TestFMA32Odd holds the slow path to math/big on every case, not only on
+// those fma32 sends it.
+func TestFMA32Odd(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 33))
+	for _, c := range fma32Cases(rng, 20000) {
+		x, y, z := c[0], c[1], c[2]
+		if math.IsInf(float64(x), 0) || math.IsInf(float64(y), 0) || math.IsInf(float64(z), 0) ||
+			math.IsNaN(float64(x)) || math.IsNaN(float64(y)) || math.IsNaN(float64(z)) {
+			continue
+		}
+		if got, want := fma32Odd(x, y, z), fma32Exact(x, y, z); math.Float32bits(got) != math.Float32bits(want) {
+			t.Fatalf("fma32Odd(%g, %g, %g) = %g, want %g", x, y, z, got, want)
+		}
+	}
+}
