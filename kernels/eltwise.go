@@ -511,7 +511,7 @@ func LayerNormRowsBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []float32
 		}
 	}
 	gamma = onesIfNil(gamma, cols)
-	blocks := clamp(rows*cols/(grainArith/4), 1, normBlocks)
+	blocks := clamp(rows*cols/grainArith, 1, normBlocks)
 	// Block 0 adds into dgamma and dbeta directly; the others into
 	// zeroed partials.
 	partial := make([]float32, 2*cols*blocks)
