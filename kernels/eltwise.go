@@ -308,7 +308,7 @@ func Tanh(dst, x []float32) {
 func TanhBackward(dx, dy, y []float32) {
 	checkLen("TanhBackward", len(dx), dy, y)
 	for i, v := range y {
-		dx[i] = dy[i] * (1 - v*v)
+		dx[i] = dy[i] * (1 - float32(v*v))
 	}
 }
 
