@@ -6,7 +6,7 @@
 //
 //	sgemm.go           Sgemm, PackB/SgemmPacked (weights packed once)
 //	sgemm_epilogue.go  SgemmEpilogue: bias and activation fused into the store of C
-//	sgemm_block.go     the blocked driver; Blocking (KC, MC) from the cache sizes
+//	sgemm_block.go     the blocked driver; Blocking (KC fixed, MC from the L3 size)
 //	sgemm_peak.go      PeakGFLOPS, the core's FMA rate measured by a register-only loop
 //	eltwise.go         Axpy, Scale, Add, Sub, Mul, Affine, Sum, Dot, Exp, ReLU,
 //	                   Sigmoid, Tanh, GELU, QuickGELU (+ backward), AddBias,
@@ -35,7 +35,15 @@
 //
 // Kernels that are worth splitting run on a persistent pool of worker
 // goroutines. SetThreads fixes the number of workers. No kernel splits a
-// reduction across threads in a way that depends on timing, so results are
-// bit-identical for a fixed thread count (SGEMM never splits K, so it is
-// identical for any thread count).
+// reduction in a way that depends on the threads or the timing.
+//
+// # Same bits everywhere
+//
+// Every kernel gives the same bits on every ISA, thread count and
+// platform. SGEMM blocks k by a fixed KC and computes each element of C
+// as one chain of fused multiply-adds per block on every path; every sum
+// over a vector adds element i to partial sum i%16 and combines the 16
+// partials by halving; the pure-Go kernels evaluate the assembly's
+// polynomials and fuse exactly where it does, with fma32, a correctly
+// rounded float32 fused multiply-add.
 package kernels

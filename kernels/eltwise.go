@@ -308,7 +308,7 @@ func Tanh(dst, x []float32) {
 func TanhBackward(dx, dy, y []float32) {
 	checkLen("TanhBackward", len(dx), dy, y)
 	for i, v := range y {
-		dx[i] = dy[i] * (1 - v*v)
+		dx[i] = dy[i] * (1 - float32(v*v))
 	}
 }
 
@@ -488,13 +488,18 @@ func LayerNormRows(dst, mean, rstd, x, gamma, beta []float32, cols int, eps floa
 	})
 }
 
+// normBlocks is the most blocks of rows LayerNormRowsBackward splits the
+// rows into: enough for the threads of a large machine, few enough that
+// their partial sums cost little.
+const normBlocks = 16
+
 // LayerNormRowsBackward computes the gradient of LayerNormRows. It writes dx
 // and adds into dgamma and dbeta (either may be nil). mean and rstd are the
 // values LayerNormRows stored; gamma may be nil. dx may be dy.
 //
-// Rows are split into at most Threads() blocks, each summing its own dgamma
-// and dbeta, added in block order: the result is the same on every run with
-// the same thread count.
+// Rows are split into at most normBlocks blocks, as many as the size asks
+// for whatever the thread count, each summing its own dgamma and dbeta,
+// added in block order: the result depends on the shape alone.
 func LayerNormRowsBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []float32, cols int) {
 	checkLen("LayerNormRowsBackward", len(dx), dy, x)
 	checkRows("LayerNormRowsBackward", len(x), cols)
@@ -506,7 +511,7 @@ func LayerNormRowsBackward(dx, dgamma, dbeta, dy, x, mean, rstd, gamma []float32
 		}
 	}
 	gamma = onesIfNil(gamma, cols)
-	blocks := max(1, min(Threads(), rows*cols/(grainArith/4)))
+	blocks := clamp(rows*cols/grainArith, 1, normBlocks)
 	// Block 0 adds into dgamma and dbeta directly; the others into
 	// zeroed partials.
 	partial := make([]float32, 2*cols*blocks)

@@ -1654,68 +1654,60 @@ TEXT ·sumAVX2(SB), NOSPLIT, $0-28
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
 	XORQ   DX, DX
 
-loop:
-	CMPQ      CX, $0x00000020
-	JB        single
-	VCVTPS2PD (AX)(DX*1), Y8
-	VCVTPS2PD 16(AX)(DX*1), Y9
-	VADDPD    Y8, Y0, Y0
-	VADDPD    Y9, Y1, Y1
-	VCVTPS2PD 32(AX)(DX*1), Y8
-	VCVTPS2PD 48(AX)(DX*1), Y9
-	VADDPD    Y8, Y2, Y2
-	VADDPD    Y9, Y3, Y3
-	VCVTPS2PD 64(AX)(DX*1), Y8
-	VCVTPS2PD 80(AX)(DX*1), Y9
-	VADDPD    Y8, Y4, Y4
-	VADDPD    Y9, Y5, Y5
-	VCVTPS2PD 96(AX)(DX*1), Y8
-	VCVTPS2PD 112(AX)(DX*1), Y9
-	VADDPD    Y8, Y6, Y6
-	VADDPD    Y9, Y7, Y7
-	ADDQ      $0x00000080, DX
-	SUBQ      $0x00000020, CX
-	JMP       loop
-
-single:
-	CMPQ      CX, $0x00000008
+block:
+	CMPQ      CX, $0x00000010
 	JB        tail
-	VCVTPS2PD (AX)(DX*1), Y8
-	VCVTPS2PD 16(AX)(DX*1), Y9
-	VADDPD    Y8, Y0, Y0
-	VADDPD    Y9, Y1, Y1
-	ADDQ      $0x00000020, DX
-	SUBQ      $0x00000008, CX
-	JMP       single
+	VCVTPS2PD (AX)(DX*1), Y4
+	VCVTPS2PD 16(AX)(DX*1), Y5
+	VADDPD    Y4, Y0, Y0
+	VADDPD    Y5, Y2, Y2
+	VCVTPS2PD 32(AX)(DX*1), Y4
+	VCVTPS2PD 48(AX)(DX*1), Y5
+	VADDPD    Y4, Y1, Y1
+	VADDPD    Y5, Y3, Y3
+	ADDQ      $0x00000040, DX
+	SUBQ      $0x00000010, CX
+	JMP       block
 
 tail:
+	TESTQ CX, CX
+	JZ    done
+	MOVQ  CX, BX
+	CMPQ  BX, $0x00000008
+	JB    half
+	MOVQ  $0x00000008, BX
+
+half:
+	SUBQ         BX, CX
+	MOVQ         $0x00000008, SI
+	SUBQ         BX, SI
+	LEAQ         tailmask8<>+0(SB), BX
+	VMOVDQU      (BX)(SI*4), Y4
+	VMASKMOVPS   (AX)(DX*1), Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y4, Y0, Y0
+	VADDPD       Y5, Y2, Y2
 	TESTQ        CX, CX
 	JZ           done
 	MOVQ         $0x00000008, BX
 	SUBQ         CX, BX
 	LEAQ         tailmask8<>+0(SB), CX
-	VMOVDQU      (CX)(BX*4), Y8
-	VMASKMOVPS   (AX)(DX*1), Y8, Y8
-	VEXTRACTF128 $0x01, Y8, X9
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X9, Y9
-	VADDPD       Y8, Y0, Y0
-	VADDPD       Y9, Y1, Y1
+	VMOVDQU      (CX)(BX*4), Y4
+	VMASKMOVPS   32(AX)(DX*1), Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X5
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y4, Y1, Y1
+	VADDPD       Y5, Y3, Y3
 
 done:
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y6, Y2, Y2
-	VADDPD       Y7, Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
 	VADDPD       Y1, Y0, Y0
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X1
 	VPERMILPD    $0x01, X1, X0
@@ -1735,82 +1727,72 @@ TEXT ·dotAVX2(SB), NOSPLIT, $0-52
 	VXORPS Y1, Y1, Y1
 	VXORPS Y2, Y2, Y2
 	VXORPS Y3, Y3, Y3
-	VXORPS Y4, Y4, Y4
-	VXORPS Y5, Y5, Y5
-	VXORPS Y6, Y6, Y6
-	VXORPS Y7, Y7, Y7
 	XORQ   BX, BX
 
-loop:
-	CMPQ        DX, $0x00000020
-	JB          single
-	VCVTPS2PD   (AX)(BX*1), Y8
-	VCVTPS2PD   16(AX)(BX*1), Y9
-	VCVTPS2PD   (CX)(BX*1), Y10
-	VCVTPS2PD   16(CX)(BX*1), Y11
-	VFMADD231PD Y8, Y10, Y0
-	VFMADD231PD Y9, Y11, Y1
-	VCVTPS2PD   32(AX)(BX*1), Y8
-	VCVTPS2PD   48(AX)(BX*1), Y9
-	VCVTPS2PD   32(CX)(BX*1), Y10
-	VCVTPS2PD   48(CX)(BX*1), Y11
-	VFMADD231PD Y8, Y10, Y2
-	VFMADD231PD Y9, Y11, Y3
-	VCVTPS2PD   64(AX)(BX*1), Y8
-	VCVTPS2PD   80(AX)(BX*1), Y9
-	VCVTPS2PD   64(CX)(BX*1), Y10
-	VCVTPS2PD   80(CX)(BX*1), Y11
-	VFMADD231PD Y8, Y10, Y4
-	VFMADD231PD Y9, Y11, Y5
-	VCVTPS2PD   96(AX)(BX*1), Y8
-	VCVTPS2PD   112(AX)(BX*1), Y9
-	VCVTPS2PD   96(CX)(BX*1), Y10
-	VCVTPS2PD   112(CX)(BX*1), Y11
-	VFMADD231PD Y8, Y10, Y6
-	VFMADD231PD Y9, Y11, Y7
-	ADDQ        $0x00000080, BX
-	SUBQ        $0x00000020, DX
-	JMP         loop
-
-single:
-	CMPQ        DX, $0x00000008
+block:
+	CMPQ        DX, $0x00000010
 	JB          tail
-	VCVTPS2PD   (AX)(BX*1), Y8
-	VCVTPS2PD   16(AX)(BX*1), Y9
-	VCVTPS2PD   (CX)(BX*1), Y10
-	VCVTPS2PD   16(CX)(BX*1), Y11
-	VFMADD231PD Y8, Y10, Y0
-	VFMADD231PD Y9, Y11, Y1
-	ADDQ        $0x00000020, BX
-	SUBQ        $0x00000008, DX
-	JMP         single
+	VCVTPS2PD   (AX)(BX*1), Y4
+	VCVTPS2PD   16(AX)(BX*1), Y5
+	VCVTPS2PD   (CX)(BX*1), Y6
+	VCVTPS2PD   16(CX)(BX*1), Y7
+	VFMADD231PD Y4, Y6, Y0
+	VFMADD231PD Y5, Y7, Y2
+	VCVTPS2PD   32(AX)(BX*1), Y4
+	VCVTPS2PD   48(AX)(BX*1), Y5
+	VCVTPS2PD   32(CX)(BX*1), Y6
+	VCVTPS2PD   48(CX)(BX*1), Y7
+	VFMADD231PD Y4, Y6, Y1
+	VFMADD231PD Y5, Y7, Y3
+	ADDQ        $0x00000040, BX
+	SUBQ        $0x00000010, DX
+	JMP         block
 
 tail:
+	TESTQ DX, DX
+	JZ    done
+	MOVQ  DX, SI
+	CMPQ  SI, $0x00000008
+	JB    half
+	MOVQ  $0x00000008, SI
+
+half:
+	SUBQ         SI, DX
+	MOVQ         $0x00000008, DI
+	SUBQ         SI, DI
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      (SI)(DI*4), Y4
+	VMASKMOVPS   (AX)(BX*1), Y4, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VMASKMOVPS   (CX)(BX*1), Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X7
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y5, Y4, Y0
+	VFMADD231PD  Y6, Y7, Y2
 	TESTQ        DX, DX
 	JZ           done
 	MOVQ         $0x00000008, SI
 	SUBQ         DX, SI
 	LEAQ         tailmask8<>+0(SB), DX
-	VMOVDQU      (DX)(SI*4), Y8
-	VMASKMOVPS   (AX)(BX*1), Y8, Y9
-	VEXTRACTF128 $0x01, Y9, X10
-	VCVTPS2PD    X9, Y9
-	VCVTPS2PD    X10, Y10
-	VMASKMOVPS   (CX)(BX*1), Y8, Y8
-	VEXTRACTF128 $0x01, Y8, X11
-	VCVTPS2PD    X8, Y8
-	VCVTPS2PD    X11, Y11
-	VFMADD231PD  Y9, Y8, Y0
-	VFMADD231PD  Y10, Y11, Y1
+	VMOVDQU      (DX)(SI*4), Y4
+	VMASKMOVPS   32(AX)(BX*1), Y4, Y5
+	VEXTRACTF128 $0x01, Y5, X6
+	VCVTPS2PD    X5, Y5
+	VCVTPS2PD    X6, Y6
+	VMASKMOVPS   32(CX)(BX*1), Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X7
+	VCVTPS2PD    X4, Y4
+	VCVTPS2PD    X7, Y7
+	VFMADD231PD  Y5, Y4, Y1
+	VFMADD231PD  Y6, Y7, Y3
 
 done:
-	VADDPD       Y4, Y0, Y0
-	VADDPD       Y5, Y1, Y1
-	VADDPD       Y6, Y2, Y2
-	VADDPD       Y7, Y3, Y3
-	VADDPD       Y2, Y0, Y0
-	VADDPD       Y3, Y1, Y1
 	VADDPD       Y1, Y0, Y0
+	VADDPD       Y3, Y2, Y2
+	VADDPD       Y2, Y0, Y0
 	VEXTRACTF128 $0x01, Y0, X1
 	VADDPD       X1, X0, X1
 	VPERMILPD    $0x01, X1, X0
@@ -1889,54 +1871,51 @@ TEXT ·sumSqDevAVX2(SB), NOSPLIT, $0-36
 	MOVQ         x_len+8(FP), CX
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
-	VXORPS       Y3, Y3, Y3
-	VXORPS       Y4, Y4, Y4
 	XORQ         DX, DX
 
-loop:
-	CMPQ        CX, $0x00000020
-	JB          single
-	VMOVUPS     (AX)(DX*1), Y5
-	VSUBPS      Y0, Y5, Y5
-	VFMADD231PS Y5, Y5, Y1
-	VMOVUPS     32(AX)(DX*1), Y5
-	VSUBPS      Y0, Y5, Y5
-	VFMADD231PS Y5, Y5, Y2
-	VMOVUPS     64(AX)(DX*1), Y5
-	VSUBPS      Y0, Y5, Y5
-	VFMADD231PS Y5, Y5, Y3
-	VMOVUPS     96(AX)(DX*1), Y5
-	VSUBPS      Y0, Y5, Y5
-	VFMADD231PS Y5, Y5, Y4
-	ADDQ        $0x00000080, DX
-	SUBQ        $0x00000020, CX
-	JMP         loop
-
-single:
-	CMPQ        CX, $0x00000008
+block:
+	CMPQ        CX, $0x00000010
 	JB          tail
-	VMOVUPS     (AX)(DX*1), Y5
-	VSUBPS      Y0, Y5, Y5
-	VFMADD231PS Y5, Y5, Y1
-	ADDQ        $0x00000020, DX
-	SUBQ        $0x00000008, CX
-	JMP         single
+	VMOVUPS     (AX)(DX*1), Y3
+	VSUBPS      Y0, Y3, Y3
+	VFMADD231PS Y3, Y3, Y1
+	VMOVUPS     32(AX)(DX*1), Y3
+	VSUBPS      Y0, Y3, Y3
+	VFMADD231PS Y3, Y3, Y2
+	ADDQ        $0x00000040, DX
+	SUBQ        $0x00000010, CX
+	JMP         block
 
 tail:
+	TESTQ CX, CX
+	JZ    done
+	MOVQ  CX, BX
+	CMPQ  BX, $0x00000008
+	JB    half
+	MOVQ  $0x00000008, BX
+
+half:
+	SUBQ        BX, CX
+	MOVQ        $0x00000008, SI
+	SUBQ        BX, SI
+	LEAQ        tailmask8<>+0(SB), BX
+	VMOVDQU     (BX)(SI*4), Y3
+	VMASKMOVPS  (AX)(DX*1), Y3, Y4
+	VSUBPS      Y0, Y4, Y4
+	VANDPS      Y3, Y4, Y4
+	VFMADD231PS Y4, Y4, Y1
 	TESTQ       CX, CX
 	JZ          done
 	MOVQ        $0x00000008, BX
 	SUBQ        CX, BX
 	LEAQ        tailmask8<>+0(SB), CX
-	VMOVDQU     (CX)(BX*4), Y5
-	VMASKMOVPS  (AX)(DX*1), Y5, Y6
-	VSUBPS      Y0, Y6, Y6
-	VANDPS      Y5, Y6, Y6
-	VFMADD231PS Y6, Y6, Y1
+	VMOVDQU     (CX)(BX*4), Y3
+	VMASKMOVPS  32(AX)(DX*1), Y3, Y4
+	VSUBPS      Y0, Y4, Y4
+	VANDPS      Y3, Y4, Y4
+	VFMADD231PS Y4, Y4, Y2
 
 done:
-	VADDPS       Y3, Y1, Y1
-	VADDPS       Y4, Y2, Y2
 	VADDPS       Y2, Y1, Y1
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPS       X0, X1, X0
@@ -3147,165 +3126,176 @@ TEXT ·expSubSumAVX2(SB), NOSPLIT, $0-60
 	MOVQ         x_len+32(FP), DX
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
 	XORQ         BX, BX
 
-loop:
+block:
 	CMPQ         DX, $0x00000010
-	JB           single
-	VMOVUPS      (CX)(BX*1), Y3
-	VSUBPS       Y0, Y3, Y3
-	VMOVUPS      eltconst<>+512(SB), Y4
-	VMAXPS       Y3, Y4, Y4
-	VMOVUPS      eltconst<>+576(SB), Y3
-	VMINPS       Y4, Y3, Y3
-	VMULPS       eltconst<>+320(SB), Y3, Y4
-	VCVTPS2DQ    Y4, Y5
-	VCVTDQ2PS    Y5, Y4
-	VFNMADD231PS eltconst<>+384(SB), Y4, Y3
-	VFNMADD231PS eltconst<>+448(SB), Y4, Y3
-	VMOVUPS      eltconst<>+1536(SB), Y4
-	VFMADD213PS  eltconst<>+1472(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1408(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1344(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1280(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1216(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1152(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1088(SB), Y3, Y4
-	VPSRAD       $0x01, Y5, Y3
-	VPSUBD       Y3, Y5, Y5
-	VPADDD       eltconst<>+640(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
+	JB           tail
+	VMOVUPS      (CX)(BX*1), Y5
+	VSUBPS       Y0, Y5, Y5
+	VMOVUPS      eltconst<>+512(SB), Y6
+	VMAXPS       Y5, Y6, Y6
+	VMOVUPS      eltconst<>+576(SB), Y5
+	VMINPS       Y6, Y5, Y5
+	VMULPS       eltconst<>+320(SB), Y5, Y6
+	VCVTPS2DQ    Y6, Y7
+	VCVTDQ2PS    Y7, Y6
+	VFNMADD231PS eltconst<>+384(SB), Y6, Y5
+	VFNMADD231PS eltconst<>+448(SB), Y6, Y5
+	VMOVUPS      eltconst<>+1536(SB), Y6
+	VFMADD213PS  eltconst<>+1472(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1408(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1344(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1280(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1216(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1152(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1088(SB), Y5, Y6
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y5, Y7, Y7
 	VPADDD       eltconst<>+640(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y3, Y4, Y4
-	VMULPS       Y5, Y4, Y4
-	VMOVUPS      Y4, (AX)(BX*1)
-	VEXTRACTF128 $0x01, Y4, X3
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y4, Y1, Y1
-	VADDPD       Y3, Y2, Y2
-	VMOVUPS      32(CX)(BX*1), Y3
-	VSUBPS       Y0, Y3, Y3
-	VMOVUPS      eltconst<>+512(SB), Y4
-	VMAXPS       Y3, Y4, Y4
-	VMOVUPS      eltconst<>+576(SB), Y3
-	VMINPS       Y4, Y3, Y3
-	VMULPS       eltconst<>+320(SB), Y3, Y4
-	VCVTPS2DQ    Y4, Y5
-	VCVTDQ2PS    Y5, Y4
-	VFNMADD231PS eltconst<>+384(SB), Y4, Y3
-	VFNMADD231PS eltconst<>+448(SB), Y4, Y3
-	VMOVUPS      eltconst<>+1536(SB), Y4
-	VFMADD213PS  eltconst<>+1472(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1408(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1344(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1280(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1216(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1152(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1088(SB), Y3, Y4
-	VPSRAD       $0x01, Y5, Y3
-	VPSUBD       Y3, Y5, Y5
-	VPADDD       eltconst<>+640(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
+	VPADDD       eltconst<>+640(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y7, Y6, Y6
+	VMOVUPS      Y6, (AX)(BX*1)
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y1, Y1
+	VADDPD       Y5, Y3, Y3
+	VMOVUPS      32(CX)(BX*1), Y5
+	VSUBPS       Y0, Y5, Y5
+	VMOVUPS      eltconst<>+512(SB), Y6
+	VMAXPS       Y5, Y6, Y6
+	VMOVUPS      eltconst<>+576(SB), Y5
+	VMINPS       Y6, Y5, Y5
+	VMULPS       eltconst<>+320(SB), Y5, Y6
+	VCVTPS2DQ    Y6, Y7
+	VCVTDQ2PS    Y7, Y6
+	VFNMADD231PS eltconst<>+384(SB), Y6, Y5
+	VFNMADD231PS eltconst<>+448(SB), Y6, Y5
+	VMOVUPS      eltconst<>+1536(SB), Y6
+	VFMADD213PS  eltconst<>+1472(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1408(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1344(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1280(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1216(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1152(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1088(SB), Y5, Y6
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y5, Y7, Y7
 	VPADDD       eltconst<>+640(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y3, Y4, Y4
-	VMULPS       Y5, Y4, Y4
-	VMOVUPS      Y4, 32(AX)(BX*1)
-	VEXTRACTF128 $0x01, Y4, X3
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y4, Y1, Y1
-	VADDPD       Y3, Y2, Y2
+	VPADDD       eltconst<>+640(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y7, Y6, Y6
+	VMOVUPS      Y6, 32(AX)(BX*1)
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y5, Y4, Y4
 	ADDQ         $0x00000040, BX
 	SUBQ         $0x00000010, DX
-	JMP          loop
-
-single:
-	CMPQ         DX, $0x00000008
-	JB           tail
-	VMOVUPS      (CX)(BX*1), Y3
-	VSUBPS       Y0, Y3, Y3
-	VMOVUPS      eltconst<>+512(SB), Y4
-	VMAXPS       Y3, Y4, Y4
-	VMOVUPS      eltconst<>+576(SB), Y3
-	VMINPS       Y4, Y3, Y3
-	VMULPS       eltconst<>+320(SB), Y3, Y4
-	VCVTPS2DQ    Y4, Y5
-	VCVTDQ2PS    Y5, Y4
-	VFNMADD231PS eltconst<>+384(SB), Y4, Y3
-	VFNMADD231PS eltconst<>+448(SB), Y4, Y3
-	VMOVUPS      eltconst<>+1536(SB), Y4
-	VFMADD213PS  eltconst<>+1472(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1408(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1344(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1280(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1216(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1152(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1088(SB), Y3, Y4
-	VPSRAD       $0x01, Y5, Y3
-	VPSUBD       Y3, Y5, Y5
-	VPADDD       eltconst<>+640(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
-	VPADDD       eltconst<>+640(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y3, Y4, Y4
-	VMULPS       Y5, Y4, Y4
-	VMOVUPS      Y4, (AX)(BX*1)
-	VEXTRACTF128 $0x01, Y4, X3
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y4, Y1, Y1
-	VADDPD       Y3, Y2, Y2
-	ADDQ         $0x00000020, BX
-	SUBQ         $0x00000008, DX
-	JMP          single
+	JMP          block
 
 tail:
+	TESTQ DX, DX
+	JZ    done
+	MOVQ  DX, SI
+	CMPQ  SI, $0x00000008
+	JB    half
+	MOVQ  $0x00000008, SI
+
+half:
+	SUBQ         SI, DX
+	MOVQ         $0x00000008, DI
+	SUBQ         SI, DI
+	LEAQ         tailmask8<>+0(SB), SI
+	VMOVDQU      (SI)(DI*4), Y5
+	VMASKMOVPS   (CX)(BX*1), Y5, Y6
+	VSUBPS       Y0, Y6, Y6
+	VMOVUPS      eltconst<>+512(SB), Y7
+	VMAXPS       Y6, Y7, Y7
+	VMOVUPS      eltconst<>+576(SB), Y6
+	VMINPS       Y7, Y6, Y6
+	VMULPS       eltconst<>+320(SB), Y6, Y7
+	VCVTPS2DQ    Y7, Y8
+	VCVTDQ2PS    Y8, Y7
+	VFNMADD231PS eltconst<>+384(SB), Y7, Y6
+	VFNMADD231PS eltconst<>+448(SB), Y7, Y6
+	VMOVUPS      eltconst<>+1536(SB), Y7
+	VFMADD213PS  eltconst<>+1472(SB), Y6, Y7
+	VFMADD213PS  eltconst<>+1408(SB), Y6, Y7
+	VFMADD213PS  eltconst<>+1344(SB), Y6, Y7
+	VFMADD213PS  eltconst<>+1280(SB), Y6, Y7
+	VFMADD213PS  eltconst<>+1216(SB), Y6, Y7
+	VFMADD213PS  eltconst<>+1152(SB), Y6, Y7
+	VFMADD213PS  eltconst<>+1088(SB), Y6, Y7
+	VPSRAD       $0x01, Y8, Y6
+	VPSUBD       Y6, Y8, Y8
+	VPADDD       eltconst<>+640(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       eltconst<>+640(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y8, Y7, Y7
+	VMASKMOVPS   Y7, Y5, (AX)(BX*1)
+	VANDPS       Y5, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y1, Y1
+	VADDPD       Y5, Y3, Y3
 	TESTQ        DX, DX
 	JZ           done
 	MOVQ         $0x00000008, SI
 	SUBQ         DX, SI
 	LEAQ         tailmask8<>+0(SB), DX
-	VMOVDQU      (DX)(SI*4), Y3
-	VMASKMOVPS   (CX)(BX*1), Y3, Y4
-	VSUBPS       Y0, Y4, Y4
+	VMOVDQU      (DX)(SI*4), Y5
+	VMASKMOVPS   32(CX)(BX*1), Y5, Y6
+	VSUBPS       Y0, Y6, Y6
 	VMOVUPS      eltconst<>+512(SB), Y0
-	VMAXPS       Y4, Y0, Y0
-	VMOVUPS      eltconst<>+576(SB), Y4
-	VMINPS       Y0, Y4, Y4
-	VMULPS       eltconst<>+320(SB), Y4, Y0
-	VCVTPS2DQ    Y0, Y5
-	VCVTDQ2PS    Y5, Y0
-	VFNMADD231PS eltconst<>+384(SB), Y0, Y4
-	VFNMADD231PS eltconst<>+448(SB), Y0, Y4
+	VMAXPS       Y6, Y0, Y0
+	VMOVUPS      eltconst<>+576(SB), Y6
+	VMINPS       Y0, Y6, Y6
+	VMULPS       eltconst<>+320(SB), Y6, Y0
+	VCVTPS2DQ    Y0, Y7
+	VCVTDQ2PS    Y7, Y0
+	VFNMADD231PS eltconst<>+384(SB), Y0, Y6
+	VFNMADD231PS eltconst<>+448(SB), Y0, Y6
 	VMOVUPS      eltconst<>+1536(SB), Y0
-	VFMADD213PS  eltconst<>+1472(SB), Y4, Y0
-	VFMADD213PS  eltconst<>+1408(SB), Y4, Y0
-	VFMADD213PS  eltconst<>+1344(SB), Y4, Y0
-	VFMADD213PS  eltconst<>+1280(SB), Y4, Y0
-	VFMADD213PS  eltconst<>+1216(SB), Y4, Y0
-	VFMADD213PS  eltconst<>+1152(SB), Y4, Y0
-	VFMADD213PS  eltconst<>+1088(SB), Y4, Y0
-	VPSRAD       $0x01, Y5, Y4
-	VPSUBD       Y4, Y5, Y5
-	VPADDD       eltconst<>+640(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPADDD       eltconst<>+640(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y4, Y0, Y0
-	VMULPS       Y5, Y0, Y0
-	VMASKMOVPS   Y0, Y3, (AX)(BX*1)
-	VANDPS       Y3, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X3
+	VFMADD213PS  eltconst<>+1472(SB), Y6, Y0
+	VFMADD213PS  eltconst<>+1408(SB), Y6, Y0
+	VFMADD213PS  eltconst<>+1344(SB), Y6, Y0
+	VFMADD213PS  eltconst<>+1280(SB), Y6, Y0
+	VFMADD213PS  eltconst<>+1216(SB), Y6, Y0
+	VFMADD213PS  eltconst<>+1152(SB), Y6, Y0
+	VFMADD213PS  eltconst<>+1088(SB), Y6, Y0
+	VPSRAD       $0x01, Y7, Y6
+	VPSUBD       Y6, Y7, Y7
+	VPADDD       eltconst<>+640(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       eltconst<>+640(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y7, Y0, Y0
+	VMASKMOVPS   Y0, Y5, 32(AX)(BX*1)
+	VANDPS       Y5, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X5
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y0, Y1, Y1
-	VADDPD       Y3, Y2, Y2
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y0, Y2, Y2
+	VADDPD       Y5, Y4, Y4
 
 done:
 	VADDPD       Y2, Y1, Y1
+	VADDPD       Y4, Y3, Y3
+	VADDPD       Y3, Y1, Y1
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X0
 	VPERMILPD    $0x01, X0, X1
@@ -3323,161 +3313,172 @@ TEXT ·sumExpSubAVX2(SB), NOSPLIT, $0-36
 	MOVQ         x_len+8(FP), CX
 	VXORPS       Y1, Y1, Y1
 	VXORPS       Y2, Y2, Y2
+	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
 	XORQ         DX, DX
 
-loop:
+block:
 	CMPQ         CX, $0x00000010
-	JB           single
-	VMOVUPS      (AX)(DX*1), Y3
-	VSUBPS       Y0, Y3, Y3
-	VMOVUPS      eltconst<>+512(SB), Y4
-	VMAXPS       Y3, Y4, Y4
-	VMOVUPS      eltconst<>+576(SB), Y3
-	VMINPS       Y4, Y3, Y3
-	VMULPS       eltconst<>+320(SB), Y3, Y4
-	VCVTPS2DQ    Y4, Y5
-	VCVTDQ2PS    Y5, Y4
-	VFNMADD231PS eltconst<>+384(SB), Y4, Y3
-	VFNMADD231PS eltconst<>+448(SB), Y4, Y3
-	VMOVUPS      eltconst<>+1536(SB), Y4
-	VFMADD213PS  eltconst<>+1472(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1408(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1344(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1280(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1216(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1152(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1088(SB), Y3, Y4
-	VPSRAD       $0x01, Y5, Y3
-	VPSUBD       Y3, Y5, Y5
-	VPADDD       eltconst<>+640(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
+	JB           tail
+	VMOVUPS      (AX)(DX*1), Y5
+	VSUBPS       Y0, Y5, Y5
+	VMOVUPS      eltconst<>+512(SB), Y6
+	VMAXPS       Y5, Y6, Y6
+	VMOVUPS      eltconst<>+576(SB), Y5
+	VMINPS       Y6, Y5, Y5
+	VMULPS       eltconst<>+320(SB), Y5, Y6
+	VCVTPS2DQ    Y6, Y7
+	VCVTDQ2PS    Y7, Y6
+	VFNMADD231PS eltconst<>+384(SB), Y6, Y5
+	VFNMADD231PS eltconst<>+448(SB), Y6, Y5
+	VMOVUPS      eltconst<>+1536(SB), Y6
+	VFMADD213PS  eltconst<>+1472(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1408(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1344(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1280(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1216(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1152(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1088(SB), Y5, Y6
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y5, Y7, Y7
 	VPADDD       eltconst<>+640(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y3, Y4, Y4
-	VMULPS       Y5, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X3
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y4, Y1, Y1
-	VADDPD       Y3, Y2, Y2
-	VMOVUPS      32(AX)(DX*1), Y3
-	VSUBPS       Y0, Y3, Y3
-	VMOVUPS      eltconst<>+512(SB), Y4
-	VMAXPS       Y3, Y4, Y4
-	VMOVUPS      eltconst<>+576(SB), Y3
-	VMINPS       Y4, Y3, Y3
-	VMULPS       eltconst<>+320(SB), Y3, Y4
-	VCVTPS2DQ    Y4, Y5
-	VCVTDQ2PS    Y5, Y4
-	VFNMADD231PS eltconst<>+384(SB), Y4, Y3
-	VFNMADD231PS eltconst<>+448(SB), Y4, Y3
-	VMOVUPS      eltconst<>+1536(SB), Y4
-	VFMADD213PS  eltconst<>+1472(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1408(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1344(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1280(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1216(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1152(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1088(SB), Y3, Y4
-	VPSRAD       $0x01, Y5, Y3
-	VPSUBD       Y3, Y5, Y5
-	VPADDD       eltconst<>+640(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
+	VPADDD       eltconst<>+640(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y1, Y1
+	VADDPD       Y5, Y3, Y3
+	VMOVUPS      32(AX)(DX*1), Y5
+	VSUBPS       Y0, Y5, Y5
+	VMOVUPS      eltconst<>+512(SB), Y6
+	VMAXPS       Y5, Y6, Y6
+	VMOVUPS      eltconst<>+576(SB), Y5
+	VMINPS       Y6, Y5, Y5
+	VMULPS       eltconst<>+320(SB), Y5, Y6
+	VCVTPS2DQ    Y6, Y7
+	VCVTDQ2PS    Y7, Y6
+	VFNMADD231PS eltconst<>+384(SB), Y6, Y5
+	VFNMADD231PS eltconst<>+448(SB), Y6, Y5
+	VMOVUPS      eltconst<>+1536(SB), Y6
+	VFMADD213PS  eltconst<>+1472(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1408(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1344(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1280(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1216(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1152(SB), Y5, Y6
+	VFMADD213PS  eltconst<>+1088(SB), Y5, Y6
+	VPSRAD       $0x01, Y7, Y5
+	VPSUBD       Y5, Y7, Y7
 	VPADDD       eltconst<>+640(SB), Y5, Y5
 	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y3, Y4, Y4
-	VMULPS       Y5, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X3
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y4, Y1, Y1
-	VADDPD       Y3, Y2, Y2
+	VPADDD       eltconst<>+640(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y5, Y6, Y6
+	VMULPS       Y7, Y6, Y6
+	VEXTRACTF128 $0x01, Y6, X5
+	VCVTPS2PD    X6, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y2, Y2
+	VADDPD       Y5, Y4, Y4
 	ADDQ         $0x00000040, DX
 	SUBQ         $0x00000010, CX
-	JMP          loop
-
-single:
-	CMPQ         CX, $0x00000008
-	JB           tail
-	VMOVUPS      (AX)(DX*1), Y3
-	VSUBPS       Y0, Y3, Y3
-	VMOVUPS      eltconst<>+512(SB), Y4
-	VMAXPS       Y3, Y4, Y4
-	VMOVUPS      eltconst<>+576(SB), Y3
-	VMINPS       Y4, Y3, Y3
-	VMULPS       eltconst<>+320(SB), Y3, Y4
-	VCVTPS2DQ    Y4, Y5
-	VCVTDQ2PS    Y5, Y4
-	VFNMADD231PS eltconst<>+384(SB), Y4, Y3
-	VFNMADD231PS eltconst<>+448(SB), Y4, Y3
-	VMOVUPS      eltconst<>+1536(SB), Y4
-	VFMADD213PS  eltconst<>+1472(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1408(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1344(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1280(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1216(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1152(SB), Y3, Y4
-	VFMADD213PS  eltconst<>+1088(SB), Y3, Y4
-	VPSRAD       $0x01, Y5, Y3
-	VPSUBD       Y3, Y5, Y5
-	VPADDD       eltconst<>+640(SB), Y3, Y3
-	VPSLLD       $0x17, Y3, Y3
-	VPADDD       eltconst<>+640(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y3, Y4, Y4
-	VMULPS       Y5, Y4, Y4
-	VEXTRACTF128 $0x01, Y4, X3
-	VCVTPS2PD    X4, Y4
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y4, Y1, Y1
-	VADDPD       Y3, Y2, Y2
-	ADDQ         $0x00000020, DX
-	SUBQ         $0x00000008, CX
-	JMP          single
+	JMP          block
 
 tail:
+	TESTQ CX, CX
+	JZ    done
+	MOVQ  CX, BX
+	CMPQ  BX, $0x00000008
+	JB    half
+	MOVQ  $0x00000008, BX
+
+half:
+	SUBQ         BX, CX
+	MOVQ         $0x00000008, SI
+	SUBQ         BX, SI
+	LEAQ         tailmask8<>+0(SB), BX
+	VMOVDQU      (BX)(SI*4), Y5
+	VMASKMOVPS   (AX)(DX*1), Y5, Y6
+	VSUBPS       Y0, Y6, Y6
+	VMOVUPS      eltconst<>+512(SB), Y7
+	VMAXPS       Y6, Y7, Y7
+	VMOVUPS      eltconst<>+576(SB), Y6
+	VMINPS       Y7, Y6, Y6
+	VMULPS       eltconst<>+320(SB), Y6, Y7
+	VCVTPS2DQ    Y7, Y8
+	VCVTDQ2PS    Y8, Y7
+	VFNMADD231PS eltconst<>+384(SB), Y7, Y6
+	VFNMADD231PS eltconst<>+448(SB), Y7, Y6
+	VMOVUPS      eltconst<>+1536(SB), Y7
+	VFMADD213PS  eltconst<>+1472(SB), Y6, Y7
+	VFMADD213PS  eltconst<>+1408(SB), Y6, Y7
+	VFMADD213PS  eltconst<>+1344(SB), Y6, Y7
+	VFMADD213PS  eltconst<>+1280(SB), Y6, Y7
+	VFMADD213PS  eltconst<>+1216(SB), Y6, Y7
+	VFMADD213PS  eltconst<>+1152(SB), Y6, Y7
+	VFMADD213PS  eltconst<>+1088(SB), Y6, Y7
+	VPSRAD       $0x01, Y8, Y6
+	VPSUBD       Y6, Y8, Y8
+	VPADDD       eltconst<>+640(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       eltconst<>+640(SB), Y8, Y8
+	VPSLLD       $0x17, Y8, Y8
+	VMULPS       Y6, Y7, Y7
+	VMULPS       Y8, Y7, Y7
+	VANDPS       Y5, Y7, Y7
+	VEXTRACTF128 $0x01, Y7, X5
+	VCVTPS2PD    X7, Y6
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y6, Y1, Y1
+	VADDPD       Y5, Y3, Y3
 	TESTQ        CX, CX
 	JZ           done
 	MOVQ         $0x00000008, BX
 	SUBQ         CX, BX
 	LEAQ         tailmask8<>+0(SB), CX
-	VMOVDQU      (CX)(BX*4), Y3
-	VMASKMOVPS   (AX)(DX*1), Y3, Y4
-	VSUBPS       Y0, Y4, Y4
+	VMOVDQU      (CX)(BX*4), Y5
+	VMASKMOVPS   32(AX)(DX*1), Y5, Y6
+	VSUBPS       Y0, Y6, Y6
 	VMOVUPS      eltconst<>+512(SB), Y0
-	VMAXPS       Y4, Y0, Y0
-	VMOVUPS      eltconst<>+576(SB), Y4
-	VMINPS       Y0, Y4, Y4
-	VMULPS       eltconst<>+320(SB), Y4, Y0
-	VCVTPS2DQ    Y0, Y5
-	VCVTDQ2PS    Y5, Y0
-	VFNMADD231PS eltconst<>+384(SB), Y0, Y4
-	VFNMADD231PS eltconst<>+448(SB), Y0, Y4
+	VMAXPS       Y6, Y0, Y0
+	VMOVUPS      eltconst<>+576(SB), Y6
+	VMINPS       Y0, Y6, Y6
+	VMULPS       eltconst<>+320(SB), Y6, Y0
+	VCVTPS2DQ    Y0, Y7
+	VCVTDQ2PS    Y7, Y0
+	VFNMADD231PS eltconst<>+384(SB), Y0, Y6
+	VFNMADD231PS eltconst<>+448(SB), Y0, Y6
 	VMOVUPS      eltconst<>+1536(SB), Y0
-	VFMADD213PS  eltconst<>+1472(SB), Y4, Y0
-	VFMADD213PS  eltconst<>+1408(SB), Y4, Y0
-	VFMADD213PS  eltconst<>+1344(SB), Y4, Y0
-	VFMADD213PS  eltconst<>+1280(SB), Y4, Y0
-	VFMADD213PS  eltconst<>+1216(SB), Y4, Y0
-	VFMADD213PS  eltconst<>+1152(SB), Y4, Y0
-	VFMADD213PS  eltconst<>+1088(SB), Y4, Y0
-	VPSRAD       $0x01, Y5, Y4
-	VPSUBD       Y4, Y5, Y5
-	VPADDD       eltconst<>+640(SB), Y4, Y4
-	VPSLLD       $0x17, Y4, Y4
-	VPADDD       eltconst<>+640(SB), Y5, Y5
-	VPSLLD       $0x17, Y5, Y5
-	VMULPS       Y4, Y0, Y0
-	VMULPS       Y5, Y0, Y0
-	VANDPS       Y3, Y0, Y0
-	VEXTRACTF128 $0x01, Y0, X3
+	VFMADD213PS  eltconst<>+1472(SB), Y6, Y0
+	VFMADD213PS  eltconst<>+1408(SB), Y6, Y0
+	VFMADD213PS  eltconst<>+1344(SB), Y6, Y0
+	VFMADD213PS  eltconst<>+1280(SB), Y6, Y0
+	VFMADD213PS  eltconst<>+1216(SB), Y6, Y0
+	VFMADD213PS  eltconst<>+1152(SB), Y6, Y0
+	VFMADD213PS  eltconst<>+1088(SB), Y6, Y0
+	VPSRAD       $0x01, Y7, Y6
+	VPSUBD       Y6, Y7, Y7
+	VPADDD       eltconst<>+640(SB), Y6, Y6
+	VPSLLD       $0x17, Y6, Y6
+	VPADDD       eltconst<>+640(SB), Y7, Y7
+	VPSLLD       $0x17, Y7, Y7
+	VMULPS       Y6, Y0, Y0
+	VMULPS       Y7, Y0, Y0
+	VANDPS       Y5, Y0, Y0
+	VEXTRACTF128 $0x01, Y0, X5
 	VCVTPS2PD    X0, Y0
-	VCVTPS2PD    X3, Y3
-	VADDPD       Y0, Y1, Y1
-	VADDPD       Y3, Y2, Y2
+	VCVTPS2PD    X5, Y5
+	VADDPD       Y0, Y2, Y2
+	VADDPD       Y5, Y4, Y4
 
 done:
 	VADDPD       Y2, Y1, Y1
+	VADDPD       Y4, Y3, Y3
+	VADDPD       Y3, Y1, Y1
 	VEXTRACTF128 $0x01, Y1, X0
 	VADDPD       X0, X1, X0
 	VPERMILPD    $0x01, X0, X1
@@ -3798,87 +3799,96 @@ TEXT ·normBackwardSumsAVX2(SB), NOSPLIT, $0-136
 	MOVQ         x_len+80(FP), DI
 	VXORPS       Y2, Y2, Y2
 	VXORPS       Y3, Y3, Y3
+	VXORPS       Y4, Y4, Y4
+	VXORPS       Y5, Y5, Y5
 	XORQ         R8, R8
 
-loop:
+block:
 	CMPQ        DI, $0x00000010
-	JB          single
-	VMOVUPS     (BX)(R8*1), Y4
-	VMOVUPS     (DX)(R8*1), Y5
-	VSUBPS      Y0, Y4, Y4
-	VMULPS      Y1, Y4, Y4
-	VMOVUPS     (AX)(R8*1), Y6
-	VFMADD231PS Y4, Y5, Y6
-	VMOVUPS     Y6, (AX)(R8*1)
-	VMOVUPS     (CX)(R8*1), Y6
-	VADDPS      Y5, Y6, Y6
-	VMOVUPS     Y6, (CX)(R8*1)
-	VMOVUPS     (SI)(R8*1), Y6
-	VMULPS      Y5, Y6, Y6
-	VADDPS      Y6, Y2, Y2
-	VFMADD231PS Y6, Y4, Y3
-	VMOVUPS     32(BX)(R8*1), Y4
-	VMOVUPS     32(DX)(R8*1), Y5
-	VSUBPS      Y0, Y4, Y4
-	VMULPS      Y1, Y4, Y4
-	VMOVUPS     32(AX)(R8*1), Y6
-	VFMADD231PS Y4, Y5, Y6
-	VMOVUPS     Y6, 32(AX)(R8*1)
-	VMOVUPS     32(CX)(R8*1), Y6
-	VADDPS      Y5, Y6, Y6
-	VMOVUPS     Y6, 32(CX)(R8*1)
-	VMOVUPS     32(SI)(R8*1), Y6
-	VMULPS      Y5, Y6, Y6
-	VADDPS      Y6, Y2, Y2
-	VFMADD231PS Y6, Y4, Y3
+	JB          tail
+	VMOVUPS     (BX)(R8*1), Y6
+	VMOVUPS     (DX)(R8*1), Y7
+	VSUBPS      Y0, Y6, Y6
+	VMULPS      Y1, Y6, Y6
+	VMOVUPS     (AX)(R8*1), Y8
+	VFMADD231PS Y6, Y7, Y8
+	VMOVUPS     Y8, (AX)(R8*1)
+	VMOVUPS     (CX)(R8*1), Y8
+	VADDPS      Y7, Y8, Y8
+	VMOVUPS     Y8, (CX)(R8*1)
+	VMOVUPS     (SI)(R8*1), Y8
+	VMULPS      Y7, Y8, Y8
+	VADDPS      Y8, Y2, Y2
+	VFMADD231PS Y8, Y6, Y4
+	VMOVUPS     32(BX)(R8*1), Y6
+	VMOVUPS     32(DX)(R8*1), Y7
+	VSUBPS      Y0, Y6, Y6
+	VMULPS      Y1, Y6, Y6
+	VMOVUPS     32(AX)(R8*1), Y8
+	VFMADD231PS Y6, Y7, Y8
+	VMOVUPS     Y8, 32(AX)(R8*1)
+	VMOVUPS     32(CX)(R8*1), Y8
+	VADDPS      Y7, Y8, Y8
+	VMOVUPS     Y8, 32(CX)(R8*1)
+	VMOVUPS     32(SI)(R8*1), Y8
+	VMULPS      Y7, Y8, Y8
+	VADDPS      Y8, Y3, Y3
+	VFMADD231PS Y8, Y6, Y5
 	ADDQ        $0x00000040, R8
 	SUBQ        $0x00000010, DI
-	JMP         loop
-
-single:
-	CMPQ        DI, $0x00000008
-	JB          tail
-	VMOVUPS     (BX)(R8*1), Y4
-	VMOVUPS     (DX)(R8*1), Y5
-	VSUBPS      Y0, Y4, Y4
-	VMULPS      Y1, Y4, Y4
-	VMOVUPS     (AX)(R8*1), Y6
-	VFMADD231PS Y4, Y5, Y6
-	VMOVUPS     Y6, (AX)(R8*1)
-	VMOVUPS     (CX)(R8*1), Y6
-	VADDPS      Y5, Y6, Y6
-	VMOVUPS     Y6, (CX)(R8*1)
-	VMOVUPS     (SI)(R8*1), Y6
-	VMULPS      Y5, Y6, Y6
-	VADDPS      Y6, Y2, Y2
-	VFMADD231PS Y6, Y4, Y3
-	ADDQ        $0x00000020, R8
-	SUBQ        $0x00000008, DI
-	JMP         single
+	JMP         block
 
 tail:
+	TESTQ DI, DI
+	JZ    done
+	MOVQ  DI, R9
+	CMPQ  R9, $0x00000008
+	JB    half
+	MOVQ  $0x00000008, R9
+
+half:
+	SUBQ        R9, DI
+	MOVQ        $0x00000008, R10
+	SUBQ        R9, R10
+	LEAQ        tailmask8<>+0(SB), R9
+	VMOVDQU     (R9)(R10*4), Y6
+	VMASKMOVPS  (BX)(R8*1), Y6, Y7
+	VMASKMOVPS  (DX)(R8*1), Y6, Y8
+	VSUBPS      Y0, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VMASKMOVPS  (AX)(R8*1), Y6, Y9
+	VFMADD231PS Y7, Y8, Y9
+	VMASKMOVPS  Y9, Y6, (AX)(R8*1)
+	VMASKMOVPS  (CX)(R8*1), Y6, Y9
+	VADDPS      Y8, Y9, Y9
+	VMASKMOVPS  Y9, Y6, (CX)(R8*1)
+	VMASKMOVPS  (SI)(R8*1), Y6, Y6
+	VMULPS      Y8, Y6, Y6
+	VADDPS      Y6, Y2, Y2
+	VFMADD231PS Y6, Y7, Y4
 	TESTQ       DI, DI
 	JZ          done
 	MOVQ        $0x00000008, R9
 	SUBQ        DI, R9
 	LEAQ        tailmask8<>+0(SB), DI
-	VMOVDQU     (DI)(R9*4), Y4
-	VMASKMOVPS  (BX)(R8*1), Y4, Y5
-	VMASKMOVPS  (DX)(R8*1), Y4, Y6
-	VSUBPS      Y0, Y5, Y5
-	VMULPS      Y1, Y5, Y5
-	VMASKMOVPS  (AX)(R8*1), Y4, Y0
-	VFMADD231PS Y5, Y6, Y0
-	VMASKMOVPS  Y0, Y4, (AX)(R8*1)
-	VMASKMOVPS  (CX)(R8*1), Y4, Y0
-	VADDPS      Y6, Y0, Y0
-	VMASKMOVPS  Y0, Y4, (CX)(R8*1)
-	VMASKMOVPS  (SI)(R8*1), Y4, Y0
-	VMULPS      Y6, Y0, Y0
-	VADDPS      Y0, Y2, Y2
-	VFMADD231PS Y0, Y5, Y3
+	VMOVDQU     (DI)(R9*4), Y6
+	VMASKMOVPS  32(BX)(R8*1), Y6, Y7
+	VMASKMOVPS  32(DX)(R8*1), Y6, Y8
+	VSUBPS      Y0, Y7, Y7
+	VMULPS      Y1, Y7, Y7
+	VMASKMOVPS  32(AX)(R8*1), Y6, Y0
+	VFMADD231PS Y7, Y8, Y0
+	VMASKMOVPS  Y0, Y6, 32(AX)(R8*1)
+	VMASKMOVPS  32(CX)(R8*1), Y6, Y0
+	VADDPS      Y8, Y0, Y0
+	VMASKMOVPS  Y0, Y6, 32(CX)(R8*1)
+	VMASKMOVPS  32(SI)(R8*1), Y6, Y0
+	VMULPS      Y8, Y0, Y0
+	VADDPS      Y0, Y3, Y3
+	VFMADD231PS Y0, Y7, Y5
 
 done:
+	VADDPS       Y3, Y2, Y2
 	VEXTRACTF128 $0x01, Y2, X0
 	VADDPS       X0, X2, X0
 	VMOVHLPS     X0, X0, X1
@@ -3886,8 +3896,9 @@ done:
 	VMOVSHDUP    X0, X1
 	VADDSS       X1, X0, X0
 	MOVSS        X0, sg+128(FP)
-	VEXTRACTF128 $0x01, Y3, X0
-	VADDPS       X0, X3, X0
+	VADDPS       Y5, Y4, Y4
+	VEXTRACTF128 $0x01, Y4, X0
+	VADDPS       X0, X4, X0
 	VMOVHLPS     X0, X0, X1
 	VADDPS       X1, X0, X0
 	VMOVSHDUP    X0, X1
@@ -4982,67 +4993,32 @@ TEXT ·sumAVX512(SB), NOSPLIT, $0-28
 	MOVQ   x_len+8(FP), CX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
 	XORQ   DX, DX
 
-loop:
-	CMPQ      CX, $0x00000040
-	JB        single
-	VCVTPS2PD (AX)(DX*1), Z8
-	VCVTPS2PD 32(AX)(DX*1), Z9
-	VADDPD    Z8, Z0, Z0
-	VADDPD    Z9, Z1, Z1
-	VCVTPS2PD 64(AX)(DX*1), Z8
-	VCVTPS2PD 96(AX)(DX*1), Z9
-	VADDPD    Z8, Z2, Z2
-	VADDPD    Z9, Z3, Z3
-	VCVTPS2PD 128(AX)(DX*1), Z8
-	VCVTPS2PD 160(AX)(DX*1), Z9
-	VADDPD    Z8, Z4, Z4
-	VADDPD    Z9, Z5, Z5
-	VCVTPS2PD 192(AX)(DX*1), Z8
-	VCVTPS2PD 224(AX)(DX*1), Z9
-	VADDPD    Z8, Z6, Z6
-	VADDPD    Z9, Z7, Z7
-	ADDQ      $0x00000100, DX
-	SUBQ      $0x00000040, CX
-	JMP       loop
-
-single:
+block:
 	CMPQ      CX, $0x00000010
 	JB        tail
-	VCVTPS2PD (AX)(DX*1), Z8
-	VCVTPS2PD 32(AX)(DX*1), Z9
-	VADDPD    Z8, Z0, Z0
-	VADDPD    Z9, Z1, Z1
+	VCVTPS2PD (AX)(DX*1), Z2
+	VCVTPS2PD 32(AX)(DX*1), Z3
+	VADDPD    Z2, Z0, Z0
+	VADDPD    Z3, Z1, Z1
 	ADDQ      $0x00000040, DX
 	SUBQ      $0x00000010, CX
-	JMP       single
+	JMP       block
 
 tail:
 	TESTQ         CX, CX
 	JZ            done
 	LEAQ          tailmask16<>+0(SB), BX
 	KMOVW         (BX)(CX*2), K1
-	VMOVUPS.Z     (AX)(DX*1), K1, Z8
-	VEXTRACTF32X8 $0x01, Z8, Y9
-	VCVTPS2PD     Y8, Z8
-	VCVTPS2PD     Y9, Z9
-	VADDPD        Z8, Z0, Z0
-	VADDPD        Z9, Z1, Z1
-
-done:
-	VADDPD        Z4, Z0, Z0
-	VADDPD        Z5, Z1, Z1
-	VADDPD        Z6, Z2, Z2
-	VADDPD        Z7, Z3, Z3
+	VMOVUPS.Z     (AX)(DX*1), K1, Z2
+	VEXTRACTF32X8 $0x01, Z2, Y3
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y3, Z3
 	VADDPD        Z2, Z0, Z0
 	VADDPD        Z3, Z1, Z1
+
+done:
 	VADDPD        Z1, Z0, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y1
@@ -5063,81 +5039,38 @@ TEXT ·dotAVX512(SB), NOSPLIT, $0-52
 	MOVQ   x_len+8(FP), DX
 	VXORPS Z0, Z0, Z0
 	VXORPS Z1, Z1, Z1
-	VXORPS Z2, Z2, Z2
-	VXORPS Z3, Z3, Z3
-	VXORPS Z4, Z4, Z4
-	VXORPS Z5, Z5, Z5
-	VXORPS Z6, Z6, Z6
-	VXORPS Z7, Z7, Z7
 	XORQ   BX, BX
 
-loop:
-	CMPQ        DX, $0x00000040
-	JB          single
-	VCVTPS2PD   (AX)(BX*1), Z8
-	VCVTPS2PD   32(AX)(BX*1), Z9
-	VCVTPS2PD   (CX)(BX*1), Z10
-	VCVTPS2PD   32(CX)(BX*1), Z11
-	VFMADD231PD Z8, Z10, Z0
-	VFMADD231PD Z9, Z11, Z1
-	VCVTPS2PD   64(AX)(BX*1), Z8
-	VCVTPS2PD   96(AX)(BX*1), Z9
-	VCVTPS2PD   64(CX)(BX*1), Z10
-	VCVTPS2PD   96(CX)(BX*1), Z11
-	VFMADD231PD Z8, Z10, Z2
-	VFMADD231PD Z9, Z11, Z3
-	VCVTPS2PD   128(AX)(BX*1), Z8
-	VCVTPS2PD   160(AX)(BX*1), Z9
-	VCVTPS2PD   128(CX)(BX*1), Z10
-	VCVTPS2PD   160(CX)(BX*1), Z11
-	VFMADD231PD Z8, Z10, Z4
-	VFMADD231PD Z9, Z11, Z5
-	VCVTPS2PD   192(AX)(BX*1), Z8
-	VCVTPS2PD   224(AX)(BX*1), Z9
-	VCVTPS2PD   192(CX)(BX*1), Z10
-	VCVTPS2PD   224(CX)(BX*1), Z11
-	VFMADD231PD Z8, Z10, Z6
-	VFMADD231PD Z9, Z11, Z7
-	ADDQ        $0x00000100, BX
-	SUBQ        $0x00000040, DX
-	JMP         loop
-
-single:
+block:
 	CMPQ        DX, $0x00000010
 	JB          tail
-	VCVTPS2PD   (AX)(BX*1), Z8
-	VCVTPS2PD   32(AX)(BX*1), Z9
-	VCVTPS2PD   (CX)(BX*1), Z10
-	VCVTPS2PD   32(CX)(BX*1), Z11
-	VFMADD231PD Z8, Z10, Z0
-	VFMADD231PD Z9, Z11, Z1
+	VCVTPS2PD   (AX)(BX*1), Z2
+	VCVTPS2PD   32(AX)(BX*1), Z3
+	VCVTPS2PD   (CX)(BX*1), Z4
+	VCVTPS2PD   32(CX)(BX*1), Z5
+	VFMADD231PD Z2, Z4, Z0
+	VFMADD231PD Z3, Z5, Z1
 	ADDQ        $0x00000040, BX
 	SUBQ        $0x00000010, DX
-	JMP         single
+	JMP         block
 
 tail:
 	TESTQ         DX, DX
 	JZ            done
 	LEAQ          tailmask16<>+0(SB), SI
 	KMOVW         (SI)(DX*2), K1
-	VMOVUPS.Z     (AX)(BX*1), K1, Z8
-	VEXTRACTF32X8 $0x01, Z8, Y9
-	VCVTPS2PD     Y8, Z8
-	VCVTPS2PD     Y9, Z9
-	VMOVUPS.Z     (CX)(BX*1), K1, Z10
-	VEXTRACTF32X8 $0x01, Z10, Y11
-	VCVTPS2PD     Y10, Z10
-	VCVTPS2PD     Y11, Z11
-	VFMADD231PD   Z8, Z10, Z0
-	VFMADD231PD   Z9, Z11, Z1
+	VMOVUPS.Z     (AX)(BX*1), K1, Z2
+	VEXTRACTF32X8 $0x01, Z2, Y3
+	VCVTPS2PD     Y2, Z2
+	VCVTPS2PD     Y3, Z3
+	VMOVUPS.Z     (CX)(BX*1), K1, Z4
+	VEXTRACTF32X8 $0x01, Z4, Y5
+	VCVTPS2PD     Y4, Z4
+	VCVTPS2PD     Y5, Z5
+	VFMADD231PD   Z2, Z4, Z0
+	VFMADD231PD   Z3, Z5, Z1
 
 done:
-	VADDPD        Z4, Z0, Z0
-	VADDPD        Z5, Z1, Z1
-	VADDPD        Z6, Z2, Z2
-	VADDPD        Z7, Z3, Z3
-	VADDPD        Z2, Z0, Z0
-	VADDPD        Z3, Z1, Z1
 	VADDPD        Z1, Z0, Z0
 	VEXTRACTF64X4 $0x01, Z0, Y1
 	VADDPD        Y1, Y0, Y1
@@ -5218,54 +5151,29 @@ TEXT ·sumSqDevAVX512(SB), NOSPLIT, $0-36
 	MOVQ         x_base+0(FP), AX
 	MOVQ         x_len+8(FP), CX
 	VXORPS       Z1, Z1, Z1
-	VXORPS       Z2, Z2, Z2
-	VXORPS       Z3, Z3, Z3
-	VXORPS       Z4, Z4, Z4
 	XORQ         DX, DX
 
-loop:
-	CMPQ        CX, $0x00000040
-	JB          single
-	VMOVUPS     (AX)(DX*1), Z5
-	VSUBPS      Z0, Z5, Z5
-	VFMADD231PS Z5, Z5, Z1
-	VMOVUPS     64(AX)(DX*1), Z5
-	VSUBPS      Z0, Z5, Z5
-	VFMADD231PS Z5, Z5, Z2
-	VMOVUPS     128(AX)(DX*1), Z5
-	VSUBPS      Z0, Z5, Z5
-	VFMADD231PS Z5, Z5, Z3
-	VMOVUPS     192(AX)(DX*1), Z5
-	VSUBPS      Z0, Z5, Z5
-	VFMADD231PS Z5, Z5, Z4
-	ADDQ        $0x00000100, DX
-	SUBQ        $0x00000040, CX
-	JMP         loop
-
-single:
+block:
 	CMPQ        CX, $0x00000010
 	JB          tail
-	VMOVUPS     (AX)(DX*1), Z5
-	VSUBPS      Z0, Z5, Z5
-	VFMADD231PS Z5, Z5, Z1
+	VMOVUPS     (AX)(DX*1), Z2
+	VSUBPS      Z0, Z2, Z2
+	VFMADD231PS Z2, Z2, Z1
 	ADDQ        $0x00000040, DX
 	SUBQ        $0x00000010, CX
-	JMP         single
+	JMP         block
 
 tail:
 	TESTQ       CX, CX
 	JZ          done
 	LEAQ        tailmask16<>+0(SB), BX
 	KMOVW       (BX)(CX*2), K1
-	VMOVUPS.Z   (AX)(DX*1), K1, Z5
-	VSUBPS      Z0, Z5, Z5
-	VMOVAPS.Z   Z5, K1, Z5
-	VFMADD231PS Z5, Z5, Z1
+	VMOVUPS.Z   (AX)(DX*1), K1, Z2
+	VSUBPS      Z0, Z2, Z2
+	VMOVAPS.Z   Z2, K1, Z2
+	VFMADD231PS Z2, Z2, Z1
 
 done:
-	VADDPS        Z3, Z1, Z1
-	VADDPS        Z4, Z2, Z2
-	VADDPS        Z2, Z1, Z1
 	VEXTRACTF32X8 $0x01, Z1, Y0
 	VADDPS        Y0, Y1, Y0
 	VEXTRACTF32X4 $0x01, Y0, X1
@@ -6475,80 +6383,7 @@ TEXT ·expSubSumAVX512(SB), NOSPLIT, $0-60
 	VXORPS       Z2, Z2, Z2
 	XORQ         BX, BX
 
-loop:
-	CMPQ          DX, $0x00000020
-	JB            single
-	VMOVUPS       (CX)(BX*1), Z3
-	VSUBPS        Z0, Z3, Z3
-	VMOVUPS       eltconst<>+512(SB), Z4
-	VMAXPS        Z3, Z4, Z4
-	VMOVUPS       eltconst<>+576(SB), Z3
-	VMINPS        Z4, Z3, Z3
-	VMULPS        eltconst<>+320(SB), Z3, Z4
-	VCVTPS2DQ     Z4, Z5
-	VCVTDQ2PS     Z5, Z4
-	VFNMADD231PS  eltconst<>+384(SB), Z4, Z3
-	VFNMADD231PS  eltconst<>+448(SB), Z4, Z3
-	VMOVUPS       eltconst<>+1536(SB), Z4
-	VFMADD213PS   eltconst<>+1472(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1408(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1344(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1280(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1216(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1152(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1088(SB), Z3, Z4
-	VPSRAD        $0x01, Z5, Z3
-	VPSUBD        Z3, Z5, Z5
-	VPADDD        eltconst<>+640(SB), Z3, Z3
-	VPSLLD        $0x17, Z3, Z3
-	VPADDD        eltconst<>+640(SB), Z5, Z5
-	VPSLLD        $0x17, Z5, Z5
-	VMULPS        Z3, Z4, Z4
-	VMULPS        Z5, Z4, Z4
-	VMOVUPS       Z4, (AX)(BX*1)
-	VEXTRACTF32X8 $0x01, Z4, Y3
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z1, Z1
-	VADDPD        Z3, Z2, Z2
-	VMOVUPS       64(CX)(BX*1), Z3
-	VSUBPS        Z0, Z3, Z3
-	VMOVUPS       eltconst<>+512(SB), Z4
-	VMAXPS        Z3, Z4, Z4
-	VMOVUPS       eltconst<>+576(SB), Z3
-	VMINPS        Z4, Z3, Z3
-	VMULPS        eltconst<>+320(SB), Z3, Z4
-	VCVTPS2DQ     Z4, Z5
-	VCVTDQ2PS     Z5, Z4
-	VFNMADD231PS  eltconst<>+384(SB), Z4, Z3
-	VFNMADD231PS  eltconst<>+448(SB), Z4, Z3
-	VMOVUPS       eltconst<>+1536(SB), Z4
-	VFMADD213PS   eltconst<>+1472(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1408(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1344(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1280(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1216(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1152(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1088(SB), Z3, Z4
-	VPSRAD        $0x01, Z5, Z3
-	VPSUBD        Z3, Z5, Z5
-	VPADDD        eltconst<>+640(SB), Z3, Z3
-	VPSLLD        $0x17, Z3, Z3
-	VPADDD        eltconst<>+640(SB), Z5, Z5
-	VPSLLD        $0x17, Z5, Z5
-	VMULPS        Z3, Z4, Z4
-	VMULPS        Z5, Z4, Z4
-	VMOVUPS       Z4, 64(AX)(BX*1)
-	VEXTRACTF32X8 $0x01, Z4, Y3
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z1, Z1
-	VADDPD        Z3, Z2, Z2
-	ADDQ          $0x00000080, BX
-	SUBQ          $0x00000020, DX
-	JMP           loop
-
-single:
+block:
 	CMPQ          DX, $0x00000010
 	JB            tail
 	VMOVUPS       (CX)(BX*1), Z3
@@ -6586,7 +6421,7 @@ single:
 	VADDPD        Z3, Z2, Z2
 	ADDQ          $0x00000040, BX
 	SUBQ          $0x00000010, DX
-	JMP           single
+	JMP           block
 
 tail:
 	TESTQ         DX, DX
@@ -6651,78 +6486,7 @@ TEXT ·sumExpSubAVX512(SB), NOSPLIT, $0-36
 	VXORPS       Z2, Z2, Z2
 	XORQ         DX, DX
 
-loop:
-	CMPQ          CX, $0x00000020
-	JB            single
-	VMOVUPS       (AX)(DX*1), Z3
-	VSUBPS        Z0, Z3, Z3
-	VMOVUPS       eltconst<>+512(SB), Z4
-	VMAXPS        Z3, Z4, Z4
-	VMOVUPS       eltconst<>+576(SB), Z3
-	VMINPS        Z4, Z3, Z3
-	VMULPS        eltconst<>+320(SB), Z3, Z4
-	VCVTPS2DQ     Z4, Z5
-	VCVTDQ2PS     Z5, Z4
-	VFNMADD231PS  eltconst<>+384(SB), Z4, Z3
-	VFNMADD231PS  eltconst<>+448(SB), Z4, Z3
-	VMOVUPS       eltconst<>+1536(SB), Z4
-	VFMADD213PS   eltconst<>+1472(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1408(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1344(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1280(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1216(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1152(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1088(SB), Z3, Z4
-	VPSRAD        $0x01, Z5, Z3
-	VPSUBD        Z3, Z5, Z5
-	VPADDD        eltconst<>+640(SB), Z3, Z3
-	VPSLLD        $0x17, Z3, Z3
-	VPADDD        eltconst<>+640(SB), Z5, Z5
-	VPSLLD        $0x17, Z5, Z5
-	VMULPS        Z3, Z4, Z4
-	VMULPS        Z5, Z4, Z4
-	VEXTRACTF32X8 $0x01, Z4, Y3
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z1, Z1
-	VADDPD        Z3, Z2, Z2
-	VMOVUPS       64(AX)(DX*1), Z3
-	VSUBPS        Z0, Z3, Z3
-	VMOVUPS       eltconst<>+512(SB), Z4
-	VMAXPS        Z3, Z4, Z4
-	VMOVUPS       eltconst<>+576(SB), Z3
-	VMINPS        Z4, Z3, Z3
-	VMULPS        eltconst<>+320(SB), Z3, Z4
-	VCVTPS2DQ     Z4, Z5
-	VCVTDQ2PS     Z5, Z4
-	VFNMADD231PS  eltconst<>+384(SB), Z4, Z3
-	VFNMADD231PS  eltconst<>+448(SB), Z4, Z3
-	VMOVUPS       eltconst<>+1536(SB), Z4
-	VFMADD213PS   eltconst<>+1472(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1408(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1344(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1280(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1216(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1152(SB), Z3, Z4
-	VFMADD213PS   eltconst<>+1088(SB), Z3, Z4
-	VPSRAD        $0x01, Z5, Z3
-	VPSUBD        Z3, Z5, Z5
-	VPADDD        eltconst<>+640(SB), Z3, Z3
-	VPSLLD        $0x17, Z3, Z3
-	VPADDD        eltconst<>+640(SB), Z5, Z5
-	VPSLLD        $0x17, Z5, Z5
-	VMULPS        Z3, Z4, Z4
-	VMULPS        Z5, Z4, Z4
-	VEXTRACTF32X8 $0x01, Z4, Y3
-	VCVTPS2PD     Y4, Z4
-	VCVTPS2PD     Y3, Z3
-	VADDPD        Z4, Z1, Z1
-	VADDPD        Z3, Z2, Z2
-	ADDQ          $0x00000080, DX
-	SUBQ          $0x00000020, CX
-	JMP           loop
-
-single:
+block:
 	CMPQ          CX, $0x00000010
 	JB            tail
 	VMOVUPS       (AX)(DX*1), Z3
@@ -6759,7 +6523,7 @@ single:
 	VADDPD        Z3, Z2, Z2
 	ADDQ          $0x00000040, DX
 	SUBQ          $0x00000010, CX
-	JMP           single
+	JMP           block
 
 tail:
 	TESTQ         CX, CX
@@ -7120,42 +6884,7 @@ TEXT ·normBackwardSumsAVX512(SB), NOSPLIT, $0-136
 	VXORPS       Z3, Z3, Z3
 	XORQ         R8, R8
 
-loop:
-	CMPQ        DI, $0x00000020
-	JB          single
-	VMOVUPS     (BX)(R8*1), Z4
-	VMOVUPS     (DX)(R8*1), Z5
-	VSUBPS      Z0, Z4, Z4
-	VMULPS      Z1, Z4, Z4
-	VMOVUPS     (AX)(R8*1), Z6
-	VFMADD231PS Z4, Z5, Z6
-	VMOVUPS     Z6, (AX)(R8*1)
-	VMOVUPS     (CX)(R8*1), Z6
-	VADDPS      Z5, Z6, Z6
-	VMOVUPS     Z6, (CX)(R8*1)
-	VMOVUPS     (SI)(R8*1), Z6
-	VMULPS      Z5, Z6, Z6
-	VADDPS      Z6, Z2, Z2
-	VFMADD231PS Z6, Z4, Z3
-	VMOVUPS     64(BX)(R8*1), Z4
-	VMOVUPS     64(DX)(R8*1), Z5
-	VSUBPS      Z0, Z4, Z4
-	VMULPS      Z1, Z4, Z4
-	VMOVUPS     64(AX)(R8*1), Z6
-	VFMADD231PS Z4, Z5, Z6
-	VMOVUPS     Z6, 64(AX)(R8*1)
-	VMOVUPS     64(CX)(R8*1), Z6
-	VADDPS      Z5, Z6, Z6
-	VMOVUPS     Z6, 64(CX)(R8*1)
-	VMOVUPS     64(SI)(R8*1), Z6
-	VMULPS      Z5, Z6, Z6
-	VADDPS      Z6, Z2, Z2
-	VFMADD231PS Z6, Z4, Z3
-	ADDQ        $0x00000080, R8
-	SUBQ        $0x00000020, DI
-	JMP         loop
-
-single:
+block:
 	CMPQ        DI, $0x00000010
 	JB          tail
 	VMOVUPS     (BX)(R8*1), Z4
@@ -7174,7 +6903,7 @@ single:
 	VFMADD231PS Z6, Z4, Z3
 	ADDQ        $0x00000040, R8
 	SUBQ        $0x00000010, DI
-	JMP         single
+	JMP         block
 
 tail:
 	TESTQ       DI, DI

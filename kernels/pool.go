@@ -211,7 +211,7 @@ func AvgPool2dBackward(dx, dy []float32, p PoolParams) {
 			for y := range oh {
 				r0, r1, gy := d[2*y*p.W:][:2*ow], d[(2*y+1)*p.W:][:2*ow], g[y*ow:][:ow]
 				for z, v := range gy {
-					v /= 4
+					v = float32(v / 4)
 					r0[2*z] += v
 					r0[2*z+1] += v
 					r1[2*z] += v

@@ -31,44 +31,50 @@ import (
 // runs five 10-row panels rather than four 12-row ones and a 2-row one); the
 // kernels for every height 1…mr exist, so nothing is padded. C accumulates
 // in place across the KC blocks: the first block applies beta, the others
-// add to C. The k loop is never split across threads, and every element of C
-// sees the same sequence of operations whatever the partition, so results
-// are bit-identical for any thread count. That leaves the partition free:
+// add to C. Every micro-kernel, assembly or Go, computes an element of C the
+// same way: one chain of fused multiply-adds over the block's k from zero,
+// a product with alpha, and a fused multiply-add of beta*C onto it. The k
+// loop is never split across threads and KC does not depend on the machine,
+// so every element of C sees the same sequence of operations whatever the
+// ISA, partition or thread count, and the results are bit-identical. That leaves the partition free:
 // large products split by columns or by rows balance the work among the
 // threads as they run (stripQueue, rowQueue), which keeps a slower core
 // from holding the others up.
 
 // Blocking holds the cache-blocking sizes of the SGEMM driver. A zero field
-// means the default, derived from the cache sizes cpuid reports and the
-// register tile of the current ISA.
+// means the default.
 type Blocking struct {
 	// KC is the depth of a packed block: the kc×nr slice of a B strip
-	// should stay in L1 beside the A panel streaming through. Default:
-	// three quarters of L1d over the slice's bytes per row (a cache line at
-	// least), no less than 256: 384 for AVX2's 16 columns and the pure-Go
-	// kernel's 4 with a 32 KiB L1d, 256 for AVX-512's 32.
+	// should stay in L1 beside the A panel streaming through. C adds up
+	// the products of one block at a time, so KC fixes the order of the
+	// additions that make each element of C: the default, DefaultKC, is the
+	// same on every machine, ISA and thread count, and so are the results.
+	// Another KC gives other (equally accurate) bits.
 	KC int
 	// MC is the number of rows of A packed at once (the MC×KC block lives
-	// in L2 or L3). Default: a quarter of L3.
+	// in L2 or L3); it does not change the results. Default: a quarter of
+	// L3.
 	MC int
 }
+
+// DefaultKC is the KC of every product unless SetSgemmBlocking sets
+// another. It was the AVX-512 kernel's KC when the cache sizes chose it
+// (AVX2's was 384), and it divides the depths of ViT-B's products (768,
+// 3072).
+const DefaultKC = 256
 
 var (
 	blockingMu sync.Mutex
 	blocking   Blocking // overrides set by SetSgemmBlocking
 )
 
-// cacheSizes returns the L1d and L3 sizes cpuid reports, with Zen 4's (32
-// KiB, 32 MiB) where it reports none.
-func cacheSizes() (l1, l3 int) {
-	l1, l3 = cpuid.CPU.Cache.L1D, cpuid.CPU.Cache.L3
-	if l1 <= 0 {
-		l1 = 32 << 10
+// l3Size returns the L3 size cpuid reports, or Zen 4's 32 MiB where it
+// reports none.
+func l3Size() int {
+	if l3 := cpuid.CPU.Cache.L3; l3 > 0 {
+		return l3
 	}
-	if l3 <= 0 {
-		l3 = 32 << 20
-	}
-	return l1, l3
+	return 32 << 20
 }
 
 // blockingFor returns the blocking the driver uses with kern: the
@@ -77,13 +83,11 @@ func blockingFor(kern *sgemmKernel) Blocking {
 	blockingMu.Lock()
 	b := blocking
 	blockingMu.Unlock()
-	l1, l3 := cacheSizes()
 	if b.KC <= 0 {
-		// The slice touches kc cache lines at least.
-		b.KC = clamp(l1*3/4/max(kern.nr*4, 64)/32*32, 256, 512)
+		b.KC = DefaultKC
 	}
 	if b.MC <= 0 {
-		b.MC = clamp(l3/4/(b.KC*4), 4*kern.mr, 8192)
+		b.MC = clamp(l3Size()/4/(b.KC*4), 4*kern.mr, 8192)
 	}
 	return b
 }

@@ -54,8 +54,9 @@ func sgemmTileGeneric(kc int, a, b []float32, ldb int, c []float32, ldc int, alp
 }
 
 // dot2x4 returns the 2×4 products of a packed 2-row micro-panel and kc rows
-// of b. It is apart from sgemmTileGeneric so that alpha and beta do not take
-// two of the registers the loop needs.
+// of b, each one chain of fused multiply-adds as in the assembly kernels.
+// It is apart from sgemmTileGeneric so that alpha and beta do not take two
+// of the registers the loop needs.
 func dot2x4(kc int, a, b []float32, ldb int) (c00, c01, c02, c03, c10, c11, c12, c13 float32) {
 	a = a[:kc*2]
 	for p := 0; p < kc; p++ {
@@ -63,28 +64,36 @@ func dot2x4(kc int, a, b []float32, ldb int) (c00, c01, c02, c03, c10, c11, c12,
 		ap := a[p*2 : p*2+2 : p*2+2]
 		b0, b1, b2, b3 := bp[0], bp[1], bp[2], bp[3]
 		a0, a1 := ap[0], ap[1]
-		c00 += a0 * b0
-		c01 += a0 * b1
-		c02 += a0 * b2
-		c03 += a0 * b3
-		c10 += a1 * b0
-		c11 += a1 * b1
-		c12 += a1 * b2
-		c13 += a1 * b3
+		c00 = fma32(a0, b0, c00)
+		c01 = fma32(a0, b1, c01)
+		c02 = fma32(a0, b2, c02)
+		c03 = fma32(a0, b3, c03)
+		c10 = fma32(a1, b0, c10)
+		c11 = fma32(a1, b1, c11)
+		c12 = fma32(a1, b2, c12)
+		c13 = fma32(a1, b3, c13)
 	}
 	return
 }
 
+// storeRow4 stores alpha*v + beta*c to c[:4] as the assembly kernels do:
+// the product with alpha rounded, then beta*c fused onto it (c is not read
+// when beta == 0).
 func storeRow4(c []float32, alpha, beta float32, v0, v1, v2, v3 float32) {
 	c = c[:4]
+	c[0] = storeC(c[0], alpha, beta, v0)
+	c[1] = storeC(c[1], alpha, beta, v1)
+	c[2] = storeC(c[2], alpha, beta, v2)
+	c[3] = storeC(c[3], alpha, beta, v3)
+}
+
+// storeC returns the new value of an element c of C whose k-sum is acc.
+func storeC(c, alpha, beta, acc float32) float32 {
+	v := float32(alpha * acc)
 	if beta == 0 {
-		c[0], c[1], c[2], c[3] = alpha*v0, alpha*v1, alpha*v2, alpha*v3
-		return
+		return v
 	}
-	c[0] = alpha*v0 + beta*c[0]
-	c[1] = alpha*v1 + beta*c[1]
-	c[2] = alpha*v2 + beta*c[2]
-	c[3] = alpha*v3 + beta*c[3]
+	return fma32(beta, c, v)
 }
 
 // sgemmTileGenericEdge handles the partial tiles of sgemmTileGeneric.
@@ -96,18 +105,14 @@ func sgemmTileGenericEdge(kc int, a, b []float32, ldb int, c []float32, ldc int,
 		for i, ai := range ap {
 			row := acc[i*nrGeneric : i*nrGeneric+nr]
 			for j, bj := range bp {
-				row[j] += ai * bj
+				row[j] = fma32(ai, bj, row[j])
 			}
 		}
 	}
 	for i := 0; i < mr; i++ {
 		ci := c[i*ldc : i*ldc+nr]
 		for j := range ci {
-			v := alpha * acc[i*nrGeneric+j]
-			if beta != 0 {
-				v += beta * ci[j]
-			}
-			ci[j] = v
+			ci[j] = storeC(ci[j], alpha, beta, acc[i*nrGeneric+j])
 		}
 	}
 }

@@ -286,10 +286,6 @@ func setPD(v *[16]float32, i int, x float64) {
 	v[2*i], v[2*i+1] = math.Float32frombits(uint32(b)), math.Float32frombits(uint32(b>>32))
 }
 
-func fma32(a, b, c float32) float32 {
-	return float32(math.FMA(float64(a), float64(b), float64(c)))
-}
-
 // run executes the TEXT block body until RET and reports a fault or an
 // unknown instruction.
 func (c *simCPU) run(body []string) error {

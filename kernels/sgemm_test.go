@@ -417,6 +417,68 @@ func TestSgemmParallelDeterministic(t *testing.T) {
 	})
 }
 
+// TestSgemmSameBitsAcrossISAs checks that every ISA and thread count gives
+// the same bits, with a k of several KC blocks and a partial one, every
+// transposition, alpha, beta and packed B: every micro-kernel makes each
+// element one chain of fused multiply-adds per block, and KC is fixed.
+func TestSgemmSameBitsAcrossISAs(t *testing.T) {
+	cases := []sgemmCase{
+		{m: 37, n: 75, k: 2*DefaultKC + 41, alpha: 1, beta: 0},
+		{transA: true, m: 13, n: 33, k: DefaultKC + 1, alpha: 0.7, beta: -0.3},
+		{transB: true, m: 50, n: 40, k: 3 * DefaultKC, alpha: 1, beta: 1},
+		{transA: true, transB: true, m: 25, n: 70, k: 300, alpha: -2, beta: 0.5},
+		{m: 7, n: 5, k: 9, alpha: 1, beta: 0.25},
+	}
+	for _, tc := range cases {
+		name := fmt.Sprintf("%v/%v/%dx%dx%d/alpha=%g/beta=%g", tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.beta)
+		t.Run(name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(11, 12))
+			a, b, c := tc.operands(rng)
+			var ref []float32
+			var refName string
+			for _, isa := range Supported() {
+				for _, threads := range []int{1, 3} {
+					for _, packed := range []bool{false, true} {
+						if packed && tc.transB {
+							continue // PackB packs op(B) the same way; one run is enough
+						}
+						got := c.clone()
+						prev, _ := Use(isa)
+						withThreads(threads, func() {
+							if packed {
+								pb := PackB(tc.transB, tc.k, tc.n, b.data(), b.ld)
+								SgemmPacked(tc.transA, tc.m, tc.alpha, a.data(), a.ld, pb, tc.beta, got.data(), got.ld)
+							} else {
+								Sgemm(tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, a.data(), a.ld, b.data(), b.ld, tc.beta, got.data(), got.ld)
+							}
+						})
+						Use(prev)
+						run := fmt.Sprintf("%v/threads=%d/packed=%v", isa, threads, packed)
+						if ref == nil {
+							ref, refName = got.buf, run
+							continue
+						}
+						if n := countBitDiffs(got.buf, ref); n > 0 {
+							t.Errorf("%s: %d of %d elements differ from %s", run, n, len(ref), refName)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// countBitDiffs returns the number of elements of x and y whose bits differ.
+func countBitDiffs(x, y []float32) int {
+	n := 0
+	for i := range x {
+		if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
+			n++
+		}
+	}
+	return n
+}
+
 func bitsEqual(x, y []float32) bool {
 	return slices.EqualFunc(x, y, func(a, b float32) bool { return math.Float32bits(a) == math.Float32bits(b) })
 }

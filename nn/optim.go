@@ -153,13 +153,13 @@ func (o *AdamW) Step(factor float64) {
 				o.m[p] = m
 			}
 			v := o.v[p]
-			decay := float32(1 - lr*g.WeightDecay)
+			decay := float32(1 - float64(lr*g.WeightDecay))
 			step := float32(lr / c1)
 			rc2 := float32(1 / math.Sqrt(c2))
 			for i, gi := range grad {
-				m[i] = float32(b1)*m[i] + float32(1-b1)*gi
-				v[i] = float32(b2)*v[i] + float32(1-b2)*gi*gi
-				w[i] = w[i]*decay - step*m[i]/(float32(math.Sqrt(float64(v[i])))*rc2+float32(eps))
+				m[i] = float32(float32(b1)*m[i]) + float32(float32(1-b1)*gi)
+				v[i] = float32(float32(b2)*v[i]) + float32(float32(1-b2)*gi*gi)
+				w[i] = float32(w[i]*decay) - step*m[i]/(float32(float32(math.Sqrt(float64(v[i])))*rc2)+float32(eps))
 			}
 		}
 	}

@@ -16,7 +16,7 @@ type InverseDecay struct {
 
 // Factor implements Schedule.
 func (s InverseDecay) Factor(step int) float64 {
-	return math.Pow(1+s.Gamma*float64(step), -s.Power)
+	return math.Pow(1+float64(s.Gamma*float64(step)), -s.Power)
 }
 
 // Constant is a schedule that keeps the base learning rate.
@@ -42,5 +42,5 @@ func (s WarmupCosine) Factor(step int) float64 {
 		return s.MinFactor
 	}
 	p := float64(step-s.Warmup) / float64(span)
-	return s.MinFactor + (1-s.MinFactor)*0.5*(1+math.Cos(math.Pi*p))
+	return s.MinFactor + float64((1-s.MinFactor)*0.5*(1+math.Cos(math.Pi*p)))
 }

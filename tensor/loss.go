@@ -59,7 +59,7 @@ func crossEntropyRows(op string, logits *Tensor, labels []int, labelSmoothing fl
 	out := Zeros(n)
 	for i, y := range labels {
 		row := lp[i*c : (i+1)*c]
-		out.data[i] = -(1-eps)*row[y] - eps/float32(c)*kernels.Sum(row)
+		out.data[i] = float32(-(1-eps)*row[y]) - float32(eps/float32(c)*kernels.Sum(row))
 	}
 	return record(out, op, func() {
 		if !logits.requiresGrad {
@@ -71,9 +71,9 @@ func crossEntropyRows(op string, logits *Tensor, labels []int, labelSmoothing fl
 			g := out.grad.data[i]
 			row, d := lp[i*c:(i+1)*c], dx[i*c:(i+1)*c]
 			for j, v := range row {
-				d[j] += g * (float32(math.Exp(float64(v))) - eps/float32(c))
+				d[j] += float32(g * (float32(math.Exp(float64(v))) - eps/float32(c)))
 			}
-			d[y] -= g * (1 - eps)
+			d[y] -= float32(g * (1 - eps))
 		}
 	}, logits)
 }
@@ -114,7 +114,7 @@ func softCrossEntropyRows(op string, logits, targets *Tensor) *Tensor {
 				d := logits.gradData()[i*c : (i+1)*c]
 				st := kernels.Sum(t)
 				for j, v := range row {
-					d[j] += g * (float32(math.Exp(float64(v)))*st - t[j])
+					d[j] += float32(g * (float32(float32(math.Exp(float64(v)))*st) - t[j]))
 				}
 			}
 			if targets.requiresGrad {
@@ -179,7 +179,7 @@ func KLDiv(logP, logQ *Tensor) *Tensor {
 		var s float64
 		for j := i * c; j < (i+1)*c; j++ {
 			if p := math.Exp(float64(lp[j])); p != 0 {
-				s += p * (float64(lp[j]) - float64(lq[j]))
+				s += float64(p * (float64(lp[j]) - float64(lq[j])))
 			}
 		}
 		out.data[i] = float32(s)
@@ -200,10 +200,10 @@ func KLDiv(logP, logQ *Tensor) *Tensor {
 				}
 				// d/dlogP_c = p_c·(log p_c − log q_c + 1), d/dlogQ_c = −p_c.
 				if dp != nil {
-					dp[j] += g * p * (lp[j] - lq[j] + 1)
+					dp[j] += float32(g * p * (lp[j] - lq[j] + 1))
 				}
 				if dq != nil {
-					dq[j] -= g * p
+					dq[j] -= float32(g * p)
 				}
 			}
 		}

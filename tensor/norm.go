@@ -141,7 +141,7 @@ func bnAffine(mean, rstd, gamma, beta []float32, ch int) (a, b float32) {
 	if gamma != nil {
 		a *= gamma[ch]
 	}
-	b = -mean[ch] * a
+	b = float32(-mean[ch] * a)
 	if beta != nil {
 		b += beta[ch]
 	}
@@ -195,7 +195,7 @@ func batchNorm(op string, x, weight, bias, runningMean, runningVar *Tensor, trai
 			for i := range n {
 				for _, v := range xd[block(i, ch):][:sp] {
 					d := float64(v) - mu
-					ss += d * d
+					ss += float64(d * d)
 				}
 			}
 			mean[ch] = float32(mu)
@@ -205,8 +205,8 @@ func batchNorm(op string, x, weight, bias, runningMean, runningVar *Tensor, trai
 		if runningMean != nil {
 			rm, rv := runningMean.Data(), runningVar.Data()
 			for ch := range c {
-				rm[ch] = (1-momentum)*rm[ch] + momentum*mean[ch]
-				rv[ch] = (1-momentum)*rv[ch] + momentum*float32(varU[ch])
+				rm[ch] = float32((1-momentum)*rm[ch]) + float32(momentum*mean[ch])
+				rv[ch] = float32((1-momentum)*rv[ch]) + float32(momentum*float32(varU[ch]))
 			}
 		}
 	} else {
@@ -258,7 +258,7 @@ func batchNorm(op string, x, weight, bias, runningMean, runningVar *Tensor, trai
 				sg += float64(kernels.Sum(g[o : o+sp]))
 				sgx += float64(kernels.Dot(g[o:o+sp], xd[o:o+sp]))
 			}
-			sgx = float64(rs) * (sgx - float64(mu)*sg)
+			sgx = float64(rs) * (sgx - float64(float64(mu)*sg))
 			if dgamma != nil {
 				dgamma[ch] += float32(sgx)
 			}

@@ -249,7 +249,7 @@ func Var(x *Tensor, dim int, keepdim bool, correction int) *Tensor {
 			var ss float64
 			for j := range sp.n {
 				dv := float64(xd[sp.at(o, j, i)]) - mu
-				ss += dv * dv
+				ss += float64(dv * dv)
 			}
 			r := o*sp.inner + i
 			mean[r], out.data[r] = float32(mu), float32(ss/denom)
@@ -268,7 +268,7 @@ func Var(x *Tensor, dim int, keepdim bool, correction int) *Tensor {
 				c := float32(2 / denom * float64(g[r]))
 				for j := range sp.n {
 					k := sp.at(o, j, i)
-					gd[k] += c * (xd[k] - mean[r])
+					gd[k] += float32(c * (xd[k] - mean[r]))
 				}
 			}
 		}
@@ -374,6 +374,6 @@ func (s dimSplit) scatterAdd(dst []float32, alpha float32, src []float32, o, i i
 		return
 	}
 	for j, v := range src {
-		dst[s.at(o, j, i)] += alpha * v
+		dst[s.at(o, j, i)] += float32(alpha * v)
 	}
 }

@@ -193,7 +193,7 @@ func Tanh(x *Tensor) *Tensor {
 		},
 		func(dx, dy, _, y []float32) {
 			for i, g := range dy {
-				dx[i] = g * (1 - y[i]*y[i])
+				dx[i] = g * (1 - float32(y[i]*y[i]))
 			}
 		})
 }

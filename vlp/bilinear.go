@@ -48,7 +48,7 @@ func filterWeights(in, out int, f filter) resampleWeights {
 	ws := make([]float64, taps)
 	inv := 1 / filterScale
 	for i := range out {
-		center := (float64(i) + 0.5) * scale
+		center := float64((float64(i) + 0.5) * scale)
 		lo := max(int(center-sup+0.5), 0)
 		hi := min(int(center+sup+0.5), in)
 		n := hi - lo

@@ -180,6 +180,90 @@ func (a *arch) loop(n GPVirtual, unroll int, body func(off Register, j int, tail
 	Label("done")
 }
 
+// Every sum over a vector follows one canonical order, on both ISAs and in
+// the generic code: element i is added, in order, to partial sum i%16, and
+// the 16 partial sums are combined by halving, p[l] += p[l+h] for l < h,
+// with h = 8, 4, 2, 1. One AVX-512 vector holds the 16 partials; AVX2 holds
+// them in two (lanes 0-7 and 8-15), and the float64 forms in twice as many.
+
+// reduceVecs is the number of vectors that hold the 16 partial sums.
+func (a *arch) reduceVecs() int { return 16 / a.lanes }
+
+// loop16 emits a loop over n elements in blocks of 16: it calls body for
+// vector j < reduceVecs() of each block, whose elements go to the partial
+// sums held by accumulator j, and then for the masked vectors of the last
+// n%16 elements (an AVX2 vector past the end is skipped). n and off are
+// clobbered.
+func (a *arch) loop16(n GPVirtual, body func(off Register, j int, tail bool)) {
+	off := GP64()
+	XORQ(off, off)
+	Label("block")
+	CMPQ(n, U32(16))
+	JB(LabelRef("tail"))
+	for j := range a.reduceVecs() {
+		body(off, j, false)
+	}
+	ADDQ(U32(64), off)
+	SUBQ(U32(16), n)
+	JMP(LabelRef("block"))
+
+	Label("tail")
+	TESTQ(n, n)
+	JZ(LabelRef("done"))
+	if a.isAVX512() {
+		a.prepareTail(n)
+		body(off, 0, true)
+	} else {
+		// The first vector takes min(n, 8) elements, the second the rest.
+		n1 := GP64()
+		MOVQ(n, n1)
+		CMPQ(n1, U32(8))
+		JB(LabelRef("half"))
+		MOVQ(U32(8), n1)
+		Label("half")
+		SUBQ(n1, n)
+		a.prepareTail(n1)
+		body(off, 0, true)
+		TESTQ(n, n)
+		JZ(LabelRef("done"))
+		a.prepareTail(n)
+		body(off, 1, true)
+	}
+	Label("done")
+}
+
+// zeros returns k zeroed vector registers.
+func (a *arch) zeros(k int) []VecVirtual {
+	v := make([]VecVirtual, k)
+	for i := range v {
+		v[i] = a.zero()
+	}
+	return v
+}
+
+// reduceAdd16 returns the sum of the 16 float32 partial sums in acc (one
+// vector per reduceVecs), combined in the canonical order.
+func (a *arch) reduceAdd16(acc []VecVirtual) VecVirtual {
+	if !a.isAVX512() {
+		VADDPS(acc[1], acc[0], acc[0]) // p[l] + p[l+8]
+	}
+	return a.reduceAdd(acc[0])
+}
+
+// reduceAddPD16 returns the sum of the 16 float64 partial sums in lo and hi
+// (the widened halves of the vectors of loop16's accumulators), combined in
+// the canonical order and rounded to float32.
+func (a *arch) reduceAddPD16(lo, hi []VecVirtual) VecVirtual {
+	if !a.isAVX512() {
+		// Partials 0-3, 4-7 | 8-11, 12-15: first p[l] + p[l+8].
+		VADDPD(lo[1], lo[0], lo[0])
+		VADDPD(hi[1], hi[0], hi[0])
+	}
+	// AVX-512: p[l] + p[l+8]; AVX2: p[l] + p[l+4] of the 8 left.
+	VADDPD(hi[0], lo[0], lo[0])
+	return a.reduceAddPD(lo[0])
+}
+
 // at returns the memory operand of vector j at byte offset off from base p.
 func (a *arch) at(p, off Register, j int) Mem {
 	return Mem{Base: p, Index: off, Scale: 1, Disp: j * a.bytes()}

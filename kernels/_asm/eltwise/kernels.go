@@ -279,37 +279,32 @@ func genSGD(a *arch) {
 }
 
 func genReductions(a *arch) {
-	// Sums and dot products accumulate in float64 lanes, as the generic
-	// code does, so long vectors lose nothing to the accumulation.
+	// Sums and dot products accumulate in float64 lanes, so long vectors
+	// lose nothing to the accumulation; every sum takes the canonical order
+	// of loop16.
 	a.fn("sum", "(x []float32) float32", "var s float64", "for _, v := range x {", "\ts += float64(v)", "}", "return float32(s)")
 	{
 		x, n := ptr("x"), length("x")
-		acc := make([]VecVirtual, 2*unrollReduce)
-		for i := range acc {
-			acc[i] = a.zero()
-		}
-		a.loop(n, unrollReduce, func(off Register, j int, tail bool) {
-			var lo, hi VecVirtual
+		lo, hi := a.zeros(a.reduceVecs()), a.zeros(a.reduceVecs())
+		a.loop16(n, func(off Register, j int, tail bool) {
+			var l, h VecVirtual
 			if tail {
-				lo, hi = a.widen(a.load(a.at(x, off, j), true))
+				l, h = a.widen(a.load(a.at(x, off, j), true))
 			} else {
-				lo, hi = a.widenMem(a.at(x, off, j))
+				l, h = a.widenMem(a.at(x, off, j))
 			}
-			VADDPD(lo, acc[2*j], acc[2*j])
-			VADDPD(hi, acc[2*j+1], acc[2*j+1])
+			VADDPD(l, lo[j], lo[j])
+			VADDPD(h, hi[j], hi[j])
 		})
-		Store(a.reduceAddPD(a.sumTree(acc, func(x, y, z Op) { VADDPD(x, y, z) })), ReturnIndex(0))
+		Store(a.reduceAddPD16(lo, hi), ReturnIndex(0))
 		end()
 	}
 
 	a.fn("dot", "(x, y []float32) float32", "var s float64", "for i, v := range x {", "\ts += float64(v) * float64(y[i])", "}", "return float32(s)")
 	{
 		x, y, n := ptr("x"), ptr("y"), length("x")
-		acc := make([]VecVirtual, 2*unrollReduce)
-		for i := range acc {
-			acc[i] = a.zero()
-		}
-		a.loop(n, unrollReduce, func(off Register, j int, tail bool) {
+		lo, hi := a.zeros(a.reduceVecs()), a.zeros(a.reduceVecs())
+		a.loop16(n, func(off Register, j int, tail bool) {
 			var xl, xh, yl, yh VecVirtual
 			if tail {
 				xl, xh = a.widen(a.load(a.at(x, off, j), true))
@@ -318,10 +313,10 @@ func genReductions(a *arch) {
 				xl, xh = a.widenMem(a.at(x, off, j))
 				yl, yh = a.widenMem(a.at(y, off, j))
 			}
-			VFMADD231PD(xl, yl, acc[2*j])
-			VFMADD231PD(xh, yh, acc[2*j+1])
+			VFMADD231PD(xl, yl, lo[j])
+			VFMADD231PD(xh, yh, hi[j])
 		})
-		Store(a.reduceAddPD(a.sumTree(acc, func(x, y, z Op) { VADDPD(x, y, z) })), ReturnIndex(0))
+		Store(a.reduceAddPD16(lo, hi), ReturnIndex(0))
 		end()
 	}
 
@@ -345,17 +340,14 @@ func genReductions(a *arch) {
 	{
 		m := a.broadcast("m")
 		x, n := ptr("x"), length("x")
-		acc := make([]VecVirtual, unrollReduce)
-		for i := range acc {
-			acc[i] = a.zero()
-		}
-		a.loop(n, unrollReduce, func(off Register, j int, tail bool) {
+		acc := a.zeros(a.reduceVecs())
+		a.loop16(n, func(off Register, j int, tail bool) {
 			v := a.load(a.at(x, off, j), tail)
 			VSUBPS(m, v, v)
 			a.zeroInactive(v, tail)
 			VFMADD231PS(v, v, acc[j])
 		})
-		Store(a.reduceAdd(a.sumTree(acc, func(x, y, z Op) { VADDPS(x, y, z) })), ReturnIndex(0))
+		Store(a.reduceAdd16(acc), ReturnIndex(0))
 		end()
 	}
 }
@@ -442,17 +434,16 @@ func genRows(a *arch) {
 	{
 		m := a.broadcast("m")
 		dst, x, n := ptr("dst"), ptr("x"), length("x")
-		lo, hi := a.zero(), a.zero()
-		a.loop(n, unrollMath, func(off Register, j int, tail bool) {
+		lo, hi := a.zeros(a.reduceVecs()), a.zeros(a.reduceVecs())
+		a.loop16(n, func(off Register, j int, tail bool) {
 			v := a.load(a.at(x, off, j), tail)
 			VSUBPS(m, v, v)
 			e := a.exp(v)
 			a.store(e, a.at(dst, off, j), tail)
 			a.zeroInactive(e, tail)
-			a.accumulatePD(e, lo, hi)
+			a.accumulatePD(e, lo[j], hi[j])
 		})
-		VADDPD(hi, lo, lo)
-		Store(a.reduceAddPD(lo), ReturnIndex(0))
+		Store(a.reduceAddPD16(lo, hi), ReturnIndex(0))
 		end()
 	}
 
@@ -460,16 +451,15 @@ func genRows(a *arch) {
 	{
 		m := a.broadcast("m")
 		x, n := ptr("x"), length("x")
-		lo, hi := a.zero(), a.zero()
-		a.loop(n, unrollMath, func(off Register, j int, tail bool) {
+		lo, hi := a.zeros(a.reduceVecs()), a.zeros(a.reduceVecs())
+		a.loop16(n, func(off Register, j int, tail bool) {
 			v := a.load(a.at(x, off, j), tail)
 			VSUBPS(m, v, v)
 			e := a.exp(v)
 			a.zeroInactive(e, tail)
-			a.accumulatePD(e, lo, hi)
+			a.accumulatePD(e, lo[j], hi[j])
 		})
-		VADDPD(hi, lo, lo)
-		Store(a.reduceAddPD(lo), ReturnIndex(0))
+		Store(a.reduceAddPD16(lo, hi), ReturnIndex(0))
 		end()
 	}
 
@@ -530,8 +520,8 @@ func genRows(a *arch) {
 	{
 		m, rs := a.broadcast("m"), a.broadcast("rs")
 		dgamma, dbeta, dy, x, gamma, n := ptr("dgamma"), ptr("dbeta"), ptr("dy"), ptr("x"), ptr("gamma"), length("x")
-		sg, sgx := a.zero(), a.zero()
-		a.loop(n, unrollMath, func(off Register, j int, tail bool) {
+		sg, sgx := a.zeros(a.reduceVecs()), a.zeros(a.reduceVecs())
+		a.loop16(n, func(off Register, j int, tail bool) {
 			v := a.load(a.at(x, off, j), tail)
 			d := a.load(a.at(dy, off, j), tail)
 			VSUBPS(m, v, v)
@@ -545,11 +535,11 @@ func genRows(a *arch) {
 			// Inactive lanes of d are 0, so g is 0 there.
 			g := a.load(a.at(gamma, off, j), tail)
 			VMULPS(d, g, g)
-			VADDPS(g, sg, sg)
-			VFMADD231PS(g, v, sgx)
+			VADDPS(g, sg[j], sg[j])
+			VFMADD231PS(g, v, sgx[j])
 		})
-		Store(a.reduceAdd(sg), ReturnIndex(0))
-		Store(a.reduceAdd(sgx), ReturnIndex(1))
+		Store(a.reduceAdd16(sg), ReturnIndex(0))
+		Store(a.reduceAdd16(sgx), ReturnIndex(1))
 		end()
 	}
 

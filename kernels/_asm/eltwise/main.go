@@ -1,7 +1,8 @@
 // Command eltwise generates the AVX2 and AVX-512 elementwise kernels of
 // package kernels: streaming arithmetic, float64-lane sums, exp, QuickGELU,
 // GELU, the row pieces of softmax and layer norm, and the momentum SGD
-// update.
+// update; and eltwise_consts.go, the constants of exp and GELU for the
+// generic code.
 //
 // Every kernel is written once against arch; the doc comment of each
 // generated function is the Go loop it computes.
@@ -10,12 +11,17 @@ package main
 //go:generate go run . -out ../../eltwise_amd64.s -stubs ../../eltwise_stubs_amd64.go -pkg kernels
 
 import (
+	"log"
+
 	. "github.com/mmcloughlin/avo/build"
 )
 
 func main() {
 	ConstraintExpr("amd64,!purego")
 	defineConsts()
+	if err := writeGoConsts(goConstsFile); err != nil {
+		log.Fatal(err)
+	}
 	for _, a := range []*arch{avx2, avx512} {
 		genArith(a)
 		genSGD(a)
