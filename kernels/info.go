@@ -23,28 +23,26 @@ type CPUInfo struct {
 	// (runtime.NumCPU). cpuid's count of physical cores is left out: on
 	// virtual machines it is what the hypervisor invents.
 	CPUs int
-	// L1D and L3 are the cache sizes in bytes that the SGEMM blocking is
-	// derived from; L1DAssumed and L3Assumed are set where cpuid reported
-	// no size and Zen 4's stands in.
-	L1D, L3               int
-	L1DAssumed, L3Assumed bool
+	// L3 is the cache size in bytes that the SGEMM blocking's MC is
+	// derived from; L3Assumed is set where cpuid reported no size and Zen
+	// 4's stands in. MC does not change results; KC, which does, is the
+	// same on every machine.
+	L3        int
+	L3Assumed bool
 	// Blocking is the SGEMM blocking that follows for ISA.
 	Blocking Blocking
 }
 
 // Info returns the kernels' view of this machine.
 func Info() CPUInfo {
-	l1, l3 := cacheSizes()
 	return CPUInfo{
-		ISA:        Current(),
-		Supported:  Supported(),
-		Threads:    Threads(),
-		Brand:      cpuid.CPU.BrandName,
-		CPUs:       runtime.NumCPU(),
-		L1D:        l1,
-		L3:         l3,
-		L1DAssumed: cpuid.CPU.Cache.L1D <= 0,
-		L3Assumed:  cpuid.CPU.Cache.L3 <= 0,
-		Blocking:   SgemmBlocking(),
+		ISA:       Current(),
+		Supported: Supported(),
+		Threads:   Threads(),
+		Brand:     cpuid.CPU.BrandName,
+		CPUs:      runtime.NumCPU(),
+		L3:        l3Size(),
+		L3Assumed: cpuid.CPU.Cache.L3 <= 0,
+		Blocking:  SgemmBlocking(),
 	}
 }

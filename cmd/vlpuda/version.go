@@ -21,8 +21,9 @@ var cmdVersion = &Command{
 	Long: `Version prints vlpuda's version and commit, the Go version that built
 it, the OS and architecture, and what the kernels chose on this machine:
 the instruction-set path (avx512, avx2 or generic; VLPUDA_ISA forces one),
-the threads and logical CPUs, and the L1d and L3 cache sizes that the
-SGEMM blocking is derived from. "vlpuda -version" is the same.
+the threads and logical CPUs, the L3 cache size that the SGEMM
+blocking's MC is derived from, and the blocking. "vlpuda -version" is
+the same.
 
 A release binary (make release) carries the version git describe gave;
 other builds report the module version and the VCS revision Go recorded,
@@ -98,8 +99,8 @@ func writeVersion(w io.Writer, v buildVersion, k kernels.CPUInfo) {
 	if k.Brand != "" {
 		fmt.Fprintf(w, "cpu       %s\n", k.Brand)
 	}
-	fmt.Fprintf(w, "caches    L1d %s, L3 %s; SGEMM blocking KC %d, MC %d\n",
-		cacheSize(k.L1D, k.L1DAssumed), cacheSize(k.L3, k.L3Assumed), k.Blocking.KC, k.Blocking.MC)
+	fmt.Fprintf(w, "caches    L3 %s; SGEMM blocking KC %d, MC %d (KC is the same on every machine)\n",
+		cacheSize(k.L3, k.L3Assumed), k.Blocking.KC, k.Blocking.MC)
 }
 
 // cacheSize formats a cache's size, saying when it is assumed.
