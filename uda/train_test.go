@@ -210,8 +210,7 @@ func TestReadCheckpointErrors(t *testing.T) {
 			kernels.SetThreads(threads + 1)
 			t.Cleanup(func() { kernels.SetThreads(threads) })
 			return shapeClasses
-		}, fmt.Sprintf("made with threads=%d isa=%v; this run has threads=%d isa=%v, which gives other numbers: resume with -threads %d\n",
-			threads, isa, threads+1, isa, threads)},
+		}, ""}, // the kernels give the same bits with any thread count
 		{"other kernel path", func(t *testing.T, _ *Config, _ *vlp.CLIP) []string {
 			if otherISA == isa {
 				t.Skipf("this build and CPU run only the %v kernels", isa)
@@ -221,8 +220,8 @@ func TestReadCheckpointErrors(t *testing.T) {
 			}
 			t.Cleanup(func() { kernels.Use(isa) })
 			return shapeClasses
-		}, fmt.Sprintf("made with threads=%d isa=%v; this run has threads=%d isa=%v, which gives other numbers: resume with VLPUDA_ISA=%v\n",
-			threads, isa, threads, otherISA, isa)},
+		}, ""}, // and on every path
+
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

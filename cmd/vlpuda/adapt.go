@@ -48,8 +48,8 @@ Output. DIR receives log.jsonl (loss terms every -log-every iterations, the
 evaluation after every epoch), checkpoint.safetensors (every epoch and on
 interrupt), task and best task files, confusion.csv, result.json and
 curves.png. A DIR that is not empty is refused unless -resume (continue its
-run: the same numbers as an uninterrupted one, given the same flags, seed,
--threads and kernel path, which the checkpoint records and checks) or
+run: the same numbers as an uninterrupted one, given the same flags and
+seed, with any -threads and kernel path) or
 -force (start over). -resume in a DIR without a checkpoint, such as that of
 a run killed in its first epoch, starts the run over and says so. The last
 epoch's accuracy is the result; the best epoch's is chosen with the target
@@ -77,7 +77,7 @@ var (
 	adVariant    = cmdAdapt.Flag.String("variant", "code", "loss equations: code (the authors') or paper (as printed)")
 	adPreset     = cmdAdapt.Flag.String("preset", "", "benchmark settings and data pipeline (default: -dataset)")
 	adSeed       = cmdAdapt.Flag.Uint64("seed", 42, "seed of the head, the sampling and the augmentations (the target stream uses seed+1)")
-	adThreads    = cmdAdapt.Flag.Int("threads", 0, "threads (0: all cores); resuming reproduces a run with the same count")
+	adThreads    = cmdAdapt.Flag.Int("threads", 0, "threads (0: all cores); results are the same with any count")
 	adWorkers    = cmdAdapt.Flag.Int("workers", 0, "image decoding goroutines per domain (0: one per core)")
 	adOut        = cmdAdapt.Flag.String("out", "", "output folder")
 	adResume     = cmdAdapt.Flag.Bool("resume", false, "continue the run whose checkpoint is in -out (a new run if -out is empty)")
