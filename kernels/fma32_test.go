@@ -28,10 +28,11 @@ func fma32Exact(x, y, z float32) float32 {
 func fma32Cases(rng *rand.Rand, n int) [][3]float32 {
 	inf := float32(math.Inf(1))
 	maxf, tiny := float32(math.MaxFloat32), float32(math.SmallestNonzeroFloat32)
+	negZero := float32(math.Copysign(0, -1))
 	cases := [][3]float32{
-		{0, 0, 0}, {-0.0, 0, 0}, {0, 0, float32(math.Copysign(0, -1))},
-		{float32(math.Copysign(0, -1)), 1, float32(math.Copysign(0, -1))},
-		{1, float32(math.Copysign(0, -1)), 0},
+		{0, 0, 0}, {negZero, 0, 0}, {0, 0, negZero},
+		{negZero, 1, negZero}, {negZero, negZero, 0},
+		{1, negZero, 0},
 		{1, 1, -1}, {-1, 1, 1}, {2, 3, -6},
 		{maxf, 2, 0}, {maxf, 2, -maxf}, {maxf, 1, maxf}, {-maxf, 1, -maxf},
 		{maxf, maxf, -inf}, {tiny, tiny, 0}, {tiny, 0.5, 0}, {tiny, 0.75, 0},
