@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
+	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/vlp"
@@ -86,7 +87,7 @@ func TestTrainDigests(t *testing.T) {
 // order, names included.
 func trainDigest(t *testing.T, tower string, method Method, rstTau float64) string {
 	t.Helper()
-	dir := filepath.Join("../../shared/fixtures/clip-tiny", tower)
+	dir := fixture.Path(t, "clip-tiny", tower)
 	c, err := vlp.ReadConfig(filepath.Join(dir, "config.json"))
 	if err != nil {
 		t.Fatal(err)
