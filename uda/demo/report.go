@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"image/draw"
 	"image/png"
 	"io"
 	"math"
@@ -14,9 +13,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"golang.org/x/image/font"
-	"golang.org/x/image/font/basicfont"
-	"golang.org/x/image/math/fixed"
+	"github.com/vlpuda/vlpuda/internal/barchart"
 )
 
 // Report is the outcome of Run: every run's result and what they were run
@@ -272,17 +269,7 @@ func (r *Report) write(out string) error {
 	return writeFileAtomic(filepath.Join(out, FileResults), append(js, '\n'))
 }
 
-// Chart layout, in pixels.
-const (
-	chartHeight = 420
-	chartTop    = 40
-	chartBottom = 60
-	chartLeft   = 50
-	chartLegend = 150
-	chartBar    = 18
-	chartGap    = 24
-)
-
+// chartColours are the methods' colours in the chart, zero-shot first.
 var chartColours = []color.RGBA{
 	{127, 127, 127, 255}, {31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255},
 	{214, 39, 40, 255}, {148, 103, 189, 255},
@@ -292,55 +279,28 @@ var chartColours = []color.RGBA{
 // and one for the average, one bar per method, 0 to 100 %, with the
 // standard deviation over seeds as a whisker.
 func (r *Report) Chart() *image.RGBA {
-	groups := len(r.Tasks) + 1
-	groupW := len(r.Methods)*chartBar + chartGap
-	width := chartLeft + groups*groupW + chartLegend
-	img := image.NewRGBA(image.Rect(0, 0, width, chartHeight))
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
-	plotH := chartHeight - chartTop - chartBottom
-	y := func(acc float64) int { return chartTop + plotH - int(math.Round(acc*float64(plotH))) }
-	label(img, chartLeft, 20, "target accuracy (%) after the last iteration", color.Black)
-	for v := 0; v <= 100; v += 20 {
-		yy := y(float64(v) / 100)
-		fillRect(img, image.Rect(chartLeft, yy, width-chartLegend, yy+1), color.RGBA{220, 220, 220, 255})
-		label(img, 10, yy+4, fmt.Sprintf("%3d", v), color.Black)
+	groups := make([]string, 0, len(r.Tasks)+1)
+	for _, task := range r.Tasks {
+		groups = append(groups, task.String())
 	}
-	for g := range groups {
-		x0 := chartLeft + g*groupW + chartGap/2
-		name := "Avg"
-		if g < len(r.Tasks) {
-			name = r.Tasks[g].String()
-		}
-		label(img, x0, chartHeight-chartBottom+18, name, color.Black)
-		for k, m := range r.Methods {
+	series := make([]string, len(r.Methods))
+	for k, m := range r.Methods {
+		series[k] = methodLabel(m)
+	}
+	c := barchart.Chart{
+		Title:       "target accuracy (%) after the last iteration",
+		Groups:      append(groups, "Avg"),
+		Series:      series,
+		Colours:     chartColours,
+		LegendWidth: 150,
+		Value: func(g, s int) barchart.Bar {
+			m := r.Methods[s]
 			c := r.Average(m)
 			if g < len(r.Tasks) {
 				c, _ = r.Cell(r.Tasks[g], m)
 			}
-			x := x0 + k*chartBar
-			col := chartColours[k%len(chartColours)]
-			fillRect(img, image.Rect(x+1, y(c.AccuracyLast), x+chartBar-1, y(0)), col)
-			if c.AccuracyLastStd > 0 {
-				mid := x + chartBar/2
-				fillRect(img, image.Rect(mid, y(c.AccuracyLast+c.AccuracyLastStd), mid+1, y(c.AccuracyLast-c.AccuracyLastStd)+1), color.Black)
-			}
-		}
+			return barchart.Bar{Mean: c.AccuracyLast, Std: c.AccuracyLastStd, OK: true}
+		},
 	}
-	fillRect(img, image.Rect(chartLeft, y(0), width-chartLegend, y(0)+1), color.Black)
-	for k, m := range r.Methods {
-		x, yy := width-chartLegend+10, chartTop+k*20
-		fillRect(img, image.Rect(x, yy, x+12, yy+12), chartColours[k%len(chartColours)])
-		label(img, x+18, yy+11, methodLabel(m), color.Black)
-	}
-	return img
-}
-
-func fillRect(img *image.RGBA, r image.Rectangle, c color.Color) {
-	draw.Draw(img, r, &image.Uniform{c}, image.Point{}, draw.Src)
-}
-
-// label draws s with its baseline at (x, y) in the 7×13 bitmap face.
-func label(img *image.RGBA, x, y int, s string, c color.Color) {
-	d := font.Drawer{Dst: img, Src: image.NewUniform(c), Face: basicfont.Face7x13, Dot: fixed.P(x, y)}
-	d.DrawString(s)
+	return c.Draw()
 }
