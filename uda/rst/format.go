@@ -67,6 +67,9 @@ func Marshal(r *Residual) ([]byte, error) {
 		b = appendGaps(b, s.Index)
 		if r.Encoding == Float32 {
 			for _, v := range s.Values {
+				if !finite(v) {
+					return nil, fmt.Errorf("rst: marshal: tensor %q: difference %v is not finite", s.Name, v)
+				}
 				b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 			}
 			continue
@@ -372,6 +375,15 @@ func (d *decoder) sparse(enc Encoding) Sparse {
 		s.Index[k] = prev
 	}
 	s.Values = make([]float32, nnz)
+	defer func() {
+		// A residual holds differences of finite weights; NaN or ±Inf
+		// (stored, or a float16 value the scale overflows) is damage.
+		for k, v := range s.Values {
+			if !finite(v) && d.err == nil {
+				d.fail("tensor %q: value %d is %v", s.Name, k, v)
+			}
+		}
+	}()
 	if enc == Float32 {
 		for k := range s.Values {
 			s.Values[k] = math.Float32frombits(binary.LittleEndian.Uint32(d.take(4)))
@@ -390,6 +402,9 @@ func (d *decoder) sparse(enc Encoding) Sparse {
 	}
 	return s
 }
+
+// finite reports whether v is neither NaN nor infinite.
+func finite(v float32) bool { return !math.IsNaN(float64(v)) && !math.IsInf(float64(v), 0) }
 
 // WriteFile writes r to path atomically: the file appears complete or not
 // at all (internal/atomicfile). If path exists, WriteFile fails with an
