@@ -91,6 +91,9 @@ func Marshal(r *Residual) ([]byte, error) {
 		b = appendString(b, t.Name)
 		b = appendShape(b, t.Shape)
 		for _, v := range t.Values {
+			if !finite(v) {
+				return nil, fmt.Errorf("rst: marshal: tensor %q: value %v is not finite", t.Name, v)
+			}
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 		}
 	}
@@ -232,6 +235,9 @@ func unmarshal(data []byte) (*Residual, error) {
 		t := Tensor{Name: name, Shape: shape, Values: make([]float32, n)}
 		for i := range t.Values {
 			t.Values[i] = math.Float32frombits(binary.LittleEndian.Uint32(d.take(4)))
+			if !finite(t.Values[i]) && d.err == nil {
+				d.fail("tensor %q: value %d is %v", name, i, t.Values[i])
+			}
 		}
 		r.Dense = append(r.Dense, t)
 	}
@@ -376,8 +382,9 @@ func (d *decoder) sparse(enc Encoding) Sparse {
 	}
 	s.Values = make([]float32, nnz)
 	defer func() {
-		// A residual holds differences of finite weights; NaN or ±Inf
-		// (stored, or a float16 value the scale overflows) is damage.
+		// A residual holds differences of finite weights (and its dense
+		// tensors finite weights); NaN or ±Inf, stored or a float16 value
+		// the scale overflows, is damage.
 		for k, v := range s.Values {
 			if !finite(v) && d.err == nil {
 				d.fail("tensor %q: value %d is %v", s.Name, k, v)
