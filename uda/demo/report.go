@@ -8,12 +8,12 @@ import (
 	"image/color"
 	"image/png"
 	"io"
-	"math"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/vlpuda/vlpuda/internal/barchart"
+	"github.com/vlpuda/vlpuda/internal/seedstat"
 )
 
 // Report is the outcome of Run: every run's result and what they were run
@@ -62,8 +62,8 @@ func (r *Report) Cell(t Task, m Method) (c Cell, ok bool) {
 		return c, false
 	}
 	c = Cell{
-		AccuracyLast: mean(last), AccuracyLastStd: std(last), AccuracyBest: mean(best),
-		StoredParams: mean(params), StoredBytes: mean(bytes), Density: mean(density),
+		AccuracyLast: seedstat.Mean(last), AccuracyLastStd: seedstat.Std(last), AccuracyBest: seedstat.Mean(best),
+		StoredParams: seedstat.Mean(params), StoredBytes: seedstat.Mean(bytes), Density: seedstat.Mean(density),
 	}
 	if len(last) > 1 {
 		c.Seeds = last
@@ -94,7 +94,7 @@ func (r *Report) Average(m Method) Cell {
 	var seedMeans []float64
 	for _, s := range r.Seeds {
 		if v := perSeed[s]; len(v) > 0 {
-			seedMeans = append(seedMeans, mean(v))
+			seedMeans = append(seedMeans, seedstat.Mean(v))
 		}
 	}
 	for _, c := range cells {
@@ -104,30 +104,11 @@ func (r *Report) Average(m Method) Cell {
 		a.StoredBytes += c.StoredBytes / float64(len(cells))
 		a.Density += c.Density / float64(len(cells))
 	}
-	a.AccuracyLastStd = std(seedMeans)
+	a.AccuracyLastStd = seedstat.Std(seedMeans)
 	if len(seedMeans) > 1 {
 		a.Seeds = seedMeans
 	}
 	return a
-}
-
-func mean(x []float64) float64 {
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
-}
-
-func std(x []float64) float64 {
-	if len(x) < 2 {
-		return 0
-	}
-	m, ss := mean(x), 0.0
-	for _, v := range x {
-		ss += (v - m) * (v - m)
-	}
-	return math.Sqrt(ss / float64(len(x)-1))
 }
 
 // methodLabel returns the method's name in the table, as the paper

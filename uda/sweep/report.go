@@ -4,9 +4,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"strings"
 
+	"github.com/vlpuda/vlpuda/internal/seedstat"
 	"github.com/vlpuda/vlpuda/uda"
 )
 
@@ -123,8 +123,8 @@ func (c *Cell) summarize() {
 	if c.Finished < c.Planned || c.Planned == 0 {
 		return
 	}
-	c.Last = &Stat{mean(c.PerSeed), std(c.PerSeed)}
-	c.Best = &Stat{mean(c.perSeedBest), std(c.perSeedBest)}
+	c.Last = &Stat{seedstat.Mean(c.PerSeed), seedstat.Std(c.PerSeed)}
+	c.Best = &Stat{seedstat.Mean(c.perSeedBest), seedstat.Std(c.perSeedBest)}
 }
 
 // average returns the cells' average over tasks per seed, then over the
@@ -148,29 +148,10 @@ func average(cells []Cell) Cell {
 			best[s] += c.perSeedBest[s] / float64(len(cells))
 		}
 	}
-	a.Last = &Stat{mean(last), std(last)}
-	a.Best = &Stat{mean(best), std(best)}
+	a.Last = &Stat{seedstat.Mean(last), seedstat.Std(last)}
+	a.Best = &Stat{seedstat.Mean(best), seedstat.Std(best)}
 	a.PerSeed = last
 	return a
-}
-
-func mean(x []float64) float64 {
-	var s float64
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
-}
-
-func std(x []float64) float64 {
-	if len(x) < 2 {
-		return 0
-	}
-	m, ss := mean(x), 0.0
-	for _, v := range x {
-		ss += (v - m) * (v - m)
-	}
-	return math.Sqrt(ss / float64(len(x)-1))
 }
 
 // WriteJSON writes the report as indented JSON.

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/vlpuda/vlpuda/internal/fixture"
+	"github.com/vlpuda/vlpuda/internal/seedstat"
 	"github.com/vlpuda/vlpuda/internal/shapes"
 	"github.com/vlpuda/vlpuda/uda"
 )
@@ -364,8 +365,8 @@ func TestReport(t *testing.T) {
 		first := r.Index - r.Index%2
 		l0, b0 := acc(first)
 		l1, b1 := acc(first + 1)
-		want := Stat{(l0 + l1) / 2, std([]float64{l0, l1})}
-		wantBest := Stat{(b0 + b1) / 2, std([]float64{b0, b1})}
+		want := Stat{(l0 + l1) / 2, seedstat.Std([]float64{l0, l1})}
+		wantBest := Stat{(b0 + b1) / 2, seedstat.Std([]float64{b0, b1})}
 		if !near(*cell.Last, want) || !near(*cell.Best, wantBest) {
 			t.Errorf("cell %s %s: last %+v best %+v, want %+v %+v", r.Method, r.Task, *cell.Last, *cell.Best, want, wantBest)
 		}
@@ -374,7 +375,7 @@ func TestReport(t *testing.T) {
 	avg := rep.Rows[0].Average.Last
 	s1 := (0.5 + 0.01*0 + 0.5 + 0.01*4) / 2
 	s2 := (0.5 + 0.01*1 + 0.5 + 0.01*5) / 2
-	if avg == nil || !near(*avg, Stat{(s1 + s2) / 2, std([]float64{s1, s2})}) {
+	if avg == nil || !near(*avg, Stat{(s1 + s2) / 2, seedstat.Std([]float64{s1, s2})}) {
 		t.Errorf("average of %s: %+v", rep.Rows[0].Method, avg)
 	}
 
