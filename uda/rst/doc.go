@@ -65,8 +65,10 @@
 //	            Float32: nnz × 4 bytes, the float32 bits of the trained w;
 //	            Float16: varint e, then nnz × 2 bytes, the binary16 of
 //	              (w − w0)·2^e, e chosen so the largest |w − w0| of the
-//	              tensor scales into [2¹⁴, 2¹⁵); loading computes
-//	              w0 + binary16·2^−e in float32
+//	              tensor scales into [2¹⁴, 2¹⁵) (e = 0 if every
+//	              difference is zero; a file with another e, or a
+//	              binary16·2^−e that is not a float32, is refused);
+//	              loading computes w0 + binary16·2^−e in float32
 //	dense     string name, shape, then numel × 4 bytes of float32 bits,
 //	          row-major
 //

@@ -403,9 +403,24 @@ func (d *decoder) sparse(enc Encoding) Sparse {
 		return s
 	}
 	d.b = d.b[n:]
+	var largest float64
 	for k := range s.Values {
-		h := dtype.HalfToFloat32(binary.LittleEndian.Uint16(d.take(2)))
-		s.Values[k] = float32(math.Ldexp(float64(h), -int(e)))
+		h := float64(dtype.HalfToFloat32(binary.LittleEndian.Uint16(d.take(2))))
+		v := float32(math.Ldexp(h, -int(e)))
+		if d.err == nil && finite(v) && math.Ldexp(float64(v), int(e)) != h {
+			d.fail("tensor %q: float16 value %d times 2^-%d is not a float32", s.Name, k, e)
+			return s
+		}
+		s.Values[k] = v
+		largest = max(largest, math.Abs(h))
+	}
+	// Marshal picks the one scale that puts the largest |value| in
+	// [2¹⁴, 2¹⁵) (0 when every value is zero); any other scale would
+	// not survive writing the residual again.
+	if d.err == nil && !math.IsNaN(largest) && !math.IsInf(largest, 0) {
+		if canonical := largest == 0 && e == 0 || largest >= 1<<14 && largest < 1<<15; !canonical {
+			d.fail("tensor %q: float16 scale 2^%d is not the one the format prescribes", s.Name, e)
+		}
 	}
 	return s
 }

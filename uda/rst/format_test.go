@@ -387,3 +387,55 @@ func FuzzUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// TestUnmarshalFloat16Scale checks that a Float16 tensor is accepted only
+// with the scale Marshal would write, so that every accepted file is
+// written back byte for byte: the largest stored binary16 in
+// [2¹⁴, 2¹⁵) (or every value zero with scale 0), and each value times
+// 2^−e a float32.
+func TestUnmarshalFloat16Scale(t *testing.T) {
+	r := &Residual{Encoding: Float16, Sparse: []Sparse{{Name: "layer", Shape: []int{4}, Index: []int{1, 3}, Values: []float32{1, 0.5}}}}
+	good, err := Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// name, shape (1, 4), nnz 2, gaps 1 1, then the zig-zag varint of
+	// e = 14 and the binary16 values 2¹⁴ and 2¹³.
+	prefix := []byte("layer\x01\x04\x02\x01\x01")
+	at := bytes.Index(good, prefix) + len(prefix)
+	if want := []byte{28, 0x00, 0x74, 0x00, 0x70}; !bytes.Equal(good[at:at+5], want) {
+		t.Fatalf("float16 tensor bytes % x, want % x", good[at:at+5], want)
+	}
+	tests := []struct {
+		name   string
+		body   []byte // e and the two binary16 values
+		errHas string // "" if accepted
+	}{
+		{"as written", []byte{28, 0x00, 0x74, 0x00, 0x70}, ""},
+		{"other scale, canonical values", []byte{30, 0x00, 0x74, 0x00, 0x70}, ""},
+		{"largest below 2^14", []byte{26, 0x00, 0x70, 0x00, 0x6c}, "float16 scale 2^13 is not the one"},
+		{"largest is 2^15", []byte{30, 0x00, 0x78, 0x00, 0x74}, "float16 scale 2^15 is not the one"},
+		{"zeros with a scale", []byte{10, 0x00, 0x00, 0x00, 0x80}, "float16 scale 2^5 is not the one"},
+		{"underflows float32", []byte{0x90, 0x03, 0x00, 0x74, 0x00, 0x70}, "is not a float32"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := slices.Concat(good[:at], tt.body, good[at+5:])
+			binary.LittleEndian.PutUint64(b[8:], uint64(len(b)))
+			got, err := Unmarshal(fixCRC(b))
+			if tt.errHas != "" {
+				if !errors.Is(err, ErrFormat) || !strings.Contains(err.Error(), tt.errHas) {
+					t.Errorf("Unmarshal error %v, want ErrFormat with %q", err, tt.errHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Unmarshal: %v", err)
+			}
+			again, err := Marshal(got)
+			if err != nil || !bytes.Equal(again, b) {
+				t.Errorf("written again: %v, same bytes %v", err, bytes.Equal(again, b))
+			}
+		})
+	}
+}
