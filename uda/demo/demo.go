@@ -433,10 +433,13 @@ func teacherInfo(path string) (string, int, error) {
 	if err != nil {
 		return "", 0, err
 	}
-	if g, ok := meta["vlpuda.gate"]; ok {
+	if g, ok := meta[pretrain.GateKey]; ok {
 		var r pretrain.GateResult
 		if err := json.Unmarshal([]byte(g), &r); err != nil {
 			return "", 0, fmt.Errorf("demo: teacher %s: gate metadata: %w", path, err)
+		}
+		if r.MNISTHeldOutImages == 0 {
+			return "", 0, fmt.Errorf("demo: teacher %s: its gate record %s has no accuracy on MNIST's held-out training images (an earlier gate measured MNIST test, a target of the demo; 'vlpuda check-teacher -write %s' measures and records it)", path, g, path)
 		}
 		if err := pretrain.DefaultGate.Check(r); err != nil {
 			return "", 0, fmt.Errorf("demo: teacher %s: %w ('vlpuda check-teacher %s' measures it again)", path, err, path)

@@ -441,3 +441,52 @@ func TestStepBinLookup(t *testing.T) {
 		check(d)
 	}
 }
+
+// TestTeacherGateRecord checks which gate records in a teacher's metadata
+// the demo accepts: none, or a passing one measured on MNIST's held-out
+// training images; a record of the earlier gate on MNIST test, a target of
+// the demo, is refused with the command that measures it again.
+func TestTeacherGateRecord(t *testing.T) {
+	m, _, err := pretrain.Load(tinyTeacher(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass := pretrain.GateResult{HeldOut: 0.95, HeldOutImages: 1000, MNISTHeldOut: 0.7, MNISTHeldOutImages: 10000, PromptCosine: 0.5}
+	fail := pass
+	fail.MNISTHeldOut = 0.85
+	record := func(r pretrain.GateResult) string {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, tc := range []struct {
+		name   string
+		record string // "": none
+		want   string // a part of the error; "" to pass
+	}{
+		{"no record", "", ""},
+		{"passing record", record(pass), ""},
+		{"failing record", record(fail), "teacher fails the gate"},
+		{"record of the MNIST-test gate", `{"heldout_accuracy":0.952,"heldout_images":1000,"mnist_accuracy":0.7731,"mnist_images":10000,"prompt_max_cosine":0.54}`, "check-teacher -write"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			meta := map[string]string{}
+			if tc.record != "" {
+				meta[pretrain.GateKey] = tc.record
+			}
+			path := filepath.Join(t.TempDir(), "teacher.safetensors")
+			if err := pretrain.Save(path, m, meta, false); err != nil {
+				t.Fatal(err)
+			}
+			_, size, err := teacherInfo(path)
+			switch {
+			case tc.want == "" && (err != nil || size != m.Config.ImageResolution):
+				t.Errorf("teacherInfo: size %d, %v; want %d and no error", size, err, m.Config.ImageResolution)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("teacherInfo: %v, want an error saying %q", err, tc.want)
+			}
+		})
+	}
+}
