@@ -291,8 +291,8 @@ func (r *Report) write(out string) error {
 }
 
 // chartLegendWidth is the width of the chart's legend, which holds the
-// longest label (Report.Label) at 7 pixels a character.
-const chartLegendWidth = 300
+// longest label (Report.Label) at 7 pixels a character after its swatch.
+const chartLegendWidth = 320
 
 // chartColours are the methods' colours in the chart, zero-shot first.
 var chartColours = []color.RGBA{
@@ -310,7 +310,7 @@ func (r *Report) Chart() *image.RGBA {
 	}
 	series := make([]string, len(r.Methods))
 	for k, m := range r.Methods {
-		series[k] = r.Label(m)
+		series[k] = strings.ReplaceAll(r.Label(m), "τ", "tau") // the chart's font is ASCII
 	}
 	c := barchart.Chart{
 		Title:       "target accuracy (%) after the last iteration",
