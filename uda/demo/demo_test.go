@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -443,6 +444,13 @@ func TestSettingsConfigRST(t *testing.T) {
 		if err := c.Validate(); err != nil {
 			t.Errorf("%s: %v", tc.m, err)
 		}
+	}
+	// The paper's row is the capped row with the cap off and its τ: the
+	// validation runs that chose PaperTau ran it so (PROTOCOL.md).
+	off := s
+	off.Tau, off.MaxDensity = s.PaperTau, 0
+	if a, b := s.Config(CMKDRSTPaper, 2), off.Config(CMKDRST, 2); !reflect.DeepEqual(a, b) {
+		t.Errorf("cmkd+rst-paper config %+v differs from cmkd+rst without a cap %+v", a, b)
 	}
 }
 
