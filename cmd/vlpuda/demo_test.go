@@ -28,7 +28,7 @@ func TestDemoCommand(t *testing.T) {
 	if len(got.Tasks) != 1 || got.Tasks[0] != "fonts->mnist" {
 		t.Errorf("tasks %v, want [fonts->mnist]", got.Tasks)
 	}
-	for _, m := range []string{"zero-shot", "source-only", "cmkd", "cmkd+rst", "cmkd+fixmatch"} {
+	for _, m := range []string{"zero-shot", "source-only", "cmkd", "cmkd+rst", "cmkd+rst-paper", "cmkd+fixmatch"} {
 		for _, key := range []string{"accuracy_last", "accuracy_best", "stored_params", "stored_bytes"} {
 			if _, ok := got.Results["fonts->mnist"][m][key].(float64); !ok {
 				t.Errorf("results[fonts->mnist][%s] has no %s", m, key)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -47,13 +48,26 @@ func TestCheckTeacherCommand(t *testing.T) {
 		if err := json.Unmarshal([]byte(stdout), &r); err != nil {
 			t.Fatalf("stdout %q: %v", stdout, err)
 		}
-		if r.Pass || r.HeldOutImages != 1000 || r.MNISTImages != 10000 {
-			t.Errorf("result %+v: want a failure measured on 1000 renders and 10000 MNIST images", r)
+		if r.Pass || r.HeldOutImages != 1000 || r.MNISTHeldOutImages != 10000 {
+			t.Errorf("result %+v: want a failure measured on 1000 renders and 10000 held-out MNIST training images", r)
 		}
-		for _, s := range []string{"teacher fails the gate", "held-out renders", "MNIST test", "max prompt cosine"} {
+		for _, s := range []string{"teacher fails the gate", "held-out renders", "MNIST held-out train", "max prompt cosine"} {
 			if !strings.Contains(stderr, s) {
 				t.Errorf("stderr lacks %q: %s", s, stderr)
 			}
+		}
+	})
+	t.Run("-write leaves a failing model as it was", func(t *testing.T) {
+		path := tinyTeacher(t, true)
+		before, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code, _, stderr := runVlpuda(t, "check-teacher", "-write", path); code != 1 || !strings.Contains(stderr, "teacher fails the gate") {
+			t.Errorf("exit %d, stderr %q: want 1 and the gate's failure", code, stderr)
+		}
+		if after, err := os.ReadFile(path); err != nil || !bytes.Equal(after, before) {
+			t.Errorf("the model file changed (%v)", err)
 		}
 	})
 	t.Run("not a teacher", func(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
+	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/digits"
 	"github.com/vlpuda/vlpuda/uda/pretrain"
@@ -23,17 +24,21 @@ import (
 // Method names a row of the table.
 type Method string
 
-// The methods of the table, in its order.
+// The methods of the table, in its order. CMKDRST is RST with the demo's
+// cap on the share of the tower that may change (Settings.MaxDensity);
+// CMKDRSTPaper is the paper's RST, its threshold alone
+// (Settings.PaperTau).
 const (
 	ZeroShot     Method = "zero-shot"
 	SourceOnly   Method = "source-only"
 	CMKD         Method = "cmkd"
 	CMKDRST      Method = "cmkd+rst"
+	CMKDRSTPaper Method = "cmkd+rst-paper"
 	CMKDFixMatch Method = "cmkd+fixmatch"
 )
 
 // Methods lists every method in the table's order.
-var Methods = []Method{ZeroShot, SourceOnly, CMKD, CMKDRST, CMKDFixMatch}
+var Methods = []Method{ZeroShot, SourceOnly, CMKD, CMKDRST, CMKDRSTPaper, CMKDFixMatch}
 
 // ParseMethod returns the method named s, one of Methods.
 func ParseMethod(s string) (Method, error) {
@@ -59,9 +64,12 @@ type Settings struct {
 	HeadLRMult float64 `json:"head_lr_mult"`
 	// Tau is RST's threshold τ for cmkd+rst. MaxDensity, if positive,
 	// also caps the share of tower elements that may differ from the
-	// teacher (rst.Projector.SetMaxDensity).
+	// teacher (rst.Projector.SetMaxDensity), after every step.
 	Tau        float64 `json:"tau"`
 	MaxDensity float64 `json:"rst_max_density,omitempty"`
+	// PaperTau is RST's threshold τ for cmkd+rst-paper, which has no cap:
+	// the paper's RST.
+	PaperTau float64 `json:"paper_tau"`
 	// FixMatchWeight is λ_fm and FixMatchThreshold τ_fm for
 	// cmkd+fixmatch (uda.Objective).
 	FixMatchWeight    float64 `json:"fixmatch_weight"`
@@ -77,7 +85,7 @@ type Settings struct {
 func DefaultSettings() Settings {
 	return Settings{
 		Iterations: 600, Epochs: 3, Batch: 32,
-		LR: 1e-3, HeadLRMult: 10, Tau: 1e-6, MaxDensity: 0.005,
+		LR: 1e-3, HeadLRMult: 10, Tau: 1e-6, MaxDensity: 0.005, PaperTau: 5e-4,
 		FixMatchWeight: 0.1, FixMatchThreshold: 0.95,
 		TrainImages: 20000, TestImages: 2000,
 	}
@@ -101,8 +109,8 @@ func (s Settings) Validate() error {
 		return fmt.Errorf("demo: batch %d, %d train and %d test images: want a positive batch and no negative counts", s.Batch, s.TrainImages, s.TestImages)
 	case s.TrainImages > 0 && s.TrainImages < s.Batch:
 		return fmt.Errorf("demo: %d training images are fewer than one batch of %d", s.TrainImages, s.Batch)
-	case !(s.Tau > 0):
-		return fmt.Errorf("demo: RST τ %g: want a positive threshold", s.Tau)
+	case !(s.Tau > 0) || !(s.PaperTau > 0):
+		return fmt.Errorf("demo: RST τ %g, paper RST τ %g: want positive thresholds", s.Tau, s.PaperTau)
 	case !(s.MaxDensity >= 0 && s.MaxDensity < 1):
 		return fmt.Errorf("demo: RST density cap %g: want 0 (none) or a fraction below 1", s.MaxDensity)
 	case !(s.FixMatchWeight >= 0) || !(s.FixMatchThreshold >= 0 && s.FixMatchThreshold <= 1):
@@ -115,14 +123,14 @@ func (s Settings) Validate() error {
 // and seed: the paper's shared settings (uda.DefaultConfig: SGD with
 // Nesterov momentum 0.9, weight decay 5e-4, the inverse-decay schedule,
 // the code's CMKD objective with λ 0.25/0.1/0.025) with s's iterations,
-// learning rates, τ and FixMatch weight and threshold, and the λ ramp
-// saturating at the last iteration.
+// learning rates, τ (and cap) and FixMatch weight and threshold, and the
+// λ ramp saturating at the last iteration.
 func (s Settings) Config(m Method, seed uint64) uda.Config {
 	c := uda.DefaultConfig()
 	switch m {
 	case SourceOnly:
 		c.Objective = uda.DefaultObjective(uda.MethodSourceOnly)
-	case CMKD, CMKDRST:
+	case CMKD, CMKDRST, CMKDRSTPaper:
 		c.Objective = uda.DefaultObjective(uda.MethodCMKD)
 	case CMKDFixMatch:
 		c.Objective = uda.DefaultObjective(uda.MethodCMKDFixMatch)
@@ -130,8 +138,11 @@ func (s Settings) Config(m Method, seed uint64) uda.Config {
 	default:
 		panic(fmt.Sprintf("demo: Settings.Config: %q trains nothing", m))
 	}
-	if m == CMKDRST {
+	switch m {
+	case CMKDRST:
 		c.RSTTau, c.RSTMaxDensity = s.Tau, s.MaxDensity
+	case CMKDRSTPaper:
+		c.RSTTau = s.PaperTau
 	}
 	c.Objective.Ramp.MaxIter = s.Iterations
 	c.Epochs, c.ItersPerEpoch = s.Epochs, s.Iterations/s.Epochs
@@ -270,7 +281,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	fp, size, err := teacherInfo(cfg.Teacher)
+	fp, size, params, err := teacherInfo(cfg.Teacher)
 	if err != nil {
 		return nil, err
 	}
@@ -282,7 +293,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, err
 	}
 	d := &domains{opt: cfg.Domains, size: size, cache: map[domainKey]*digits.Dataset{}}
-	rep := &Report{Settings: cfg.Settings, Teacher: cfg.Teacher, TeacherFingerprint: fp, Tasks: cfg.Tasks, Methods: cfg.Methods, Seeds: cfg.Seeds, Notes: cfg.notes}
+	rep := &Report{Settings: cfg.Settings, Teacher: cfg.Teacher, TeacherFingerprint: fp, TeacherParams: params, Tasks: cfg.Tasks, Methods: cfg.Methods, Seeds: cfg.Seeds, Notes: cfg.notes}
 	start := time.Now()
 	total := len(cfg.Tasks) * len(cfg.Methods) * len(cfg.Seeds)
 	k := 0
@@ -426,23 +437,27 @@ func goOnly(tasks []Task) bool {
 	return true
 }
 
-// teacherInfo returns the fingerprint of the teacher's image tower and its
-// resolution, after checking that the file is a gated teacher.
-func teacherInfo(path string) (string, int, error) {
+// teacherInfo returns the fingerprint of the teacher's image tower, its
+// resolution and its number of parameters, after checking that the file
+// is a gated teacher.
+func teacherInfo(path string) (fp string, size, params int, err error) {
 	m, meta, err := pretrain.Load(path)
 	if err != nil {
-		return "", 0, err
+		return "", 0, 0, err
 	}
-	if g, ok := meta["vlpuda.gate"]; ok {
+	if g, ok := meta[pretrain.GateKey]; ok {
 		var r pretrain.GateResult
 		if err := json.Unmarshal([]byte(g), &r); err != nil {
-			return "", 0, fmt.Errorf("demo: teacher %s: gate metadata: %w", path, err)
+			return "", 0, 0, fmt.Errorf("demo: teacher %s: gate metadata: %w", path, err)
+		}
+		if r.MNISTHeldOutImages == 0 {
+			return "", 0, 0, fmt.Errorf("demo: teacher %s: its gate record %s has no accuracy on MNIST's held-out training images (an earlier gate measured MNIST test, a target of the demo; 'vlpuda check-teacher -write %s' measures and records it)", path, g, path)
 		}
 		if err := pretrain.DefaultGate.Check(r); err != nil {
-			return "", 0, fmt.Errorf("demo: teacher %s: %w ('vlpuda check-teacher %s' measures it again)", path, err, path)
+			return "", 0, 0, fmt.Errorf("demo: teacher %s: %w ('vlpuda check-teacher %s' measures it again)", path, err, path)
 		}
 	}
-	return rst.FingerprintOf(rst.ImageTower(m)).String(), m.Config.ImageResolution, nil
+	return rst.FingerprintOf(rst.ImageTower(m)).String(), m.Config.ImageResolution, nn.CountParams(m), nil
 }
 
 // prepareOut creates out, or checks that it holds nothing but an

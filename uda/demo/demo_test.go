@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -22,7 +23,7 @@ import (
 // fakeReport has two tasks, three methods and two seeds.
 func fakeReport() *Report {
 	a, b := Task{"mnist", "mnistm"}, Task{"fonts", "mnist"}
-	r := &Report{Settings: DefaultSettings(), Tasks: []Task{a, b}, Methods: []Method{ZeroShot, CMKD, CMKDRST}, Seeds: []uint64{1, 2}}
+	r := &Report{Settings: DefaultSettings(), TeacherParams: 4682585, Tasks: []Task{a, b}, Methods: []Method{ZeroShot, CMKD, CMKDRST, CMKDRSTPaper}, Seeds: []uint64{1, 2}}
 	add := func(t Task, m Method, seed uint64, last, best float64, params int, bytes int64, density float64) {
 		r.Runs = append(r.Runs, RunResult{RunID: RunID{t, m, seed}, AccuracyLast: last, AccuracyBest: best,
 			StoredParams: params, StoredBytes: bytes, Density: density})
@@ -35,6 +36,8 @@ func fakeReport() *Report {
 		add(b, CMKD, seed, 0.79+d, 0.85, 1000, 4000, 0)
 		add(a, CMKDRST, seed, 0.68+d, 0.70, 30, 200, 0.002)
 		add(b, CMKDRST, seed, 0.78+d, 0.80, 10, 100, 0.001)
+		add(a, CMKDRSTPaper, seed, 0.66+d, 0.67, 60, 400, 0.004)
+		add(b, CMKDRSTPaper, seed, 0.76+d, 0.77, 20, 200, 0.002)
 	}
 	return r
 }
@@ -84,10 +87,11 @@ func TestReportTable(t *testing.T) {
 	want := [][]string{
 		{"Target accuracy", "mean ± std over 2 seeds"},
 		{"Method", "mnist→mnistm", "fonts→mnist", "Avg", "params/task", "bytes/task"},
-		{"CLIP zero-shot", "40.0±0.0", "60.0±0.0", "50.0±0.0", "0 B"},
+		{"mini-CLIP zero-shot (4.7 M)", "40.0±0.0", "60.0±0.0", "50.0±0.0", "0 B"},
 		{"CMKD", "72.0±1.4", "82.0±1.4", "77.0±1.4", "1000", "3.9 KiB"},
-		{"CMKD+RST", "71.0±1.4", "81.0±1.4", "76.0±1.4", "20 (0.15 % of the tower)", "150 B"},
-		{"Best epoch", "oracle", "CMKD 80.0", "CMKD+RST 75.0"},
+		{"CMKD+RST (τ 1e-6, top 0.5 %/step cap)", "71.0±1.4", "81.0±1.4", "76.0±1.4", "20 (0.15 % of the tower)", "150 B"},
+		{"CMKD+RST (paper: τ 5e-4 only)", "69.0±1.4", "79.0±1.4", "74.0±1.4", "40 (0.30 % of the tower)", "300 B"},
+		{"Best epoch", "oracle", "CMKD 80.0", "CMKD+RST (τ 1e-6, top 0.5 %/step cap) 75.0", "CMKD+RST (paper: τ 5e-4 only) 72.0"},
 	}
 	if len(lines) < len(want) {
 		t.Fatalf("table has %d lines, want at least %d:\n%s", len(lines), len(want), buf.String())
@@ -108,16 +112,23 @@ func TestReportSummaryJSON(t *testing.T) {
 	}
 	var got struct {
 		Tasks   []string
+		Labels  map[string]string
 		Results map[string]map[string]map[string]any
 	}
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
+	for m, want := range map[string]string{"zero-shot": "mini-CLIP zero-shot (4.7 M)", "cmkd": "CMKD",
+		"cmkd+rst": "CMKD+RST (τ 1e-6, top 0.5 %/step cap)", "cmkd+rst-paper": "CMKD+RST (paper: τ 5e-4 only)"} {
+		if got.Labels[m] != want {
+			t.Errorf("labels[%q] = %q, want %q", m, got.Labels[m], want)
+		}
+	}
 	if want := []string{"mnist->mnistm", "fonts->mnist"}; strings.Join(got.Tasks, ",") != strings.Join(want, ",") {
 		t.Errorf("tasks %v, want %v", got.Tasks, want)
 	}
 	for _, task := range []string{"mnist->mnistm", "fonts->mnist", "average"} {
-		for _, m := range []string{"zero-shot", "cmkd", "cmkd+rst"} {
+		for _, m := range []string{"zero-shot", "cmkd", "cmkd+rst", "cmkd+rst-paper"} {
 			c, ok := got.Results[task][m]
 			if !ok {
 				t.Errorf("no results[%q][%q] in %s", task, m, b)
@@ -141,7 +152,7 @@ func TestChart(t *testing.T) {
 	// One group per task and the average, one bar per method; the bars
 	// themselves are barchart's to test.
 	groups, bars := len(r.Tasks)+1, len(r.Methods)
-	if b := img.Bounds(); b.Dx() != 50+groups*(bars*18+24)+150 {
+	if b := img.Bounds(); b.Dx() != 50+groups*(bars*18+24)+chartLegendWidth {
 		t.Errorf("chart is %v for %d groups of %d bars", b, groups, bars)
 	}
 }
@@ -167,7 +178,7 @@ func tinyConfig(t *testing.T, teacher, out string) Config {
 	return Config{
 		Teacher: teacher, Out: out,
 		Tasks: []Task{FallbackTask}, Methods: Methods, Seeds: []uint64{1},
-		Settings: Settings{Iterations: 4, Epochs: 2, Batch: 4, LR: 1e-3, HeadLRMult: 10, Tau: 1e-4, FixMatchWeight: 0.5, FixMatchThreshold: 0.95, TrainImages: 20, TestImages: 20},
+		Settings: Settings{Iterations: 4, Epochs: 2, Batch: 4, LR: 1e-3, HeadLRMult: 10, Tau: 1e-4, PaperTau: 1e-4, FixMatchWeight: 0.5, FixMatchThreshold: 0.95, TrainImages: 20, TestImages: 20},
 		Domains:  digits.Options{CacheDir: t.TempDir()}, // Go faces only
 	}
 }
@@ -227,7 +238,7 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for m, want := range map[Method]bool{ZeroShot: true, SourceOnly: true, CMKD: false, CMKDRST: false, CMKDFixMatch: false} {
+	for m, want := range map[Method]bool{ZeroShot: true, SourceOnly: true, CMKD: false, CMKDRST: false, CMKDRSTPaper: false, CMKDFixMatch: false} {
 		if cached[m] != want {
 			t.Errorf("%s: cached %v, want %v", m, cached[m], want)
 		}
@@ -247,7 +258,7 @@ func TestRun(t *testing.T) {
 			if r.StoredParams != 0 || r.StoredBytes != 0 {
 				t.Errorf("zero-shot stores %d params, %d bytes; want none", r.StoredParams, r.StoredBytes)
 			}
-		case CMKDRST:
+		case CMKDRST, CMKDRSTPaper:
 			if r.StoredParams >= r.TowerParams || r.Density >= 1 {
 				t.Errorf("RST stores %d of %d tower params (density %v)", r.StoredParams, r.TowerParams, r.Density)
 			}
@@ -379,6 +390,8 @@ func TestSettingsValidate(t *testing.T) {
 		{"quick", func(s *Settings) { *s = QuickSettings() }, true},
 		{"iterations not a multiple of epochs", func(s *Settings) { s.Iterations = 601 }, false},
 		{"zero tau", func(s *Settings) { s.Tau = 0 }, false},
+		{"zero paper tau", func(s *Settings) { s.PaperTau = 0 }, false},
+		{"NaN paper tau", func(s *Settings) { s.PaperTau = math.NaN() }, false},
 		{"density 1", func(s *Settings) { s.MaxDensity = 1 }, false},
 		{"negative FixMatch weight", func(s *Settings) { s.FixMatchWeight = -0.5 }, false},
 		{"NaN FixMatch weight", func(s *Settings) { s.FixMatchWeight = math.NaN() }, false},
@@ -405,6 +418,68 @@ func TestSettingsConfigFixMatch(t *testing.T) {
 	}
 	if c := s.Config(CMKD, 3); c.Objective.Method != uda.MethodCMKD {
 		t.Errorf("cmkd objective method %v, want %v", c.Objective.Method, uda.MethodCMKD)
+	}
+}
+
+// TestSettingsConfigRST checks that the capped RST row gets τ and the
+// cap, the paper's row its own τ and no cap, and the other methods no RST.
+func TestSettingsConfigRST(t *testing.T) {
+	s := DefaultSettings()
+	s.Tau, s.MaxDensity, s.PaperTau = 1e-6, 0.005, 3e-4
+	for _, tc := range []struct {
+		m          Method
+		tau, cap   float64
+		objectiveM uda.Method
+	}{
+		{CMKDRST, 1e-6, 0.005, uda.MethodCMKD},
+		{CMKDRSTPaper, 3e-4, 0, uda.MethodCMKD},
+		{CMKD, 0, 0, uda.MethodCMKD},
+		{CMKDFixMatch, 0, 0, uda.MethodCMKDFixMatch},
+		{SourceOnly, 0, 0, uda.MethodSourceOnly},
+	} {
+		c := s.Config(tc.m, 1)
+		if c.RSTTau != tc.tau || c.RSTMaxDensity != tc.cap || c.Objective.Method != tc.objectiveM {
+			t.Errorf("%s: τ %g, cap %g, objective %v; want %g, %g, %v", tc.m, c.RSTTau, c.RSTMaxDensity, c.Objective.Method, tc.tau, tc.cap, tc.objectiveM)
+		}
+		if err := c.Validate(); err != nil {
+			t.Errorf("%s: %v", tc.m, err)
+		}
+	}
+	// The paper's row is the capped row with the cap off and its τ: the
+	// validation runs that chose PaperTau ran it so (PROTOCOL.md).
+	off := s
+	off.Tau, off.MaxDensity = s.PaperTau, 0
+	if a, b := s.Config(CMKDRSTPaper, 2), off.Config(CMKDRST, 2); !reflect.DeepEqual(a, b) {
+		t.Errorf("cmkd+rst-paper config %+v differs from cmkd+rst without a cap %+v", a, b)
+	}
+}
+
+// TestLabels checks the rows' names: the zero-shot row names the mini-CLIP
+// and its size, each RST row its τ and cap, from the report's settings.
+func TestLabels(t *testing.T) {
+	tests := []struct {
+		name string
+		edit func(*Report)
+		m    Method
+		want string
+	}{
+		{"zero-shot", func(*Report) {}, ZeroShot, "mini-CLIP zero-shot (4.7 M)"},
+		{"zero-shot, size unknown", func(r *Report) { r.TeacherParams = 0 }, ZeroShot, "mini-CLIP zero-shot"},
+		{"capped RST", func(*Report) {}, CMKDRST, "CMKD+RST (τ 1e-6, top 0.5 %/step cap)"},
+		{"capped RST, other cap", func(r *Report) { r.Settings.Tau, r.Settings.MaxDensity = 2.5e-4, 0.001 }, CMKDRST, "CMKD+RST (τ 2.5e-4, top 0.1 %/step cap)"},
+		{"RST without a cap", func(r *Report) { r.Settings.MaxDensity = 0 }, CMKDRST, "CMKD+RST (τ 1e-6, no cap)"},
+		{"paper's RST", func(*Report) {}, CMKDRSTPaper, "CMKD+RST (paper: τ 5e-4 only)"},
+		{"paper's RST, other τ", func(r *Report) { r.Settings.PaperTau = 1e-5 }, CMKDRSTPaper, "CMKD+RST (paper: τ 1e-5 only)"},
+		{"FixMatch", func(*Report) {}, CMKDFixMatch, "CMKD+FixMatch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := fakeReport()
+			tt.edit(r)
+			if got := r.Label(tt.m); got != tt.want {
+				t.Errorf("Label(%s) = %q, want %q", tt.m, got, tt.want)
+			}
+		})
 	}
 }
 
@@ -439,5 +514,54 @@ func TestStepBinLookup(t *testing.T) {
 	}
 	for _, d := range []float64{math.SmallestNonzeroFloat64, 1e-300, 1e-12, 10, 1e300, math.MaxFloat64} {
 		check(d)
+	}
+}
+
+// TestTeacherGateRecord checks which gate records in a teacher's metadata
+// the demo accepts: none, or a passing one measured on MNIST's held-out
+// training images; a record of the earlier gate on MNIST test, a target of
+// the demo, is refused with the command that measures it again.
+func TestTeacherGateRecord(t *testing.T) {
+	m, _, err := pretrain.Load(tinyTeacher(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pass := pretrain.GateResult{HeldOut: 0.95, HeldOutImages: 1000, MNISTHeldOut: 0.7, MNISTHeldOutImages: 10000, PromptCosine: 0.5}
+	fail := pass
+	fail.MNISTHeldOut = 0.85
+	record := func(r pretrain.GateResult) string {
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	for _, tc := range []struct {
+		name   string
+		record string // "": none
+		want   string // a part of the error; "" to pass
+	}{
+		{"no record", "", ""},
+		{"passing record", record(pass), ""},
+		{"failing record", record(fail), "teacher fails the gate"},
+		{"record of the MNIST-test gate", `{"heldout_accuracy":0.952,"heldout_images":1000,"mnist_accuracy":0.7731,"mnist_images":10000,"prompt_max_cosine":0.54}`, "check-teacher -write"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			meta := map[string]string{}
+			if tc.record != "" {
+				meta[pretrain.GateKey] = tc.record
+			}
+			path := filepath.Join(t.TempDir(), "teacher.safetensors")
+			if err := pretrain.Save(path, m, meta, false); err != nil {
+				t.Fatal(err)
+			}
+			_, size, _, err := teacherInfo(path)
+			switch {
+			case tc.want == "" && (err != nil || size != m.Config.ImageResolution):
+				t.Errorf("teacherInfo: size %d, %v; want %d and no error", size, err, m.Config.ImageResolution)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("teacherInfo: %v, want an error saying %q", err, tc.want)
+			}
+		})
 	}
 }

@@ -62,7 +62,8 @@ type domains struct {
 // (grey stays grey). MNIST-M is blended from those n MNIST images, with
 // the photo crops of digits.BlendMNISTM for the domain's seed. MNIST's
 // images come from the subset embedded in the binary when it holds them
-// (embeddedHolds), else from MNIST's files.
+// (embeddedHolds), else from MNIST's files; MNIST's training images never
+// include the last digits.MNISTHeldOut, on which the teacher was gated.
 func (d *domains) load(name string, split digits.Split, n int) (*digits.Dataset, error) {
 	k := domainKey{name, split, n}
 	if ds, ok := d.cache[k]; ok {
@@ -83,9 +84,9 @@ func (d *domains) load(name string, split digits.Split, n int) (*digits.Dataset,
 		ds = digits.BlendMNISTM(m, photos, d.opt.Seed)
 	case digits.MNIST + "-native":
 		if embeddedHolds(split, n) {
-			ds, err = digits.MNISTSubset(split)
+			ds, err = digits.MNISTSubset(split) // its training images all precede the held-out part
 		} else {
-			ds, err = digits.LoadMNIST(d.opt.MNISTDir, split)
+			ds, err = loadMNIST(d.opt.MNISTDir, split)
 		}
 		if err != nil {
 			return nil, err
@@ -109,6 +110,17 @@ func (d *domains) load(name string, split digits.Split, n int) (*digits.Dataset,
 		}
 	}
 	return d.keep(k, spread(ds, n), true), nil
+}
+
+// loadMNIST reads MNIST's split from dir without the training images held
+// out of every task for the teacher's gate (digits.SplitMNISTTrain).
+func loadMNIST(dir string, split digits.Split) (*digits.Dataset, error) {
+	ds, err := digits.LoadMNIST(dir, split)
+	if err != nil || split != digits.Train {
+		return ds, err
+	}
+	ds, _, err = digits.SplitMNISTTrain(ds)
+	return ds, err
 }
 
 // embeddedHolds reports whether spread takes the n images (0: all) of

@@ -8,7 +8,9 @@ import (
 	"image/color"
 	"image/png"
 	"io"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -22,9 +24,12 @@ type Report struct {
 	Settings           Settings `json:"settings"`
 	Teacher            string   `json:"teacher"`
 	TeacherFingerprint string   `json:"teacher_fingerprint"`
-	Tasks              []Task   `json:"tasks"`
-	Methods            []Method `json:"methods"`
-	Seeds              []uint64 `json:"seeds"`
+	// TeacherParams is the teacher's number of parameters, both towers
+	// (0 if unknown).
+	TeacherParams int      `json:"teacher_params,omitempty"`
+	Tasks         []Task   `json:"tasks"`
+	Methods       []Method `json:"methods"`
+	Seeds         []uint64 `json:"seeds"`
 	// Notes are the messages Run gave, such as a fallback task.
 	Notes []string    `json:"notes,omitempty"`
 	Runs  []RunResult `json:"runs"`
@@ -111,22 +116,52 @@ func (r *Report) Average(m Method) Cell {
 	return a
 }
 
-// methodLabel returns the method's name in the table, as the paper
-// writes it.
-func methodLabel(m Method) string {
+// Label returns method m's name in the table, the chart and the JSON
+// summary, as the paper writes it, saying what the demo runs: the
+// zero-shot row is the mini-CLIP teacher (with its size), not CLIP, and
+// each RST row gives its τ and whether a cap decides what is stored.
+func (r *Report) Label(m Method) string {
+	s := r.Settings
 	switch m {
 	case ZeroShot:
-		return "CLIP zero-shot"
+		if r.TeacherParams > 0 {
+			return fmt.Sprintf("mini-CLIP zero-shot (%.1f M)", float64(r.TeacherParams)/1e6)
+		}
+		return "mini-CLIP zero-shot"
 	case SourceOnly:
 		return "Source only"
 	case CMKD:
 		return "CMKD"
 	case CMKDRST:
-		return "CMKD+RST"
+		if s.MaxDensity > 0 {
+			return fmt.Sprintf("CMKD+RST (τ %s, top %s %%/step cap)", shortFloat(s.Tau), shortFloat(100*s.MaxDensity))
+		}
+		return fmt.Sprintf("CMKD+RST (τ %s, no cap)", shortFloat(s.Tau))
+	case CMKDRSTPaper:
+		return fmt.Sprintf("CMKD+RST (paper: τ %s only)", shortFloat(s.PaperTau))
 	case CMKDFixMatch:
 		return "CMKD+FixMatch"
 	}
 	return string(m)
+}
+
+// shortFloat formats v in the fewest digits, below 0.001 with an exponent
+// written as 1e-6 rather than 1e-06.
+func shortFloat(v float64) string {
+	format := byte('g')
+	if v != 0 && math.Abs(v) < 1e-3 {
+		format = 'e'
+	}
+	f := strconv.FormatFloat(v, format, -1, 64)
+	if mant, exp, ok := strings.Cut(f, "e"); ok {
+		sign := exp[:1]
+		exp = strings.TrimLeft(exp[1:], "0")
+		if sign == "+" {
+			sign = ""
+		}
+		return mant + "e" + sign + exp
+	}
+	return f
 }
 
 // WriteTable prints the report in the paper's layout: one row per method,
@@ -152,14 +187,14 @@ func (r *Report) WriteTable(w io.Writer) error {
 	head = append(head, "Avg", "params/task", "bytes/task", "")
 	fmt.Fprintln(tw, strings.Join(head, "\t"))
 	for _, m := range r.Methods {
-		row := []string{methodLabel(m)}
+		row := []string{r.Label(m)}
 		for _, t := range r.Tasks {
 			c, _ := r.Cell(t, m)
 			row = append(row, acc(c))
 		}
 		a := r.Average(m)
 		params := fmt.Sprintf("%.0f", a.StoredParams)
-		if m == CMKDRST && len(r.Runs) > 0 {
+		if (m == CMKDRST || m == CMKDRSTPaper) && len(r.Runs) > 0 {
 			params += fmt.Sprintf(" (%.2f %% of the tower)", 100*a.Density)
 		}
 		row = append(row, acc(a), params, byteSize(a.StoredBytes), "")
@@ -171,7 +206,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(w, "Best epoch (selected with target labels, an oracle):")
 	for _, m := range r.Methods {
 		if m != ZeroShot {
-			fmt.Fprintf(w, " %s %.1f", methodLabel(m), 100*r.Average(m).AccuracyBest)
+			fmt.Fprintf(w, " %s %.1f", r.Label(m), 100*r.Average(m).AccuracyBest)
 		}
 	}
 	_, err := fmt.Fprintln(w)
@@ -202,12 +237,14 @@ func byteSize(n float64) string {
 }
 
 // Summary is the JSON form of the table: per task key (Task.String) and
-// method, a Cell, and the average over the tasks under "average".
+// method, a Cell, and the average over the tasks under "average"; Labels
+// gives each method's row name (Report.Label).
 type Summary struct {
 	Iterations int                        `json:"iterations"`
 	Seeds      []uint64                   `json:"seeds"`
 	Tasks      []string                   `json:"tasks"`
 	Methods    []Method                   `json:"methods"`
+	Labels     map[Method]string          `json:"labels"`
 	Results    map[string]map[Method]Cell `json:"results"`
 	Notes      []string                   `json:"notes,omitempty"`
 	Settings   Settings                   `json:"settings"`
@@ -216,7 +253,10 @@ type Summary struct {
 // Summary returns the table as a Summary.
 func (r *Report) Summary() Summary {
 	s := Summary{Iterations: r.Settings.Iterations, Seeds: r.Seeds, Methods: r.Methods, Notes: r.Notes,
-		Settings: r.Settings, Results: map[string]map[Method]Cell{}}
+		Settings: r.Settings, Results: map[string]map[Method]Cell{}, Labels: map[Method]string{}}
+	for _, m := range r.Methods {
+		s.Labels[m] = r.Label(m)
+	}
 	for _, t := range r.Tasks {
 		s.Tasks = append(s.Tasks, t.String())
 		s.Results[t.String()] = map[Method]Cell{}
@@ -250,6 +290,10 @@ func (r *Report) write(out string) error {
 	return writeFileAtomic(filepath.Join(out, FileResults), append(js, '\n'))
 }
 
+// chartLegendWidth is the width of the chart's legend, which holds the
+// longest label (Report.Label) at 7 pixels a character after its swatch.
+const chartLegendWidth = 320
+
 // chartColours are the methods' colours in the chart, zero-shot first.
 var chartColours = []color.RGBA{
 	{127, 127, 127, 255}, {31, 119, 180, 255}, {255, 127, 14, 255}, {44, 160, 44, 255},
@@ -266,14 +310,14 @@ func (r *Report) Chart() *image.RGBA {
 	}
 	series := make([]string, len(r.Methods))
 	for k, m := range r.Methods {
-		series[k] = methodLabel(m)
+		series[k] = strings.ReplaceAll(r.Label(m), "τ", "tau") // the chart's font is ASCII
 	}
 	c := barchart.Chart{
 		Title:       "target accuracy (%) after the last iteration",
 		Groups:      append(groups, "Avg"),
 		Series:      series,
 		Colours:     chartColours,
-		LegendWidth: 150,
+		LegendWidth: chartLegendWidth,
 		Value: func(g, s int) barchart.Bar {
 			m := r.Methods[s]
 			c := r.Average(m)

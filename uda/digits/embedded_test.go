@@ -27,6 +27,9 @@ func TestMNISTSubset(t *testing.T) {
 					idx = append(idx, i)
 				}
 			}
+			if split == Train && idx[len(idx)-1] >= MNISTHeldOutStart {
+				t.Errorf("the subset reaches image %d of the training split, into the held-out part from %d", idx[len(idx)-1], MNISTHeldOutStart)
+			}
 			want := full.Subset(idx)
 			got, err := MNISTSubset(split)
 			if err != nil {

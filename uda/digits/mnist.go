@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"unicode"
 
@@ -186,4 +187,38 @@ func fromIDX(images, labels *IDX) (*Dataset, error) {
 		d.Labels[i] = int(l)
 	}
 	return d, nil
+}
+
+// MNIST's training split holds MNISTTrainImages images. The last
+// MNISTHeldOut of them, indices MNISTHeldOutStart to MNISTTrainImages−1 of
+// the official files (the customary validation split), are held out of
+// every task: the demo trains and evaluates on none of them, MNIST-M is
+// blended from none of them, and the mini-CLIP teacher's publication gate
+// (package pretrain) measures its zero-shot accuracy on them alone.
+const (
+	MNISTTrainImages  = 60000
+	MNISTHeldOut      = 10000
+	MNISTHeldOutStart = MNISTTrainImages - MNISTHeldOut
+)
+
+// SplitMNISTTrain splits MNIST's whole training split d (LoadMNIST(dir,
+// Train)) into the images tasks may use, its first MNISTHeldOutStart, and
+// the held-out rest. It fails if d is not the whole training split.
+func SplitMNISTTrain(d *Dataset) (tasks, heldOut *Dataset, err error) {
+	if d.Name != MNIST || d.Split != Train || d.Len() != MNISTTrainImages {
+		return nil, nil, fmt.Errorf("digits: held-out part of %s %s (%d images): want MNIST's whole training split of %d", d.Name, d.Split, d.Len(), MNISTTrainImages)
+	}
+	tasks, heldOut = d.Subset(indexRange(0, MNISTHeldOutStart)), d.Subset(indexRange(MNISTHeldOutStart, MNISTTrainImages))
+	tasks.Sources = append(slices.Clip(d.Sources), fmt.Sprintf("images 0 to %d of the training split (the last %d held out)", MNISTHeldOutStart-1, MNISTHeldOut))
+	heldOut.Sources = append(slices.Clip(d.Sources), fmt.Sprintf("images %d to %d of the training split, held out of every task", MNISTHeldOutStart, MNISTTrainImages-1))
+	return tasks, heldOut, nil
+}
+
+// indexRange returns lo, lo+1, …, hi−1.
+func indexRange(lo, hi int) []int {
+	idx := make([]int, hi-lo)
+	for i := range idx {
+		idx[i] = lo + i
+	}
+	return idx
 }

@@ -1,10 +1,12 @@
 package digits
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -107,5 +109,48 @@ func TestFetchMNISTWithoutGo(t *testing.T) {
 	}
 	if !errors.Is(err, ErrNotFetched) {
 		t.Errorf("got %v, want one wrapping ErrNotFetched", err)
+	}
+}
+
+// TestSplitMNISTTrain checks that the held-out part is the last
+// MNISTHeldOut images of the whole training split, byte for byte, and that
+// anything else is refused.
+func TestSplitMNISTTrain(t *testing.T) {
+	train, err := LoadMNIST(mnistDir(t), Train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	test, err := LoadMNIST(mnistDir(t), Test)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks, held, err := SplitMNISTTrain(train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, part := range []struct {
+		name   string
+		d      *Dataset
+		lo, hi int
+	}{{"tasks", tasks, 0, MNISTHeldOutStart}, {"held out", held, MNISTHeldOutStart, MNISTTrainImages}} {
+		want := train.Subset(indexRange(part.lo, part.hi))
+		if part.d.Len() != part.hi-part.lo || !bytes.Equal(part.d.Pixels, want.Pixels) || !slices.Equal(part.d.Labels, want.Labels) {
+			t.Errorf("%s: %d images, want images %d to %d of the training split", part.name, part.d.Len(), part.lo, part.hi-1)
+		}
+		if part.d.Name != MNIST || part.d.Split != Train || len(part.d.Sources) != len(train.Sources)+1 {
+			t.Errorf("%s: name %q split %q sources %q", part.name, part.d.Name, part.d.Split, part.d.Sources)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		d    *Dataset
+	}{
+		{"test split", test},
+		{"part of the training split", tasks},
+		{"the held-out part", held},
+	} {
+		if _, _, err := SplitMNISTTrain(tc.d); err == nil || !strings.Contains(err.Error(), "whole training split") {
+			t.Errorf("%s: got %v, want a refusal", tc.name, err)
+		}
 	}
 }

@@ -51,8 +51,10 @@
 // measures the three numbers a checkpoint must meet before it is
 // published ([Gate]): zero-shot accuracy with [Prompt] on held-out renders
 // (faces [HeldOutFaces], never seen in training, and a separate random
-// stream) and on MNIST test, and the largest cosine between two of the ten
-// digit prompts. [SupervisedCheck] trains an image tower with a linear
+// stream) and on MNIST's held-out training images (digits.MNISTHeldOut,
+// which no task of the demo trains or evaluates on; not MNIST test, the
+// target of two of its tasks), and the largest cosine between two of the
+// ten digit prompts. [SupervisedCheck] trains an image tower with a linear
 // head on the corpus classes: the quick test that the corpus and the
 // preprocessing let a network learn glyph shape at all.
 //

@@ -1,18 +1,22 @@
 package pretrain
 
 import (
+	"bytes"
 	"errors"
 	"math"
+	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/uda/digits"
 	"github.com/vlpuda/vlpuda/vlp"
 )
 
 func TestGateCheck(t *testing.T) {
-	pass := GateResult{HeldOut: 0.82, HeldOutImages: 1000, MNIST: 0.71, MNISTImages: 10000, PromptCosine: 0.6}
+	pass := GateResult{HeldOut: 0.82, HeldOutImages: 1000, MNISTHeldOut: 0.71, MNISTHeldOutImages: 10000, PromptCosine: 0.6}
 	with := func(f func(*GateResult)) GateResult { r := pass; f(&r); return r }
 	tests := []struct {
 		name string
@@ -20,10 +24,10 @@ func TestGateCheck(t *testing.T) {
 		want string // a part of the error; "" to pass
 	}{
 		{"pass", pass, ""},
-		{"pass at the bounds", with(func(r *GateResult) { r.HeldOut, r.MNIST = 0.6, 0.8 }), ""},
+		{"pass at the bounds", with(func(r *GateResult) { r.HeldOut, r.MNISTHeldOut = 0.6, 0.8 }), ""},
 		{"held-out too low", with(func(r *GateResult) { r.HeldOut = 0.59 }), "held-out accuracy 59.0 % < 60 %"},
-		{"MNIST too low", with(func(r *GateResult) { r.MNIST = 0.25 }), "MNIST accuracy 25.0 % < 30 %"},
-		{"MNIST too high", with(func(r *GateResult) { r.MNIST = 0.85 }), "MNIST accuracy 85.0 % > 80 %"},
+		{"MNIST too low", with(func(r *GateResult) { r.MNISTHeldOut = 0.25 }), "MNIST held-out train accuracy 25.0 % < 30 %"},
+		{"MNIST too high", with(func(r *GateResult) { r.MNISTHeldOut = 0.85 }), "MNIST held-out train accuracy 85.0 % > 80 %"},
 		{"prompts collapsed", with(func(r *GateResult) { r.PromptCosine = 0.95 }), "max prompt cosine 0.950 ≥ 0.90"},
 		{"prompt cosine at the bound", with(func(r *GateResult) { r.PromptCosine = 0.9 }), "max prompt cosine 0.900"},
 		{"not measured", with(func(r *GateResult) { r.HeldOut, r.PromptCosine = math.NaN(), math.NaN() }), "held-out accuracy NaN"},
@@ -41,7 +45,7 @@ func TestGateCheck(t *testing.T) {
 				t.Fatalf("Check: %v, want an ErrGate saying %q", err, tt.want)
 			}
 			// The message always gives all three numbers.
-			for _, part := range []string{"held-out renders", "MNIST test", "max prompt cosine"} {
+			for _, part := range []string{"held-out renders", "MNIST held-out train", "max prompt cosine"} {
 				if !strings.Contains(err.Error(), part) {
 					t.Errorf("message %q lacks %q", err, part)
 				}
@@ -92,16 +96,16 @@ func TestCheckTeacher(t *testing.T) {
 		t.Fatal(err)
 	}
 	grey := held.Resize(32, 32, 1)
-	sets := &GateSets{HeldOut: held, MNIST: grey}
+	sets := &GateSets{HeldOut: held, MNISTHeldOut: grey}
 
 	r, err := CheckTeacher(m, sets, DefaultGate)
 	if !errors.Is(err, ErrGate) {
 		t.Fatalf("a random model passes the default gate (%v), or fails otherwise: %v", r, err)
 	}
-	if r.HeldOutImages != 60 || r.MNISTImages != 60 || r.Prompt != Prompt {
+	if r.HeldOutImages != 60 || r.MNISTHeldOutImages != 60 || r.Prompt != Prompt {
 		t.Errorf("result %+v: want 60 images each and the prompt %q", r, Prompt)
 	}
-	for _, v := range []float64{r.HeldOut, r.MNIST} {
+	for _, v := range []float64{r.HeldOut, r.MNISTHeldOut} {
 		if v < 0 || v > 1 || math.IsNaN(v) {
 			t.Errorf("accuracy %g outside [0, 1]", v)
 		}
@@ -124,17 +128,76 @@ func TestLoadGateSets(t *testing.T) {
 	for _, tt := range []struct {
 		d        *digits.Dataset
 		n, chans int
-	}{{sets.HeldOut, 30, 3}, {sets.MNIST, 20, 1}} {
+	}{{sets.HeldOut, 30, 3}, {sets.MNISTHeldOut, 20, 1}} {
 		if tt.d.Len() != tt.n || tt.d.Width != 32 || tt.d.Height != 32 || tt.d.Channels != tt.chans {
 			t.Errorf("%s: %d images of %dx%dx%d, want %d of 32x32x%d", tt.d.Name, tt.d.Len(), tt.d.Width, tt.d.Height, tt.d.Channels, tt.n, tt.chans)
 		}
 	}
+	// The MNIST images are the first of the training split's held-out
+	// part, never MNIST test, the target of two of the demo's tasks.
+	train, err := digits.LoadMNIST("", digits.Train)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := make([]int, 20)
+	for i := range idx {
+		idx[i] = digits.MNISTHeldOutStart + i
+	}
+	want := train.Subset(idx).Resize(32, 32, 1)
+	if !bytes.Equal(sets.MNISTHeldOut.Pixels, want.Pixels) || !slices.Equal(sets.MNISTHeldOut.Labels, want.Labels) {
+		t.Errorf("the gate's MNIST images are not images %d to %d of MNIST's training split", idx[0], idx[len(idx)-1])
+	}
 	// The held-out renders come only from held-out faces.
 	src := sets.HeldOut.Sources[0]
-	train, _ := SplitFaces(digits.GoFaces())
-	for _, f := range train {
+	faces, _ := SplitFaces(digits.GoFaces())
+	for _, f := range faces {
 		if strings.Contains(src, " "+f.Name+",") || strings.HasSuffix(src, " "+f.Name) {
 			t.Errorf("held-out renders use the training face %s (%s)", f.Name, src)
 		}
+	}
+}
+
+// TestRecordGate checks that a passing result is recorded with the
+// weights and the other metadata kept, and that a failing one is refused
+// with the file untouched.
+func TestRecordGate(t *testing.T) {
+	m, err := vlp.New(tinyConfig(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "teacher.safetensors")
+	if err := Save(path, m, map[string]string{"vlpuda.pretrain": "recipe", GateKey: "old"}, false); err != nil {
+		t.Fatal(err)
+	}
+	pass := GateResult{Prompt: Prompt, HeldOut: 0.9, HeldOutImages: 1000, MNISTHeldOut: 0.7, MNISTHeldOutImages: 10000, PromptCosine: 0.5}
+	fail := pass
+	fail.MNISTHeldOut = 0.9
+	for _, tc := range []struct {
+		name string
+		r    GateResult
+		want string // GateKey's value after the call
+	}{
+		{"failing result refused", fail, "old"},
+		{"passing result recorded", pass, `"mnist_heldout_train_accuracy":0.7`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := RecordGate(path, tc.r)
+			if (err == nil) != (tc.r == pass) {
+				t.Fatalf("RecordGate: %v", err)
+			}
+			got, meta, err := Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(meta[GateKey], tc.want) || meta["vlpuda.pretrain"] != "recipe" {
+				t.Errorf("metadata %q", meta)
+			}
+			want, have := nn.StateDict(m), nn.StateDict(got)
+			for name, w := range want {
+				if !slices.Equal(w.Values(), have[name].Values()) {
+					t.Errorf("tensor %s changed", name)
+				}
+			}
+		})
 	}
 }
