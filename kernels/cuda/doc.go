@@ -21,7 +21,7 @@
 // off unless SetTF32 turns them on. The elementwise and row-wise kernels
 // (Add, Mul, Axpy, Scale, ReLU, Exp, Sigmoid, Tanh, QuickGELU, SoftmaxRows,
 // LayerNormRows, SGDMomentum) are PTX in kernels.ptx, written by
-// internal/cmd/ptxgen from the constants of the CPU kernels, so that the
+// internal/cmd/ptxgen (with internal/ptxgen) from the constants of the CPU kernels, so that the
 // elementwise ones evaluate the same polynomials with the same roundings.
 //
 // This is the driver layer only: tensors still live in host memory, and
