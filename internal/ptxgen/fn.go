@@ -47,9 +47,6 @@ func (e *fn) op(format string, args ...any) {
 // label emits a label.
 func (e *fn) label(l string) { fmt.Fprintf(&e.body, "%s:\n", l) }
 
-// comment emits a comment line.
-func (e *fn) comment(s string) { fmt.Fprintf(&e.body, "\t// %s\n", s) }
-
 // paramName is the PTX name of parameter i.
 func (e *fn) paramName(i int) string { return fmt.Sprintf("%s_param_%d", e.name, i) }
 

@@ -55,7 +55,6 @@ type row struct {
 	e         *fn
 	v         map[string]string
 	tid, cols string
-	red       string // the address of this thread's element of a reduction array
 	labels    int
 }
 
