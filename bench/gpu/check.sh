@@ -49,6 +49,8 @@ if [ -z "${VLPUDA_CUDA_LIB:-}" ] && ! ldconfig -p 2>/dev/null | grep -q 'libcubl
 	fi
 	export VLPUDA_CUDA_LIB="${dirs#:}"
 fi
+# cuBLAS loads libcublasLt from its own directory or the loader's path.
+[ -n "${VLPUDA_CUDA_LIB:-}" ] && export LD_LIBRARY_PATH="$VLPUDA_CUDA_LIB${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 echo "VLPUDA_CUDA_LIB=${VLPUDA_CUDA_LIB:-} (searched before the dynamic loader's path)"
 
 echo "== kernels/cuda tests"
