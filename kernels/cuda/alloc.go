@@ -6,7 +6,7 @@ import (
 	"sync"
 )
 
-// memory is what an Allocator needs from the driver.
+// memory is what an allocator needs from the driver.
 type memory interface {
 	memAlloc(bytes int64) (DevicePtr, error)
 	memFree(p DevicePtr) error
@@ -31,7 +31,7 @@ func sizeClass(n int64) int64 {
 	return (n + largeBlock - 1) / largeBlock * largeBlock
 }
 
-// AllocStats counts what an Allocator has done.
+// AllocStats counts what a device's caching allocator has done.
 type AllocStats struct {
 	Allocs       int64 // calls of Alloc that succeeded
 	Hits         int64 // of them, served from the cache
@@ -43,11 +43,11 @@ type AllocStats struct {
 	PeakInUse    int64 // the most InUse has been
 }
 
-// Allocator is a caching allocator over cuMemAlloc. Free keeps a block in
+// allocator is a caching allocator over cuMemAlloc. Free keeps a block in
 // a free list of its size class; Alloc takes one from there before it asks
 // the driver, and when the driver is out of memory it gives every cached
 // block back and tries once more. It is safe for concurrent use.
-type Allocator struct {
+type allocator struct {
 	mem   memory
 	mu    sync.Mutex
 	free  map[int64][]DevicePtr // cached blocks by size class
@@ -55,13 +55,13 @@ type Allocator struct {
 	stats AllocStats
 }
 
-// newAllocator returns an empty Allocator over mem.
-func newAllocator(mem memory) *Allocator {
-	return &Allocator{mem: mem, free: map[int64][]DevicePtr{}, live: map[DevicePtr]int64{}}
+// newAllocator returns an empty allocator over mem.
+func newAllocator(mem memory) *allocator {
+	return &allocator{mem: mem, free: map[int64][]DevicePtr{}, live: map[DevicePtr]int64{}}
 }
 
 // Alloc returns a block of at least n bytes, n > 0.
-func (a *Allocator) Alloc(n int64) (DevicePtr, error) {
+func (a *allocator) Alloc(n int64) (DevicePtr, error) {
 	if n <= 0 {
 		return 0, fmt.Errorf("cuda: allocate %d bytes: size must be positive", n)
 	}
@@ -94,7 +94,7 @@ func (a *Allocator) Alloc(n int64) (DevicePtr, error) {
 }
 
 // pop takes a cached block of class c, if there is one.
-func (a *Allocator) pop(c int64) (DevicePtr, bool) {
+func (a *allocator) pop(c int64) (DevicePtr, bool) {
 	l := a.free[c]
 	if len(l) == 0 {
 		return 0, false
@@ -106,7 +106,7 @@ func (a *Allocator) pop(c int64) (DevicePtr, bool) {
 }
 
 // Free returns the block at p, which Alloc returned, to the cache.
-func (a *Allocator) Free(p DevicePtr) error {
+func (a *allocator) Free(p DevicePtr) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	c, ok := a.live[p]
@@ -122,7 +122,7 @@ func (a *Allocator) Free(p DevicePtr) error {
 
 // reclaim moves every block handed out to the cache, as if each were
 // freed: Device.Close frees them all.
-func (a *Allocator) reclaim() {
+func (a *allocator) reclaim() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	for p, c := range a.live {
@@ -134,7 +134,7 @@ func (a *Allocator) reclaim() {
 }
 
 // EmptyCache gives every cached block back to the driver.
-func (a *Allocator) EmptyCache() error {
+func (a *allocator) EmptyCache() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.flush()
@@ -142,7 +142,7 @@ func (a *Allocator) EmptyCache() error {
 
 // flush frees every cached block; a.mu is held. It stops at the first
 // error, keeping the blocks it has not freed.
-func (a *Allocator) flush() error {
+func (a *allocator) flush() error {
 	for c, l := range a.free {
 		for len(l) > 0 {
 			if err := a.mem.memFree(l[len(l)-1]); err != nil {
@@ -159,7 +159,7 @@ func (a *Allocator) flush() error {
 }
 
 // Stats returns the allocator's counters.
-func (a *Allocator) Stats() AllocStats {
+func (a *allocator) Stats() AllocStats {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	return a.stats

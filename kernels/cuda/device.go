@@ -40,7 +40,7 @@ type Device struct {
 	hblas uintptr
 	mod   uintptr
 	funcs map[string]uintptr
-	alloc *Allocator
+	alloc *allocator
 
 	mu     sync.Mutex // serialises do and Close
 	work   chan func()
@@ -266,7 +266,7 @@ func (d *Device) Info() Info { return d.info }
 // Stats returns the counters of the device's caching allocator.
 func (d *Device) Stats() AllocStats { return d.alloc.Stats() }
 
-// memAlloc and memFree are the Allocator's driver; they run on the
+// memAlloc and memFree are the allocator's driver; they run on the
 // device's goroutine.
 func (d *Device) memAlloc(n int64) (DevicePtr, error) {
 	var p DevicePtr

@@ -13,7 +13,7 @@
 // one cuBLAS handle and the module of the package's PTX kernels, all used
 // from one goroutine locked to its OS thread. Every method sends its work
 // to that goroutine and waits for it, so a Device is safe for concurrent
-// use. Memory comes from cuMemAlloc through a caching Allocator (size
+// use. Memory comes from cuMemAlloc through a caching allocator (size
 // classes, no managed memory); Buffer is a float32 array in device memory.
 //
 // Sgemm computes the row-major product of kernels.Sgemm with cuBLAS SGEMM

@@ -33,6 +33,7 @@ type Error struct {
 	Msg  string // the library's description of Code, if it has one
 }
 
+// Error returns the function, the code and its description.
 func (e *Error) Error() string {
 	if e.Msg == "" {
 		return fmt.Sprintf("cuda: %s: error %d", e.Func, e.Code)
