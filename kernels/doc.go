@@ -1,8 +1,10 @@
 // Package kernels provides the numeric kernels that the rest of vlpuda runs on.
 // Every kernel works on plain []float32 slices in row-major order; the
 // package knows nothing about tensors, shapes or autograd (package tensor
-// builds on it), so a build-tagged GPU implementation can stand in for this
-// narrow set of functions without touching anything above it.
+// builds on it). Package kernels/cuda (-tags cuda) implements SGEMM and the
+// elementwise, softmax, layer-norm and SGD kernels on float32 arrays in GPU
+// memory against this same narrow surface; nothing above this package uses
+// it yet, since package tensor has no device storage.
 //
 //	sgemm.go           Sgemm, PackB/SgemmPacked (weights packed once)
 //	sgemm_epilogue.go  SgemmEpilogue: bias and activation fused into the store of C
