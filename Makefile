@@ -1,7 +1,7 @@
 # vlpuda — common tasks. Every target is plain `go` underneath.
 GO ?= go
 
-.PHONY: all build test test-short test-386 cross generate check-generate bench fuzz lint fmt release check-release gpu-check-bin
+.PHONY: all build test test-short test-386 cross generate check-generate bench bench-ort fuzz lint fmt release check-release gpu-check-bin
 
 all: build test
 
@@ -78,6 +78,14 @@ check-generate: generate
 ## bench: the kernel benchmarks (time them on an idle machine).
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./kernels/
+
+## bench-ort: the CLIP image towers in ONNX Runtime and vlpuda, alternating
+## case by case (bench/ort/run.py; it installs python3-torch and
+## onnxruntime-node when missing). Not part of test or CI; time it on an
+## idle machine, e.g. make bench-ort BENCH_ORT_FLAGS='--threads 2 --rounds 5'.
+BENCH_ORT_FLAGS ?=
+bench-ort:
+	GO=$(GO) /usr/bin/python3 bench/ort/run.py $(BENCH_ORT_FLAGS)
 
 ## fuzz: each fuzz target for FUZZTIME (their seeds, crashers found before
 ## included, already run as plain tests in `make test`).
