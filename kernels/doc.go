@@ -47,5 +47,7 @@
 // over a vector adds element i to partial sum i%16 and combines the 16
 // partials by halving; the pure-Go kernels evaluate the assembly's
 // polynomials and fuse exactly where it does, with fma32, a correctly
-// rounded float32 fused multiply-add.
+// rounded float32 fused multiply-add. The few scalar transcendentals
+// (Tanh, the logarithm in LogSoftmaxRows) come from internal/detmath,
+// not package math, whose results differ between architectures.
 package kernels

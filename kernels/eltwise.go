@@ -3,6 +3,8 @@ package kernels
 import (
 	"fmt"
 	"math"
+
+	"github.com/vlpuda/vlpuda/internal/detmath"
 )
 
 // This file defines the elementwise and row-wise kernels. Each exported
@@ -300,7 +302,7 @@ func SigmoidBackward(dx, dy, y []float32) {
 func Tanh(dst, x []float32) {
 	checkLen("Tanh", len(dst), x)
 	for i, v := range x {
-		dst[i] = float32(math.Tanh(float64(v)))
+		dst[i] = float32(detmath.Tanh(float64(v)))
 	}
 }
 
@@ -424,7 +426,7 @@ func LogSoftmaxRows(dst, x []float32, cols int) {
 	rowsParallel(len(x)/cols, cols, grainMath, func(r int) {
 		xr, dr := x[r*cols:(r+1)*cols], dst[r*cols:(r+1)*cols]
 		m := k.max(xr)
-		lse := m + float32(math.Log(float64(k.sumExpSub(xr, m))))
+		lse := m + float32(detmath.Log(float64(k.sumExpSub(xr, m))))
 		k.addConst(dr, -lse, xr)
 	})
 }

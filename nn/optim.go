@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/vlpuda/vlpuda/internal/detmath"
 	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/tensor"
 )
@@ -138,8 +139,8 @@ func (o *AdamW) Step(factor float64) {
 	}
 	b1, b2, eps := orDefault(o.Beta1, 0.9), orDefault(o.Beta2, 0.999), orDefault(o.Eps, 1e-8)
 	o.step++
-	c1 := 1 - math.Pow(b1, float64(o.step))
-	c2 := 1 - math.Pow(b2, float64(o.step))
+	c1 := 1 - detmath.Pow(b1, float64(o.step))
+	c2 := 1 - detmath.Pow(b2, float64(o.step))
 	for _, g := range o.Groups {
 		lr := g.LR * factor
 		for _, p := range g.Params {

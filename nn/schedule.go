@@ -1,6 +1,10 @@
 package nn
 
-import "math"
+import (
+	"math"
+
+	"github.com/vlpuda/vlpuda/internal/detmath"
+)
 
 // A Schedule gives the factor by which an optimiser multiplies its base
 // learning rates at each step (step 0 is the first update).
@@ -16,7 +20,7 @@ type InverseDecay struct {
 
 // Factor implements Schedule.
 func (s InverseDecay) Factor(step int) float64 {
-	return math.Pow(1+float64(s.Gamma*float64(step)), -s.Power)
+	return detmath.Pow(1+float64(s.Gamma*float64(step)), -s.Power)
 }
 
 // Constant is a schedule that keeps the base learning rate.
@@ -42,5 +46,5 @@ func (s WarmupCosine) Factor(step int) float64 {
 		return s.MinFactor
 	}
 	p := float64(step-s.Warmup) / float64(span)
-	return s.MinFactor + float64((1-s.MinFactor)*0.5*(1+math.Cos(math.Pi*p)))
+	return s.MinFactor + float64((1-s.MinFactor)*0.5*(1+detmath.Cos(math.Pi*p)))
 }

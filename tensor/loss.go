@@ -2,8 +2,8 @@ package tensor
 
 import (
 	"fmt"
-	"math"
 
+	"github.com/vlpuda/vlpuda/internal/detmath"
 	"github.com/vlpuda/vlpuda/kernels"
 )
 
@@ -71,7 +71,7 @@ func crossEntropyRows(op string, logits *Tensor, labels []int, labelSmoothing fl
 			g := out.grad.data[i]
 			row, d := lp[i*c:(i+1)*c], dx[i*c:(i+1)*c]
 			for j, v := range row {
-				d[j] += float32(g * (float32(math.Exp(float64(v))) - eps/float32(c)))
+				d[j] += float32(g * (float32(detmath.Exp(float64(v))) - eps/float32(c)))
 			}
 			d[y] -= float32(g * (1 - eps))
 		}
@@ -114,7 +114,7 @@ func softCrossEntropyRows(op string, logits, targets *Tensor) *Tensor {
 				d := logits.gradData()[i*c : (i+1)*c]
 				st := kernels.Sum(t)
 				for j, v := range row {
-					d[j] += float32(g * (float32(float32(math.Exp(float64(v)))*st) - t[j]))
+					d[j] += float32(g * (float32(float32(detmath.Exp(float64(v)))*st) - t[j]))
 				}
 			}
 			if targets.requiresGrad {
@@ -178,7 +178,7 @@ func KLDiv(logP, logQ *Tensor) *Tensor {
 	for i := range out.data {
 		var s float64
 		for j := i * c; j < (i+1)*c; j++ {
-			if p := math.Exp(float64(lp[j])); p != 0 {
+			if p := detmath.Exp(float64(lp[j])); p != 0 {
 				s += float64(p * (float64(lp[j]) - float64(lq[j])))
 			}
 		}
@@ -194,7 +194,7 @@ func KLDiv(logP, logQ *Tensor) *Tensor {
 		}
 		for i, g := range out.grad.data {
 			for j := i * c; j < (i+1)*c; j++ {
-				p := float32(math.Exp(float64(lp[j])))
+				p := float32(detmath.Exp(float64(lp[j])))
 				if p == 0 {
 					continue
 				}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/vlpuda/vlpuda/internal/detmath"
 	"github.com/vlpuda/vlpuda/kernels"
 )
 
@@ -199,7 +200,7 @@ func LogSumExp(x *Tensor, dim int, keepdim bool) *Tensor {
 				row[j] -= m
 			}
 			kernels.Exp(row, row)
-			out.data[r] = m + float32(math.Log(float64(kernels.Sum(row))))
+			out.data[r] = m + float32(detmath.Log(float64(kernels.Sum(row))))
 		}
 	}
 	return record(out, "LogSumExp", func() {

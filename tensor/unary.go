@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/vlpuda/vlpuda/internal/detmath"
 	"github.com/vlpuda/vlpuda/kernels"
 )
 
@@ -67,7 +68,7 @@ func Log(x *Tensor) *Tensor {
 	return unary("Log", x,
 		func(dst, src []float32) {
 			for i, v := range src {
-				dst[i] = float32(math.Log(float64(v)))
+				dst[i] = float32(detmath.Log(float64(v)))
 			}
 		},
 		func(dx, dy, x, _ []float32) {
@@ -126,12 +127,12 @@ func Pow(x *Tensor, p float32) *Tensor {
 	return unary("Pow", x,
 		func(dst, src []float32) {
 			for i, v := range src {
-				dst[i] = float32(math.Pow(float64(v), pf))
+				dst[i] = float32(detmath.Pow(float64(v), pf))
 			}
 		},
 		func(dx, dy, x, _ []float32) {
 			for i, g := range dy {
-				dx[i] = g * float32(pf*math.Pow(float64(x[i]), pf-1))
+				dx[i] = g * float32(pf*detmath.Pow(float64(x[i]), pf-1))
 			}
 		})
 }
@@ -177,9 +178,9 @@ func Sigmoid(x *Tensor) *Tensor {
 // for x ≥ 0 and eˣ only for x < 0.
 func sigmoid(v float32) float32 {
 	if v >= 0 {
-		return float32(1 / (1 + math.Exp(-float64(v))))
+		return float32(1 / (1 + detmath.Exp(-float64(v))))
 	}
-	e := math.Exp(float64(v))
+	e := detmath.Exp(float64(v))
 	return float32(e / (1 + e))
 }
 
@@ -188,7 +189,7 @@ func Tanh(x *Tensor) *Tensor {
 	return unary("Tanh", x,
 		func(dst, src []float32) {
 			for i, v := range src {
-				dst[i] = float32(math.Tanh(float64(v)))
+				dst[i] = float32(detmath.Tanh(float64(v)))
 			}
 		},
 		func(dx, dy, _, y []float32) {

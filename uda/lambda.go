@@ -2,7 +2,8 @@ package uda
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/vlpuda/vlpuda/internal/detmath"
 )
 
 // DefaultRampIters is the horizon of the dynamic loss weight in the authors'
@@ -46,5 +47,5 @@ func (r Ramp) At(t int) float64 {
 		panic(fmt.Sprintf("uda: Ramp.At: MaxIter %d is negative", maxIter))
 	}
 	mu := float64(min(t, maxIter)) / float64(maxIter)
-	return 2/(1+math.Exp(-gamma*mu)) - 1
+	return 2/(1+detmath.Exp(-gamma*mu)) - 1
 }

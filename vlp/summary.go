@@ -1,8 +1,7 @@
 package vlp
 
 import (
-	"math"
-
+	"github.com/vlpuda/vlpuda/internal/detmath"
 	"github.com/vlpuda/vlpuda/nn"
 )
 
@@ -50,7 +49,7 @@ func Inspect(path string, cfg *Config) (*Summary, error) {
 		VisualParams: nn.CountParams(m.Visual),
 		TextParams: nn.CountParams(m.Transformer) + nn.CountParams(m.TokenEmbedding) + nn.CountParams(m.LnFinal) +
 			m.PositionalEmbedding.Numel() + m.TextProjection.Numel(),
-		LogitScale: math.Exp(float64(m.LogitScale.Item())),
+		LogitScale: detmath.Exp(float64(m.LogitScale.Item())),
 	}
 	switch {
 	case cfg != nil:

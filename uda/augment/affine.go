@@ -20,6 +20,8 @@ import (
 	"image"
 	"math"
 	"strconv"
+
+	"github.com/vlpuda/vlpuda/internal/detmath"
 )
 
 // Interpolation selects how Affine and Rotate sample the input.
@@ -278,8 +280,8 @@ func Rotate(img *image.RGBA, degrees float64, interp Interpolation, fill [3]uint
 		return rotate90(img, angle == 90)
 	}
 	rad := -(angle * degToRad)
-	cos, sin := round15(math.Cos(rad)), round15(math.Sin(rad))
-	m := [6]float64{cos, sin, 0, round15(-math.Sin(rad)), cos, 0}
+	cos, sin := round15(detmath.Cos(rad)), round15(detmath.Sin(rad))
+	m := [6]float64{cos, sin, 0, round15(-detmath.Sin(rad)), cos, 0}
 	cx, cy := float64(w)/2, float64(h)/2
 	m[2] = float64(float64(m[0]*-cx)+float64(m[1]*-cy)) + m[2] + cx
 	m[5] = float64(float64(m[3]*-cx)+float64(m[4]*-cy)) + m[5] + cy

@@ -6,6 +6,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/vlpuda/vlpuda/internal/detmath"
 	"github.com/vlpuda/vlpuda/vlp"
 )
 
@@ -111,10 +112,10 @@ func (t RandomResizedCrop) Apply(img *image.RGBA, r *rand.Rand) *image.RGBA {
 func (t RandomResizedCrop) window(img *image.RGBA, r *rand.Rand) (left, top, w, h int) {
 	width, height := size(img)
 	area := float64(width * height)
-	logLo, logHi := math.Log(t.Ratio[0]), math.Log(t.Ratio[1])
+	logLo, logHi := detmath.Log(t.Ratio[0]), detmath.Log(t.Ratio[1])
 	for range 10 {
 		target := area * uniform(r, t.Scale[0], t.Scale[1])
-		aspect := math.Exp(uniform(r, logLo, logHi))
+		aspect := detmath.Exp(uniform(r, logLo, logHi))
 		w := int(math.RoundToEven(math.Sqrt(target * aspect)))
 		h := int(math.RoundToEven(math.Sqrt(target / aspect)))
 		if 0 < w && w <= width && 0 < h && h <= height {

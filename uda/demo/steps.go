@@ -4,6 +4,7 @@ import (
 	"math"
 	"sync"
 
+	"github.com/vlpuda/vlpuda/internal/detmath"
 	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/uda/rst"
@@ -35,9 +36,10 @@ const (
 )
 
 // stepBin returns the histogram bin of a move d > 0:
-// floor((log10(d) − stepLo)·stepBins), clamped to the histogram.
+// floor((log10(d) − stepLo)·stepBins), clamped to the histogram, with
+// log10 d = log d · (1/ln 10) as package math computes it.
 func stepBin(d float64) int {
-	b := int(math.Floor((math.Log10(d) - stepLo) * stepBins))
+	b := int(math.Floor((float64(detmath.Log(d)*(1/math.Ln10)) - stepLo) * stepBins))
 	return min(max(b, 0), numStepBins-1)
 }
 
@@ -209,7 +211,7 @@ func (s *stepMeter) result() *StepSizes {
 		}
 		for b, n := range s.hist {
 			if seen += n; seen >= need {
-				return math.Pow(10, stepLo+float64(b+1)/stepBins)
+				return detmath.Pow(10, stepLo+float64(b+1)/stepBins)
 			}
 		}
 		return s.max

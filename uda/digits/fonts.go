@@ -28,6 +28,8 @@ import (
 	"golang.org/x/image/font/sfnt"
 	"golang.org/x/image/math/f64"
 	"golang.org/x/image/math/fixed"
+
+	"github.com/vlpuda/vlpuda/internal/detmath"
 )
 
 // Face is a font face that digits can be rendered from.
@@ -205,7 +207,7 @@ func RenderDigits(faces []Face, opt RenderOptions) (*Dataset, error) {
 
 			// s2d maps a glyph point p to centre + R(theta)*k*(p - centre of mass).
 			k := box / g.Side
-			sin, cos := math.Sincos(theta)
+			sin, cos := detmath.Sincos(theta)
 			a, b, c, e := k*cos, -k*sin, k*sin, k*cos
 			tx := float64(o.Size)/2 + jx - (a*g.CX + b*g.CY)
 			ty := float64(o.Size)/2 + jy - (c*g.CX + e*g.CY)

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/image/draw"
 	"golang.org/x/image/math/f64"
 
+	"github.com/vlpuda/vlpuda/internal/detmath"
 	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/uda/digits"
 )
@@ -198,7 +199,7 @@ func (c *Corpus) Sample(i int, attrShare float64) Sample {
 	if aspect > 1 {
 		kx, ky = box/fg.g.side, box/fg.g.side/aspect
 	}
-	sin, cos := math.Sincos(theta)
+	sin, cos := detmath.Sincos(theta)
 	a, b, cc, e := kx*cos, -ky*sin, kx*sin, ky*cos
 	tx := float64(size)/2 + jx - (a*fg.g.cx + b*fg.g.cy)
 	ty := float64(size)/2 + jy - (cc*fg.g.cx + e*fg.g.cy)
@@ -361,7 +362,7 @@ func (c *Corpus) drawBackground(rng *rand.Rand, pix []uint8) background {
 	case bgGradient:
 		a := jitter(rng, palette[rng.IntN(len(palette))], 20)
 		b := jitter(rng, palette[rng.IntN(len(palette))], 20)
-		dx, dy := math.Sincos(2 * math.Pi * rng.Float64())
+		dx, dy := detmath.Sincos(2 * math.Pi * rng.Float64())
 		for y := range size {
 			for x := range size {
 				// t runs from 0 to 1 across the image along (dx, dy).
@@ -393,7 +394,7 @@ func (c *Corpus) drawPhoto(rng *rand.Rand, pix []uint8) {
 	size := c.opt.Size
 	p := c.opt.Photos[rng.IntN(len(c.opt.Photos))].Image
 	maxSide := max(size, min(p.Rect.Dx(), p.Rect.Dy())/2)
-	side := int(float64(size) * math.Pow(float64(maxSide)/float64(size), rng.Float64()))
+	side := int(float64(size) * detmath.Pow(float64(maxSide)/float64(size), rng.Float64()))
 	x0 := p.Rect.Min.X + rng.IntN(p.Rect.Dx()-side+1)
 	y0 := p.Rect.Min.Y + rng.IntN(p.Rect.Dy()-side+1)
 	mirror := rng.IntN(2) == 1

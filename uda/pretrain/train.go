@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/vlpuda/vlpuda/internal/detmath"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/uda/digits"
@@ -214,12 +215,12 @@ func (t *trainer) setupOptimizer() {
 const recentSteps = 50
 
 // maxLogScale is ln 100: CLIP clamps its logit scale at 100.
-var maxLogScale = float32(math.Log(100))
+var maxLogScale = float32(detmath.Log(100))
 
 func (t *trainer) run(ctx context.Context) (*Result, error) {
 	c := t.cfg
 	sched := nn.WarmupCosine{Warmup: c.Warmup, Total: c.Steps, MinFactor: 0.01}
-	res := &Result{ChanceLoss: math.Log(float64(c.Batch)), HeldOut: math.NaN(), PromptCosine: math.NaN()}
+	res := &Result{ChanceLoss: detmath.Log(float64(c.Batch)), HeldOut: math.NaN(), PromptCosine: math.NaN()}
 	samples := make([]Sample, c.Batch)
 	var recent []float64 // the last recentSteps losses
 	var sinceLog []float64
@@ -257,7 +258,7 @@ func (t *trainer) run(ctx context.Context) (*Result, error) {
 		}
 		if (step+1)%c.LogEvery == 0 || step+1 == c.Steps {
 			l, lr := mean(sinceLog), c.LR*factor
-			scale := math.Exp(float64(t.model.LogitScale.Item()))
+			scale := detmath.Exp(float64(t.model.LogitScale.Item()))
 			t.log(logLine{Step: step + 1, Loss: &l, LR: &lr, Scale: &scale, GradNorm: &gn, AttrShare: &share})
 			sinceLog = sinceLog[:0]
 		}
