@@ -29,7 +29,8 @@ ViT-B/32, ViT-B/16 and RN50 forward at batch 1 and 8, and a ViT-B/16
 training step (forward, backward, SGD) at batch 8, printing images/s and
 peak resident memory. Each case runs in a fresh process so that its peak
 memory is its own. bench/pytorch/clip_bench.py runs the same cases in
-PyTorch.
+PyTorch, and make bench-ort (bench/ort) the forward cases in ONNX Runtime,
+each alternating with vlpuda.
 
 Bench scaling times a ViT-B/16 training step and an RN50 forward pass at
 batch 8 (or -cases) at 1, 2, 4, … threads up to the number of cores (or
