@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/vlpuda/vlpuda/uda"
+	"github.com/vlpuda/vlpuda/uda/run"
 	"github.com/vlpuda/vlpuda/uda/sweep"
 )
 
@@ -36,7 +36,7 @@ func TestSweepRunSignal(t *testing.T) {
 	if code, _, stderr := runVlpuda(t, "sweep", "run", straight, "-index", "0", "-q"); code != 0 {
 		t.Fatalf("uninterrupted run: exit %d\n%s", code, stderr)
 	}
-	task := filepath.Join(sweep.RunDir(straight, 0), uda.FileTask+".vlpr")
+	task := filepath.Join(sweep.RunDir(straight, 0), run.FileTask+".vlpr")
 	want, err := os.ReadFile(task)
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +48,7 @@ func TestSweepRunSignal(t *testing.T) {
 	if code != 143 || !strings.Contains(stderr, "stopped by a signal") {
 		t.Fatalf("exit %d, want 143; stderr:\n%s", code, stderr)
 	}
-	for _, name := range []string{uda.FileResult, sweep.FileLock, sweep.FileError} {
+	for _, name := range []string{run.FileResult, sweep.FileLock, sweep.FileError} {
 		if _, err := os.Stat(filepath.Join(out, name)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the stopped run left %s (%v)", name, err)
 		}
@@ -57,7 +57,7 @@ func TestSweepRunSignal(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "resuming from") {
 		t.Fatalf("the next start: exit %d, want 0 and a resume; stderr:\n%s", code, stderr)
 	}
-	got, err := os.ReadFile(filepath.Join(out, uda.FileTask+".vlpr"))
+	got, err := os.ReadFile(filepath.Join(out, run.FileTask+".vlpr"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/vlpuda/vlpuda/uda/digits"
 	"github.com/vlpuda/vlpuda/uda/pretrain"
 	"github.com/vlpuda/vlpuda/uda/rst"
+	"github.com/vlpuda/vlpuda/uda/run"
 	"github.com/vlpuda/vlpuda/vlp"
 )
 
@@ -190,7 +191,7 @@ type Event struct {
 	Run          RunID
 	Index, Total int
 	// Step is the state of the run's training (nil otherwise).
-	Step *uda.Progress
+	Step *run.Progress
 	// Result is set when the run is done; Cached says it was done by an
 	// earlier call.
 	Result *RunResult
@@ -267,7 +268,7 @@ type plan struct {
 
 // Run runs every method of cfg on every task and seed and returns the
 // report. In cfg.Out it writes plan.json first, each run's folder below
-// runs/<task>/<method>-seed<k>/ (uda.Adapt's files; zero-shot a
+// runs/<task>/<method>-seed<k>/ (run.Adapt's files; zero-shot a
 // result.json), and at the end results.json (the Report) and results.png
 // (a bar chart), each atomically.
 //
@@ -531,7 +532,7 @@ func (cfg *Config) run(ctx context.Context, d *domains, id RunID, k, total int) 
 		return nil, false, err
 	}
 	ucfg := s.Config(id.Method, id.Seed)
-	task := uda.Task{
+	task := run.Task{
 		Info: uda.TaskInfo{Classes: digits.Classes, Template: pretrain.Prompt, Benchmark: "digits",
 			Meta: map[string]string{"source": id.Task.Source, "target": id.Task.Target, "teacher": cfg.Teacher}},
 		Test: test,
@@ -554,17 +555,17 @@ func (cfg *Config) run(ctx context.Context, d *domains, id RunID, k, total int) 
 		return nil, false, err
 	}
 	// Resume continues from a checkpoint, or starts the run over.
-	opt := uda.Options{
+	opt := run.Options{
 		Out: dir, Resume: true,
 		Note: func(msg string) { cfg.event(Event{Note: msg}) },
-		Progress: func(p uda.Progress) {
+		Progress: func(p run.Progress) {
 			if meter != nil && p.Step != nil {
 				meter.observe()
 			}
 			cfg.event(Event{Run: id, Index: k, Total: total, Step: &p})
 		},
 	}
-	res, err := uda.Adapt(ctx, m, task, ucfg, opt)
+	res, err := run.Adapt(ctx, m, task, ucfg, opt)
 	if err != nil {
 		return nil, false, err
 	}
@@ -591,16 +592,16 @@ func readResult(dir string, id RunID) (*RunResult, error) {
 		}
 		return &r, nil
 	}
-	b, err := os.ReadFile(filepath.Join(dir, uda.FileResult))
+	b, err := os.ReadFile(filepath.Join(dir, run.FileResult))
 	if err != nil {
 		return nil, err
 	}
-	var r uda.Result
+	var r run.Result
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, uda.FileResult), err)
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, run.FileResult), err)
 	}
 	if r.Last == nil || r.Best == nil || r.Stored == nil {
-		return nil, fmt.Errorf("%s: incomplete result", filepath.Join(dir, uda.FileResult))
+		return nil, fmt.Errorf("%s: incomplete result", filepath.Join(dir, run.FileResult))
 	}
 	res := fromAdapt(id, &r)
 	if b, err := os.ReadFile(filepath.Join(dir, fileSteps)); err == nil {
@@ -625,7 +626,7 @@ func writeStepSizes(dir string, s *StepSizes) error {
 }
 
 // fromAdapt summarises an Adapt result.
-func fromAdapt(id RunID, r *uda.Result) *RunResult {
+func fromAdapt(id RunID, r *run.Result) *RunResult {
 	return &RunResult{
 		RunID:        id,
 		AccuracyLast: r.Last.Top1, AccuracyBest: r.Best.Top1,
@@ -660,7 +661,7 @@ func (cfg *Config) zeroShot(ctx context.Context, m *vlp.CLIP, id RunID, test uda
 				correct++
 			}
 		}
-		cfg.event(Event{Run: id, Step: &uda.Progress{Iter: hi, Total: test.Len(), Epoch: 1, Epochs: 1}})
+		cfg.event(Event{Run: id, Step: &run.Progress{Iter: hi, Total: test.Len(), Epoch: 1, Epochs: 1}})
 	}
 	acc := float64(correct) / float64(test.Len())
 	r := &RunResult{RunID: id, AccuracyLast: acc, AccuracyBest: acc, TestImages: test.Len(),

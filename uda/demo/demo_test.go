@@ -17,6 +17,7 @@ import (
 	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/digits"
 	"github.com/vlpuda/vlpuda/uda/pretrain"
+	"github.com/vlpuda/vlpuda/uda/run"
 	"github.com/vlpuda/vlpuda/vlp"
 )
 
@@ -209,7 +210,7 @@ func TestRun(t *testing.T) {
 	cmkdDir := RunID{FallbackTask, CMKD, 1}.dir(out)
 	stale := []string{
 		filepath.Join(out, "."+FileResults+".tmp77"),
-		filepath.Join(cmkdDir, "."+uda.FileCheckpoint+".tmp9"),
+		filepath.Join(cmkdDir, "."+run.FileCheckpoint+".tmp9"),
 		filepath.Join(cmkdDir, "."+fileSteps+".tmp123"),
 	}
 	for _, f := range stale {

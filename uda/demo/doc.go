@@ -8,7 +8,7 @@
 // the methods of the paper's tables: the teacher's zero-shot head (no
 // training), source-only fine-tuning, CMKD, CMKD with RST twice (capped at
 // a share of the tower, and the paper's RST with its threshold alone), and
-// CMKD with FixMatch, each with uda.Adapt from the same teacher weights. Settings
+// CMKD with FixMatch, each with run.Adapt from the same teacher weights. Settings
 // holds the hyper-parameters; they were chosen on ValidationTask, which is
 // never reported, and PROTOCOL.md records how. The accuracy reported is
 // that of the last iteration; the best epoch's, chosen with target labels,

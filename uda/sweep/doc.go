@@ -5,7 +5,7 @@
 // and setting overrides. Expand turns it into a Plan, one numbered Run
 // each, which WritePlan stores as DIR/plan.json and WriteSbatch turns
 // into a Slurm job array (package kube: a Kubernetes Indexed Job).
-// RunIndex runs one planned run into DIR/runs/I/ with uda.Adapt: a
+// RunIndex runs one planned run into DIR/runs/I/ with run.Adapt: a
 // finished run is left alone, a stopped one resumes from its checkpoint,
 // and a lock file keeps two workers off one index.
 // ReadStatus says where every run stands and ReadReport gathers the
@@ -16,7 +16,7 @@
 //
 //	plan.json         the Plan
 //	sweep.sbatch      the Slurm job array (WriteSbatch)
-//	runs/I/           run I: uda.Adapt's files, and
+//	runs/I/           run I: run.Adapt's files, and
 //	runs/I/lock       the worker holding it: "pid host"
 //	runs/I/error.txt  the last error of a failed attempt
 package sweep

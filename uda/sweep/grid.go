@@ -16,6 +16,7 @@ import (
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
 	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/data"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // FilePlan is the name of the plan in a sweep folder.
@@ -149,7 +150,7 @@ func (g Grid) normalize() (Grid, error) {
 	if g.Preset == "" {
 		g.Preset = g.Dataset
 	}
-	if _, err := uda.LookupPreset(g.Preset); err != nil {
+	if _, err := run.LookupPreset(g.Preset); err != nil {
 		return g, fmt.Errorf("sweep: grid: %w", err)
 	}
 	if g.Threads == 0 {
@@ -305,27 +306,27 @@ func (p *Plan) Run(i int) (Run, error) {
 func (p *Plan) Tasks() []Task { return p.Grid.Tasks }
 
 // overrides maps each override name to the setting it changes.
-var overrides = map[string]func(p *uda.Preset, c *uda.Config, v float64){
-	"epochs":          func(_ *uda.Preset, c *uda.Config, v float64) { c.Epochs = int(v) },
-	"iters":           func(_ *uda.Preset, c *uda.Config, v float64) { c.ItersPerEpoch = int(v) },
-	"batch":           func(p *uda.Preset, _ *uda.Config, v float64) { p.SourceBatch = int(v) },
-	"target-batch":    func(p *uda.Preset, _ *uda.Config, v float64) { p.TargetBatch = int(v) },
-	"lr":              func(_ *uda.Preset, c *uda.Config, v float64) { c.LR = v },
-	"head-lr-mult":    func(_ *uda.Preset, c *uda.Config, v float64) { c.HeadLRMult = v },
-	"lambda1":         func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.Lambda1 = v },
-	"lambda2":         func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.Lambda2 = v },
-	"lambda3":         func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.Lambda3 = v },
-	"fm-weight":       func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.FixMatchWeight = v },
-	"fm-threshold":    func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.FixMatchThreshold = v },
-	"label-smoothing": func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.LabelSmoothing = v },
-	"lr-gamma":        func(_ *uda.Preset, c *uda.Config, v float64) { c.LRGamma = v },
-	"lr-power":        func(_ *uda.Preset, c *uda.Config, v float64) { c.LRPower = v },
-	"wd":              func(_ *uda.Preset, c *uda.Config, v float64) { c.WeightDecay = v },
-	"ramp-iters":      func(_ *uda.Preset, c *uda.Config, v float64) { c.Objective.Ramp.MaxIter = int(v) },
-	"eval-batch":      func(_ *uda.Preset, c *uda.Config, v float64) { c.EvalBatch = int(v) },
-	"log-every":       func(_ *uda.Preset, c *uda.Config, v float64) { c.LogEvery = int(v) },
-	"rst":             func(_ *uda.Preset, c *uda.Config, v float64) { c.RSTTau = v },
-	"rst-density":     func(_ *uda.Preset, c *uda.Config, v float64) { c.RSTMaxDensity = v },
+var overrides = map[string]func(p *run.Preset, c *uda.Config, v float64){
+	"epochs":          func(_ *run.Preset, c *uda.Config, v float64) { c.Epochs = int(v) },
+	"iters":           func(_ *run.Preset, c *uda.Config, v float64) { c.ItersPerEpoch = int(v) },
+	"batch":           func(p *run.Preset, _ *uda.Config, v float64) { p.SourceBatch = int(v) },
+	"target-batch":    func(p *run.Preset, _ *uda.Config, v float64) { p.TargetBatch = int(v) },
+	"lr":              func(_ *run.Preset, c *uda.Config, v float64) { c.LR = v },
+	"head-lr-mult":    func(_ *run.Preset, c *uda.Config, v float64) { c.HeadLRMult = v },
+	"lambda1":         func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.Lambda1 = v },
+	"lambda2":         func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.Lambda2 = v },
+	"lambda3":         func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.Lambda3 = v },
+	"fm-weight":       func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.FixMatchWeight = v },
+	"fm-threshold":    func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.FixMatchThreshold = v },
+	"label-smoothing": func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.LabelSmoothing = v },
+	"lr-gamma":        func(_ *run.Preset, c *uda.Config, v float64) { c.LRGamma = v },
+	"lr-power":        func(_ *run.Preset, c *uda.Config, v float64) { c.LRPower = v },
+	"wd":              func(_ *run.Preset, c *uda.Config, v float64) { c.WeightDecay = v },
+	"ramp-iters":      func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.Ramp.MaxIter = int(v) },
+	"eval-batch":      func(_ *run.Preset, c *uda.Config, v float64) { c.EvalBatch = int(v) },
+	"log-every":       func(_ *run.Preset, c *uda.Config, v float64) { c.LogEvery = int(v) },
+	"rst":             func(_ *run.Preset, c *uda.Config, v float64) { c.RSTTau = v },
+	"rst-density":     func(_ *run.Preset, c *uda.Config, v float64) { c.RSTMaxDensity = v },
 }
 
 // intOverrides are the overrides that count something.
@@ -345,9 +346,9 @@ func OverrideNames() []string {
 // Settings returns the preset and the training configuration of run r
 // for a ResNet or a ViT tower, as vlpuda adapt builds them from the same
 // flags.
-func (p *Plan) Settings(r Run, resnet bool) (uda.Preset, uda.Config, error) {
+func (p *Plan) Settings(r Run, resnet bool) (run.Preset, uda.Config, error) {
 	g := p.Grid
-	preset, err := uda.LookupPreset(g.Preset)
+	preset, err := run.LookupPreset(g.Preset)
 	if err != nil {
 		return preset, uda.Config{}, err
 	}

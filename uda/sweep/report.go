@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/vlpuda/vlpuda/internal/seedstat"
-	"github.com/vlpuda/vlpuda/uda"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // Report is the paper's table from the finished runs of a sweep: a row per
@@ -63,7 +63,7 @@ type Stat struct {
 // ReadReport builds the report from the finished runs of the plan in dir.
 func ReadReport(dir string, p *Plan) (*Report, error) {
 	rep := &Report{Seeds: p.Grid.Seeds, Planned: len(p.Runs)}
-	if preset, err := uda.LookupPreset(p.Grid.Preset); err == nil {
+	if preset, err := run.LookupPreset(p.Grid.Preset); err == nil {
 		rep.Metric = preset.Metric
 	}
 	for _, t := range p.Tasks() {

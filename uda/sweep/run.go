@@ -12,12 +12,12 @@ import (
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
 	"github.com/vlpuda/vlpuda/kernels"
-	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/data"
+	"github.com/vlpuda/vlpuda/uda/run"
 	"github.com/vlpuda/vlpuda/vlp"
 )
 
-// The files of a run's folder besides uda.Adapt's.
+// The files of a run's folder besides run.Adapt's.
 const (
 	FileLock  = "lock"
 	FileError = "error.txt"
@@ -28,8 +28,8 @@ func RunDir(dir string, i int) string { return filepath.Join(dir, "runs", strcon
 
 // Options configures RunIndex.
 type Options struct {
-	// Progress and Note are passed to uda.Adapt.
-	Progress func(uda.Progress)
+	// Progress and Note are passed to run.Adapt.
+	Progress func(run.Progress)
 	Note     func(string)
 	// Workers is the image decoding goroutines per domain (0: one per
 	// core).
@@ -47,7 +47,7 @@ var ErrLocked = errors.New("run is locked")
 // whose process has died on this host is taken over. An error other than
 // ctx's cancellation is also written to dir/runs/i/error.txt for
 // ReadStatus. The kernels run with the grid's thread count.
-func RunIndex(ctx context.Context, dir string, p *Plan, i int, opt Options) (*uda.Result, error) {
+func RunIndex(ctx context.Context, dir string, p *Plan, i int, opt Options) (*run.Result, error) {
 	r, err := p.Run(i)
 	if err != nil {
 		return nil, err
@@ -81,12 +81,12 @@ func RunIndex(ctx context.Context, dir string, p *Plan, i int, opt Options) (*ud
 
 // done reports whether the run in out has finished.
 func done(out string) bool {
-	_, err := os.Stat(filepath.Join(out, uda.FileResult))
+	_, err := os.Stat(filepath.Join(out, run.FileResult))
 	return err == nil
 }
 
-// adapt runs r into out with uda.Adapt, resuming from a checkpoint there.
-func adapt(ctx context.Context, p *Plan, r Run, out string, opt Options) (*uda.Result, error) {
+// adapt runs r into out with run.Adapt, resuming from a checkpoint there.
+func adapt(ctx context.Context, p *Plan, r Run, out string, opt Options) (*run.Result, error) {
 	g := p.Grid
 	kernels.SetThreads(g.Threads)
 	var cfgFile *vlp.Config
@@ -109,7 +109,7 @@ func adapt(ctx context.Context, p *Plan, r Run, out string, opt Options) (*uda.R
 	if err != nil {
 		return nil, err
 	}
-	task, closeTask, err := uda.NewTask(preset, cfg, src, tgt, m.Config.ImageResolution, opt.Workers)
+	task, closeTask, err := run.NewTask(preset, cfg, src, tgt, m.Config.ImageResolution, opt.Workers)
 	if err != nil {
 		return nil, err
 	}
@@ -118,13 +118,13 @@ func adapt(ctx context.Context, p *Plan, r Run, out string, opt Options) (*uda.R
 		"source": src.Root, "target": tgt.Root, "sweep_index": strconv.Itoa(r.Index)}
 	// Resume from a checkpoint; without one, start over, removing what a
 	// run killed before its first checkpoint left.
-	ckpt := filepath.Join(out, uda.FileCheckpoint)
+	ckpt := filepath.Join(out, run.FileCheckpoint)
 	_, err = os.Stat(ckpt)
 	resume := err == nil
 	if resume && opt.Note != nil {
 		opt.Note(fmt.Sprintf("run %d: resuming from %s", r.Index, ckpt))
 	}
-	return uda.Adapt(ctx, m, task, cfg, uda.Options{Out: out, Resume: resume, Force: !resume, Progress: opt.Progress, Note: opt.Note})
+	return run.Adapt(ctx, m, task, cfg, run.Options{Out: out, Resume: resume, Force: !resume, Progress: opt.Progress, Note: opt.Note})
 }
 
 // lock creates out/lock with this process's id and host, taking over a

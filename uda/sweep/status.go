@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vlpuda/vlpuda/uda"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // State is where a planned run stands.
@@ -72,7 +72,7 @@ func runStatus(out string, r Run, host string) (RunStatus, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return s, fmt.Errorf("sweep: status: %w", err)
 	}
-	if _, err := os.Stat(filepath.Join(out, uda.FileCheckpoint)); err == nil {
+	if _, err := os.Stat(filepath.Join(out, run.FileCheckpoint)); err == nil {
 		notes = append(notes, "stopped; resumes from its checkpoint")
 	}
 	s.Detail = strings.Join(notes, "; ")
@@ -81,17 +81,17 @@ func runStatus(out string, r Run, host string) (RunStatus, error) {
 
 // readResult reads the result of a finished run; ok is false if the run
 // has not finished.
-func readResult(out string) (r *uda.Result, ok bool, err error) {
-	b, err := os.ReadFile(filepath.Join(out, uda.FileResult))
+func readResult(out string) (r *run.Result, ok bool, err error) {
+	b, err := os.ReadFile(filepath.Join(out, run.FileResult))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, false, nil
 	}
 	if err != nil {
 		return nil, false, fmt.Errorf("sweep: %w", err)
 	}
-	r = new(uda.Result)
+	r = new(run.Result)
 	if err := json.Unmarshal(b, r); err != nil {
-		return nil, false, fmt.Errorf("sweep: %s: %w", filepath.Join(out, uda.FileResult), err)
+		return nil, false, fmt.Errorf("sweep: %s: %w", filepath.Join(out, run.FileResult), err)
 	}
 	return r, true, nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/vlpuda/vlpuda/internal/seedstat"
 	"github.com/vlpuda/vlpuda/internal/shapes"
 	"github.com/vlpuda/vlpuda/uda"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // tinyGrid returns a grid on the tiny CLIP fixture and the shape domains,
@@ -164,7 +165,7 @@ func TestRunResume(t *testing.T) {
 			dir, _ := planned(t, g)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			stop := func(pr uda.Progress) {
+			stop := func(pr run.Progress) {
 				if pr.Step != nil && pr.Iter == 4 {
 					cancel()
 				}
@@ -176,7 +177,7 @@ func TestRunResume(t *testing.T) {
 			}
 			assertState(t, dir, p, i, Pending, "resumes from its checkpoint")
 			var steps int
-			count := func(pr uda.Progress) {
+			count := func(pr run.Progress) {
 				if pr.Step != nil {
 					steps++
 				}
@@ -195,7 +196,7 @@ func TestRunResume(t *testing.T) {
 			if i == 2 {
 				ext = ".vlpr"
 			}
-			for _, name := range []string{uda.FileTask + ext, uda.FileBest + ext, uda.FileConfusion} {
+			for _, name := range []string{run.FileTask + ext, run.FileBest + ext, run.FileConfusion} {
 				a, errA := os.ReadFile(filepath.Join(RunDir(whole, i), name))
 				b, errB := os.ReadFile(filepath.Join(RunDir(dir, i), name))
 				if errA != nil || errB != nil || !bytes.Equal(a, b) {
@@ -314,10 +315,10 @@ func TestRunLocked(t *testing.T) {
 // best top-1 accuracy.
 func writeResult(t *testing.T, dir string, i int, last, best float64, params int64) {
 	t.Helper()
-	r := uda.Result{
+	r := run.Result{
 		Config: uda.Config{Metric: uda.MetricTop1},
-		Last:   &uda.EpochResult{Evaluation: &uda.Evaluation{Top1: last}},
-		Best:   &uda.EpochResult{Evaluation: &uda.Evaluation{Top1: best}},
+		Last:   &run.EpochResult{Evaluation: &uda.Evaluation{Top1: last}},
+		Best:   &run.EpochResult{Evaluation: &uda.Evaluation{Top1: best}},
 		Stored: &uda.StoredTask{Params: int(params), Bytes: 4 * params},
 	}
 	b, err := json.Marshal(r)
@@ -327,7 +328,7 @@ func writeResult(t *testing.T, dir string, i int, last, best float64, params int
 	if err := os.MkdirAll(RunDir(dir, i), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(RunDir(dir, i), uda.FileResult), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(RunDir(dir, i), run.FileResult), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }
