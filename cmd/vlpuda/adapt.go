@@ -178,8 +178,7 @@ func runAdapt(cmd *Command, args []string) error {
 	}
 	defer closeTask()
 	ctx := cmd.Context()
-	opt := run.Options{Out: *adOut, Resume: *adResume, Force: *adForce, Progress: adaptProgress(cmd.Stderr, *adQuiet),
-		Note: func(s string) { fmt.Fprintf(cmd.Stderr, "vlpuda adapt: %s\n", s) }}
+	opt := run.Options{Out: *adOut, Resume: *adResume, Force: *adForce, Progress: adaptProgress(cmd.Stderr, "vlpuda adapt", *adQuiet)}
 	res, err := run.Adapt(ctx, m, task, cfg, opt)
 	if err != nil {
 		return err
@@ -293,13 +292,20 @@ func adaptTask(stderr io.Writer, p run.Preset, cfg uda.Config, size int) (task r
 	return task, close, nil
 }
 
-// adaptProgress returns the Progress callback: a bar with the loss terms
-// on stderr, and a line per evaluation.
-func adaptProgress(stderr io.Writer, quiet bool) func(run.Progress) {
+// adaptProgress returns the Progress callback: on stderr, notes after
+// prefix, a bar with the loss terms, and a line per evaluation.
+func adaptProgress(stderr io.Writer, prefix string, quiet bool) func(run.Event) {
 	bar := newProgressBar(stderr, "adapt", "it", quiet)
 	first := -1 // iterations done before this process started
-	return func(p run.Progress) {
-		if p.Step != nil {
+	return func(e run.Event) {
+		p := e.Step
+		switch {
+		case e.Note != "":
+			fmt.Fprintf(stderr, "%s: %s\n", prefix, e.Note)
+			return
+		case p == nil:
+			return
+		case p.Step != nil:
 			if first < 0 {
 				first = p.Iter - 1
 			}

@@ -21,7 +21,7 @@ import (
 func TestSweepRunSignal(t *testing.T) {
 	root := t.TempDir()
 	writeShapeDomains(t, root, 6)
-	grid := writeGrid(t, root, func(g *sweep.Grid) {
+	grid := writeGrid(t, root, func(g *run.Grid) {
 		g.Methods = []string{"cmkd+rst"}
 		g.Overrides["epochs"], g.Overrides["iters"], g.Overrides["rst"] = 4, 4, 1e-4
 	})
@@ -36,14 +36,14 @@ func TestSweepRunSignal(t *testing.T) {
 	if code, _, stderr := runVlpuda(t, "sweep", "run", straight, "-index", "0", "-q"); code != 0 {
 		t.Fatalf("uninterrupted run: exit %d\n%s", code, stderr)
 	}
-	task := filepath.Join(sweep.RunDir(straight, 0), run.FileTask+".vlpr")
+	task := filepath.Join(run.Dir(straight, 0), run.FileTask+".vlpr")
 	want, err := os.ReadFile(task)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	dir := plan()
-	out := sweep.RunDir(dir, 0)
+	out := run.Dir(dir, 0)
 	code, stderr := runStopped(t, []string{"sweep", "run", dir, "-index", "0"}, "epoch 1/4", syscall.SIGTERM)
 	if code != 143 || !strings.Contains(stderr, "stopped by a signal") {
 		t.Fatalf("exit %d, want 143; stderr:\n%s", code, stderr)

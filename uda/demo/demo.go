@@ -557,12 +557,16 @@ func (cfg *Config) run(ctx context.Context, d *domains, id RunID, k, total int) 
 	// Resume continues from a checkpoint, or starts the run over.
 	opt := run.Options{
 		Out: dir, Resume: true,
-		Note: func(msg string) { cfg.event(Event{Note: msg}) },
-		Progress: func(p run.Progress) {
-			if meter != nil && p.Step != nil {
-				meter.observe()
+		Progress: func(e run.Event) {
+			switch {
+			case e.Note != "":
+				cfg.event(Event{Note: e.Note})
+			case e.Step != nil:
+				if meter != nil && e.Step.Step != nil {
+					meter.observe()
+				}
+				cfg.event(Event{Run: id, Index: k, Total: total, Step: e.Step})
 			}
-			cfg.event(Event{Run: id, Index: k, Total: total, Step: &p})
 		},
 	}
 	res, err := run.Adapt(ctx, m, task, ucfg, opt)

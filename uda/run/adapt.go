@@ -69,12 +69,30 @@ type Options struct {
 	Out    string
 	Resume bool
 	Force  bool
-	// Progress, if not nil, is called after every iteration and after
-	// every evaluation.
-	Progress func(Progress)
-	// Note, if not nil, receives messages about the output folder: a
-	// resume that starts over, stale temporary files removed.
-	Note func(string)
+	// Progress, if not nil, receives an Event with Step set after every
+	// iteration and after every evaluation, and one with Note set for a
+	// message about the output folder: a resume that starts over, stale
+	// temporary files removed.
+	Progress func(Event)
+}
+
+// Event is what Adapt, Index and the demo report as they go, to a
+// callback of one shape, func(Event): a note, the progress of a run's
+// training, or a finished run.
+type Event struct {
+	// Run is the planned run concerned and Total the number of runs in its
+	// plan; both are zero for a lone Adapt.
+	Run   Planned
+	Total int
+	// Step is set after every iteration and evaluation of a training run,
+	// and after every batch of a zero-shot evaluation.
+	Step *Progress
+	// Result is set when a planned run is done; Cached says that it was
+	// done before (its result was read back).
+	Result *Result
+	Cached bool
+	// Note is a message for the user.
+	Note string
 }
 
 // Progress reports the state of a run.
@@ -296,10 +314,10 @@ func isRunFile(e fs.DirEntry) bool {
 	return false
 }
 
-// note passes a message to opt.Note, if set.
+// note passes a message to opt.Progress, if set.
 func (opt Options) note(format string, args ...any) {
-	if opt.Note != nil {
-		opt.Note(fmt.Sprintf(format, args...))
+	if opt.Progress != nil {
+		opt.Progress(Event{Note: fmt.Sprintf(format, args...)})
 	}
 }
 
@@ -385,7 +403,7 @@ func (r *adaptRun) stopped(err error) error {
 
 func (r *adaptRun) progress(p Progress) {
 	if r.opt.Progress != nil {
-		r.opt.Progress(p)
+		r.opt.Progress(Event{Step: &p})
 	}
 }
 

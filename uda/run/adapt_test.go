@@ -166,8 +166,8 @@ func TestAdaptResume(t *testing.T) {
 		return func(t *testing.T, dir string) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			stop := func(p Progress) {
-				if p.Step != nil && p.Iter == n {
+			stop := func(e Event) {
+				if p := e.Step; p != nil && p.Step != nil && p.Iter == n {
 					cancel()
 				}
 			}
@@ -420,7 +420,7 @@ func TestAdaptOut(t *testing.T) {
 			}
 			tt.opt.Out = dir
 			var notes []string
-			tt.opt.Note = func(s string) { notes = append(notes, s) }
+			tt.opt.Progress = notesTo(&notes)
 			_, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 1), cfg, tt.opt)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -465,7 +465,7 @@ func TestAdaptStoredBest(t *testing.T) {
 			adapt := func() *Result {
 				t.Helper()
 				notes = nil
-				opt := Options{Out: dir, Resume: true, Note: func(s string) { notes = append(notes, s) }}
+				opt := Options{Out: dir, Resume: true, Progress: notesTo(&notes)}
 				res, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 3), cfg, opt)
 				if err != nil {
 					t.Fatal(err)
@@ -518,4 +518,14 @@ func readResultFile(t *testing.T, path string) *Result {
 		t.Fatal(err)
 	}
 	return &r
+}
+
+// notesTo returns a progress callback that appends the events' notes to
+// notes.
+func notesTo(notes *[]string) func(Event) {
+	return func(e Event) {
+		if e.Note != "" {
+			*notes = append(*notes, e.Note)
+		}
+	}
 }

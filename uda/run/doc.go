@@ -1,6 +1,7 @@
 // Package run holds the plumbing of domain-adaptation runs, around the
 // method of package uda: a whole run in an output folder (Adapt), the
-// benchmarks' presets, and the files a run leaves.
+// benchmarks' presets, and grids of runs (Grid, Plan, Index), which
+// package sweep schedules on clusters and package demo runs in-process.
 //
 // Adapt trains one task with a uda.Trainer and writes, in its output
 // folder, the JSON-lines log, a checkpoint after every epoch (a run
@@ -8,9 +9,17 @@
 // run), the best and the last epoch's task files, the confusion matrix,
 // result.json and the loss and accuracy curves as a PNG.
 //
+// A Grid (the GRID.json of "vlpuda sweep plan") names a model, a dataset,
+// tasks, methods, seeds and setting overrides; Expand numbers its runs
+// into a Plan, and Index runs one of them into DIR/runs/I/, reading back
+// a finished run and resuming a stopped one. Adapt, Index and their
+// callers report to one callback shape, func(Event).
+//
 // # Files
 //
-//	adapt.go      Adapt, Task, Options, Progress, Result: a whole run
+//	adapt.go      Adapt, Task, Options, Event, Progress, Result: a whole run
+//	grid.go       Grid, Expand, Plan, WritePlan, ReadPlan: grids of runs
+//	index.go      Index, Dir, ReadResult: one run of a plan
 //	log.go        the JSON-lines log: IterRecord, EpochRecord
 //	confusion.go  the confusion matrix as CSV
 //	plot.go       PlotLog: loss and accuracy curves as a PNG

@@ -61,7 +61,7 @@ type Stat struct {
 }
 
 // ReadReport builds the report from the finished runs of the plan in dir.
-func ReadReport(dir string, p *Plan) (*Report, error) {
+func ReadReport(dir string, p *run.Plan) (*Report, error) {
 	rep := &Report{Seeds: p.Grid.Seeds, Planned: len(p.Runs)}
 	if preset, err := run.LookupPreset(p.Grid.Preset); err == nil {
 		rep.Metric = preset.Metric
@@ -75,14 +75,14 @@ func ReadReport(dir string, p *Plan) (*Report, error) {
 		rows[m] = row
 		rep.Rows = append(rep.Rows, Row{})
 	}
-	taskIndex := map[Task]int{}
+	taskIndex := map[run.Pair]int{}
 	for k, t := range p.Tasks() {
 		taskIndex[t] = k
 	}
 	stored := map[string][2]float64{}
 	count := map[string]int{}
 	for i, r := range p.Runs {
-		res, ok, err := readResult(RunDir(dir, i))
+		res, ok, err := run.ReadResult(run.Dir(dir, i))
 		if err != nil {
 			return nil, err
 		}

@@ -1,4 +1,4 @@
-package sweep
+package run
 
 import (
 	"bytes"
@@ -16,7 +16,6 @@ import (
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
 	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/data"
-	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // FilePlan is the name of the plan in a sweep folder.
@@ -39,7 +38,7 @@ type Grid struct {
 	Preset  string `json:"preset,omitempty"`
 	// Tasks lists source→target pairs. Domains with AllPairs adds every
 	// ordered pair of distinct domains, in the order of Domains.
-	Tasks    []Task   `json:"tasks,omitempty"`
+	Tasks    []Pair   `json:"tasks,omitempty"`
 	Domains  []string `json:"domains,omitempty"`
 	AllPairs bool     `json:"all_pairs,omitempty"`
 	// Methods are uda.ParseMethod's names (source-only, cmkd, fixmatch,
@@ -58,19 +57,19 @@ type Grid struct {
 	Overrides map[string]float64 `json:"overrides,omitempty"`
 }
 
-// Task is a source→target pair of domains.
-type Task struct {
+// Pair is a source→target pair of domains.
+type Pair struct {
 	Source string `json:"source"`
 	Target string `json:"target"`
 }
 
 // String returns "S→T", the task's column label.
-func (t Task) String() string { return t.Source + "→" + t.Target }
+func (t Pair) String() string { return t.Source + "→" + t.Target }
 
-// Run is one planned run: a task, a method and a seed.
-type Run struct {
+// Planned is one run of a plan: a task, a method and a seed.
+type Planned struct {
 	Index  int    `json:"index"`
-	Task   Task   `json:"task"`
+	Task   Pair   `json:"task"`
 	Method string `json:"method"`
 	Seed   uint64 `json:"seed"`
 }
@@ -79,8 +78,8 @@ type Run struct {
 // method, seed, and the grid with its paths made absolute, so that a
 // worker started in any folder finds the files.
 type Plan struct {
-	Grid Grid  `json:"grid"`
-	Runs []Run `json:"runs"`
+	Grid Grid      `json:"grid"`
+	Runs []Planned `json:"runs"`
 }
 
 // ReadGrid reads a GRID.json file. Unknown fields are errors.
@@ -112,7 +111,7 @@ func Expand(g Grid) (*Plan, error) {
 		for _, s := range g.Domains {
 			for _, t := range g.Domains {
 				if s != t {
-					tasks = append(tasks, Task{s, t})
+					tasks = append(tasks, Pair{s, t})
 				}
 			}
 		}
@@ -131,7 +130,7 @@ func Expand(g Grid) (*Plan, error) {
 	for _, t := range tasks {
 		for _, m := range g.Methods {
 			for _, s := range g.Seeds {
-				p.Runs = append(p.Runs, Run{Index: len(p.Runs), Task: t, Method: m, Seed: s})
+				p.Runs = append(p.Runs, Planned{Index: len(p.Runs), Task: t, Method: m, Seed: s})
 			}
 		}
 	}
@@ -150,7 +149,7 @@ func (g Grid) normalize() (Grid, error) {
 	if g.Preset == "" {
 		g.Preset = g.Dataset
 	}
-	if _, err := run.LookupPreset(g.Preset); err != nil {
+	if _, err := LookupPreset(g.Preset); err != nil {
 		return g, fmt.Errorf("sweep: grid: %w", err)
 	}
 	if g.Threads == 0 {
@@ -224,7 +223,7 @@ func checkDistinct[T comparable](what string, values []T) error {
 }
 
 // checkDomains opens every domain of the tasks once.
-func (g Grid) checkDomains(tasks []Task) error {
+func (g Grid) checkDomains(tasks []Pair) error {
 	seen := map[string]bool{}
 	for _, t := range tasks {
 		if t.Source == "" || t.Target == "" || t.Source == t.Target {
@@ -295,38 +294,38 @@ func ReadPlan(dir string) (*Plan, error) {
 }
 
 // Run returns run i of the plan.
-func (p *Plan) Run(i int) (Run, error) {
+func (p *Plan) Run(i int) (Planned, error) {
 	if i < 0 || i >= len(p.Runs) {
-		return Run{}, fmt.Errorf("sweep: index %d out of range: the plan has runs 0 to %d", i, len(p.Runs)-1)
+		return Planned{}, fmt.Errorf("sweep: index %d out of range: the plan has runs 0 to %d", i, len(p.Runs)-1)
 	}
 	return p.Runs[i], nil
 }
 
 // Tasks returns the plan's tasks in order.
-func (p *Plan) Tasks() []Task { return p.Grid.Tasks }
+func (p *Plan) Tasks() []Pair { return p.Grid.Tasks }
 
 // overrides maps each override name to the setting it changes.
-var overrides = map[string]func(p *run.Preset, c *uda.Config, v float64){
-	"epochs":          func(_ *run.Preset, c *uda.Config, v float64) { c.Epochs = int(v) },
-	"iters":           func(_ *run.Preset, c *uda.Config, v float64) { c.ItersPerEpoch = int(v) },
-	"batch":           func(p *run.Preset, _ *uda.Config, v float64) { p.SourceBatch = int(v) },
-	"target-batch":    func(p *run.Preset, _ *uda.Config, v float64) { p.TargetBatch = int(v) },
-	"lr":              func(_ *run.Preset, c *uda.Config, v float64) { c.LR = v },
-	"head-lr-mult":    func(_ *run.Preset, c *uda.Config, v float64) { c.HeadLRMult = v },
-	"lambda1":         func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.Lambda1 = v },
-	"lambda2":         func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.Lambda2 = v },
-	"lambda3":         func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.Lambda3 = v },
-	"fm-weight":       func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.FixMatchWeight = v },
-	"fm-threshold":    func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.FixMatchThreshold = v },
-	"label-smoothing": func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.LabelSmoothing = v },
-	"lr-gamma":        func(_ *run.Preset, c *uda.Config, v float64) { c.LRGamma = v },
-	"lr-power":        func(_ *run.Preset, c *uda.Config, v float64) { c.LRPower = v },
-	"wd":              func(_ *run.Preset, c *uda.Config, v float64) { c.WeightDecay = v },
-	"ramp-iters":      func(_ *run.Preset, c *uda.Config, v float64) { c.Objective.Ramp.MaxIter = int(v) },
-	"eval-batch":      func(_ *run.Preset, c *uda.Config, v float64) { c.EvalBatch = int(v) },
-	"log-every":       func(_ *run.Preset, c *uda.Config, v float64) { c.LogEvery = int(v) },
-	"rst":             func(_ *run.Preset, c *uda.Config, v float64) { c.RSTTau = v },
-	"rst-density":     func(_ *run.Preset, c *uda.Config, v float64) { c.RSTMaxDensity = v },
+var overrides = map[string]func(p *Preset, c *uda.Config, v float64){
+	"epochs":          func(_ *Preset, c *uda.Config, v float64) { c.Epochs = int(v) },
+	"iters":           func(_ *Preset, c *uda.Config, v float64) { c.ItersPerEpoch = int(v) },
+	"batch":           func(p *Preset, _ *uda.Config, v float64) { p.SourceBatch = int(v) },
+	"target-batch":    func(p *Preset, _ *uda.Config, v float64) { p.TargetBatch = int(v) },
+	"lr":              func(_ *Preset, c *uda.Config, v float64) { c.LR = v },
+	"head-lr-mult":    func(_ *Preset, c *uda.Config, v float64) { c.HeadLRMult = v },
+	"lambda1":         func(_ *Preset, c *uda.Config, v float64) { c.Objective.Lambda1 = v },
+	"lambda2":         func(_ *Preset, c *uda.Config, v float64) { c.Objective.Lambda2 = v },
+	"lambda3":         func(_ *Preset, c *uda.Config, v float64) { c.Objective.Lambda3 = v },
+	"fm-weight":       func(_ *Preset, c *uda.Config, v float64) { c.Objective.FixMatchWeight = v },
+	"fm-threshold":    func(_ *Preset, c *uda.Config, v float64) { c.Objective.FixMatchThreshold = v },
+	"label-smoothing": func(_ *Preset, c *uda.Config, v float64) { c.Objective.LabelSmoothing = v },
+	"lr-gamma":        func(_ *Preset, c *uda.Config, v float64) { c.LRGamma = v },
+	"lr-power":        func(_ *Preset, c *uda.Config, v float64) { c.LRPower = v },
+	"wd":              func(_ *Preset, c *uda.Config, v float64) { c.WeightDecay = v },
+	"ramp-iters":      func(_ *Preset, c *uda.Config, v float64) { c.Objective.Ramp.MaxIter = int(v) },
+	"eval-batch":      func(_ *Preset, c *uda.Config, v float64) { c.EvalBatch = int(v) },
+	"log-every":       func(_ *Preset, c *uda.Config, v float64) { c.LogEvery = int(v) },
+	"rst":             func(_ *Preset, c *uda.Config, v float64) { c.RSTTau = v },
+	"rst-density":     func(_ *Preset, c *uda.Config, v float64) { c.RSTMaxDensity = v },
 }
 
 // intOverrides are the overrides that count something.
@@ -346,9 +345,9 @@ func OverrideNames() []string {
 // Settings returns the preset and the training configuration of run r
 // for a ResNet or a ViT tower, as vlpuda adapt builds them from the same
 // flags.
-func (p *Plan) Settings(r Run, resnet bool) (run.Preset, uda.Config, error) {
+func (p *Plan) Settings(r Planned, resnet bool) (Preset, uda.Config, error) {
 	g := p.Grid
-	preset, err := run.LookupPreset(g.Preset)
+	preset, err := LookupPreset(g.Preset)
 	if err != nil {
 		return preset, uda.Config{}, err
 	}
