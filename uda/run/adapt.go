@@ -123,8 +123,10 @@ type EpochSummary struct {
 
 // Result is the outcome of Adapt, written to result.json.
 type Result struct {
-	Task   uda.TaskInfo `json:"task"`
-	Config uda.Config   `json:"config"`
+	Task uda.TaskInfo `json:"task"`
+	// Config is the training configuration; nil for a zero-shot run,
+	// which trains nothing.
+	Config *uda.Config `json:"config,omitempty"`
 	// Iterations is the number of iterations done.
 	Iterations int `json:"iterations"`
 	// Last is the target accuracy of the final weights, the number to
@@ -486,7 +488,7 @@ func (r *adaptRun) finish() (*Result, error) {
 		return nil, err
 	}
 	res := &Result{
-		Task: info, Config: cfg, Iterations: r.tr.Iter(),
+		Task: info, Config: &cfg, Iterations: r.tr.Iter(),
 		Last: r.st.Last, Best: r.st.Best,
 		BestSelection: fmt.Sprintf("the epoch with the highest target %s, selected with target labels (oracle)", cfg.Metric),
 		History:       r.st.History, Stored: stored, StoredBest: r.verifiedBest(),

@@ -15,11 +15,20 @@
 // a finished run and resuming a stopped one. Adapt, Index and their
 // callers report to one callback shape, func(Event).
 //
+// Besides image folders (package data), a grid may name the built-in
+// digit domains of package digits (DatasetDigits, DigitDomains) with a
+// mini-CLIP teacher, as the packaged demo's grid does, and the method
+// MethodZeroShot: the model's zero-shot head, evaluated without training.
+//
 // # Files
 //
 //	adapt.go      Adapt, Task, Options, Event, Progress, Result: a whole run
 //	grid.go       Grid, Expand, Plan, WritePlan, ReadPlan: grids of runs
-//	index.go      Index, Dir, ReadResult: one run of a plan
+//	index.go      Index, Dir, ReadResult: one run of a plan; zero-shot runs
+//	digits.go     DigitDomains: the digit domains at a model's resolution
+//	digitsource.go  the digit domains' streams and test sets, normalised
+//	              as the mini-CLIP teacher was pretrained
+//	steps.go      StepSizes: how far a tower's elements move per step
 //	log.go        the JSON-lines log: IterRecord, EpochRecord
 //	confusion.go  the confusion matrix as CSV
 //	plot.go       PlotLog: loss and accuracy curves as a PNG

@@ -34,7 +34,7 @@ func NewTask(p Preset, cfg uda.Config, src, tgt *data.Dataset, size, workers int
 		}
 		return s, err
 	}
-	task.Info = uda.TaskInfo{Classes: src.Classes, Template: p.Template, LowerNames: p.LowerNames, Benchmark: p.Name}
+	task.Info = taskInfo(p, src.Classes)
 	task.Test = uda.NewImageSet(tgt, size, recipe.Test, nil)
 	if task.Source, err = stream("source", src, p.SourceBatch, cfg.Seed, nil); err != nil {
 		close()

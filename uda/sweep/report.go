@@ -92,10 +92,12 @@ func ReadReport(dir string, p *run.Plan) (*Report, error) {
 			continue
 		}
 		rep.Done++
-		rep.Metric = res.Config.Metric
+		if res.Config != nil { // nil for zero-shot runs, which use the preset's metric
+			rep.Metric = res.Config.Metric
+		}
 		c.Finished++
-		c.PerSeed = append(c.PerSeed, res.Last.Metric(res.Config.Metric))
-		c.perSeedBest = append(c.perSeedBest, res.Best.Metric(res.Config.Metric))
+		c.PerSeed = append(c.PerSeed, res.Last.Metric(rep.Metric))
+		c.perSeedBest = append(c.perSeedBest, res.Best.Metric(rep.Metric))
 		s := stored[r.Method]
 		if res.Stored != nil {
 			s[0] += float64(res.Stored.Params)

@@ -321,7 +321,7 @@ func TestRunLocked(t *testing.T) {
 func writeResult(t *testing.T, dir string, i int, last, best float64, params int64) {
 	t.Helper()
 	r := run.Result{
-		Config: uda.Config{Metric: uda.MetricTop1},
+		Config: &uda.Config{Metric: uda.MetricTop1},
 		Last:   &run.EpochResult{Evaluation: &uda.Evaluation{Top1: last}},
 		Best:   &run.EpochResult{Evaluation: &uda.Evaluation{Top1: best}},
 		Stored: &uda.StoredTask{Params: int(params), Bytes: 4 * params},
