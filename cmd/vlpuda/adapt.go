@@ -305,6 +305,9 @@ func adaptProgress(stderr io.Writer, prefix string, quiet bool) func(run.Event) 
 			return
 		case p == nil:
 			return
+		case p.Eval == nil: // a batch of a zero-shot evaluation
+			bar.Update(p.Iter, p.Total)
+			return
 		case p.Step != nil:
 			if first < 0 {
 				first = p.Iter - 1

@@ -182,7 +182,7 @@ func TestDemoGridIsASweep(t *testing.T) {
 		t.Fatalf("the grid plans %d runs, want %d", len(p.Runs), want)
 	}
 	for _, r := range p.Runs {
-		if code, _, stderr := runVlpuda(t, "sweep", "run", swept, "-index", strconv.Itoa(r.Index), "-q"); code != 0 {
+		if code, _, stderr := runVlpuda(t, "sweep", "run", swept, "-index", strconv.Itoa(r.Index)); code != 0 {
 			t.Fatalf("sweep run -index %d: exit %d, stderr:\n%s", r.Index, code, stderr)
 		}
 		files := []string{run.FileConfusion, run.FileSteps, run.FileTask + ".safetensors", run.FileTask + ".vlpr", run.FileBest + ".safetensors", run.FileBest + ".vlpr"}
