@@ -19,9 +19,6 @@ func (t Task) String() string { return t.Source + "->" + t.Target }
 // Label returns "source→target", the task's name in the table.
 func (t Task) Label() string { return t.Source + "→" + t.Target }
 
-// dir returns the task's folder name below runs/.
-func (t Task) dir() string { return t.Source + "-" + t.Target }
-
 // ParseTask parses "source->target" (or "source→target").
 func ParseTask(s string) (Task, error) {
 	src, tgt, ok := strings.Cut(strings.ReplaceAll(s, "→", "->"), "->")
