@@ -55,8 +55,8 @@ type PlanOptions struct {
 // starts over, removing what a run killed before its first checkpoint
 // left. A zero-shot run evaluates the model's zero-shot head and writes
 // a Result with no training. The kernels run with the grid's thread
-// count. When the run is done, opt.Progress receives an Event with its
-// Result.
+// count, or opt.Threads. When the run is done, opt.Progress receives an
+// Event with its Result.
 func Index(ctx context.Context, dir string, p *Plan, i int, opt PlanOptions) (res *Result, cached bool, err error) {
 	r, err := p.Run(i)
 	if err != nil {
