@@ -19,17 +19,18 @@
 //	               draws forever), ImageSet (a test set), MemoryImages
 //	train.go       Config, Trainer: the setup and the iteration of spec §1.9
 //	eval.go        Evaluation, Evaluate: top-1, mean per-class, confusion
-//	checkpoint.go  WriteCheckpoint, ReadCheckpoint (resume); task files,
-//	               an RST residual or dense: WriteTask, LoadTask
-//	adapt.go       Adapt: a whole run in an output folder (log, checkpoints,
-//	               evaluation per epoch, last and best epoch, result.json)
-//	log.go         the JSON-lines log
-//	plot.go        PlotLog: loss and accuracy curves as a PNG
-//	presets.go     Preset, Presets: the paper's settings per benchmark
+//	checkpoint.go  WriteCheckpoint, ReadCheckpoint (the trainer's state,
+//	               for a resume); task files, an RST residual or dense:
+//	               WriteTask, LoadTask
+//
+// The plumbing of a run (its output folder, log, checkpoints after every
+// epoch, result.json, curves), the benchmarks' presets and grids of runs
+// are package run's.
 //
 // # Training a task
 //
-// Adapt runs the paper's training (spec §1.9) from a pre-trained CLIP:
+// The Trainer runs the paper's training (spec §1.9) from a pre-trained
+// CLIP, and run.Adapt a whole run of it:
 // the image tower f and the task head h train with SGD (Nesterov 0.9,
 // weight decay 5e-4; head learning rate a multiple of the tower's; both
 // decayed as lr·(1+γt)^(−p) every iteration); the teacher is CLIP's

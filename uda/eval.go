@@ -1,10 +1,7 @@
 package uda
 
 import (
-	"bytes"
-	"encoding/csv"
 	"fmt"
-	"strconv"
 
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
@@ -89,26 +86,4 @@ func Evaluate(m *vlp.CLIP, head *Head, classes []string, set EvalSet, batch int,
 // The next Step puts them back into training mode.
 func (t *Trainer) Evaluate(set EvalSet, progress func(done, total int)) (*Evaluation, error) {
 	return Evaluate(t.Model, t.Head, t.Teacher.Classes, set, t.cfg.EvalBatch, progress)
-}
-
-// ConfusionCSV returns the confusion matrix as CSV: a header row
-// "true\predicted" followed by the class names, then one row per true
-// class, its name followed by the counts.
-func (e *Evaluation) ConfusionCSV() []byte {
-	var buf bytes.Buffer
-	w := csv.NewWriter(&buf)
-	head := []string{`true\predicted`}
-	for _, c := range e.PerClass {
-		head = append(head, c.Class)
-	}
-	w.Write(head)
-	for i, row := range e.Confusion {
-		rec := []string{e.PerClass[i].Class}
-		for _, n := range row {
-			rec = append(rec, strconv.Itoa(n))
-		}
-		w.Write(rec)
-	}
-	w.Flush()
-	return buf.Bytes()
 }

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/vlpuda/vlpuda/internal/fixture"
-	"github.com/vlpuda/vlpuda/uda/augment"
 	"github.com/vlpuda/vlpuda/uda/data"
 	"github.com/vlpuda/vlpuda/vlp"
 )
@@ -103,34 +102,4 @@ func testConfig(m Method) Config {
 	c.LR, c.HeadLRMult = 1e-3, 30
 	c.EvalBatch, c.LogEvery = 16, 2
 	return c
-}
-
-// testTask returns a task of the synthetic domains (source 0, target 1)
-// with the office31 recipe at the tiny model's 32 pixels; the streams are
-// closed when the test ends.
-func testTask(t testing.TB, m Method, batch int, seed uint64) Task {
-	t.Helper()
-	recipe, err := augment.ForBenchmark("office31", 32)
-	if err != nil {
-		t.Fatal(err)
-	}
-	src, tgt := shapeDomain(t, 0, 8, 1), shapeDomain(t, 1, 8, 2)
-	stream := func(imgs data.Source, seed uint64, strong augment.Transform) Source {
-		s, err := NewLoaderSource(imgs, StreamConfig{Batch: batch, Seed: seed, Size: 32, Transform: recipe.Train, Strong: strong})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	var strong augment.Transform
-	if m.UsesStrongView() {
-		strong = recipe.Strong
-	}
-	return Task{
-		Info:   TaskInfo{Classes: shapeClasses, Template: vlp.TemplatePhoto, Benchmark: "office31"},
-		Source: stream(src, seed, nil),
-		Target: stream(tgt, seed+1, strong),
-		Test:   NewImageSet(tgt, 32, recipe.Test, nil),
-	}
 }

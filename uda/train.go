@@ -115,6 +115,9 @@ func (m Method) UsesTarget() bool { return m != MethodSourceOnly }
 // of the target images.
 func (m Method) UsesStrongView() bool { return m.fixMatch() }
 
+// Distills reports whether the method has CMKD's terms.
+func (m Method) Distills() bool { return m.cmkd() }
+
 // MarshalText returns the method's command-line name.
 func (m Method) MarshalText() ([]byte, error) {
 	if m < MethodSourceOnly || m > MethodCMKDFixMatch {
@@ -415,8 +418,11 @@ func (t *Trainer) setTraining(on bool) {
 // pre-trained weights after the last RST projection (0 without RST).
 func (t *Trainer) NonZero() int { return t.nonZero }
 
-// checkFinite returns an error naming the first tower or head parameter
+// CheckFinite returns an error naming the first tower or head parameter
 // that holds a NaN or an infinity.
+func (t *Trainer) CheckFinite() error { return t.checkFinite() }
+
+// checkFinite is CheckFinite.
 func (t *Trainer) checkFinite() error {
 	check := func(prefix string, m nn.Module) error {
 		for _, p := range nn.NamedParams(m) {

@@ -5,8 +5,6 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"image"
-	"image/png"
 	"maps"
 	"math"
 	"os"
@@ -397,104 +395,5 @@ func TestLoadTaskShortFiles(t *testing.T) {
 				t.Errorf("error %v, want one naming %s and saying %q", err, path, tt.want)
 			}
 		})
-	}
-}
-
-func TestPresets(t *testing.T) {
-	for _, p := range Presets {
-		t.Run(p.Name, func(t *testing.T) {
-			for _, resnet := range []bool{false, true} {
-				for m := MethodSourceOnly; m <= MethodCMKDFixMatch; m++ {
-					if err := p.Config(m, resnet).Validate(); err != nil {
-						t.Errorf("resnet %v, %v: %v", resnet, m, err)
-					}
-				}
-			}
-			if _, err := augment.ForBenchmark(p.Name, 224); err != nil {
-				t.Errorf("no data recipe: %v", err)
-			}
-		})
-	}
-	// Spot checks against spec §2.2 and §2.3.
-	get := func(name string) Preset {
-		p, err := LookupPreset(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
-	visda := get("visda").Config(MethodCMKDFixMatch, true)
-	dn := get("domainnet").Config(MethodCMKD, false)
-	oh := get("officehome")
-	tests := []struct {
-		name      string
-		got, want any
-	}{
-		{"visda resnet lr", visda.LR, 3e-9},
-		{"visda resnet head ×", visda.HeadLRMult, 1e4},
-		{"visda metric", visda.Metric, MetricMeanPerClass},
-		{"visda FixMatch", [2]float64{visda.Objective.FixMatchWeight, visda.Objective.FixMatchThreshold}, [2]float64{2, 0.8}},
-		{"visda τ", [2]float64{get("visda").ViT.Tau, get("visda").ResNet.Tau}, [2]float64{1e-7, 1e-8}},
-		{"domainnet λ", [3]float64{dn.Objective.Lambda1, dn.Objective.Lambda2, dn.Objective.Lambda3}, [3]float64{0.025, 0.1, 0.0025}},
-		{"domainnet iterations", dn.Iterations(), 40000},
-		{"digits batch", get("digits").SourceBatch, 64},
-		{"officehome template", oh.Template, vlp.TemplateImage},
-		{"officehome vit", [2]float64{oh.ViT.LR, oh.ViT.HeadLRMult}, [2]float64{3e-6, 1000}},
-		{"schedule", [2]float64{dn.LRGamma, dn.LRPower}, [2]float64{0.0003, 0.75}},
-		{"sgd", [3]any{dn.Momentum, dn.Nesterov, dn.WeightDecay}, [3]any{0.9, true, 5e-4}},
-		{"label smoothing", dn.Objective.LabelSmoothing, 0.1},
-	}
-	for _, tt := range tests {
-		if tt.got != tt.want {
-			t.Errorf("%s: got %v, want %v", tt.name, tt.got, tt.want)
-		}
-	}
-	if _, err := LookupPreset("office-31"); err == nil {
-		t.Errorf("LookupPreset accepted an unknown name")
-	}
-}
-
-func TestPlotLog(t *testing.T) {
-	dir := t.TempDir()
-	log := filepath.Join(dir, "log.jsonl")
-	content := `{"type":"iter","iter":2,"loss":{"cls":1.1,"task":0,"total":1.2}}
-{"type":"iter","iter":4,"loss":{"cls":0.5,"task":0.01,"total":0.6}}
-{"type":"epoch","iter":4,"top1":0.5,"mean_per_class":0.4}
-`
-	if err := os.WriteFile(log, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	out := filepath.Join(dir, "curves.png")
-	if err := PlotLog(log, out); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(f)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := img.Bounds(); got != image.Rect(0, 0, plotWidth, plotHeight) {
-		t.Errorf("plot is %v, want %dx%d", got, plotWidth, plotHeight)
-	}
-	// The curves use the palette: the total's black and cls's blue appear.
-	seen := map[[3]uint32]bool{}
-	for y := range plotHeight {
-		for x := range plotWidth {
-			r, g, b, _ := img.At(x, y).RGBA()
-			seen[[3]uint32{r >> 8, g >> 8, b >> 8}] = true
-		}
-	}
-	if c := palette[1]; !seen[[3]uint32{uint32(c.R), uint32(c.G), uint32(c.B)}] {
-		t.Errorf("no pixel of the second curve's colour")
-	}
-	if err := os.WriteFile(log, []byte(content+"{bad\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := PlotLog(log, out); err == nil || !strings.Contains(err.Error(), "log.jsonl:4") {
-		t.Errorf("bad log line: error %v, want one naming line 4", err)
 	}
 }

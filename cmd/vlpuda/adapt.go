@@ -10,6 +10,7 @@ import (
 	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/data"
+	"github.com/vlpuda/vlpuda/uda/run"
 	"github.com/vlpuda/vlpuda/vlp"
 )
 
@@ -177,9 +178,8 @@ func runAdapt(cmd *Command, args []string) error {
 	}
 	defer closeTask()
 	ctx := cmd.Context()
-	opt := uda.Options{Out: *adOut, Resume: *adResume, Force: *adForce, Progress: adaptProgress(cmd.Stderr, *adQuiet),
-		Note: func(s string) { fmt.Fprintf(cmd.Stderr, "vlpuda adapt: %s\n", s) }}
-	res, err := uda.Adapt(ctx, m, task, cfg, opt)
+	opt := run.Options{Out: *adOut, Resume: *adResume, Force: *adForce, Progress: adaptProgress(cmd.Stderr, "vlpuda adapt", *adQuiet)}
+	res, err := run.Adapt(ctx, m, task, cfg, opt)
 	if err != nil {
 		return err
 	}
@@ -220,12 +220,12 @@ func loadModel(path, config string) (*vlp.CLIP, error) {
 // adaptConfig returns the preset named by -preset or -dataset and the
 // configuration it gives for the flags' method and tower, with the
 // overrides applied.
-func adaptConfig(resnet bool) (uda.Preset, uda.Config, error) {
+func adaptConfig(resnet bool) (run.Preset, uda.Config, error) {
 	name := *adPreset
 	if name == "" {
 		name = *adDataset
 	}
-	p, err := uda.LookupPreset(name)
+	p, err := run.LookupPreset(name)
 	if err != nil {
 		return p, uda.Config{}, err
 	}
@@ -270,7 +270,7 @@ func adaptConfig(resnet bool) (uda.Preset, uda.Config, error) {
 
 func presetNames() string {
 	var names []string
-	for _, p := range uda.Presets {
+	for _, p := range run.Presets {
 		names = append(names, p.Name)
 	}
 	return strings.Join(names, ", ")
@@ -279,26 +279,36 @@ func presetNames() string {
 // adaptTask opens the source and target domains that the data flags name
 // and builds the task, printing warnings to stderr. close stops the
 // streams' loaders.
-func adaptTask(stderr io.Writer, p uda.Preset, cfg uda.Config, size int) (task uda.Task, close func(), err error) {
+func adaptTask(stderr io.Writer, p run.Preset, cfg uda.Config, size int) (task run.Task, close func(), err error) {
 	src, tgt, warns, err := adaptPair().Open()
 	printWarnings(stderr, "adapt", warns)
 	if err != nil {
 		return task, nil, err
 	}
-	if task, close, err = uda.NewTask(p, cfg, src, tgt, size, *adWorkers); err != nil {
+	if task, close, err = run.NewTask(p, cfg, src, tgt, size, *adWorkers); err != nil {
 		return task, nil, err
 	}
 	task.Info.Meta = map[string]string{"model": *adModel, "data": *adData, "dataset": *adDataset, "source": src.Root, "target": tgt.Root}
 	return task, close, nil
 }
 
-// adaptProgress returns the Progress callback: a bar with the loss terms
-// on stderr, and a line per evaluation.
-func adaptProgress(stderr io.Writer, quiet bool) func(uda.Progress) {
+// adaptProgress returns the Progress callback: on stderr, notes after
+// prefix, a bar with the loss terms, and a line per evaluation.
+func adaptProgress(stderr io.Writer, prefix string, quiet bool) func(run.Event) {
 	bar := newProgressBar(stderr, "adapt", "it", quiet)
 	first := -1 // iterations done before this process started
-	return func(p uda.Progress) {
-		if p.Step != nil {
+	return func(e run.Event) {
+		p := e.Step
+		switch {
+		case e.Note != "":
+			fmt.Fprintf(stderr, "%s: %s\n", prefix, e.Note)
+			return
+		case p == nil:
+			return
+		case p.Eval == nil: // a batch of a zero-shot evaluation
+			bar.Update(p.Iter, p.Total)
+			return
+		case p.Step != nil:
 			if first < 0 {
 				first = p.Iter - 1
 			}
@@ -325,7 +335,7 @@ func adaptProgress(stderr io.Writer, quiet bool) func(uda.Progress) {
 
 // printAdapt prints the result: last and best epoch, per-class accuracy
 // of the last epoch, and what was stored.
-func printAdapt(w io.Writer, r *uda.Result) error {
+func printAdapt(w io.Writer, r *run.Result) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(r.Task.Classes) <= 65 {
 		fmt.Fprintf(tw, "label\tclass\timages\tlast epoch\n")

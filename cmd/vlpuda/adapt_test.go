@@ -9,7 +9,7 @@ import (
 
 	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/internal/shapes"
-	"github.com/vlpuda/vlpuda/uda"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // writeShapeDomains writes the two domains of package shapes below root,
@@ -22,13 +22,13 @@ func writeShapeDomains(t *testing.T, root string, n int) {
 }
 
 // readResult reads an adapt result.json.
-func readResult(t *testing.T, path string) *uda.Result {
+func readResult(t *testing.T, path string) *run.Result {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	var r uda.Result
+	var r run.Result
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +66,7 @@ func TestAdaptEval(t *testing.T) {
 					t.Errorf("adapt output lacks %q:\n%s", want, stdout)
 				}
 			}
-			res := readResult(t, filepath.Join(out, uda.FileResult))
+			res := readResult(t, filepath.Join(out, run.FileResult))
 
 			// eval reproduces the last epoch.
 			evalOut := filepath.Join(t.TempDir(), "eval.json")
@@ -101,7 +101,7 @@ func TestAdaptEval(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("adapt -resume: exit %d\n%s", code, stderr)
 			}
-			if again := readResult(t, filepath.Join(out, uda.FileResult)); again.Last.Correct != res.Last.Correct || again.Iterations != res.Iterations {
+			if again := readResult(t, filepath.Join(out, run.FileResult)); again.Last.Correct != res.Last.Correct || again.Iterations != res.Iterations {
 				t.Errorf("resumed finished run: %d correct after %d iterations, want %d after %d", again.Last.Correct, again.Iterations, res.Last.Correct, res.Iterations)
 			}
 		})

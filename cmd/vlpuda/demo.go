@@ -9,10 +9,11 @@ import (
 	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/uda/demo"
 	"github.com/vlpuda/vlpuda/uda/digits"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 var cmdDemo = &Command{
-	UsageLine: "demo [-quick | -full] [-json] [-seeds N] [-out DIR] [-force] [-threads N] [-teacher MODEL] [-cache DIR] [-q]",
+	UsageLine: "demo [-quick | -full] [-json | -grid] [-seeds N] [-out DIR] [-force] [-threads N] [-teacher MODEL] [-cache DIR] [-q]",
 	Short:     "adapt the packaged mini-CLIP between digit domains and print the paper's table",
 	Long: `Demo runs the paper's methods on vlpuda's packaged benchmark: the mini-CLIP
 teacher that 'vlpuda pretrain' made (embedded in this binary, or -teacher)
@@ -45,13 +46,24 @@ the current run writes a checkpoint and the demo exits with status 130 or
 flags: finished runs are read back and a run with a checkpoint resumes. A finished demo, or one started with
 other settings, is not replaced unless -force. -json prints the table as
 one JSON object: per task and method accuracy_last, accuracy_best,
-stored_params and stored_bytes.`,
+stored_params and stored_bytes.
+
+The demo's runs are a sweep (see 'vlpuda help sweep'): -grid prints the
+grid of the runs the other flags select, as GRID.json for 'vlpuda sweep
+plan', and exits. 'vlpuda sweep run' of every index of that plan gives
+the runs 'vlpuda demo' gives, and 'vlpuda sweep report' their table
+(-grid fetches nothing, so the domains must be there for the workers:
+'vlpuda fetch'). The runs' folders are runs/I/ in plan order (task,
+method, seed); a folder left by a demo of a vlpuda from before the demo
+was a sweep (runs/<task>/<method>-seed<k>/) is refused rather than
+continued, and its results.json is still read as it was.`,
 }
 
 var (
 	dmQuick   = cmdDemo.Flag.Bool("quick", false, "a reduced run for CI")
 	dmFull    = cmdDemo.Flag.Bool("full", false, "add OpenCV→MNIST and fonts→MNIST")
 	dmJSON    = cmdDemo.Flag.Bool("json", false, "print the table as one JSON object")
+	dmGrid    = cmdDemo.Flag.Bool("grid", false, "print the runs' grid (GRID.json for 'vlpuda sweep plan') and exit")
 	dmSeeds   = cmdDemo.Flag.Int("seeds", 1, "seeds 1..N; accuracies are mean ± std over them")
 	dmOut     = cmdDemo.Flag.String("out", "vlpuda-demo", "output folder")
 	dmForce   = cmdDemo.Flag.Bool("force", false, "start over in a folder that holds another or a finished demo")
@@ -118,6 +130,9 @@ func runDemo(cmd *Command, args []string) error {
 	if cfg.Teacher, err = teacherPath(*dmTeacher, *dmCache); err != nil {
 		return err
 	}
+	if *dmGrid {
+		return printDemoGrid(cmd.Stdout, cfg)
+	}
 	cfg.Progress = demoProgress(cmd.Stderr, *dmQuiet)
 	ctx := cmd.Context()
 	rep, err := demo.Run(ctx, cfg)
@@ -136,6 +151,22 @@ func runDemo(cmd *Command, args []string) error {
 		return err
 	}
 	_, err = fmt.Fprintf(cmd.Stdout, "results in %s/%s and %s/%s\n", *dmOut, demo.FileResults, *dmOut, demo.FileChart)
+	return err
+}
+
+// printDemoGrid prints the grid of cfg's runs as indented JSON, with the
+// -threads flag as the grid's thread count.
+func printDemoGrid(w io.Writer, cfg demo.Config) error {
+	g, err := cfg.Grid()
+	if err != nil {
+		return err
+	}
+	g.Threads = *dmThreads
+	b, err := json.MarshalIndent(g, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
 	return err
 }
 
@@ -196,23 +227,23 @@ func demoConfig() (demo.Config, error) {
 
 // demoProgress returns the demo's Progress callback: a bar per run with
 // its rate and ETA, and a line per finished run.
-func demoProgress(stderr io.Writer, quiet bool) func(demo.Event) {
+func demoProgress(stderr io.Writer, quiet bool) func(run.Event) {
 	var bar *progressBar
-	var current demo.RunID
+	current := -1
 	first := -1
-	return func(e demo.Event) {
+	return func(e run.Event) {
 		switch {
 		case quiet:
 		case e.Note != "":
 			fmt.Fprintf(stderr, "demo: %s\n", e.Note)
 		case e.Step != nil:
-			if bar == nil || e.Run != current {
+			if bar == nil || e.Run.Index != current {
 				unit := "it"
-				if e.Run.Method == demo.ZeroShot {
+				if e.Run.Method == string(demo.ZeroShot) {
 					unit = "img"
 				}
-				current, first = e.Run, e.Step.Iter-1
-				bar = newProgressBar(stderr, fmt.Sprintf("[%d/%d] %s %s", e.Index+1, e.Total, e.Run.Task.Label(), e.Run.Method), unit, false)
+				current, first = e.Run.Index, e.Step.Iter-1
+				bar = newProgressBar(stderr, fmt.Sprintf("[%d/%d] %s %s", e.Run.Index+1, e.Total, e.Run.Task, e.Run.Method), unit, false)
 			}
 			if e.Step.Step != nil {
 				bar.SetExtra(fmt.Sprintf("epoch %d/%d", e.Step.Epoch, e.Step.Epochs))
@@ -230,8 +261,8 @@ func demoProgress(stderr io.Writer, quiet bool) func(demo.Event) {
 			}
 			bar = nil
 			fmt.Fprintf(stderr, "%s[%d/%d] %-14s %-14s seed %d: last %.1f %%, best %.1f %% (oracle), stores %d params, %s (%s)\n",
-				clear, e.Index+1, e.Total, r.Task.Label(), r.Method, r.Seed, 100*r.AccuracyLast, 100*r.AccuracyBest,
-				r.StoredParams, byteSize(r.StoredBytes), how)
+				clear, e.Run.Index+1, e.Total, e.Run.Task, e.Run.Method, e.Run.Seed, 100*r.Last.Top1, 100*r.Best.Top1,
+				r.Stored.Params, byteSize(r.Stored.Bytes), how)
 		}
 	}
 }

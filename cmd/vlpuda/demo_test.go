@@ -1,10 +1,19 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
+	"io/fs"
+	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/vlpuda/vlpuda/uda/run"
+	"github.com/vlpuda/vlpuda/uda/sweep"
 )
 
 // TestDemoCommand runs `vlpuda demo -quick` end to end on a random tiny
@@ -128,4 +137,87 @@ func TestDemoMethodsAndDensity(t *testing.T) {
 			t.Errorf("%s %s: exit %d, stderr %q; want 1 and %q", tt.flag, tt.value, code, stderr, tt.want)
 		}
 	}
+}
+
+// TestDemoGridIsASweep checks that the demo's runs are a sweep: the grid
+// that `vlpuda demo -grid` prints, planned with `vlpuda sweep plan` and run
+// index by index with `vlpuda sweep run`, gives what `vlpuda demo` gives in
+// one process, run for run: the same task files, confusion matrices and
+// step sizes, byte for byte, and `vlpuda sweep report` the same accuracy
+// per task, method and seed as the demo's JSON.
+func TestDemoGridIsASweep(t *testing.T) {
+	teacher, root := tinyTeacher(t, true), t.TempDir()
+	flags := []string{"-teacher", teacher, "-tasks", "fonts->mnist", "-seeds", "2", "-cache", t.TempDir(),
+		"-iters", "2", "-epochs", "1", "-batch", "4", "-train-images", "20", "-test-images", "20"}
+	inProcess, swept := filepath.Join(root, "demo"), filepath.Join(root, "sweep")
+	code, stdout, stderr := runVlpuda(t, append([]string{"demo", "-out", inProcess, "-json", "-q"}, flags...)...)
+	if code != 0 {
+		t.Fatalf("demo: exit %d, stderr:\n%s", code, stderr)
+	}
+	var summary struct {
+		Tasks   []string                              `json:"tasks"`
+		Methods []string                              `json:"methods"`
+		Results map[string]map[string]demoSummaryCell `json:"results"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &summary); err != nil {
+		t.Fatal(err)
+	}
+
+	code, grid, stderr := runVlpuda(t, append([]string{"demo", "-grid"}, flags...)...)
+	if code != 0 {
+		t.Fatalf("demo -grid: exit %d, stderr:\n%s", code, stderr)
+	}
+	gridFile := filepath.Join(root, "grid.json")
+	if err := os.WriteFile(gridFile, []byte(grid), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := runVlpuda(t, "sweep", "plan", gridFile, "-out", swept); code != 0 {
+		t.Fatalf("sweep plan: exit %d, stderr:\n%s", code, stderr)
+	}
+	p, err := run.ReadPlan(swept)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := len(summary.Methods) * 2; len(p.Runs) != want {
+		t.Fatalf("the grid plans %d runs, want %d", len(p.Runs), want)
+	}
+	for _, r := range p.Runs {
+		if code, _, stderr := runVlpuda(t, "sweep", "run", swept, "-index", strconv.Itoa(r.Index)); code != 0 {
+			t.Fatalf("sweep run -index %d: exit %d, stderr:\n%s", r.Index, code, stderr)
+		}
+		files := []string{run.FileConfusion, run.FileSteps, run.FileTask + ".safetensors", run.FileTask + ".vlpr", run.FileBest + ".safetensors", run.FileBest + ".vlpr"}
+		for _, name := range files {
+			a, errA := os.ReadFile(filepath.Join(run.Dir(inProcess, r.Index), name))
+			b, errB := os.ReadFile(filepath.Join(run.Dir(swept, r.Index), name))
+			if errors.Is(errA, fs.ErrNotExist) != errors.Is(errB, fs.ErrNotExist) || !bytes.Equal(a, b) {
+				t.Errorf("run %d (%s, seed %d): %s differs (%v, %v)", r.Index, r.Method, r.Seed, name, errA, errB)
+			}
+		}
+	}
+	if code, _, stderr := runVlpuda(t, "sweep", "report", swept); code != 0 {
+		t.Fatalf("sweep report: exit %d, stderr:\n%s", code, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(swept, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep sweep.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Rows) != len(summary.Methods) || rep.Done != len(p.Runs) {
+		t.Fatalf("report: %d rows, %d runs done; want %d and %d", len(rep.Rows), rep.Done, len(summary.Methods), len(p.Runs))
+	}
+	for k, row := range rep.Rows {
+		want := summary.Results[summary.Tasks[0]][summary.Methods[k]].PerSeed
+		if row.Method != summary.Methods[k] || len(want) != 2 || !slices.Equal(row.Cells[0].PerSeed, want) {
+			t.Errorf("%s: the sweep's accuracies per seed are %v, the demo's (%s) %v", row.Method, row.Cells[0].PerSeed, summary.Methods[k], want)
+		}
+	}
+}
+
+// demoSummaryCell is the part of a cell of `vlpuda demo -json` that
+// TestDemoGridIsASweep compares.
+type demoSummaryCell struct {
+	PerSeed []float64 `json:"accuracy_last_per_seed"`
 }

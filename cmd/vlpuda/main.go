@@ -90,7 +90,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "vlpuda: %v\n", err)
 		os.Exit(1)
 	}
-	code := run(os.Args[1:], os.Stdout, os.Stderr)
+	code := runCommand(os.Args[1:], os.Stdout, os.Stderr)
 	if err := stop(); err != nil {
 		fmt.Fprintf(os.Stderr, "vlpuda: %v\n", err)
 		code = max(code, 1)
@@ -122,7 +122,7 @@ func startCPUProfile(path string) (stop func() error, err error) {
 	}, nil
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func runCommand(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			if c := lookup(args[1]); c != nil {

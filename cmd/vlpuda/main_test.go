@@ -28,7 +28,7 @@ func TestMain(m *testing.M) {
 func runVlpuda(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(args, &out, &errOut)
+	code = runCommand(args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 

@@ -18,7 +18,7 @@ import (
 
 	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/kernels"
-	"github.com/vlpuda/vlpuda/uda"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // TestAdaptSignal runs adapt as a child process, stops it with a real
@@ -39,7 +39,7 @@ func TestAdaptSignal(t *testing.T) {
 	if code, _, stderr := runVlpuda(t, adaptArgs(straight, "-q")...); code != 0 {
 		t.Fatalf("uninterrupted adapt: exit %d\n%s", code, stderr)
 	}
-	want, err := os.ReadFile(filepath.Join(straight, uda.FileTask+".vlpr"))
+	want, err := os.ReadFile(filepath.Join(straight, run.FileTask+".vlpr"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,13 +63,13 @@ func TestAdaptSignal(t *testing.T) {
 					t.Errorf("%s left behind", name)
 				}
 			}
-			if _, err := os.Stat(filepath.Join(out, uda.FileResult)); !errors.Is(err, os.ErrNotExist) {
-				t.Fatalf("the stopped run wrote %s (%v): it was not stopped mid-run", uda.FileResult, err)
+			if _, err := os.Stat(filepath.Join(out, run.FileResult)); !errors.Is(err, os.ErrNotExist) {
+				t.Fatalf("the stopped run wrote %s (%v): it was not stopped mid-run", run.FileResult, err)
 			}
 			if code, _, stderr := runVlpuda(t, adaptArgs(out, "-resume", "-q")...); code != 0 {
 				t.Fatalf("adapt -resume: exit %d\n%s", code, stderr)
 			}
-			got, err := os.ReadFile(filepath.Join(out, uda.FileTask+".vlpr"))
+			got, err := os.ReadFile(filepath.Join(out, run.FileTask+".vlpr"))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
+	"github.com/vlpuda/vlpuda/uda/run"
 	"github.com/vlpuda/vlpuda/uda/sweep"
 	"github.com/vlpuda/vlpuda/uda/sweep/kube"
 )
@@ -152,11 +153,11 @@ func runSweepPlan(cmd *Command, fs *flag.FlagSet, args []string) error {
 		fs.Usage()
 		return errUsageShown
 	}
-	g, err := sweep.ReadGrid(pos[0])
+	g, err := run.ReadGrid(pos[0])
 	if err != nil {
 		return err
 	}
-	p, err := sweep.Expand(g)
+	p, err := run.Expand(g)
 	if err != nil {
 		return err
 	}
@@ -164,7 +165,7 @@ func runSweepPlan(cmd *Command, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := sweep.WritePlan(dir, p); err != nil {
+	if err := run.WritePlan(dir, p); err != nil {
 		return err
 	}
 	c := sweep.Cluster{Vlpuda: *vlpuda, Parallel: *parallel, GraceSeconds: *grace, MemoryMiB: *mem, Partition: *partition, Time: *limit}
@@ -177,7 +178,7 @@ func runSweepPlan(cmd *Command, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	fmt.Fprintf(cmd.Stdout, "%d runs (%d tasks × %d methods × %d seeds) in %s\nsubmit with: sbatch %s\n",
-		len(p.Runs), len(p.Tasks()), len(p.Grid.Methods), len(p.Grid.Seeds), filepath.Join(dir, sweep.FilePlan),
+		len(p.Runs), len(p.Tasks()), len(p.Grid.Methods), len(p.Grid.Seeds), filepath.Join(dir, run.FilePlan),
 		filepath.Join(dir, sweep.FileSbatch))
 	if *claim == "" {
 		return nil
@@ -220,7 +221,7 @@ func runSweepRun(cmd *Command, fs *flag.FlagSet, args []string) error {
 		return errUsageShown
 	}
 	dir := pos[0]
-	p, err := sweep.ReadPlan(dir)
+	p, err := run.ReadPlan(dir)
 	if err != nil {
 		return err
 	}
@@ -231,13 +232,12 @@ func runSweepRun(cmd *Command, fs *flag.FlagSet, args []string) error {
 			indices = append(indices, r.Index)
 		}
 	}
-	note := func(s string) { fmt.Fprintf(cmd.Stderr, "vlpuda sweep: %s\n", s) }
 	for _, i := range indices {
 		r, err := p.Run(i)
 		if err != nil {
 			return err
 		}
-		opt := sweep.Options{Progress: adaptProgress(cmd.Stderr, *quiet), Note: note, Workers: *workers}
+		opt := run.PlanOptions{Progress: adaptProgress(cmd.Stderr, "vlpuda sweep", *quiet), Workers: *workers}
 		res, err := sweep.RunIndex(cmd.Context(), dir, p, i, opt)
 		if err != nil {
 			return fmt.Errorf("run %d (%s, %s, seed %d): %w", i, r.Task, r.Method, r.Seed, err)
@@ -257,7 +257,7 @@ func runSweepStatus(cmd *Command, fs *flag.FlagSet, args []string) error {
 	if err != nil {
 		return err
 	}
-	p, err := sweep.ReadPlan(pos[0])
+	p, err := run.ReadPlan(pos[0])
 	if err != nil {
 		return err
 	}
@@ -292,7 +292,7 @@ func runSweepReport(cmd *Command, fs *flag.FlagSet, args []string) error {
 		return err
 	}
 	dir := pos[0]
-	p, err := sweep.ReadPlan(dir)
+	p, err := run.ReadPlan(dir)
 	if err != nil {
 		return err
 	}

@@ -11,7 +11,7 @@ import (
 	"syscall"
 	"testing"
 
-	"github.com/vlpuda/vlpuda/uda"
+	"github.com/vlpuda/vlpuda/uda/run"
 	"github.com/vlpuda/vlpuda/uda/sweep"
 )
 
@@ -21,7 +21,7 @@ import (
 func TestSweepRunSignal(t *testing.T) {
 	root := t.TempDir()
 	writeShapeDomains(t, root, 6)
-	grid := writeGrid(t, root, func(g *sweep.Grid) {
+	grid := writeGrid(t, root, func(g *run.Grid) {
 		g.Methods = []string{"cmkd+rst"}
 		g.Overrides["epochs"], g.Overrides["iters"], g.Overrides["rst"] = 4, 4, 1e-4
 	})
@@ -36,19 +36,19 @@ func TestSweepRunSignal(t *testing.T) {
 	if code, _, stderr := runVlpuda(t, "sweep", "run", straight, "-index", "0", "-q"); code != 0 {
 		t.Fatalf("uninterrupted run: exit %d\n%s", code, stderr)
 	}
-	task := filepath.Join(sweep.RunDir(straight, 0), uda.FileTask+".vlpr")
+	task := filepath.Join(run.Dir(straight, 0), run.FileTask+".vlpr")
 	want, err := os.ReadFile(task)
 	if err != nil {
 		t.Fatal(err)
 	}
 
 	dir := plan()
-	out := sweep.RunDir(dir, 0)
+	out := run.Dir(dir, 0)
 	code, stderr := runStopped(t, []string{"sweep", "run", dir, "-index", "0"}, "epoch 1/4", syscall.SIGTERM)
 	if code != 143 || !strings.Contains(stderr, "stopped by a signal") {
 		t.Fatalf("exit %d, want 143; stderr:\n%s", code, stderr)
 	}
-	for _, name := range []string{uda.FileResult, sweep.FileLock, sweep.FileError} {
+	for _, name := range []string{run.FileResult, sweep.FileLock, sweep.FileError} {
 		if _, err := os.Stat(filepath.Join(out, name)); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("the stopped run left %s (%v)", name, err)
 		}
@@ -57,7 +57,7 @@ func TestSweepRunSignal(t *testing.T) {
 	if code != 0 || !strings.Contains(stderr, "resuming from") {
 		t.Fatalf("the next start: exit %d, want 0 and a resume; stderr:\n%s", code, stderr)
 	}
-	got, err := os.ReadFile(filepath.Join(out, uda.FileTask+".vlpr"))
+	got, err := os.ReadFile(filepath.Join(out, run.FileTask+".vlpr"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,18 +8,18 @@ import (
 	"testing"
 
 	"github.com/vlpuda/vlpuda/internal/fixture"
-	"github.com/vlpuda/vlpuda/uda/sweep"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // writeGrid writes a GRID.json for the tiny CLIP and the shape domains in
 // root, edited by edit, and returns its path.
-func writeGrid(t *testing.T, root string, edit func(g *sweep.Grid)) string {
+func writeGrid(t *testing.T, root string, edit func(g *run.Grid)) string {
 	t.Helper()
-	g := sweep.Grid{
+	g := run.Grid{
 		Model:  fixture.Path(t, "clip-tiny", "vit", "model.safetensors"),
 		Config: fixture.Path(t, "clip-tiny", "vit", "config.json"),
 		Data:   root, Preset: "office31",
-		Tasks:   []sweep.Task{{Source: "src", Target: "tgt"}},
+		Tasks:   []run.Pair{{Source: "src", Target: "tgt"}},
 		Methods: []string{"cmkd", "source-only"},
 		Seeds:   []uint64{1},
 		Overrides: map[string]float64{"epochs": 1, "iters": 2, "batch": 6, "target-batch": 6, "lr": 1e-3,
@@ -95,9 +95,9 @@ func TestSweepBadInput(t *testing.T) {
 		code   int
 		stderr string // substring
 	}{
-		{"unknown method", []string{"sweep", "plan", writeGrid(t, root, func(g *sweep.Grid) { g.Methods = []string{"dann"} }), "-out", t.TempDir()}, 1, `unknown method "dann"`},
-		{"missing domain", []string{"sweep", "plan", writeGrid(t, root, func(g *sweep.Grid) { g.Tasks[0].Target = "tgt2" }), "-out", t.TempDir()}, 1, "domain tgt2"},
-		{"plan of another grid", []string{"sweep", "plan", writeGrid(t, root, func(g *sweep.Grid) { g.Seeds = []uint64{1, 2} }), "-out", dir}, 1, "plan of another grid"},
+		{"unknown method", []string{"sweep", "plan", writeGrid(t, root, func(g *run.Grid) { g.Methods = []string{"dann"} }), "-out", t.TempDir()}, 1, `unknown method "dann"`},
+		{"missing domain", []string{"sweep", "plan", writeGrid(t, root, func(g *run.Grid) { g.Tasks[0].Target = "tgt2" }), "-out", t.TempDir()}, 1, "domain tgt2"},
+		{"plan of another grid", []string{"sweep", "plan", writeGrid(t, root, func(g *run.Grid) { g.Seeds = []uint64{1, 2} }), "-out", dir}, 1, "plan of another grid"},
 		{"unknown field", []string{"sweep", "plan", misspelt, "-out", t.TempDir()}, 1, `unknown field "modle"`},
 		{"no grid", []string{"sweep", "plan", misspelt + ".none", "-out", t.TempDir()}, 1, "no such file"},
 		{"index out of range", []string{"sweep", "run", dir, "-index", "2"}, 1, "index 2 out of range: the plan has runs 0 to 1"},

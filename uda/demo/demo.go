@@ -13,12 +13,13 @@ import (
 	"time"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
+	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/digits"
 	"github.com/vlpuda/vlpuda/uda/pretrain"
 	"github.com/vlpuda/vlpuda/uda/rst"
-	"github.com/vlpuda/vlpuda/vlp"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // Method names a row of the table.
@@ -148,8 +149,8 @@ func (s Settings) Config(m Method, seed uint64) uda.Config {
 	c.Epochs, c.ItersPerEpoch = s.Epochs, s.Iterations/s.Epochs
 	c.LR, c.HeadLRMult = s.LR, s.HeadLRMult
 	c.Seed = seed
-	c.EvalBatch = 250
-	c.LogEvery = 10
+	c.EvalBatch = evalBatch
+	c.LogEvery = logEvery
 	return c
 }
 
@@ -178,25 +179,12 @@ type Config struct {
 	// Available reports whether a domain can be loaded, and if not why;
 	// nil fetches what is missing with digits.Fetch and asks its Report.
 	Available func(domain string) error
-	// Progress, if not nil, receives what happens.
-	Progress func(Event)
+	// Progress, if not nil, receives what happens: notes (loading, a
+	// fallback), the steps of every run and every finished run, whose
+	// Run.Method is one of Methods.
+	Progress func(run.Event)
 
 	notes []string // for the Report
-}
-
-// Event reports the progress of Run.
-type Event struct {
-	// Run is the run concerned; Index counts the runs from 0 of Total.
-	Run          RunID
-	Index, Total int
-	// Step is the state of the run's training (nil otherwise).
-	Step *uda.Progress
-	// Result is set when the run is done; Cached says it was done by an
-	// earlier call.
-	Result *RunResult
-	Cached bool
-	// Note is a message for the user (loading, a fallback), with no run.
-	Note string
 }
 
 // RunID names one run.
@@ -204,11 +192,6 @@ type RunID struct {
 	Task   Task   `json:"task"`
 	Method Method `json:"method"`
 	Seed   uint64 `json:"seed"`
-}
-
-// dir returns the run's folder below out.
-func (r RunID) dir(out string) string {
-	return filepath.Join(out, "runs", r.Task.dir(), fmt.Sprintf("%s-seed%d", r.Method, r.Seed))
 }
 
 // RunResult is the outcome of one run.
@@ -237,79 +220,70 @@ type RunResult struct {
 	// StepSizes describes the tower's moves per step in a dense CMKD run
 	// (over the iterations of the call that finished it), against which
 	// RST's τ is calibrated.
-	StepSizes *StepSizes `json:"tower_step_sizes,omitempty"`
+	StepSizes *run.StepSizes `json:"tower_step_sizes,omitempty"`
 }
 
-// The files Run writes in Config.Out.
+// The files Run writes in Config.Out, besides the plan's (run.FilePlan)
+// and the runs' folders (run.Dir).
 const (
-	FilePlan    = "plan.json"
 	FileResults = "results.json"
 	FileChart   = "results.png"
-	dirRuns     = "runs"
-	fileZeroRun = "result.json"
-	fileSteps   = "step_sizes.json"
 )
+
+// FilePlan is the plan of the demo's runs (run.Plan).
+const FilePlan = run.FilePlan
 
 // ErrExists is wrapped by the error of Run in an output folder that holds
 // a finished demo, or one started with other settings.
 var ErrExists = errors.New("output folder holds another demo")
 
-// plan is what a demo's results depend on; a rerun continues only a demo
-// with the same plan.
-type plan struct {
-	Teacher  string   `json:"teacher_fingerprint"`
-	Tasks    []Task   `json:"tasks"`
-	Methods  []Method `json:"methods"`
-	Seeds    []uint64 `json:"seeds"`
-	Settings Settings `json:"settings"`
-	MNISTM   uint64   `json:"mnistm_seed"`
-}
-
 // Run runs every method of cfg on every task and seed and returns the
-// report. In cfg.Out it writes plan.json first, each run's folder below
-// runs/<task>/<method>-seed<k>/ (uda.Adapt's files; zero-shot a
-// result.json), and at the end results.json (the Report) and results.png
-// (a bar chart), each atomically.
+// report. The runs are the plan of the demo's grid (Grid), each run with
+// run.Index as "vlpuda sweep run" does on a cluster, in the order of the
+// plan: task, method, seed. In cfg.Out it writes plan.json first, each
+// run's folder runs/I/ (run.Adapt's files; zero-shot a result.json),
+// and at the end results.json (the Report) and results.png (a bar
+// chart), each atomically.
 //
 // A folder whose results.json exists is refused unless cfg.Force, which
-// deletes the demo's files and starts over; so is one whose plan differs.
-// Otherwise Run continues what an interrupted call left: finished runs
-// are read back, a run with a checkpoint resumes from it, and the others
-// start. If ctx is cancelled, the current run checkpoints and Run returns
-// an error wrapping ctx.Err().
+// deletes the demo's files and starts over; so is one whose plan differs,
+// and one that an earlier vlpuda left (runs/<task>/<method>-seed<k>/,
+// which this one does not continue). Otherwise Run continues what an
+// interrupted call left: finished runs are read back, a run with a
+// checkpoint resumes from it, and the others start. If ctx is
+// cancelled, the current run checkpoints and Run returns an error
+// wrapping ctx.Err().
 func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err := cfg.check(); err != nil {
 		return nil, err
 	}
-	fp, size, params, err := teacherInfo(cfg.Teacher)
+	t, err := readTeacher(cfg.Teacher)
 	if err != nil {
 		return nil, err
 	}
 	if err := cfg.resolveTasks(ctx); err != nil {
 		return nil, err
 	}
-	p := plan{Teacher: fp, Tasks: cfg.Tasks, Methods: cfg.Methods, Seeds: cfg.Seeds, Settings: cfg.Settings, MNISTM: cfg.Domains.Seed}
+	p, err := run.Expand(cfg.grid(t.fingerprint))
+	if err != nil {
+		return nil, err
+	}
 	if err := prepareOut(cfg.Out, p, cfg.Force); err != nil {
 		return nil, err
 	}
-	d := &domains{opt: cfg.Domains, size: size, cache: map[domainKey]*digits.Dataset{}}
-	rep := &Report{Settings: cfg.Settings, Teacher: cfg.Teacher, TeacherFingerprint: fp, TeacherParams: params, Tasks: cfg.Tasks, Methods: cfg.Methods, Seeds: cfg.Seeds, Notes: cfg.notes}
+	rep := &Report{Settings: cfg.Settings, Teacher: cfg.Teacher, TeacherFingerprint: t.fingerprint, TeacherParams: t.params, Tasks: cfg.Tasks, Methods: cfg.Methods, Seeds: cfg.Seeds, Notes: cfg.notes}
 	start := time.Now()
-	total := len(cfg.Tasks) * len(cfg.Methods) * len(cfg.Seeds)
-	k := 0
-	for _, task := range cfg.Tasks {
-		for _, m := range cfg.Methods {
-			for _, seed := range cfg.Seeds {
-				id := RunID{task, m, seed}
-				res, cached, err := cfg.run(ctx, d, id, k, total)
-				if err != nil {
-					return nil, fmt.Errorf("demo: %s, %s, seed %d: %w", task.Label(), m, seed, err)
-				}
-				rep.Runs = append(rep.Runs, *res)
-				cfg.event(Event{Run: id, Index: k, Total: total, Result: res, Cached: cached})
-				k++
-			}
+	opt := run.PlanOptions{Progress: cfg.Progress, Threads: kernels.Threads(), Digits: run.NewDigitDomains(p.Grid.DigitOptions(), t.size)}
+	for _, r := range p.Runs {
+		res, _, err := run.Index(ctx, cfg.Out, p, r.Index, opt)
+		if err != nil {
+			return nil, fmt.Errorf("demo: %s, %s, seed %d: %w", r.Task, r.Method, r.Seed, err)
 		}
+		rr, err := runResult(run.Dir(cfg.Out, r.Index), r, res)
+		if err != nil {
+			return nil, err
+		}
+		rep.Runs = append(rep.Runs, *rr)
 	}
 	rep.Seconds = time.Since(start).Seconds()
 	if err := rep.write(cfg.Out); err != nil {
@@ -318,7 +292,67 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	return rep, nil
 }
 
-func (cfg *Config) event(e Event) {
+// Grid returns the grid of cfg's runs, which "vlpuda sweep plan" turns
+// into the plan Run runs: the digit domains of cfg's tasks (as given:
+// Grid fetches nothing and falls back to no other task), the teacher and
+// its fingerprint, and the settings as overrides, those of one method
+// as its method overrides. "vlpuda sweep run" of every index of that
+// plan gives the runs of Run, byte for byte.
+func (cfg Config) Grid() (run.Grid, error) {
+	if err := cfg.check(); err != nil {
+		return run.Grid{}, err
+	}
+	t, err := readTeacher(cfg.Teacher)
+	if err != nil {
+		return run.Grid{}, err
+	}
+	return cfg.grid(t.fingerprint), nil
+}
+
+// grid returns the grid of cfg's runs with the teacher's fingerprint fp.
+// The settings become what Settings.Config makes of them: both batches,
+// iterations and epochs, the λ ramp's horizon, the learning rates, and
+// the evaluation batch and log interval of every run; τ (and the cap)
+// for each RST method, and λ_fm and τ_fm for CMKD+FixMatch alone.
+func (cfg *Config) grid(fp string) run.Grid {
+	s := cfg.Settings
+	g := run.Grid{
+		Model: cfg.Teacher, ModelFingerprint: fp, Dataset: run.DatasetDigits,
+		Data: cfg.Domains.CacheDir, MNIST: cfg.Domains.MNISTDir, DomainSeed: cfg.Domains.Seed,
+		Seeds: cfg.Seeds,
+		Overrides: map[string]float64{
+			"epochs": float64(s.Epochs), "iters": float64(s.Iterations / s.Epochs), "ramp-iters": float64(s.Iterations),
+			"batch": float64(s.Batch), "target-batch": float64(s.Batch),
+			"lr": s.LR, "head-lr-mult": s.HeadLRMult,
+			"eval-batch": evalBatch, "log-every": logEvery,
+			"train-images": float64(s.TrainImages), "test-images": float64(s.TestImages),
+		},
+		MethodOverrides: map[string]map[string]float64{},
+	}
+	for _, t := range cfg.Tasks {
+		g.Tasks = append(g.Tasks, run.Pair{Source: t.Source, Target: t.Target})
+	}
+	for _, m := range cfg.Methods {
+		g.Methods = append(g.Methods, string(m))
+		var over map[string]float64
+		switch m {
+		case CMKD:
+			g.StepSizes = append(g.StepSizes, string(m))
+		case CMKDRST:
+			over = map[string]float64{"rst": s.Tau, "rst-density": s.MaxDensity}
+		case CMKDRSTPaper:
+			over = map[string]float64{"rst": s.PaperTau}
+		case CMKDFixMatch:
+			over = map[string]float64{"fm-weight": s.FixMatchWeight, "fm-threshold": s.FixMatchThreshold}
+		}
+		if over != nil {
+			g.MethodOverrides[string(m)] = over
+		}
+	}
+	return g
+}
+
+func (cfg *Config) event(e run.Event) {
 	if cfg.Progress != nil {
 		cfg.Progress(e)
 	}
@@ -327,7 +361,7 @@ func (cfg *Config) event(e Event) {
 func (cfg *Config) note(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	cfg.notes = append(cfg.notes, msg)
-	cfg.event(Event{Note: msg})
+	cfg.event(run.Event{Note: msg})
 }
 
 // check reports a configuration Run cannot start.
@@ -396,7 +430,7 @@ func (cfg *Config) resolveTasks(ctx context.Context) error {
 // whether a domain can be loaded. MNIST needs no files when the subset
 // embedded in the binary holds the images the settings ask for.
 func (cfg *Config) fetch(ctx context.Context) (func(domain string) error, error) {
-	embedded := embeddedHolds(digits.Train, cfg.Settings.TrainImages) && embeddedHolds(digits.Test, cfg.Settings.TestImages)
+	embedded := run.DigitsEmbedded(digits.Train, cfg.Settings.TrainImages) && run.DigitsEmbedded(digits.Test, cfg.Settings.TestImages)
 	if goOnly(cfg.Tasks) {
 		return func(d string) error {
 			if d == digits.MNIST && !embedded && cfg.Domains.MNISTDir == "" {
@@ -410,7 +444,7 @@ func (cfg *Config) fetch(ctx context.Context) (func(domain string) error, error)
 	if embedded {
 		note = "fetching the digit domains (MNIST's images are embedded in vlpuda, the rest comes from Debian packages)"
 	}
-	cfg.event(Event{Note: note})
+	cfg.event(run.Event{Note: note})
 	r, err := digits.Fetch(ctx, cfg.Domains.CacheDir, nil)
 	if err != nil {
 		return nil, err
@@ -437,42 +471,45 @@ func goOnly(tasks []Task) bool {
 	return true
 }
 
-// teacherInfo returns the fingerprint of the teacher's image tower, its
-// resolution and its number of parameters, after checking that the file
+// teacher is what the demo needs to know of its teacher.
+type teacher struct {
+	// fingerprint is that of the image tower (rst.Fingerprint), size the
+	// resolution and params the number of parameters.
+	fingerprint  string
+	size, params int
+}
+
+// readTeacher describes the teacher at path after checking that the file
 // is a gated teacher.
-func teacherInfo(path string) (fp string, size, params int, err error) {
+func readTeacher(path string) (teacher, error) {
+	var t teacher
 	m, meta, err := pretrain.Load(path)
 	if err != nil {
-		return "", 0, 0, err
+		return t, err
 	}
 	if g, ok := meta[pretrain.GateKey]; ok {
 		var r pretrain.GateResult
 		if err := json.Unmarshal([]byte(g), &r); err != nil {
-			return "", 0, 0, fmt.Errorf("demo: teacher %s: gate metadata: %w", path, err)
+			return t, fmt.Errorf("demo: teacher %s: gate metadata: %w", path, err)
 		}
 		if r.MNISTHeldOutImages == 0 {
-			return "", 0, 0, fmt.Errorf("demo: teacher %s: its gate record %s has no accuracy on MNIST's held-out training images (an earlier gate measured MNIST test, a target of the demo; 'vlpuda check-teacher -write %s' measures and records it)", path, g, path)
+			return t, fmt.Errorf("demo: teacher %s: its gate record %s has no accuracy on MNIST's held-out training images (an earlier gate measured MNIST test, a target of the demo; 'vlpuda check-teacher -write %s' measures and records it)", path, g, path)
 		}
 		if err := pretrain.DefaultGate.Check(r); err != nil {
-			return "", 0, 0, fmt.Errorf("demo: teacher %s: %w ('vlpuda check-teacher %s' measures it again)", path, err, path)
+			return t, fmt.Errorf("demo: teacher %s: %w ('vlpuda check-teacher %s' measures it again)", path, err, path)
 		}
 	}
-	return rst.FingerprintOf(rst.ImageTower(m)).String(), m.Config.ImageResolution, nn.CountParams(m), nil
+	return teacher{rst.FingerprintOf(rst.ImageTower(m)).String(), m.Config.ImageResolution, nn.CountParams(m)}, nil
 }
 
 // prepareOut creates out, or checks that it holds nothing but an
 // unfinished demo of the same plan, and writes the plan.
-func prepareOut(out string, p plan, force bool) error {
-	want, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return fmt.Errorf("demo: plan: %w", err)
-	}
-	want = append(want, '\n')
+func prepareOut(out string, p *run.Plan, force bool) error {
 	if err := removeStale(out, FilePlan, FileResults, FileChart); err != nil {
 		return err
 	}
 	if force {
-		for _, name := range []string{FileResults, FileChart, FilePlan, dirRuns} {
+		for _, name := range []string{FileResults, FileChart, FilePlan, run.DirRuns} {
 			if err := os.RemoveAll(filepath.Join(out, name)); err != nil {
 				return fmt.Errorf("demo: -force: %w", err)
 			}
@@ -481,209 +518,91 @@ func prepareOut(out string, p plan, force bool) error {
 	if _, err := os.Stat(filepath.Join(out, FileResults)); err == nil {
 		return fmt.Errorf("demo: %s holds a finished demo (%s): %w; force starts over, or choose another folder", out, FileResults, ErrExists)
 	}
-	got, err := os.ReadFile(filepath.Join(out, FilePlan))
+	old, err := os.ReadFile(filepath.Join(out, FilePlan))
 	switch {
-	case err == nil && !bytes.Equal(got, want):
+	case err == nil && isEarlierPlan(old):
+		return fmt.Errorf("demo: %s holds an unfinished demo of an earlier vlpuda (runs/<task>/<method>-seed<k>/), which this one does not continue: %w; force starts over, or choose another folder", out, ErrExists)
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("demo: %w", err)
+	case err != nil:
+		if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
+			return fmt.Errorf("demo: %s is not empty and holds no demo: %w; choose another folder", out, ErrExists)
+		}
+	}
+	if err == nil {
+		return continuePlan(out, old, p)
+	}
+	if err := run.WritePlan(out, p); err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	return nil
+}
+
+// continuePlan checks that old, the plan.json in out, is that of p but
+// for where the teacher's and the domains' files are, which the results
+// do not depend on (the teacher's fingerprint is part of the plan), and
+// if they moved, stores p in its place.
+func continuePlan(out string, old []byte, p *run.Plan) error {
+	var o run.Plan
+	if err := json.Unmarshal(old, &o); err != nil {
+		return fmt.Errorf("demo: %s: %w", filepath.Join(out, FilePlan), err)
+	}
+	located := func(p run.Plan) run.Plan {
+		p.Grid.Model, p.Grid.Data, p.Grid.MNIST = "", "", ""
+		return p
+	}
+	a, errA := json.Marshal(located(o))
+	b, errB := json.Marshal(located(*p))
+	if err := errors.Join(errA, errB); err != nil {
+		return fmt.Errorf("demo: plan: %w", err)
+	}
+	if !bytes.Equal(a, b) {
 		return fmt.Errorf("demo: %s holds a demo started with another teacher or settings (%s): %w; force starts over, or choose another folder", out, FilePlan, ErrExists)
-	case err == nil:
-		return nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("demo: %w", err)
 	}
-	if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
-		return fmt.Errorf("demo: %s is not empty and holds no demo: %w; choose another folder", out, ErrExists)
+	js, err := p.JSON()
+	if err != nil || bytes.Equal(js, old) {
+		return err
 	}
-	if err := os.MkdirAll(out, 0o755); err != nil {
-		return fmt.Errorf("demo: %w", err)
-	}
-	return writeFileAtomic(filepath.Join(out, FilePlan), want)
+	return writeFileAtomic(filepath.Join(out, FilePlan), js)
 }
 
-// run returns the result of one run: read back if an earlier call
-// finished it, resumed from its checkpoint, or trained from the start.
-func (cfg *Config) run(ctx context.Context, d *domains, id RunID, k, total int) (*RunResult, bool, error) {
-	dir := id.dir(cfg.Out)
-	if res, err := readResult(dir, id); err == nil {
-		return res, true, nil
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return nil, false, err
+// isEarlierPlan reports whether b is the plan.json of a demo made before
+// the demo's runs became a run.Plan: an object with the teacher's
+// fingerprint and no grid.
+func isEarlierPlan(b []byte) bool {
+	var fields map[string]json.RawMessage
+	if json.Unmarshal(b, &fields) != nil {
+		return false
 	}
-	s := cfg.Settings
-	tgtTest, err := d.load(id.Task.Target, digits.Test, s.TestImages)
-	if err != nil {
-		return nil, false, err
-	}
-	m, _, err := pretrain.Load(cfg.Teacher)
-	if err != nil {
-		return nil, false, err
-	}
-	size := m.Config.ImageResolution
-	test := TestSet(tgtTest, size)
-	if id.Method == ZeroShot {
-		return cfg.zeroShot(ctx, m, id, test)
-	}
-	src, err := d.load(id.Task.Source, digits.Train, s.TrainImages)
-	if err != nil {
-		return nil, false, err
-	}
-	tgt, err := d.load(id.Task.Target, digits.Train, s.TrainImages)
-	if err != nil {
-		return nil, false, err
-	}
-	ucfg := s.Config(id.Method, id.Seed)
-	task := uda.Task{
-		Info: uda.TaskInfo{Classes: digits.Classes, Template: pretrain.Prompt, Benchmark: "digits",
-			Meta: map[string]string{"source": id.Task.Source, "target": id.Task.Target, "teacher": cfg.Teacher}},
-		Test: test,
-	}
-	if task.Source, err = NewStream(src, StreamConfig{Batch: s.Batch, Seed: 2 * id.Seed, Size: size}); err != nil {
-		return nil, false, err
-	}
-	sc := StreamConfig{Batch: s.Batch, Seed: 2*id.Seed + 1, Size: size}
-	if ucfg.Objective.Method.UsesStrongView() {
-		sc.Strong = StrongTransform(size)
-	}
-	if task.Target, err = NewStream(tgt, sc); err != nil {
-		return nil, false, err
-	}
-	var meter *stepMeter
-	if id.Method == CMKD {
-		meter = newStepMeter(m)
-	}
-	if err := removeStale(dir, fileSteps); err != nil {
-		return nil, false, err
-	}
-	// Resume continues from a checkpoint, or starts the run over.
-	opt := uda.Options{
-		Out: dir, Resume: true,
-		Note: func(msg string) { cfg.event(Event{Note: msg}) },
-		Progress: func(p uda.Progress) {
-			if meter != nil && p.Step != nil {
-				meter.observe()
-			}
-			cfg.event(Event{Run: id, Index: k, Total: total, Step: &p})
-		},
-	}
-	res, err := uda.Adapt(ctx, m, task, ucfg, opt)
-	if err != nil {
-		return nil, false, err
-	}
-	r := fromAdapt(id, res)
-	if meter != nil {
-		r.StepSizes = meter.result()
-		if err := writeStepSizes(dir, r.StepSizes); err != nil {
-			return nil, false, err
-		}
-	}
-	return r, false, nil
+	_, fp := fields["teacher_fingerprint"]
+	_, grid := fields["grid"]
+	return fp && !grid
 }
 
-// readResult reads back the result of a finished run from its folder.
-func readResult(dir string, id RunID) (*RunResult, error) {
-	if id.Method == ZeroShot {
-		b, err := os.ReadFile(filepath.Join(dir, fileZeroRun))
-		if err != nil {
-			return nil, err
-		}
-		var r RunResult
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, fileZeroRun), err)
-		}
-		return &r, nil
-	}
-	b, err := os.ReadFile(filepath.Join(dir, uda.FileResult))
+// runResult summarises the result of planned run r, whose folder is out.
+func runResult(out string, r run.Planned, res *run.Result) (*RunResult, error) {
+	m, err := ParseMethod(r.Method)
 	if err != nil {
 		return nil, err
 	}
-	var r uda.Result
-	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, uda.FileResult), err)
+	rr := &RunResult{
+		RunID:        RunID{Task{r.Task.Source, r.Task.Target}, m, r.Seed},
+		AccuracyLast: res.Last.Top1, AccuracyBest: res.Best.Top1,
+		StoredParams: res.Stored.Params, StoredBytes: res.Stored.Bytes,
+		TowerParams: res.Stored.TowerNumel, Density: res.Stored.Density,
+		Iterations: res.Iterations, Seconds: res.Seconds, TestImages: res.Last.Images,
 	}
-	if r.Last == nil || r.Best == nil || r.Stored == nil {
-		return nil, fmt.Errorf("%s: incomplete result", filepath.Join(dir, uda.FileResult))
+	if rr.StepSizes, err = run.ReadStepSizes(out); err != nil {
+		return nil, err
 	}
-	res := fromAdapt(id, &r)
-	if b, err := os.ReadFile(filepath.Join(dir, fileSteps)); err == nil {
-		res.StepSizes = new(StepSizes)
-		if err := json.Unmarshal(b, res.StepSizes); err != nil {
-			return nil, fmt.Errorf("%s: %w", filepath.Join(dir, fileSteps), err)
-		}
-	}
-	return res, nil
+	return rr, nil
 }
 
-// writeStepSizes stores s in a run's folder (nothing if s is nil).
-func writeStepSizes(dir string, s *StepSizes) error {
-	if s == nil {
-		return nil
-	}
-	js, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(filepath.Join(dir, fileSteps), append(js, '\n'))
-}
-
-// fromAdapt summarises an Adapt result.
-func fromAdapt(id RunID, r *uda.Result) *RunResult {
-	return &RunResult{
-		RunID:        id,
-		AccuracyLast: r.Last.Top1, AccuracyBest: r.Best.Top1,
-		StoredParams: r.Stored.Params, StoredBytes: r.Stored.Bytes,
-		TowerParams: r.Stored.TowerNumel, Density: r.Stored.Density,
-		Iterations: r.Iterations, Seconds: r.Seconds, TestImages: r.Last.Images,
-	}
-}
-
-// zeroShot classifies the target test set with the teacher's zero-shot
-// head (the prompt pretrain.Prompt) and stores the result.
-func (cfg *Config) zeroShot(ctx context.Context, m *vlp.CLIP, id RunID, test uda.EvalSet) (*RunResult, bool, error) {
-	start := time.Now()
-	z, err := vlp.NewZeroShot(m, digits.Classes, []string{pretrain.Prompt})
-	if err != nil {
-		return nil, false, err
-	}
-	correct := 0
-	const batch = 250
-	for lo := 0; lo < test.Len(); lo += batch {
-		if err := ctx.Err(); err != nil {
-			return nil, false, err
-		}
-		hi := min(lo+batch, test.Len())
-		b, err := test.Batch(lo, hi)
-		if err != nil {
-			return nil, false, err
-		}
-		pred, _ := z.Predict(b.Images)
-		for i, p := range pred {
-			if p == b.Labels[i] {
-				correct++
-			}
-		}
-		cfg.event(Event{Run: id, Step: &uda.Progress{Iter: hi, Total: test.Len(), Epoch: 1, Epochs: 1}})
-	}
-	acc := float64(correct) / float64(test.Len())
-	r := &RunResult{RunID: id, AccuracyLast: acc, AccuracyBest: acc, TestImages: test.Len(),
-		TowerParams: towerParams(m), Seconds: time.Since(start).Seconds()}
-	js, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return nil, false, err
-	}
-	dir := id.dir(cfg.Out)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, false, err
-	}
-	return r, false, writeFileAtomic(filepath.Join(dir, fileZeroRun), append(js, '\n'))
-}
-
-// towerParams returns the number of image-tower parameters.
-func towerParams(m *vlp.CLIP) int {
-	n := 0
-	for _, p := range rst.ImageTower(m) {
-		n += p.Tensor.Numel()
-	}
-	return n
-}
+// The evaluation batch and the log interval of every trained run.
+const (
+	evalBatch = 250
+	logEvery  = 10
+)
 
 // writeFileAtomic writes data to path so that path holds either its old
 // content or all of data.

@@ -7,16 +7,17 @@ import (
 	"errors"
 	"io/fs"
 	"math"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/digits"
 	"github.com/vlpuda/vlpuda/uda/pretrain"
+	"github.com/vlpuda/vlpuda/uda/run"
 	"github.com/vlpuda/vlpuda/vlp"
 )
 
@@ -192,8 +193,8 @@ func TestRun(t *testing.T) {
 	// Interrupt during the third run (cmkd).
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := tinyConfig(t, teacher, out)
-	cfg.Progress = func(e Event) {
-		if e.Step != nil && e.Run.Method == CMKD && e.Step.Iter == 3 {
+	cfg.Progress = func(e run.Event) {
+		if e.Step != nil && e.Run.Method == string(CMKD) && e.Step.Iter == 3 {
 			cancel()
 		}
 	}
@@ -206,11 +207,11 @@ func TestRun(t *testing.T) {
 
 	// What a kill during writes would have left: temporary files of the
 	// demo's, Adapt's and the step meter's files.
-	cmkdDir := RunID{FallbackTask, CMKD, 1}.dir(out)
+	cmkdDir := run.Dir(out, slices.Index(Methods, CMKD)) // one task, one seed
 	stale := []string{
 		filepath.Join(out, "."+FileResults+".tmp77"),
-		filepath.Join(cmkdDir, "."+uda.FileCheckpoint+".tmp9"),
-		filepath.Join(cmkdDir, "."+fileSteps+".tmp123"),
+		filepath.Join(cmkdDir, "."+run.FileCheckpoint+".tmp9"),
+		filepath.Join(cmkdDir, "."+run.FileSteps+".tmp123"),
 	}
 	for _, f := range stale {
 		if err := os.WriteFile(f, []byte("half"), 0o644); err != nil {
@@ -224,13 +225,14 @@ func TestRun(t *testing.T) {
 	cfg = tinyConfig(t, teacher, out)
 	cached := map[Method]bool{}
 	resumedAt := map[Method]int{}
-	cfg.Progress = func(e Event) {
+	cfg.Progress = func(e run.Event) {
+		m := Method(e.Run.Method)
 		if e.Result != nil {
-			cached[e.Run.Method] = e.Cached
+			cached[m] = e.Cached
 		}
 		if e.Step != nil && e.Step.Step != nil {
-			if _, ok := resumedAt[e.Run.Method]; !ok {
-				resumedAt[e.Run.Method] = e.Step.Iter
+			if _, ok := resumedAt[m]; !ok {
+				resumedAt[m] = e.Step.Iter
 			}
 		}
 	}
@@ -337,49 +339,6 @@ func TestFallback(t *testing.T) {
 	}
 }
 
-// TestStepMeter checks the quantiles of the tower's per-step moves on a
-// tiny model whose elements are moved by known amounts.
-func TestStepMeter(t *testing.T) {
-	m, _, err := pretrain.Load(tinyTeacher(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := newStepMeter(m)
-	n := 0
-	for _, p := range s.tower {
-		n += p.Tensor.Numel()
-	}
-	// Element k moves by 1e-6 if k is even, 1e-3 if k%10 == 1, else not.
-	k := 0
-	for _, p := range s.tower {
-		d := p.Tensor.Data()
-		for i := range d {
-			switch {
-			case k%2 == 0:
-				d[i] += 1e-6
-			case k%10 == 1:
-				d[i] += 1e-3
-			}
-			k++
-		}
-	}
-	s.observe()
-	got := s.result()
-	if got.Steps != 1 {
-		t.Errorf("steps %d, want 1", got.Steps)
-	}
-	// float32 rounding makes the small moves inexact; the bins are 12 % wide.
-	within := func(name string, v, lo, hi float64) {
-		if v < lo || v > hi {
-			t.Errorf("%s = %g, want in [%g, %g]", name, v, lo, hi)
-		}
-	}
-	within("zero", got.Zero, 0.35, 0.45) // 40 % of the elements do not move
-	within("p50", got.P50, 1e-7, 1e-5)   // the median is a small move
-	within("p99", got.P99, 8e-4, 1.3e-3) // the top 10 % moved 1e-3
-	within("max", got.Max, 9e-4, 1.1e-3)
-}
-
 func TestSettingsValidate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -483,40 +442,6 @@ func TestLabels(t *testing.T) {
 	}
 }
 
-// TestStepBinLookup checks the edge search and the table against the
-// logarithm they replace, on log-uniform moves and on the floats either
-// side of every edge and bucket boundary.
-func TestStepBinLookup(t *testing.T) {
-	table := stepLookup()
-	edges := table.edges
-	check := func(d float64) {
-		want := stepBin(d)
-		if got := searchStepBin(edges, d); got != want {
-			t.Fatalf("searchStepBin(%g) = %d, stepBin = %d", d, got, want)
-		}
-		if got := table.bin(d); got != want {
-			t.Fatalf("stepTable.bin(%g) = %d, stepBin = %d", d, got, want)
-		}
-	}
-	r := rand.New(rand.NewPCG(1, 2))
-	for range 100000 {
-		check(math.Pow(10, -15+18*r.Float64()))
-	}
-	for _, e := range edges {
-		check(e)
-		check(math.Nextafter(e, 0))
-		check(math.Nextafter(e, math.Inf(1)))
-	}
-	for i := range table.first {
-		least := math.Float64frombits((table.keyLo + uint64(i)) << stepKeyShift)
-		check(least)
-		check(math.Nextafter(least, 0))
-	}
-	for _, d := range []float64{math.SmallestNonzeroFloat64, 1e-300, 1e-12, 10, 1e300, math.MaxFloat64} {
-		check(d)
-	}
-}
-
 // TestTeacherGateRecord checks which gate records in a teacher's metadata
 // the demo accepts: none, or a passing one measured on MNIST's held-out
 // training images; a record of the earlier gate on MNIST test, a target of
@@ -555,13 +480,71 @@ func TestTeacherGateRecord(t *testing.T) {
 			if err := pretrain.Save(path, m, meta, false); err != nil {
 				t.Fatal(err)
 			}
-			_, size, _, err := teacherInfo(path)
+			got, err := readTeacher(path)
 			switch {
-			case tc.want == "" && (err != nil || size != m.Config.ImageResolution):
-				t.Errorf("teacherInfo: size %d, %v; want %d and no error", size, err, m.Config.ImageResolution)
+			case tc.want == "" && (err != nil || got.size != m.Config.ImageResolution):
+				t.Errorf("readTeacher: size %d, %v; want %d and no error", got.size, err, m.Config.ImageResolution)
 			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-				t.Errorf("teacherInfo: %v, want an error saying %q", err, tc.want)
+				t.Errorf("readTeacher: %v, want an error saying %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// TestGridSettings checks that every trained run of the demo's grid gets
+// the configuration Settings.Config gives its method and seed, and the
+// demo's batch and image counts.
+func TestGridSettings(t *testing.T) {
+	cfg := tinyConfig(t, tinyTeacher(t), t.TempDir())
+	cfg.Seeds = []uint64{1, 2}
+	cfg.Settings = DefaultSettings()
+	g, err := cfg.Grid()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := run.Expand(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Runs) != len(Methods)*2 {
+		t.Fatalf("%d runs, want %d", len(p.Runs), len(Methods)*2)
+	}
+	s := cfg.Settings
+	for _, r := range p.Runs {
+		m := Method(r.Method)
+		if m == ZeroShot {
+			continue
+		}
+		got, err := p.Settings(r, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := s.Config(m, r.Seed); !reflect.DeepEqual(got.Config, want) {
+			t.Errorf("%s, seed %d: config\n%+v\nwant\n%+v", m, r.Seed, got.Config, want)
+		}
+		if got.Preset.SourceBatch != s.Batch || got.Preset.TargetBatch != s.Batch || got.TrainImages != s.TrainImages || got.TestImages != s.TestImages {
+			t.Errorf("%s: batches %d and %d, %d and %d images; want %d, %d and %d", m, got.Preset.SourceBatch, got.Preset.TargetBatch,
+				got.TrainImages, got.TestImages, s.Batch, s.TrainImages, s.TestImages)
+		}
+	}
+}
+
+// TestEarlierDemoFolder checks that the folder of an unfinished demo
+// made before the demo was a sweep is refused with a message that says
+// so, and that -force starts over in it.
+func TestEarlierDemoFolder(t *testing.T) {
+	teacher, out := tinyTeacher(t), t.TempDir()
+	old := `{"teacher_fingerprint": "00", "tasks": [], "methods": [], "seeds": [1], "settings": {}, "mnistm_seed": 0}` + "\n"
+	if err := os.WriteFile(filepath.Join(out, FilePlan), []byte(old), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := tinyConfig(t, teacher, out)
+	cfg.Methods = []Method{ZeroShot}
+	if _, err := Run(context.Background(), cfg); !errors.Is(err, ErrExists) || !strings.Contains(err.Error(), "earlier vlpuda") {
+		t.Fatalf("error %v, want ErrExists saying the folder is of an earlier vlpuda", err)
+	}
+	cfg.Force = true
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatalf("-force: %v", err)
 	}
 }

@@ -1,66 +1,14 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/vlpuda/vlpuda/uda/digits"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
-
-// TestEmbeddedMNIST checks that the demo's MNIST images are, byte for
-// byte, the ones it took from the module cache's MNIST before the subset
-// was embedded, for the default and -quick settings and for counts the
-// subset holds only in part or not at all.
-func TestEmbeddedMNIST(t *testing.T) {
-	dir, err := digits.MNISTDir()
-	if err != nil {
-		t.Fatal(err) // go.mod requires GoMNIST: `go test` has downloaded it
-	}
-	def, quick := DefaultSettings(), QuickSettings()
-	for _, tc := range []struct {
-		split digits.Split
-		n     int
-		holds bool
-	}{
-		{digits.Train, def.TrainImages, true},
-		{digits.Test, def.TestImages, true},
-		{digits.Train, quick.TrainImages, true},
-		{digits.Test, quick.TestImages, true},
-		{digits.Train, 37, true},
-		{digits.Train, 10 * digits.MNISTSubsetPerClass(digits.Train), true},
-		{digits.Train, 10*digits.MNISTSubsetPerClass(digits.Train) + 1, false},
-		{digits.Test, 10*digits.MNISTSubsetPerClass(digits.Test) + 1, false},
-		{digits.Test, 0, false},
-	} {
-		if got := embeddedHolds(tc.split, tc.n); got != tc.holds {
-			t.Errorf("embeddedHolds(%s, %d) = %v, want %v", tc.split, tc.n, got, tc.holds)
-		}
-		d := &domains{opt: digits.Options{MNISTDir: dir}, size: 28, cache: map[domainKey]*digits.Dataset{}}
-		got, err := d.load(digits.MNIST, tc.split, tc.n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		full, err := digits.LoadMNIST(dir, tc.split)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if tc.split == digits.Train {
-			if full, _, err = digits.SplitMNISTTrain(full); err != nil {
-				t.Fatal(err)
-			}
-		}
-		want := spread(full, tc.n)
-		if !bytes.Equal(got.Pixels, want.Pixels) || !slices.Equal(got.Labels, want.Labels) {
-			t.Errorf("%s, %d images: the demo's MNIST differs from the module cache's", tc.split, tc.n)
-		}
-		if embedded := strings.Contains(got.Sources[0], "embedded"); embedded != tc.holds {
-			t.Errorf("%s, %d images: sources %q, want the embedded subset: %v", tc.split, tc.n, got.Sources, tc.holds)
-		}
-	}
-}
 
 // TestResolveWithoutGo checks that with neither the go command, nor a module
 // cache, nor apt-get, the default and -quick demos still find MNIST (the
@@ -98,13 +46,13 @@ func TestResolveWithoutGo(t *testing.T) {
 			if !slices.Equal(cfg.Tasks, tc.want) {
 				t.Errorf("tasks %v, want %v", cfg.Tasks, tc.want)
 			}
-			d := &domains{opt: cfg.Domains, size: 32, cache: map[domainKey]*digits.Dataset{}}
+			d := run.NewDigitDomains(cfg.Domains, 32)
 			for _, split := range []digits.Split{digits.Train, digits.Test} {
 				n := tc.settings.TrainImages
 				if split == digits.Test {
 					n = tc.settings.TestImages
 				}
-				if ds, err := d.load(digits.MNIST, split, n); err != nil || ds.Len() != n {
+				if ds, err := d.Load(digits.MNIST, split, n); err != nil || ds.Len() != n {
 					t.Errorf("MNIST %s: %v", split, err)
 				}
 			}
@@ -158,8 +106,8 @@ func TestMNISTHeldOutDisjoint(t *testing.T) {
 		{"all", 0, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			d := &domains{opt: digits.Options{MNISTDir: dir}, size: 28, cache: map[domainKey]*digits.Dataset{}}
-			got, err := d.load(digits.MNIST, digits.Train, tc.n)
+			d := run.NewDigitDomains(digits.Options{MNISTDir: dir}, 28)
+			got, err := d.Load(digits.MNIST, digits.Train, tc.n)
 			if err != nil {
 				t.Fatal(err)
 			}

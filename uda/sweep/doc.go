@@ -1,22 +1,20 @@
-// Package sweep runs grids of domain-adaptation runs, the shape of the
-// paper's tables: every source→target task, every method, every seed.
+// Package sweep runs the grids of package run on a cluster, the shape of
+// the paper's tables: every source→target task, every method, every seed.
 //
-// A Grid (GRID.json) names a model, a dataset, the tasks, methods, seeds
-// and setting overrides. Expand turns it into a Plan, one numbered Run
-// each, which WritePlan stores as DIR/plan.json and WriteSbatch turns
-// into a Slurm job array (package kube: a Kubernetes Indexed Job).
-// RunIndex runs one planned run into DIR/runs/I/ with uda.Adapt: a
-// finished run is left alone, a stopped one resumes from its checkpoint,
-// and a lock file keeps two workers off one index.
-// ReadStatus says where every run stands and ReadReport gathers the
-// finished ones into the paper's table: tasks as columns, methods as
-// rows, mean ± standard deviation over seeds.
+// A run.Grid (GRID.json) expands into a run.Plan, one numbered run each,
+// which run.WritePlan stores as DIR/plan.json. WriteSbatch turns it into a
+// Slurm job array (package kube: a Kubernetes Indexed Job) whose workers
+// call RunIndex: run.Index behind a lock file that keeps two workers off
+// one index, with the last error kept for ReadStatus. ReadStatus says
+// where every run stands and ReadReport gathers the finished ones into
+// the paper's table: tasks as columns, methods as rows, mean ± standard
+// deviation over seeds.
 //
 // The layout of DIR:
 //
-//	plan.json         the Plan
+//	plan.json         the run.Plan
 //	sweep.sbatch      the Slurm job array (WriteSbatch)
-//	runs/I/           run I: uda.Adapt's files, and
+//	runs/I/           run I: run.Adapt's files, and
 //	runs/I/lock       the worker holding it: "pid host"
 //	runs/I/error.txt  the last error of a failed attempt
 package sweep

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/vlpuda/vlpuda/internal/seedstat"
-	"github.com/vlpuda/vlpuda/uda"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // Report is the paper's table from the finished runs of a sweep: a row per
@@ -61,9 +61,9 @@ type Stat struct {
 }
 
 // ReadReport builds the report from the finished runs of the plan in dir.
-func ReadReport(dir string, p *Plan) (*Report, error) {
+func ReadReport(dir string, p *run.Plan) (*Report, error) {
 	rep := &Report{Seeds: p.Grid.Seeds, Planned: len(p.Runs)}
-	if preset, err := uda.LookupPreset(p.Grid.Preset); err == nil {
+	if preset, err := run.LookupPreset(p.Grid.Preset); err == nil {
 		rep.Metric = preset.Metric
 	}
 	for _, t := range p.Tasks() {
@@ -75,14 +75,14 @@ func ReadReport(dir string, p *Plan) (*Report, error) {
 		rows[m] = row
 		rep.Rows = append(rep.Rows, Row{})
 	}
-	taskIndex := map[Task]int{}
+	taskIndex := map[run.Pair]int{}
 	for k, t := range p.Tasks() {
 		taskIndex[t] = k
 	}
 	stored := map[string][2]float64{}
 	count := map[string]int{}
 	for i, r := range p.Runs {
-		res, ok, err := readResult(RunDir(dir, i))
+		res, ok, err := run.ReadResult(run.Dir(dir, i))
 		if err != nil {
 			return nil, err
 		}
@@ -92,10 +92,12 @@ func ReadReport(dir string, p *Plan) (*Report, error) {
 			continue
 		}
 		rep.Done++
-		rep.Metric = res.Config.Metric
+		if res.Config != nil { // nil for zero-shot runs, which use the preset's metric
+			rep.Metric = res.Config.Metric
+		}
 		c.Finished++
-		c.PerSeed = append(c.PerSeed, res.Last.Metric(res.Config.Metric))
-		c.perSeedBest = append(c.perSeedBest, res.Best.Metric(res.Config.Metric))
+		c.PerSeed = append(c.PerSeed, res.Last.Metric(rep.Metric))
+		c.perSeedBest = append(c.perSeedBest, res.Best.Metric(rep.Metric))
 		s := stored[r.Method]
 		if res.Stored != nil {
 			s[0] += float64(res.Stored.Params)

@@ -11,66 +11,49 @@ import (
 	"strings"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
-	"github.com/vlpuda/vlpuda/kernels"
-	"github.com/vlpuda/vlpuda/uda"
-	"github.com/vlpuda/vlpuda/uda/data"
-	"github.com/vlpuda/vlpuda/vlp"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
-// The files of a run's folder besides uda.Adapt's.
+// The files of a run's folder besides run.Adapt's.
 const (
 	FileLock  = "lock"
 	FileError = "error.txt"
 )
 
-// RunDir returns the folder of run i in the sweep folder dir.
-func RunDir(dir string, i int) string { return filepath.Join(dir, "runs", strconv.Itoa(i)) }
-
-// Options configures RunIndex.
-type Options struct {
-	// Progress and Note are passed to uda.Adapt.
-	Progress func(uda.Progress)
-	Note     func(string)
-	// Workers is the image decoding goroutines per domain (0: one per
-	// core).
-	Workers int
-}
-
 // ErrLocked marks a run that another worker holds.
 var ErrLocked = errors.New("run is locked")
 
-// RunIndex runs run i of the plan in dir into dir/runs/i. A run whose
-// result.json exists is done and returns (nil, nil) at once; one with a
-// checkpoint continues from it, to the same bytes as an uninterrupted
-// run. While it runs, dir/runs/i/lock holds the worker's process id and
-// host, and a second worker fails with an error wrapping ErrLocked; a lock
-// whose process has died on this host is taken over. An error other than
-// ctx's cancellation is also written to dir/runs/i/error.txt for
-// ReadStatus. The kernels run with the grid's thread count.
-func RunIndex(ctx context.Context, dir string, p *Plan, i int, opt Options) (*uda.Result, error) {
-	r, err := p.Run(i)
-	if err != nil {
+// RunIndex runs run i of the plan in dir into run.Dir(dir, i) with
+// run.Index, as one worker among several. A run that has finished is left
+// alone: RunIndex returns (nil, nil) at once. While it runs,
+// run.Dir(dir, i)/lock holds the worker's process id and host, and a
+// second worker fails with an error wrapping ErrLocked; a lock whose
+// process has died on this host is taken over. An error other than
+// ctx's cancellation is also written to run.Dir(dir, i)/error.txt for
+// ReadStatus.
+func RunIndex(ctx context.Context, dir string, p *run.Plan, i int, opt run.PlanOptions) (*run.Result, error) {
+	if _, err := p.Run(i); err != nil {
 		return nil, err
 	}
-	out := RunDir(dir, i)
+	out := run.Dir(dir, i)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("sweep: %w", err)
 	}
-	if done(out) {
+	if run.Finished(out) {
 		return nil, nil
 	}
-	unlock, err := lock(out, opt.Note)
+	unlock, err := lock(out, opt.Progress)
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	if done(out) { // finished while we waited for the lock
+	if run.Finished(out) { // finished while we waited for the lock
 		return nil, nil
 	}
 	if err := os.Remove(filepath.Join(out, FileError)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("sweep: %w", err)
 	}
-	res, err := adapt(ctx, p, r, out, opt)
+	res, _, err := run.Index(ctx, dir, p, i, opt)
 	if err != nil && ctx.Err() == nil {
 		if werr := atomicfile.WriteFile(filepath.Join(out, FileError), []byte(err.Error()+"\n"), true); werr != nil {
 			err = errors.Join(err, werr)
@@ -79,57 +62,9 @@ func RunIndex(ctx context.Context, dir string, p *Plan, i int, opt Options) (*ud
 	return res, err
 }
 
-// done reports whether the run in out has finished.
-func done(out string) bool {
-	_, err := os.Stat(filepath.Join(out, uda.FileResult))
-	return err == nil
-}
-
-// adapt runs r into out with uda.Adapt, resuming from a checkpoint there.
-func adapt(ctx context.Context, p *Plan, r Run, out string, opt Options) (*uda.Result, error) {
-	g := p.Grid
-	kernels.SetThreads(g.Threads)
-	var cfgFile *vlp.Config
-	if g.Config != "" {
-		c, err := vlp.ReadConfig(g.Config)
-		if err != nil {
-			return nil, err
-		}
-		cfgFile = &c
-	}
-	m, _, err := vlp.Load(g.Model, cfgFile)
-	if err != nil {
-		return nil, err
-	}
-	preset, cfg, err := p.Settings(r, m.Config.IsResNet())
-	if err != nil {
-		return nil, err
-	}
-	src, tgt, _, err := data.Pair{Root: g.Data, Dataset: g.Dataset, Source: r.Task.Source, Target: r.Task.Target}.Open()
-	if err != nil {
-		return nil, err
-	}
-	task, closeTask, err := uda.NewTask(preset, cfg, src, tgt, m.Config.ImageResolution, opt.Workers)
-	if err != nil {
-		return nil, err
-	}
-	defer closeTask()
-	task.Info.Meta = map[string]string{"model": g.Model, "data": g.Data, "dataset": g.Dataset,
-		"source": src.Root, "target": tgt.Root, "sweep_index": strconv.Itoa(r.Index)}
-	// Resume from a checkpoint; without one, start over, removing what a
-	// run killed before its first checkpoint left.
-	ckpt := filepath.Join(out, uda.FileCheckpoint)
-	_, err = os.Stat(ckpt)
-	resume := err == nil
-	if resume && opt.Note != nil {
-		opt.Note(fmt.Sprintf("run %d: resuming from %s", r.Index, ckpt))
-	}
-	return uda.Adapt(ctx, m, task, cfg, uda.Options{Out: out, Resume: resume, Force: !resume, Progress: opt.Progress, Note: opt.Note})
-}
-
 // lock creates out/lock with this process's id and host, taking over a
 // lock left by a dead process on this host.
-func lock(out string, note func(string)) (unlock func(), err error) {
+func lock(out string, progress func(run.Event)) (unlock func(), err error) {
 	path := filepath.Join(out, FileLock)
 	host, err := os.Hostname()
 	if err != nil {
@@ -159,8 +94,8 @@ func lock(out string, note func(string)) (unlock func(), err error) {
 		if h.alive(host) {
 			return nil, fmt.Errorf("sweep: %s: %w by process %d on %s (if that process is gone, remove %s)", out, ErrLocked, h.pid, h.host, path)
 		}
-		if note != nil {
-			note(fmt.Sprintf("taking over %s from process %d, which is gone", path, h.pid))
+		if progress != nil {
+			progress(run.Event{Note: fmt.Sprintf("taking over %s from process %d, which is gone", path, h.pid)})
 		}
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("sweep: lock: %w", err)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // The names of the cluster files in a sweep folder.
@@ -48,7 +49,7 @@ func EstimateMemoryMiB(model string) (int, error) {
 // for a requeue after a preemption or node failure and for SIGTERM to the
 // batch shell GraceSeconds before the end, which the worker answers with
 // a checkpoint; the requeued task resumes from it.
-func Sbatch(dir string, p *Plan, c Cluster) string {
+func Sbatch(dir string, p *run.Plan, c Cluster) string {
 	array := fmt.Sprintf("0-%d", len(p.Runs)-1)
 	if c.Parallel > 0 {
 		array += fmt.Sprintf("%%%d", c.Parallel)
@@ -82,7 +83,7 @@ func Sbatch(dir string, p *Plan, c Cluster) string {
 
 // WriteSbatch writes dir/sweep.sbatch, replacing an earlier one, and
 // creates the folder of the tasks' logs.
-func WriteSbatch(dir string, p *Plan, c Cluster) error {
+func WriteSbatch(dir string, p *run.Plan, c Cluster) error {
 	if err := os.MkdirAll(filepath.Join(dir, DirSlurmLogs), 0o755); err != nil {
 		return fmt.Errorf("sweep: %w", err)
 	}

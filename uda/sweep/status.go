@@ -1,7 +1,6 @@
 package sweep
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -9,7 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/vlpuda/vlpuda/uda"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // State is where a planned run stands.
@@ -25,7 +24,7 @@ const (
 
 // RunStatus is the state of one planned run.
 type RunStatus struct {
-	Run
+	run.Planned
 	State State `json:"state"`
 	// Detail is the last error of a failed run, the worker of a running
 	// one, or what a pending one has (a checkpoint, a stale lock).
@@ -33,14 +32,14 @@ type RunStatus struct {
 }
 
 // ReadStatus returns the state of every run of the plan in dir.
-func ReadStatus(dir string, p *Plan) ([]RunStatus, error) {
+func ReadStatus(dir string, p *run.Plan) ([]RunStatus, error) {
 	host, err := os.Hostname()
 	if err != nil {
 		return nil, fmt.Errorf("sweep: status: %w", err)
 	}
 	st := make([]RunStatus, len(p.Runs))
 	for i, r := range p.Runs {
-		st[i], err = runStatus(RunDir(dir, i), r, host)
+		st[i], err = runStatus(run.Dir(dir, i), r, host)
 		if err != nil {
 			return nil, err
 		}
@@ -48,9 +47,9 @@ func ReadStatus(dir string, p *Plan) ([]RunStatus, error) {
 	return st, nil
 }
 
-func runStatus(out string, r Run, host string) (RunStatus, error) {
-	s := RunStatus{Run: r, State: Pending}
-	if done(out) {
+func runStatus(out string, r run.Planned, host string) (RunStatus, error) {
+	s := RunStatus{Planned: r, State: Pending}
+	if run.Finished(out) {
 		s.State = Done
 		return s, nil
 	}
@@ -72,26 +71,9 @@ func runStatus(out string, r Run, host string) (RunStatus, error) {
 	case !errors.Is(err, fs.ErrNotExist):
 		return s, fmt.Errorf("sweep: status: %w", err)
 	}
-	if _, err := os.Stat(filepath.Join(out, uda.FileCheckpoint)); err == nil {
+	if _, err := os.Stat(filepath.Join(out, run.FileCheckpoint)); err == nil {
 		notes = append(notes, "stopped; resumes from its checkpoint")
 	}
 	s.Detail = strings.Join(notes, "; ")
 	return s, nil
-}
-
-// readResult reads the result of a finished run; ok is false if the run
-// has not finished.
-func readResult(out string) (r *uda.Result, ok bool, err error) {
-	b, err := os.ReadFile(filepath.Join(out, uda.FileResult))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, false, nil
-	}
-	if err != nil {
-		return nil, false, fmt.Errorf("sweep: %w", err)
-	}
-	r = new(uda.Result)
-	if err := json.Unmarshal(b, r); err != nil {
-		return nil, false, fmt.Errorf("sweep: %s: %w", filepath.Join(out, uda.FileResult), err)
-	}
-	return r, true, nil
 }

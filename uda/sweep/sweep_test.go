@@ -16,21 +16,22 @@ import (
 	"github.com/vlpuda/vlpuda/internal/seedstat"
 	"github.com/vlpuda/vlpuda/internal/shapes"
 	"github.com/vlpuda/vlpuda/uda"
+	"github.com/vlpuda/vlpuda/uda/run"
 )
 
 // tinyGrid returns a grid on the tiny CLIP fixture and the shape domains,
 // with two epochs of three iterations per run.
-func tinyGrid(t *testing.T) Grid {
+func tinyGrid(t *testing.T) run.Grid {
 	t.Helper()
 	root := t.TempDir()
 	if err := shapes.Write(root, 4); err != nil {
 		t.Fatal(err)
 	}
-	return Grid{
+	return run.Grid{
 		Model:  fixture.Path(t, "clip-tiny", "vit", "model.safetensors"),
 		Config: fixture.Path(t, "clip-tiny", "vit", "config.json"),
 		Data:   root, Preset: "office31",
-		Tasks:   []Task{{"src", "tgt"}},
+		Tasks:   []run.Pair{{Source: "src", Target: "tgt"}},
 		Methods: []string{"cmkd", "source-only+rst"},
 		Seeds:   []uint64{1, 2},
 		Threads: 1,
@@ -43,29 +44,29 @@ func TestExpandBadInput(t *testing.T) {
 	base := tinyGrid(t)
 	tests := []struct {
 		name string
-		edit func(g *Grid)
+		edit func(g *run.Grid)
 		want string
 	}{
-		{"unknown method", func(g *Grid) { g.Methods = []string{"cmkd", "dann"} }, `unknown method "dann"`},
-		{"missing domain", func(g *Grid) { g.Tasks = []Task{{"src", "nowhere"}} }, "domain nowhere"},
-		{"same domain", func(g *Grid) { g.Tasks = []Task{{"src", "src"}} }, "two different domains"},
-		{"unknown override", func(g *Grid) { g.Overrides = map[string]float64{"epoch": 1} }, `unknown override "epoch"`},
-		{"fractional count", func(g *Grid) { g.Overrides = map[string]float64{"epochs": 2.5} }, "override epochs 2.5: want a whole number"},
-		{"unknown preset", func(g *Grid) { g.Preset = "office32" }, `unknown preset "office32"`},
-		{"no model", func(g *Grid) { g.Model = filepath.Join(t.TempDir(), "none.safetensors") }, "none.safetensors"},
-		{"no tasks", func(g *Grid) { g.Tasks = nil }, "no tasks"},
-		{"one domain for all pairs", func(g *Grid) { g.Tasks, g.Domains, g.AllPairs = nil, []string{"src"}, true }, "two domains"},
-		{"task twice", func(g *Grid) { g.Domains, g.AllPairs = []string{"src", "tgt"}, true }, "task src→tgt given twice"},
-		{"seed twice", func(g *Grid) { g.Seeds = []uint64{1, 1} }, "seed 1 given twice"},
-		{"no seeds", func(g *Grid) { g.Seeds = nil }, "one seed"},
+		{"unknown method", func(g *run.Grid) { g.Methods = []string{"cmkd", "dann"} }, `unknown method "dann"`},
+		{"missing domain", func(g *run.Grid) { g.Tasks = []run.Pair{{Source: "src", Target: "nowhere"}} }, "domain nowhere"},
+		{"same domain", func(g *run.Grid) { g.Tasks = []run.Pair{{Source: "src", Target: "src"}} }, "two different domains"},
+		{"unknown override", func(g *run.Grid) { g.Overrides = map[string]float64{"epoch": 1} }, `unknown override "epoch"`},
+		{"fractional count", func(g *run.Grid) { g.Overrides = map[string]float64{"epochs": 2.5} }, "override epochs 2.5: want a whole number"},
+		{"unknown preset", func(g *run.Grid) { g.Preset = "office32" }, `unknown preset "office32"`},
+		{"no model", func(g *run.Grid) { g.Model = filepath.Join(t.TempDir(), "none.safetensors") }, "none.safetensors"},
+		{"no tasks", func(g *run.Grid) { g.Tasks = nil }, "no tasks"},
+		{"one domain for all pairs", func(g *run.Grid) { g.Tasks, g.Domains, g.AllPairs = nil, []string{"src"}, true }, "two domains"},
+		{"task twice", func(g *run.Grid) { g.Domains, g.AllPairs = []string{"src", "tgt"}, true }, "task src→tgt given twice"},
+		{"seed twice", func(g *run.Grid) { g.Seeds = []uint64{1, 1} }, "seed 1 given twice"},
+		{"no seeds", func(g *run.Grid) { g.Seeds = nil }, "one seed"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			g := base
 			tt.edit(&g)
-			_, err := Expand(g)
+			_, err := run.Expand(g)
 			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("Expand: %v, want an error containing %q", err, tt.want)
+				t.Fatalf("run.Expand: %v, want an error containing %q", err, tt.want)
 			}
 		})
 	}
@@ -74,7 +75,7 @@ func TestExpandBadInput(t *testing.T) {
 func TestExpandAllPairs(t *testing.T) {
 	g := tinyGrid(t)
 	g.Tasks, g.Domains, g.AllPairs = nil, []string{"src", "tgt"}, true
-	p, err := Expand(g)
+	p, err := run.Expand(g)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,25 +99,25 @@ func TestExpandAllPairs(t *testing.T) {
 func TestWritePlanRefusesAnotherGrid(t *testing.T) {
 	g := tinyGrid(t)
 	dir := t.TempDir()
-	p, err := Expand(g)
+	p, err := run.Expand(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WritePlan(dir, p); err != nil {
+	if err := run.WritePlan(dir, p); err != nil {
 		t.Fatal(err)
 	}
-	if err := WritePlan(dir, p); err != nil {
+	if err := run.WritePlan(dir, p); err != nil {
 		t.Fatalf("the same plan again: %v", err)
 	}
 	g.Seeds = []uint64{1, 2, 3}
-	other, err := Expand(g)
+	other, err := run.Expand(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WritePlan(dir, other); err == nil || !strings.Contains(err.Error(), "another grid") {
+	if err := run.WritePlan(dir, other); err == nil || !strings.Contains(err.Error(), "another grid") {
 		t.Fatalf("another grid's plan: %v, want a refusal", err)
 	}
-	back, err := ReadPlan(dir)
+	back, err := run.ReadPlan(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,14 +127,14 @@ func TestWritePlanRefusesAnotherGrid(t *testing.T) {
 }
 
 // planned writes the plan of g into a new sweep folder.
-func planned(t *testing.T, g Grid) (string, *Plan) {
+func planned(t *testing.T, g run.Grid) (string, *run.Plan) {
 	t.Helper()
 	dir := t.TempDir()
-	p, err := Expand(g)
+	p, err := run.Expand(g)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := WritePlan(dir, p); err != nil {
+	if err := run.WritePlan(dir, p); err != nil {
 		t.Fatal(err)
 	}
 	return dir, p
@@ -142,7 +143,7 @@ func planned(t *testing.T, g Grid) (string, *Plan) {
 func TestRunIndexOutOfRange(t *testing.T) {
 	dir, p := planned(t, tinyGrid(t))
 	for _, i := range []int{-1, len(p.Runs)} {
-		_, err := RunIndex(context.Background(), dir, p, i, Options{})
+		_, err := RunIndex(context.Background(), dir, p, i, run.PlanOptions{})
 		if err == nil || !strings.Contains(err.Error(), "out of range") {
 			t.Errorf("index %d: %v, want out of range", i, err)
 		}
@@ -157,31 +158,36 @@ func TestRunResume(t *testing.T) {
 	for _, i := range []int{0, 2} { // cmkd, and source-only with RST
 		t.Run(g.Methods[i/2], func(t *testing.T) {
 			whole, p := planned(t, g)
-			if _, err := RunIndex(context.Background(), whole, p, i, Options{}); err != nil {
+			if _, err := RunIndex(context.Background(), whole, p, i, run.PlanOptions{}); err != nil {
 				t.Fatal(err)
 			}
 
 			dir, _ := planned(t, g)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			stop := func(pr uda.Progress) {
-				if pr.Step != nil && pr.Iter == 4 {
+			var notes []string
+			stop := func(e run.Event) {
+				if pr := e.Step; pr != nil && pr.Step != nil && pr.Iter == 4 {
 					cancel()
 				}
+				if e.Note != "" {
+					notes = append(notes, e.Note)
+				}
 			}
-			var notes []string
-			note := func(s string) { notes = append(notes, s) }
-			if _, err := RunIndex(ctx, dir, p, i, Options{Progress: stop, Note: note}); !errors.Is(err, context.Canceled) {
+			if _, err := RunIndex(ctx, dir, p, i, run.PlanOptions{Progress: stop}); !errors.Is(err, context.Canceled) {
 				t.Fatalf("stopped run: %v, want context.Canceled", err)
 			}
 			assertState(t, dir, p, i, Pending, "resumes from its checkpoint")
 			var steps int
-			count := func(pr uda.Progress) {
-				if pr.Step != nil {
+			count := func(e run.Event) {
+				if e.Step != nil && e.Step.Step != nil {
 					steps++
 				}
+				if e.Note != "" {
+					notes = append(notes, e.Note)
+				}
 			}
-			res, err := RunIndex(context.Background(), dir, p, i, Options{Progress: count, Note: note})
+			res, err := RunIndex(context.Background(), dir, p, i, run.PlanOptions{Progress: count})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -195,22 +201,22 @@ func TestRunResume(t *testing.T) {
 			if i == 2 {
 				ext = ".vlpr"
 			}
-			for _, name := range []string{uda.FileTask + ext, uda.FileBest + ext, uda.FileConfusion} {
-				a, errA := os.ReadFile(filepath.Join(RunDir(whole, i), name))
-				b, errB := os.ReadFile(filepath.Join(RunDir(dir, i), name))
+			for _, name := range []string{run.FileTask + ext, run.FileBest + ext, run.FileConfusion} {
+				a, errA := os.ReadFile(filepath.Join(run.Dir(whole, i), name))
+				b, errB := os.ReadFile(filepath.Join(run.Dir(dir, i), name))
 				if errA != nil || errB != nil || !bytes.Equal(a, b) {
 					t.Errorf("%s differs from the uninterrupted run's (%v, %v)", name, errA, errB)
 				}
 			}
 			assertState(t, dir, p, i, Done, "")
-			if res, err := RunIndex(context.Background(), dir, p, i, Options{}); res != nil || err != nil {
+			if res, err := RunIndex(context.Background(), dir, p, i, run.PlanOptions{}); res != nil || err != nil {
 				t.Errorf("a finished run ran again: %v, %v", res, err)
 			}
 		})
 	}
 }
 
-func assertState(t *testing.T, dir string, p *Plan, i int, want State, detail string) {
+func assertState(t *testing.T, dir string, p *run.Plan, i int, want State, detail string) {
 	t.Helper()
 	st, err := ReadStatus(dir, p)
 	if err != nil {
@@ -228,7 +234,7 @@ func TestRunFailureStatus(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(g.Data, "tgt")); err != nil {
 		t.Fatal(err)
 	}
-	_, err := RunIndex(context.Background(), dir, p, 1, Options{})
+	_, err := RunIndex(context.Background(), dir, p, 1, run.PlanOptions{})
 	if err == nil {
 		t.Fatal("a run without its target domain succeeded")
 	}
@@ -296,7 +302,7 @@ func TestLock(t *testing.T) {
 
 func TestRunLocked(t *testing.T) {
 	dir, p := planned(t, tinyGrid(t))
-	out := RunDir(dir, 0)
+	out := run.Dir(dir, 0)
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +310,7 @@ func TestRunLocked(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(out, FileLock), fmt.Appendf(nil, "%d %s\n", os.Getpid(), host), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := RunIndex(context.Background(), dir, p, 0, Options{}); !errors.Is(err, ErrLocked) {
+	if _, err := RunIndex(context.Background(), dir, p, 0, run.PlanOptions{}); !errors.Is(err, ErrLocked) {
 		t.Fatalf("RunIndex on a locked run: %v, want ErrLocked", err)
 	}
 	assertState(t, dir, p, 0, Running, fmt.Sprintf("process %d", os.Getpid()))
@@ -314,20 +320,20 @@ func TestRunLocked(t *testing.T) {
 // best top-1 accuracy.
 func writeResult(t *testing.T, dir string, i int, last, best float64, params int64) {
 	t.Helper()
-	r := uda.Result{
-		Config: uda.Config{Metric: uda.MetricTop1},
-		Last:   &uda.EpochResult{Evaluation: &uda.Evaluation{Top1: last}},
-		Best:   &uda.EpochResult{Evaluation: &uda.Evaluation{Top1: best}},
+	r := run.Result{
+		Config: &uda.Config{Metric: uda.MetricTop1},
+		Last:   &run.EpochResult{Evaluation: &uda.Evaluation{Top1: last}},
+		Best:   &run.EpochResult{Evaluation: &uda.Evaluation{Top1: best}},
 		Stored: &uda.StoredTask{Params: int(params), Bytes: 4 * params},
 	}
 	b, err := json.Marshal(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.MkdirAll(RunDir(dir, i), 0o755); err != nil {
+	if err := os.MkdirAll(run.Dir(dir, i), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(RunDir(dir, i), uda.FileResult), b, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(run.Dir(dir, i), run.FileResult), b, 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

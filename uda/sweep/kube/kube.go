@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
+	"github.com/vlpuda/vlpuda/uda/run"
 	"github.com/vlpuda/vlpuda/uda/sweep"
 )
 
@@ -48,7 +49,7 @@ type Options struct {
 // at most c.Parallel at a time (0: all), each pod with the grid's threads
 // as its CPUs, c.MemoryMiB of memory and c.GraceSeconds between SIGTERM
 // and SIGKILL.
-func Job(dir string, p *sweep.Plan, c sweep.Cluster, o Options) (*batchv1.Job, error) {
+func Job(dir string, p *run.Plan, c sweep.Cluster, o Options) (*batchv1.Job, error) {
 	if o.Image == "" || o.Claim == "" || o.MountPath == "" {
 		return nil, errors.New("kube: an image, a volume claim and its mount path are required")
 	}

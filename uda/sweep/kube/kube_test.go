@@ -9,14 +9,15 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/vlpuda/vlpuda/uda/run"
 	"github.com/vlpuda/vlpuda/uda/sweep"
 )
 
 // plan returns a plan of n runs whose files lie below root.
-func plan(root string, n, threads int) *sweep.Plan {
-	p := &sweep.Plan{Grid: sweep.Grid{Model: filepath.Join(root, "m.safetensors"), Data: filepath.Join(root, "data"), Threads: threads}}
+func plan(root string, n, threads int) *run.Plan {
+	p := &run.Plan{Grid: run.Grid{Model: filepath.Join(root, "m.safetensors"), Data: filepath.Join(root, "data"), Threads: threads}}
 	for i := range n {
-		p.Runs = append(p.Runs, sweep.Run{Index: i})
+		p.Runs = append(p.Runs, run.Planned{Index: i})
 	}
 	return p
 }

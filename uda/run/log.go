@@ -1,4 +1,4 @@
-package uda
+package run
 
 import (
 	"bufio"
@@ -7,6 +7,8 @@ import (
 	"io"
 	"os"
 	"time"
+
+	"github.com/vlpuda/vlpuda/uda"
 )
 
 // The log of a run (log.jsonl in its output folder) holds one JSON object
@@ -78,7 +80,7 @@ type window struct {
 }
 
 // add accumulates one step.
-func (w *window) add(s StepStats) {
+func (w *window) add(s uda.StepStats) {
 	if len(w.Names) != len(s.Terms) {
 		w.Names, w.Sums = nil, nil
 		for _, t := range s.Terms {
@@ -97,7 +99,7 @@ func (w *window) add(s StepStats) {
 }
 
 // record returns the IterRecord of the window and empties it.
-func (w *window) record(s StepStats, epoch int, obj Objective, rstNumel int) IterRecord {
+func (w *window) record(s uda.StepStats, epoch int, obj uda.Objective, rstNumel int) IterRecord {
 	n := float64(w.N)
 	r := IterRecord{
 		Type: "iter", Iter: s.Iter, Epoch: epoch, Window: w.N,
@@ -106,11 +108,11 @@ func (w *window) record(s StepStats, epoch int, obj Objective, rstNumel int) Ite
 	for i, name := range w.Names {
 		r.Loss[name] = w.Sums[i] / n
 	}
-	if obj.Method.cmkd() {
+	if obj.Method.Distills() {
 		a := w.Alpha / n
 		r.AlphaMean = &a
 	}
-	if obj.Method.fixMatch() {
+	if obj.Method.UsesStrongView() {
 		h, t := w.MaskHead/n, w.MaskTeacher/n
 		r.MaskRateHead, r.MaskRateTeacher = &h, &t
 	}

@@ -1,4 +1,4 @@
-package demo
+package run
 
 import (
 	"math"
@@ -23,7 +23,7 @@ func fontDigits(t *testing.T, perClass, size int, split digits.Split) *digits.Da
 // fills the three planes alike.
 func TestNormalize(t *testing.T) {
 	d := fontDigits(t, 2, 32, digits.Test)
-	set := TestSet(d, 32)
+	set := digitTestSet(d, 32)
 	b, err := set.Batch(0, d.Len())
 	if err != nil {
 		t.Fatal(err)
@@ -60,8 +60,8 @@ func TestNormalize(t *testing.T) {
 // another seed, and strong views that differ from the weak ones.
 func TestStream(t *testing.T) {
 	d := fontDigits(t, 3, 32, digits.Train)
-	cfg := StreamConfig{Batch: 8, Seed: 5, Size: 32, Strong: StrongTransform(32)}
-	draw := func(s *Stream, n int) [][]float32 {
+	cfg := digitStreamConfig{Batch: 8, Seed: 5, Size: 32, Strong: digitStrongTransform(32)}
+	draw := func(s *digitStream, n int) [][]float32 {
 		var out [][]float32
 		for range n {
 			b, err := s.Next()
@@ -83,19 +83,19 @@ func TestStream(t *testing.T) {
 		}
 		return out
 	}
-	a, _ := NewStream(d, cfg)
+	a, _ := newDigitStream(d, cfg)
 	want := draw(a, 6) // 30 images: the fourth batch starts a new pass
-	b, _ := NewStream(d, cfg)
+	b, _ := newDigitStream(d, cfg)
 	if got := draw(b, 6); !equalBatches(got, want) {
 		t.Error("the same seed gave different batches")
 	}
-	c, _ := NewStream(d, cfg)
+	c, _ := newDigitStream(d, cfg)
 	draw(c, 2)
 	st, err := c.State()
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, _ := NewStream(d, cfg)
+	r, _ := newDigitStream(d, cfg)
 	if err := r.Restore(st); err != nil {
 		t.Fatal(err)
 	}
@@ -104,11 +104,11 @@ func TestStream(t *testing.T) {
 	}
 	other := cfg
 	other.Seed = 6
-	o, _ := NewStream(d, other)
+	o, _ := newDigitStream(d, other)
 	if got := draw(o, 1); equalBatches(got, want[:1]) {
 		t.Error("another seed gave the same batch")
 	}
-	if _, err := NewStream(d.Subset([]int{0, 1}), cfg); err == nil {
+	if _, err := newDigitStream(d.Subset([]int{0, 1}), cfg); err == nil {
 		t.Error("a stream of 2 images in batches of 8: no error")
 	}
 }

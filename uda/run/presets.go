@@ -1,9 +1,10 @@
-package uda
+package run
 
 import (
 	"fmt"
 	"strings"
 
+	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/vlp"
 )
 
@@ -60,19 +61,19 @@ var Presets = []Preset{
 		Name: "digits", Epochs: 20, ItersPerEpoch: 1000, SourceBatch: 64, TargetBatch: 64,
 		Lambda1: 0.25, Lambda2: 0.1, Lambda3: 0.025, FixMatchWeight: 0.5, FixMatchThreshold: 0.95, LabelSmoothing: 0.1,
 		ViT: Backbone{3e-6, 1000, 1e-6}, ResNet: Backbone{3e-7, 10000, 1e-6},
-		Template: vlp.TemplateNumber, Metric: MetricTop1,
+		Template: vlp.TemplateNumber, Metric: uda.MetricTop1,
 	},
 	{
 		Name: "visda", Epochs: 20, ItersPerEpoch: 1000, SourceBatch: 32, TargetBatch: 32,
 		Lambda1: 0.25, Lambda2: 0.1, Lambda3: 0.025, FixMatchWeight: 2.0, FixMatchThreshold: 0.80, LabelSmoothing: 0.1,
 		ViT: Backbone{3e-7, 1000, 1e-7}, ResNet: Backbone{3e-9, 10000, 1e-8},
-		Template: vlp.TemplatePhoto, Metric: MetricMeanPerClass,
+		Template: vlp.TemplatePhoto, Metric: uda.MetricMeanPerClass,
 	},
 	{
 		Name: "domainnet", Epochs: 40, ItersPerEpoch: 1000, SourceBatch: 32, TargetBatch: 32,
 		Lambda1: 0.025, Lambda2: 0.1, Lambda3: 0.0025, FixMatchWeight: 0.1, FixMatchThreshold: 0.95, LabelSmoothing: 0.1,
 		ViT: Backbone{3e-6, 1000, 1e-6}, ResNet: Backbone{3e-7, 10000, 1e-6},
-		Template: vlp.TemplatePhoto, Metric: MetricTop1,
+		Template: vlp.TemplatePhoto, Metric: uda.MetricTop1,
 	},
 }
 
@@ -83,7 +84,7 @@ func office(name, template string, lower bool) Preset {
 		Name: name, Epochs: 20, ItersPerEpoch: 500, SourceBatch: 32, TargetBatch: 32,
 		Lambda1: 0.25, Lambda2: 0.1, Lambda3: 0.025, FixMatchWeight: 0.5, FixMatchThreshold: 0.95, LabelSmoothing: 0.1,
 		ViT: Backbone{3e-6, 1000, 1e-6}, ResNet: Backbone{3e-7, 10000, 1e-6},
-		Template: template, LowerNames: lower, Metric: MetricTop1,
+		Template: template, LowerNames: lower, Metric: uda.MetricTop1,
 	}
 }
 
@@ -111,10 +112,10 @@ func (p Preset) Backbone(resnet bool) Backbone {
 // and a ResNet or ViT tower, with the shared settings of DefaultConfig.
 // RST is off: set RSTTau (Backbone(resnet).Tau is the paper's) to turn it
 // on.
-func (p Preset) Config(m Method, resnet bool) Config {
-	c := DefaultConfig()
-	c.Objective = Objective{
-		Method: m, Variant: VariantCode,
+func (p Preset) Config(m uda.Method, resnet bool) uda.Config {
+	c := uda.DefaultConfig()
+	c.Objective = uda.Objective{
+		Method: m, Variant: uda.VariantCode,
 		Lambda1: p.Lambda1, Lambda2: p.Lambda2, Lambda3: p.Lambda3,
 		LabelSmoothing: p.LabelSmoothing,
 		FixMatchWeight: p.FixMatchWeight, FixMatchThreshold: p.FixMatchThreshold,

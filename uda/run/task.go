@@ -1,8 +1,9 @@
-package uda
+package run
 
 import (
 	"fmt"
 
+	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/augment"
 	"github.com/vlpuda/vlpuda/uda/data"
 )
@@ -14,27 +15,27 @@ import (
 // augmentations of preset p's benchmark at images of size×size. workers is
 // the decoding goroutines per stream (0: GOMAXPROCS). Info.Meta is left
 // for the caller. close stops the streams' loaders.
-func NewTask(p Preset, cfg Config, src, tgt *data.Dataset, size, workers int) (task Task, close func(), err error) {
+func NewTask(p Preset, cfg uda.Config, src, tgt *data.Dataset, size, workers int) (task Task, close func(), err error) {
 	recipe, err := augment.ForBenchmark(p.Name, size)
 	if err != nil {
 		return task, nil, err
 	}
-	var streams []*LoaderSource
+	var streams []*uda.LoaderSource
 	close = func() {
 		for _, s := range streams {
 			s.Close()
 		}
 	}
-	stream := func(domain string, ds *data.Dataset, batch int, seed uint64, strong augment.Transform) (*LoaderSource, error) {
-		s, err := NewLoaderSource(ds, StreamConfig{Batch: batch, Seed: seed, Size: size,
+	stream := func(domain string, ds *data.Dataset, batch int, seed uint64, strong augment.Transform) (*uda.LoaderSource, error) {
+		s, err := uda.NewLoaderSource(ds, uda.StreamConfig{Batch: batch, Seed: seed, Size: size,
 			Transform: recipe.Train, Strong: strong, Workers: workers, Domain: domain})
 		if err == nil {
 			streams = append(streams, s)
 		}
 		return s, err
 	}
-	task.Info = TaskInfo{Classes: src.Classes, Template: p.Template, LowerNames: p.LowerNames, Benchmark: p.Name}
-	task.Test = NewImageSet(tgt, size, recipe.Test, nil)
+	task.Info = taskInfo(p, src.Classes)
+	task.Test = uda.NewImageSet(tgt, size, recipe.Test, nil)
 	if task.Source, err = stream("source", src, p.SourceBatch, cfg.Seed, nil); err != nil {
 		close()
 		return task, nil, fmt.Errorf("source %s: %w", src.Root, err)

@@ -1,4 +1,4 @@
-package uda
+package run
 
 import (
 	"image"
@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/data"
 )
 
@@ -26,12 +27,12 @@ func TestNewTask(t *testing.T) {
 	p.SourceBatch, p.TargetBatch = 2, 4
 	const size = 16
 	for _, tt := range []struct {
-		method         Method
+		method         uda.Method
 		target, strong bool
 	}{
-		{MethodSourceOnly, false, false},
-		{MethodCMKD, true, false},
-		{MethodCMKDFixMatch, true, true},
+		{uda.MethodSourceOnly, false, false},
+		{uda.MethodCMKD, true, false},
+		{uda.MethodCMKDFixMatch, true, true},
 	} {
 		t.Run(tt.method.String(), func(t *testing.T) {
 			task, closeTask, err := NewTask(p, p.Config(tt.method, false), src, tgt, size, 1)
@@ -123,7 +124,7 @@ func TestNewTaskErrorsNameTheDomain(t *testing.T) {
 				t.Fatal(err)
 			}
 			p.SourceBatch, p.TargetBatch = 2, 2
-			task, closeTask, err := NewTask(p, p.Config(MethodCMKD, false), src, tgt, 16, 1)
+			task, closeTask, err := NewTask(p, p.Config(uda.MethodCMKD, false), src, tgt, 16, 1)
 			if err != nil {
 				t.Fatal(err)
 			}

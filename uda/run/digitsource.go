@@ -1,4 +1,4 @@
-package demo
+package run
 
 import (
 	"encoding/json"
@@ -16,11 +16,11 @@ import (
 	"github.com/vlpuda/vlpuda/vlp"
 )
 
-// Normalize writes img (size×size) into dst (3·size·size values, CHW) as
+// teacherNormalize writes img (size×size) into dst (3·size·size values, CHW) as
 // the mini-CLIP teacher expects it: per-image standardisation
 // (pretrain.Standardize), not CLIP's fixed mean and standard deviation.
 // It has the signature of uda.NewImageSet's norm.
-func Normalize(dst []float32, img *image.RGBA) {
+func teacherNormalize(dst []float32, img *image.RGBA) {
 	b := img.Bounds()
 	w, h := b.Dx(), b.Dy()
 	pix := make([]uint8, 0, 3*w*h)
@@ -33,23 +33,23 @@ func Normalize(dst []float32, img *image.RGBA) {
 	pretrain.Standardize(dst, pix, w, h, 3)
 }
 
-// TrainTransform is the training view of a digit (and FixMatch's weak
+// digitTrainTransform is the training view of a digit (and FixMatch's weak
 // view): the paper's digits recipe, RandomResizedCrop(size, scale (0.75,
 // 1.2), ratio (3/4, 4/3)) (spec §2.4). It does not flip: a mirrored digit
 // is another glyph or none.
-func TrainTransform(size int) augment.Transform {
+func digitTrainTransform(size int) augment.Transform {
 	r, err := augment.ForBenchmark("digits", size)
 	if err != nil {
-		panic("demo: TrainTransform: " + err.Error())
+		panic("run: digitTrainTransform: " + err.Error())
 	}
 	return r.Train
 }
 
-// StrongTransform is FixMatch's strong view of a digit: the paper's
+// digitStrongTransform is FixMatch's strong view of a digit: the paper's
 // strong view (spec §1.6) without its horizontal flip, as FixMatch itself
 // does for digits: Resize to the pre-crop size, centre crop, colour jitter
 // (0.4, 0.4, 0.4, 0) and RandAugment rand-n2-m10-mstd0.5.
-func StrongTransform(size int) augment.Transform {
+func digitStrongTransform(size int) augment.Transform {
 	pre := augment.PreCropSize(size)
 	return augment.Compose{
 		augment.Resize{Width: pre, Height: pre},
@@ -59,36 +59,36 @@ func StrongTransform(size int) augment.Transform {
 	}
 }
 
-// Images adapts a digits.Dataset to data.Source, the indexed set of
+// digitImages adapts a digits.Dataset to data.Source, the indexed set of
 // labelled images that uda.NewImageSet reads.
-type Images struct{ D *digits.Dataset }
+type digitImages struct{ D *digits.Dataset }
 
 // Len returns the number of images.
-func (s Images) Len() int { return s.D.Len() }
+func (s digitImages) Len() int { return s.D.Len() }
 
 // Label returns the class of image i.
-func (s Images) Label(i int) int { return s.D.Labels[i] }
+func (s digitImages) Label(i int) int { return s.D.Labels[i] }
 
 // Image returns image i; it never fails.
-func (s Images) Image(i int) (image.Image, error) { return s.D.ImageAt(i), nil }
+func (s digitImages) Image(i int) (image.Image, error) { return s.D.ImageAt(i), nil }
 
-// TestSet returns the evaluation set of d for a teacher taking size×size
+// digitTestSet returns the evaluation set of d for a teacher taking size×size
 // images: d must already be at that size (digits.Dataset.Resize), and
-// every image is normalised by Normalize, unaugmented.
-func TestSet(d *digits.Dataset, size int) uda.EvalSet {
-	checkSize("TestSet", d, size)
-	return uda.NewImageSet(Images{d}, size, augment.Compose{}, Normalize)
+// every image is normalised by teacherNormalize, unaugmented.
+func digitTestSet(d *digits.Dataset, size int) uda.EvalSet {
+	checkSize("digitTestSet", d, size)
+	return uda.NewImageSet(digitImages{d}, size, augment.Compose{}, teacherNormalize)
 }
 
 // checkSize panics unless d holds size×size images.
 func checkSize(op string, d *digits.Dataset, size int) {
 	if d.Width != size || d.Height != size {
-		panic(fmt.Sprintf("demo: %s: %s images are %dx%d, the model takes %dx%d (resize them first)", op, d.Name, d.Width, d.Height, size, size))
+		panic(fmt.Sprintf("run: %s: %s images are %dx%d, the model takes %dx%d (resize them first)", op, d.Name, d.Width, d.Height, size, size))
 	}
 }
 
-// StreamConfig configures a Stream.
-type StreamConfig struct {
+// digitStreamConfig configures a digitStream.
+type digitStreamConfig struct {
 	// Batch is the number of images per batch.
 	Batch int
 	// Seed selects the shuffling and the augmentations; the source and
@@ -96,39 +96,39 @@ type StreamConfig struct {
 	Seed uint64
 	// Size is the model's image side; the dataset must be at that size.
 	Size int
-	// Weak makes the training view (nil: TrainTransform(Size)). Strong,
+	// Weak makes the training view (nil: digitTrainTransform(Size)). Strong,
 	// if not nil, makes FixMatch's strong view as well.
 	Weak, Strong augment.Transform
 }
 
-// Stream is the uda.Source of a digit domain held in memory: an infinite
+// digitStream is the uda.Source of a digit domain held in memory: an infinite
 // shuffling sampler (data.RandomSampler: a fresh permutation each pass,
 // the remainder of a pass dropped) draws the images of each batch, and
-// each image is augmented and normalised (Normalize) in parallel.
+// each image is augmented and normalised (teacherNormalize) in parallel.
 //
 // Sample k of a batch at (pass, position p) draws its augmentation from a
 // generator keyed by the seed, the view, the pass and p+k, so a batch
 // depends only on the seed and the sampler's state: State is that state,
-// and a restored Stream continues with exactly the batches an
+// and a restored digitStream continues with exactly the batches an
 // uninterrupted one draws, whatever the number of threads.
-type Stream struct {
+type digitStream struct {
 	d       *digits.Dataset
-	cfg     StreamConfig
+	cfg     digitStreamConfig
 	sampler *data.RandomSampler
 }
 
-// NewStream returns a Stream over d at the start of its first pass. It
+// newDigitStream returns a digitStream over d at the start of its first pass. It
 // fails if d has fewer images than one batch.
-func NewStream(d *digits.Dataset, cfg StreamConfig) (*Stream, error) {
-	checkSize("NewStream", d, cfg.Size)
+func newDigitStream(d *digits.Dataset, cfg digitStreamConfig) (*digitStream, error) {
+	checkSize("newDigitStream", d, cfg.Size)
 	if cfg.Weak == nil {
-		cfg.Weak = TrainTransform(cfg.Size)
+		cfg.Weak = digitTrainTransform(cfg.Size)
 	}
 	s, err := data.NewRandomSampler(d.Len(), cfg.Batch, cfg.Seed)
 	if err != nil {
-		return nil, fmt.Errorf("demo: %s: %w", d.Name, err)
+		return nil, fmt.Errorf("run: %s: %w", d.Name, err)
 	}
-	return &Stream{d: d, cfg: cfg, sampler: s}, nil
+	return &digitStream{d: d, cfg: cfg, sampler: s}, nil
 }
 
 // The views a per-sample generator is keyed by.
@@ -153,7 +153,7 @@ func mix(x uint64) uint64 {
 
 // Next implements uda.Source. Labels are filled for source and target
 // alike; training never reads the target's.
-func (s *Stream) Next() (uda.Batch, error) {
+func (s *digitStream) Next() (uda.Batch, error) {
 	draw, _ := s.sampler.Next()
 	n, size := len(draw.Index), s.cfg.Size
 	per := 3 * size * size
@@ -168,9 +168,9 @@ func (s *Stream) Next() (uda.Batch, error) {
 			idx := draw.Index[k]
 			labels[k] = s.d.Labels[idx]
 			img := vlp.RGB(s.d.ImageAt(idx))
-			Normalize(weak[k*per:(k+1)*per], s.view(s.cfg.Weak, img, viewWeak, draw.Pass, draw.Pos+k))
+			teacherNormalize(weak[k*per:(k+1)*per], s.view(s.cfg.Weak, img, viewWeak, draw.Pass, draw.Pos+k))
 			if strong != nil {
-				Normalize(strong[k*per:(k+1)*per], s.view(s.cfg.Strong, img, viewStrong, draw.Pass, draw.Pos+k))
+				teacherNormalize(strong[k*per:(k+1)*per], s.view(s.cfg.Strong, img, viewStrong, draw.Pass, draw.Pos+k))
 			}
 		}
 	})
@@ -182,25 +182,25 @@ func (s *Stream) Next() (uda.Batch, error) {
 }
 
 // view applies t to img with the sample's generator and checks the size.
-func (s *Stream) view(t augment.Transform, img *image.RGBA, view, pass, pos int) *image.RGBA {
+func (s *digitStream) view(t augment.Transform, img *image.RGBA, view, pass, pos int) *image.RGBA {
 	out := t.Apply(img, sampleRand(s.cfg.Seed, view, pass, pos))
 	if b := out.Bounds(); b.Dx() != s.cfg.Size || b.Dy() != s.cfg.Size {
-		panic(fmt.Sprintf("demo: Stream: %v makes %dx%d images, the model takes %dx%d", t, b.Dx(), b.Dy(), s.cfg.Size, s.cfg.Size))
+		panic(fmt.Sprintf("run: digitStream: %v makes %dx%d images, the model takes %dx%d", t, b.Dx(), b.Dy(), s.cfg.Size, s.cfg.Size))
 	}
 	return out
 }
 
 // State implements uda.Source: the sampler's state as JSON.
-func (s *Stream) State() ([]byte, error) { return json.Marshal(s.sampler.State()) }
+func (s *digitStream) State() ([]byte, error) { return json.Marshal(s.sampler.State()) }
 
 // Restore implements uda.Source.
-func (s *Stream) Restore(state []byte) error {
+func (s *digitStream) Restore(state []byte) error {
 	var st data.SamplerState
 	if err := json.Unmarshal(state, &st); err != nil {
-		return fmt.Errorf("demo: stream %s: restore: %w", s.d.Name, err)
+		return fmt.Errorf("run: stream %s: restore: %w", s.d.Name, err)
 	}
 	if err := s.sampler.Restore(st); err != nil {
-		return fmt.Errorf("demo: stream %s: restore: %w", s.d.Name, err)
+		return fmt.Errorf("run: stream %s: restore: %w", s.d.Name, err)
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package uda
+package run
 
 import (
 	"bufio"
@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/vlpuda/vlpuda/nn"
+	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/rst"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
 )
@@ -54,7 +55,7 @@ func iterLoss(recs []map[string]any, term string) []float64 {
 }
 
 func TestAdaptMethods(t *testing.T) {
-	for _, m := range []Method{MethodSourceOnly, MethodCMKD, MethodFixMatch, MethodCMKDFixMatch} {
+	for _, m := range []uda.Method{uda.MethodSourceOnly, uda.MethodCMKD, uda.MethodFixMatch, uda.MethodCMKDFixMatch} {
 		t.Run(m.String(), func(t *testing.T) {
 			cfg := testConfig(m)
 			cfg.Epochs = 4
@@ -77,11 +78,11 @@ func TestAdaptMethods(t *testing.T) {
 			if !(later < 0.8*first) {
 				t.Errorf("source cross-entropy went from %.4f to %.4f on average; want it to fall by a fifth at least", first, later)
 			}
-			wantTerms := map[Method][]string{
-				MethodSourceOnly:   {"cls", "total"},
-				MethodCMKD:         {"cls", "distill", "reg_ce", "reg_gi", "task", "total"},
-				MethodFixMatch:     {"cls", "fm_head", "fm_teacher", "total"},
-				MethodCMKDFixMatch: {"cls", "distill", "fm_head", "fm_teacher", "reg_ce", "reg_gi", "task", "total"},
+			wantTerms := map[uda.Method][]string{
+				uda.MethodSourceOnly:   {"cls", "total"},
+				uda.MethodCMKD:         {"cls", "distill", "reg_ce", "reg_gi", "task", "total"},
+				uda.MethodFixMatch:     {"cls", "fm_head", "fm_teacher", "total"},
+				uda.MethodCMKDFixMatch: {"cls", "distill", "fm_head", "fm_teacher", "reg_ce", "reg_gi", "task", "total"},
 			}[m]
 			for _, r := range recs {
 				if r["type"] != "iter" {
@@ -98,11 +99,11 @@ func TestAdaptMethods(t *testing.T) {
 				if !slices.Equal(names, wantTerms) {
 					t.Fatalf("terms %v, want %v", names, wantTerms)
 				}
-				if _, ok := r["alpha_mean"]; ok != m.cmkd() {
-					t.Errorf("alpha_mean present %v, want %v", ok, m.cmkd())
+				if _, ok := r["alpha_mean"]; ok != m.Distills() {
+					t.Errorf("alpha_mean present %v, want %v", ok, m.Distills())
 				}
-				if _, ok := r["mask_rate_head"]; ok != m.fixMatch() {
-					t.Errorf("mask_rate_head present %v, want %v", ok, m.fixMatch())
+				if _, ok := r["mask_rate_head"]; ok != m.UsesStrongView() {
+					t.Errorf("mask_rate_head present %v, want %v", ok, m.UsesStrongView())
 				}
 			}
 			if len(res.History) != 4 || res.Last.Epoch != 4 || res.Iterations != 16 {
@@ -157,7 +158,7 @@ func sameBits(a, b []float32) bool {
 }
 
 func TestAdaptResume(t *testing.T) {
-	const m = MethodCMKDFixMatch
+	const m = uda.MethodCMKDFixMatch
 	cfg := testConfig(m)
 	cfg.RSTTau = 1e-4
 	// interrupted runs the run in dir and cancels it after iteration n.
@@ -165,8 +166,8 @@ func TestAdaptResume(t *testing.T) {
 		return func(t *testing.T, dir string) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
-			stop := func(p Progress) {
-				if p.Step != nil && p.Iter == n {
+			stop := func(e Event) {
+				if p := e.Step; p != nil && p.Step != nil && p.Iter == n {
 					cancel()
 				}
 			}
@@ -244,7 +245,7 @@ func TestAdaptResume(t *testing.T) {
 }
 
 func TestAdaptRST(t *testing.T) {
-	const m = MethodCMKD
+	const m = uda.MethodCMKD
 	cfg := testConfig(m)
 	cfg.RSTTau = 2e-4
 	dir := t.TempDir()
@@ -289,7 +290,7 @@ func TestAdaptRST(t *testing.T) {
 
 	// The residual over a fresh base model reproduces the last epoch's
 	// evaluation exactly.
-	task, err := LoadTask(base, filepath.Join(dir, FileTask+".vlpr"))
+	task, err := uda.LoadTask(base, filepath.Join(dir, FileTask+".vlpr"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +300,7 @@ func TestAdaptRST(t *testing.T) {
 		}
 	}
 	tt := testTask(t, m, 6, 5)
-	ev, err := Evaluate(base, task.Head, task.Info.Classes, tt.Test, 16, nil)
+	ev, err := uda.Evaluate(base, task.Head, task.Info.Classes, tt.Test, 16, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,11 +321,11 @@ func TestAdaptRST(t *testing.T) {
 
 // poisoned is a Source whose batches from the n-th on hold a NaN.
 type poisoned struct {
-	Source
+	uda.Source
 	n, calls int
 }
 
-func (p *poisoned) Next() (Batch, error) {
+func (p *poisoned) Next() (uda.Batch, error) {
 	b, err := p.Source.Next()
 	p.calls++
 	if err == nil && p.calls >= p.n {
@@ -346,7 +347,7 @@ func TestAdaptDiverged(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			const m = MethodCMKD
+			const m = uda.MethodCMKD
 			cfg := testConfig(m)
 			if tt.lr > 0 {
 				cfg.LR = tt.lr
@@ -357,8 +358,8 @@ func TestAdaptDiverged(t *testing.T) {
 			}
 			dir := t.TempDir()
 			_, err := Adapt(context.Background(), loadTiny(t), task, cfg, Options{Out: dir})
-			var de *DivergedError
-			var nf *NonFiniteError
+			var de *uda.DivergedError
+			var nf *uda.NonFiniteError
 			if !errors.As(err, &de) || !errors.As(err, &nf) {
 				t.Fatalf("error %v, want a DivergedError", err)
 			}
@@ -376,8 +377,8 @@ func TestAdaptDiverged(t *testing.T) {
 				return
 			}
 			_, meta := tensorsOf(t, ckpt)
-			var st trainerState
-			if err := json.Unmarshal([]byte(meta[MetaTrainer]), &st); err != nil {
+			var st struct{ Iter int }
+			if err := json.Unmarshal([]byte(meta[uda.MetaTrainer]), &st); err != nil {
 				t.Fatal(err)
 			}
 			if st.Iter != want {
@@ -388,7 +389,7 @@ func TestAdaptDiverged(t *testing.T) {
 }
 
 func TestAdaptOut(t *testing.T) {
-	const m = MethodSourceOnly
+	const m = uda.MethodSourceOnly
 	cfg := testConfig(m)
 	cfg.Epochs = 1
 	const staleCkpt, staleTask = "." + FileCheckpoint + ".tmp123", "." + FileBest + ".vlpr.tmp4567"
@@ -419,7 +420,7 @@ func TestAdaptOut(t *testing.T) {
 			}
 			tt.opt.Out = dir
 			var notes []string
-			tt.opt.Note = func(s string) { notes = append(notes, s) }
+			tt.opt.Progress = notesTo(&notes)
 			_, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 1), cfg, tt.opt)
 			if tt.wantErr == "" && err != nil || tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)) {
 				t.Fatalf("error %v, want %q", err, tt.wantErr)
@@ -455,7 +456,7 @@ func TestAdaptStoredBest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			const m = MethodCMKD
+			const m = uda.MethodCMKD
 			cfg := testConfig(m)
 			cfg.Epochs, cfg.RSTTau = 2, tt.tau
 			dir := t.TempDir()
@@ -464,7 +465,7 @@ func TestAdaptStoredBest(t *testing.T) {
 			adapt := func() *Result {
 				t.Helper()
 				notes = nil
-				opt := Options{Out: dir, Resume: true, Note: func(s string) { notes = append(notes, s) }}
+				opt := Options{Out: dir, Resume: true, Progress: notesTo(&notes)}
 				res, err := Adapt(context.Background(), loadTiny(t), testTask(t, m, 6, 3), cfg, opt)
 				if err != nil {
 					t.Fatal(err)
@@ -517,4 +518,14 @@ func readResultFile(t *testing.T, path string) *Result {
 		t.Fatal(err)
 	}
 	return &r
+}
+
+// notesTo returns a progress callback that appends the events' notes to
+// notes.
+func notesTo(notes *[]string) func(Event) {
+	return func(e Event) {
+		if e.Note != "" {
+			*notes = append(*notes, e.Note)
+		}
+	}
 }

@@ -1,45 +1,7 @@
-package demo
+package run
 
 import (
-	"fmt"
-	"strings"
-
 	"github.com/vlpuda/vlpuda/uda/digits"
-)
-
-// Task is a source → target pair of digit domains (digits.Domains).
-type Task struct {
-	Source string `json:"source"`
-	Target string `json:"target"`
-}
-
-// String returns "source->target", the task's key in results.
-func (t Task) String() string { return t.Source + "->" + t.Target }
-
-// Label returns "source→target", the task's name in the table.
-func (t Task) Label() string { return t.Source + "→" + t.Target }
-
-// dir returns the task's folder name below runs/.
-func (t Task) dir() string { return t.Source + "-" + t.Target }
-
-// ParseTask parses "source->target" (or "source→target").
-func ParseTask(s string) (Task, error) {
-	src, tgt, ok := strings.Cut(strings.ReplaceAll(s, "→", "->"), "->")
-	if !ok || src == "" || tgt == "" {
-		return Task{}, fmt.Errorf("demo: task %q: want source->target", s)
-	}
-	return Task{src, tgt}, nil
-}
-
-// The tasks of the demo. MainTask is the classic large shift; FullTasks
-// adds two more for -full; ValidationTask chooses the hyper-parameters
-// (PROTOCOL.md) and is never reported in the table; FallbackTask replaces
-// MainTask on a machine without the photos MNIST-M is blended with.
-var (
-	MainTask       = Task{digits.MNIST, digits.MNISTM}
-	FullTasks      = []Task{MainTask, {digits.OpenCV, digits.MNIST}, {digits.Fonts, digits.MNIST}}
-	ValidationTask = Task{digits.Fonts, digits.OpenCV}
-	FallbackTask   = Task{digits.Fonts, digits.MNIST}
 )
 
 // domainKey identifies a loaded split of a domain.
@@ -49,22 +11,34 @@ type domainKey struct {
 	n     int
 }
 
-// domains loads digit domains at the model's resolution and keeps them
-// for the tasks that share them.
-type domains struct {
+// DigitDomains loads the built-in digit domains (package digits) at a
+// model's resolution and keeps them for the runs that share them.
+type DigitDomains struct {
 	opt   digits.Options
 	size  int
 	cache map[domainKey]*digits.Dataset
 }
 
-// load returns n images (0: all) of a split of a domain, balanced over
+// NewDigitDomains returns a loader of the digit domains that opt
+// describes at size×size pixels.
+func NewDigitDomains(opt digits.Options, size int) *DigitDomains {
+	return &DigitDomains{opt: opt, size: size, cache: map[domainKey]*digits.Dataset{}}
+}
+
+// loads reports whether d loads the domains as opt says at size×size.
+func (d *DigitDomains) loads(opt digits.Options, size int) bool {
+	return d.size == size && d.opt.CacheDir == opt.CacheDir && d.opt.MNISTDir == opt.MNISTDir &&
+		d.opt.Seed == opt.Seed && d.opt.FontsPerClass == opt.FontsPerClass && d.opt.Faces == nil && opt.Faces == nil
+}
+
+// Load returns n images (0: all) of a split of a domain, balanced over
 // the classes (see spread), scaled to size×size
 // (grey stays grey). MNIST-M is blended from those n MNIST images, with
 // the photo crops of digits.BlendMNISTM for the domain's seed. MNIST's
 // images come from the subset embedded in the binary when it holds them
-// (embeddedHolds), else from MNIST's files; MNIST's training images never
+// (DigitsEmbedded), else from MNIST's files; MNIST's training images never
 // include the last digits.MNISTHeldOut, on which the teacher was gated.
-func (d *domains) load(name string, split digits.Split, n int) (*digits.Dataset, error) {
+func (d *DigitDomains) Load(name string, split digits.Split, n int) (*digits.Dataset, error) {
 	k := domainKey{name, split, n}
 	if ds, ok := d.cache[k]; ok {
 		return ds, nil
@@ -74,7 +48,7 @@ func (d *domains) load(name string, split digits.Split, n int) (*digits.Dataset,
 	switch name {
 	case digits.MNISTM:
 		var m *digits.Dataset
-		if m, err = d.load(digits.MNIST+"-native", split, n); err != nil {
+		if m, err = d.Load(digits.MNIST+"-native", split, n); err != nil {
 			return nil, err
 		}
 		var photos []digits.Photo
@@ -83,7 +57,7 @@ func (d *domains) load(name string, split digits.Split, n int) (*digits.Dataset,
 		}
 		ds = digits.BlendMNISTM(m, photos, d.opt.Seed)
 	case digits.MNIST + "-native":
-		if embeddedHolds(split, n) {
+		if DigitsEmbedded(split, n) {
 			ds, err = digits.MNISTSubset(split) // its training images all precede the held-out part
 		} else {
 			ds, err = loadMNIST(d.opt.MNISTDir, split)
@@ -93,7 +67,7 @@ func (d *domains) load(name string, split digits.Split, n int) (*digits.Dataset,
 		}
 		return d.keep(k, spread(ds, n), false), nil
 	case digits.MNIST:
-		if ds, err = d.load(digits.MNIST+"-native", split, n); err != nil {
+		if ds, err = d.Load(digits.MNIST+"-native", split, n); err != nil {
 			return nil, err
 		}
 	case digits.Fonts:
@@ -123,18 +97,18 @@ func loadMNIST(dir string, split digits.Split) (*digits.Dataset, error) {
 	return ds, err
 }
 
-// embeddedHolds reports whether spread takes the n images (0: all) of
+// DigitsEmbedded reports whether spread takes the n images (0: all) of
 // MNIST's split from the subset embedded in package digits alone, which
 // holds the first digits.MNISTSubsetPerClass(split) images of each class:
 // spread takes at most ⌈n/10⌉ of a class, the first ones, and every class
 // of MNIST has more images than the subset, so spread picks the same
 // images from the subset as from the whole split.
-func embeddedHolds(split digits.Split, n int) bool {
+func DigitsEmbedded(split digits.Split, n int) bool {
 	return n > 0 && (n+len(digits.Classes)-1)/len(digits.Classes) <= digits.MNISTSubsetPerClass(split)
 }
 
 // keep stores ds, scaled to the model's size if resize is set.
-func (d *domains) keep(k domainKey, ds *digits.Dataset, resize bool) *digits.Dataset {
+func (d *DigitDomains) keep(k domainKey, ds *digits.Dataset, resize bool) *digits.Dataset {
 	if resize && (ds.Width != d.size || ds.Height != d.size) {
 		ds = ds.Resize(d.size, d.size, ds.Channels)
 	}

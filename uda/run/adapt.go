@@ -1,4 +1,4 @@
-package uda
+package run
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
+	"github.com/vlpuda/vlpuda/uda"
 
 	"github.com/vlpuda/vlpuda/uda/rst"
 	"github.com/vlpuda/vlpuda/vlp"
@@ -35,9 +36,9 @@ const (
 var outputs = []string{FileLog, FileCheckpoint, FileResult, FileConfusion, FilePlot,
 	FileTask + ".vlpr", FileTask + ".safetensors", FileBest + ".vlpr", FileBest + ".safetensors"}
 
-// TaskExt returns the extension of task files: ".vlpr" (an RST residual)
+// taskExt returns the extension of task files: ".vlpr" (an RST residual)
 // with RST, ".safetensors" without.
-func (c Config) TaskExt() string {
+func taskExt(c uda.Config) string {
 	if c.RST() {
 		return ".vlpr"
 	}
@@ -50,10 +51,10 @@ func (c Config) TaskExt() string {
 type Task struct {
 	// Info names the classes in label order, the prompt template and the
 	// data recipe; Adapt fills in Method, Epoch and Iter.
-	Info   TaskInfo
-	Source Source
-	Target Source
-	Test   EvalSet
+	Info   uda.TaskInfo
+	Source uda.Source
+	Target uda.Source
+	Test   uda.EvalSet
 }
 
 // Options configures where and how Adapt runs.
@@ -68,12 +69,30 @@ type Options struct {
 	Out    string
 	Resume bool
 	Force  bool
-	// Progress, if not nil, is called after every iteration and after
-	// every evaluation.
-	Progress func(Progress)
-	// Note, if not nil, receives messages about the output folder: a
-	// resume that starts over, stale temporary files removed.
-	Note func(string)
+	// Progress, if not nil, receives an Event with Step set after every
+	// iteration and after every evaluation, and one with Note set for a
+	// message about the output folder: a resume that starts over, stale
+	// temporary files removed.
+	Progress func(Event)
+}
+
+// Event is what Adapt, Index and the demo report as they go, to a
+// callback of one shape, func(Event): a note, the progress of a run's
+// training, or a finished run.
+type Event struct {
+	// Run is the planned run concerned and Total the number of runs in its
+	// plan; both are zero for a lone Adapt.
+	Run   Planned
+	Total int
+	// Step is set after every iteration and evaluation of a training run,
+	// and after every batch of a zero-shot evaluation.
+	Step *Progress
+	// Result is set when a planned run is done; Cached says that it was
+	// done before (its result was read back).
+	Result *Result
+	Cached bool
+	// Note is a message for the user.
+	Note string
 }
 
 // Progress reports the state of a run.
@@ -81,7 +100,7 @@ type Progress struct {
 	Iter, Total   int // iterations done and in all
 	Epoch, Epochs int // the current epoch (from 1) and their number
 	// Step describes the iteration just done; nil after an evaluation.
-	Step *StepStats
+	Step *uda.StepStats
 	// Eval is the evaluation just done, Best the best so far; nil after an
 	// iteration.
 	Eval, Best *EpochResult
@@ -91,7 +110,7 @@ type Progress struct {
 type EpochResult struct {
 	Epoch int `json:"epoch"`
 	Iter  int `json:"iter"`
-	*Evaluation
+	*uda.Evaluation
 }
 
 // EpochSummary is the accuracy after an epoch.
@@ -104,8 +123,10 @@ type EpochSummary struct {
 
 // Result is the outcome of Adapt, written to result.json.
 type Result struct {
-	Task   TaskInfo `json:"task"`
-	Config Config   `json:"config"`
+	Task uda.TaskInfo `json:"task"`
+	// Config is the training configuration; nil for a zero-shot run,
+	// which trains nothing.
+	Config *uda.Config `json:"config,omitempty"`
 	// Iterations is the number of iterations done.
 	Iterations int `json:"iterations"`
 	// Last is the target accuracy of the final weights, the number to
@@ -120,8 +141,8 @@ type Result struct {
 	// Stored and StoredBest describe the task files of the last and of the
 	// best epoch. StoredBest is nil if, when the run ends, the best
 	// epoch's file is gone or fails its check (VerifyTask).
-	Stored     *StoredTask `json:"stored"`
-	StoredBest *StoredTask `json:"stored_best"`
+	Stored     *uda.StoredTask `json:"stored"`
+	StoredBest *uda.StoredTask `json:"stored_best"`
 	// RST counts, per tower tensor, the elements that differ from the
 	// pre-trained weights (RST only).
 	RST *rst.Density `json:"rst,omitempty"`
@@ -141,7 +162,7 @@ type runState struct {
 	Last      *EpochResult   `json:"last,omitempty"`
 	Best      *EpochResult   `json:"best,omitempty"`
 	// StoredBest describes the best epoch's task file.
-	StoredBest *StoredTask `json:"stored_best,omitempty"`
+	StoredBest *uda.StoredTask `json:"stored_best,omitempty"`
 }
 
 // Adapt trains the task model of task from the pre-trained CLIP m (spec
@@ -164,7 +185,7 @@ type runState struct {
 // term, and the checkpoint of the last epoch stays as it was. If ctx is
 // cancelled, Adapt writes a checkpoint after the current iteration and
 // returns an error wrapping ctx.Err().
-func Adapt(ctx context.Context, m *vlp.CLIP, task Task, cfg Config, opt Options) (*Result, error) {
+func Adapt(ctx context.Context, m *vlp.CLIP, task Task, cfg uda.Config, opt Options) (*Result, error) {
 	start := time.Now()
 	if err := checkTask(task, cfg); err != nil {
 		return nil, err
@@ -177,7 +198,7 @@ func Adapt(ctx context.Context, m *vlp.CLIP, task Task, cfg Config, opt Options)
 	for k, c := range task.Info.Classes {
 		names[k] = vlp.ClassName(c, task.Info.LowerNames)
 	}
-	tr, err := NewTrainer(m, names, task.Info.Template, cfg)
+	tr, err := uda.NewTrainer(m, names, task.Info.Template, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -202,10 +223,10 @@ func Adapt(ctx context.Context, m *vlp.CLIP, task Task, cfg Config, opt Options)
 
 // adaptRun is the state of one call of Adapt.
 type adaptRun struct {
-	tr    *Trainer
+	tr    *uda.Trainer
 	task  Task
 	opt   Options
-	info  TaskInfo
+	info  uda.TaskInfo
 	st    runState
 	log   *logWriter
 	start time.Time
@@ -214,7 +235,7 @@ type adaptRun struct {
 func (r *adaptRun) path(name string) string { return filepath.Join(r.opt.Out, name) }
 
 // checkTask reports a task that lacks what cfg's method needs.
-func checkTask(task Task, cfg Config) error {
+func checkTask(task Task, cfg uda.Config) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
@@ -295,10 +316,10 @@ func isRunFile(e fs.DirEntry) bool {
 	return false
 }
 
-// note passes a message to opt.Note, if set.
+// note passes a message to opt.Progress, if set.
 func (opt Options) note(format string, args ...any) {
-	if opt.Note != nil {
-		opt.Note(fmt.Sprintf(format, args...))
+	if opt.Progress != nil {
+		opt.Progress(Event{Note: fmt.Sprintf(format, args...)})
 	}
 }
 
@@ -315,7 +336,7 @@ func (r *adaptRun) restore() error {
 	if err := r.task.Source.Restore(r.st.Source); err != nil {
 		return fmt.Errorf("uda: resume: source: %w", err)
 	}
-	if r.tr.cfg.Objective.Method.UsesTarget() {
+	if r.tr.Config().Objective.Method.UsesTarget() {
 		if err := r.task.Target.Restore(r.st.Target); err != nil {
 			return fmt.Errorf("uda: resume: target: %w", err)
 		}
@@ -326,7 +347,7 @@ func (r *adaptRun) restore() error {
 // train runs the iterations left, evaluating and checkpointing after each
 // epoch.
 func (r *adaptRun) train(ctx context.Context) error {
-	cfg := r.tr.cfg
+	cfg := r.tr.Config()
 	total := cfg.Iterations()
 	rstNumel := 0
 	if r.tr.Projector != nil {
@@ -343,7 +364,7 @@ func (r *adaptRun) train(ctx context.Context) error {
 		if err != nil {
 			return r.stopped(err)
 		}
-		var tgt Batch
+		var tgt uda.Batch
 		if cfg.Objective.Method.UsesTarget() {
 			if tgt, err = r.task.Target.Next(); err != nil {
 				return r.stopped(err)
@@ -384,15 +405,15 @@ func (r *adaptRun) stopped(err error) error {
 
 func (r *adaptRun) progress(p Progress) {
 	if r.opt.Progress != nil {
-		r.opt.Progress(p)
+		r.opt.Progress(Event{Step: &p})
 	}
 }
 
 // endEpoch evaluates the target, logs the result, keeps the best epoch's
 // task file and writes a checkpoint.
 func (r *adaptRun) endEpoch(epoch int) error {
-	cfg := r.tr.cfg
-	if err := r.tr.checkFinite(); err != nil {
+	cfg := r.tr.Config()
+	if err := r.tr.CheckFinite(); err != nil {
 		return r.stopped(err)
 	}
 	t0 := time.Now()
@@ -407,7 +428,7 @@ func (r *adaptRun) endEpoch(epoch int) error {
 		r.st.Best = res
 		info := r.info
 		info.Epoch, info.Iter = epoch, res.Iter
-		stored, err := r.tr.WriteTask(r.path(FileBest+cfg.TaskExt()), info, true)
+		stored, err := r.tr.WriteTask(r.path(FileBest+taskExt(cfg)), info, true)
 		if err != nil {
 			return err
 		}
@@ -441,7 +462,7 @@ func (r *adaptRun) checkpoint() error {
 	if r.st.Source, err = r.task.Source.State(); err != nil {
 		return fmt.Errorf("uda: checkpoint: source: %w", err)
 	}
-	if r.tr.cfg.Objective.Method.UsesTarget() {
+	if r.tr.Config().Objective.Method.UsesTarget() {
 		if r.st.Target, err = r.task.Target.State(); err != nil {
 			return fmt.Errorf("uda: checkpoint: target: %w", err)
 		}
@@ -456,18 +477,18 @@ func (r *adaptRun) checkpoint() error {
 // finish writes the last epoch's task file, the confusion matrix, the
 // result and the plot.
 func (r *adaptRun) finish() (*Result, error) {
-	cfg := r.tr.cfg
+	cfg := r.tr.Config()
 	if err := r.log.close(); err != nil {
 		return nil, err
 	}
 	info := r.info
 	info.Epoch, info.Iter = r.st.Last.Epoch, r.st.Last.Iter
-	stored, err := r.tr.WriteTask(r.path(FileTask+cfg.TaskExt()), info, true)
+	stored, err := r.tr.WriteTask(r.path(FileTask+taskExt(cfg)), info, true)
 	if err != nil {
 		return nil, err
 	}
 	res := &Result{
-		Task: info, Config: cfg, Iterations: r.tr.Iter(),
+		Task: info, Config: &cfg, Iterations: r.tr.Iter(),
 		Last: r.st.Last, Best: r.st.Best,
 		BestSelection: fmt.Sprintf("the epoch with the highest target %s, selected with target labels (oracle)", cfg.Metric),
 		History:       r.st.History, Stored: stored, StoredBest: r.verifiedBest(),
@@ -477,7 +498,7 @@ func (r *adaptRun) finish() (*Result, error) {
 		d := r.tr.Projector.Density()
 		res.RST = &d
 	}
-	if err := writeFileAtomic(r.path(FileConfusion), r.st.Last.ConfusionCSV()); err != nil {
+	if err := writeFileAtomic(r.path(FileConfusion), confusionCSV(r.st.Last.Evaluation)); err != nil {
 		return nil, err
 	}
 	js, err := json.MarshalIndent(res, "", "  ")
@@ -495,12 +516,12 @@ func (r *adaptRun) finish() (*Result, error) {
 
 // verifiedBest returns the description of the best epoch's task file, or
 // nil, with a note, if the file is gone or fails its check.
-func (r *adaptRun) verifiedBest() *StoredTask {
+func (r *adaptRun) verifiedBest() *uda.StoredTask {
 	s := r.st.StoredBest
 	if s == nil {
 		return nil
 	}
-	if err := VerifyTask(s.Path); err != nil {
+	if err := uda.VerifyTask(s.Path); err != nil {
 		r.opt.note("the best epoch's task file is not usable, so the result does not describe it: %v", err)
 		return nil
 	}
