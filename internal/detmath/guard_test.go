@@ -27,7 +27,7 @@ var varying = map[string]bool{
 // may call them because what they compute is only drawn: the axes of the
 // PNG charts.
 var reportingOnly = map[string][]string{
-	"uda/plot.go": {"drawPanel", "ticks"},
+	"uda/run/plot.go": {"drawPanel", "ticks"},
 }
 
 // mathUse is a use of a varying function of package math.
