@@ -3,6 +3,7 @@ package dtype
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
 )
 
@@ -149,4 +150,33 @@ func ToFloat32(dst []float32, src []byte, d DType) {
 			}
 		}
 	}
+}
+
+// chunkBytes is how many bytes ReadFloat32 reads at a time: enough to
+// amortise each read, small enough to stay in the cache.
+const chunkBytes = 64 << 10
+
+// ReadFloat32 reads len(dst) little-endian elements of type d from r and
+// converts them into dst as ToFloat32 does, a chunk at a time, so that no
+// copy of the whole data is ever held. An r that ends early gives
+// io.ErrUnexpectedEOF.
+func ReadFloat32(r io.Reader, dst []float32, d DType) error {
+	size := d.Size()
+	if size == 0 {
+		return fmt.Errorf("dtype: ReadFloat32: invalid dtype %v", d)
+	}
+	buf := make([]byte, min(len(dst)*size, chunkBytes))
+	per := len(buf) / size
+	for len(dst) > 0 {
+		n := min(len(dst), per)
+		if _, err := io.ReadFull(r, buf[:n*size]); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		ToFloat32(dst[:n], buf[:n*size], d)
+		dst = dst[n:]
+	}
+	return nil
 }

@@ -26,9 +26,12 @@
 //	__torch__.* classes (TorchScript modules, kept as plain objects)
 //
 // Persistent ids must be ('storage', storage type, key, location, numel).
-// Each tensor is gathered from its storage with its offset and strides
-// (views and non-contiguous layouts included) and converted to float32;
-// Tensor.DType keeps the stored element type.
+// Open reads data.pkl alone and checks every tensor against its storage's
+// entry; Archive.ReadFloat32 then reads one tensor at a time, converted to
+// float32, into the caller's slice: a contiguous tensor is decoded as its
+// entry streams by, any other view is gathered from its storage with its
+// offset and strides. Read and ReadFile read every tensor. Tensor.DType
+// keeps the stored element type.
 //
 // A hostile file cannot make Read allocate far more than its own size: it
 // checks each entry it reads whole before inflating it (data.pkl at most
