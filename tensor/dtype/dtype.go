@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/vlpuda/vlpuda/kernels"
 )
 
 // DType is the element type of a stored tensor.
@@ -81,7 +83,7 @@ func Parse(s string) (DType, error) {
 
 // ToFloat32 decodes the little-endian elements of type d in src into dst.
 // Floating-point values are rounded to nearest float32 (exact for F16, BF16
-// and F32); integers convert as Go's float32(x) does, which is exact up to
+// and F32; F16 goes through kernels.HalfToFloat32, the CPU's conversion); integers convert as Go's float32(x) does, which is exact up to
 // 2^24 in magnitude; Bool gives 0 or 1.
 //
 // ToFloat32 panics if d is Invalid or len(src) != len(dst)*d.Size().
@@ -103,9 +105,7 @@ func ToFloat32(dst []float32, src []byte, d DType) {
 			dst[i] = math.Float32frombits(le.Uint32(src[4*i:]))
 		}
 	case Float16:
-		for i := range dst {
-			dst[i] = HalfToFloat32(le.Uint16(src[2*i:]))
-		}
+		kernels.HalfToFloat32(dst, src)
 	case BFloat16:
 		for i := range dst {
 			dst[i] = BFloat16ToFloat32(le.Uint16(src[2*i:]))
