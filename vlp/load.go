@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 
+	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/vlp/checkpoint"
@@ -44,16 +46,40 @@ func Load(path string, cfg *Config) (*CLIP, *Checkpoint, error) {
 		return nil, nil, err
 	}
 	defer sd.Close()
-	params := nn.StateDict(m)
-	for i := range sd.Tensors {
-		t := &sd.Tensors[i]
-		if p, ok := params[t.Name]; ok {
-			if err := t.ReadInto(p.Data()); err != nil {
-				return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
-			}
-		}
+	if err := fill(sd, nn.StateDict(m)); err != nil {
+		return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
 	}
 	return m, info, nil
+}
+
+// fill reads each tensor of sd that params holds into it, on
+// kernels.Threads() goroutines that take the tensors in file order. The
+// error is that of the first tensor, in file order, that failed.
+func fill(sd *checkpoint.StateDict, params map[string]*tensor.Tensor) error {
+	type job struct {
+		t   *checkpoint.Tensor
+		dst []float32
+	}
+	var jobs []job
+	for i := range sd.Tensors {
+		if p, ok := params[sd.Tensors[i].Name]; ok {
+			jobs = append(jobs, job{&sd.Tensors[i], p.Data()})
+		}
+	}
+	errs := make([]error, len(jobs))
+	var next atomic.Int64
+	// One chunk per worker; each takes the next tensor until none is left.
+	kernels.ParallelFor(min(kernels.Threads(), len(jobs)), 1, func(int, int) {
+		for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+			errs[i] = jobs[i].t.ReadInto(jobs[i].dst)
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // openModel opens the checkpoint at path and builds its model, with cfg as

@@ -2,13 +2,16 @@ package vlp
 
 import (
 	"archive/zip"
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"strings"
 	"testing"
 
+	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
 )
 
@@ -98,5 +101,52 @@ func TestInspectReadsNoValues(t *testing.T) {
 				t.Errorf("Inspect of the damaged copy %+v, want %+v", s, want)
 			}
 		})
+	}
+}
+
+// TestLoadErrorIsTheFirstTensors damages two storages of a state dict, the
+// first tensor's and a later one's, and loads it on two threads several
+// times: the error must always name the first tensor in file order,
+// whichever thread finds its damage first.
+func TestLoadErrorIsTheFirstTensors(t *testing.T) {
+	defer kernels.SetThreads(kernels.Threads())
+	kernels.SetThreads(2)
+	cfg, err := ReadConfig(tiny(t, "vit", "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := tiny(t, "vit", "state_dict.pt")
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	damaged := 0
+	for _, f := range z.File {
+		// Storage 0 is positional_embedding's, the first tensor of data.pkl.
+		if f.Name == "state_dict/data/0" || f.Name == "state_dict/data/20" {
+			off, err := f.DataOffset()
+			if err != nil {
+				t.Fatal(err)
+			}
+			b[off+int64(f.UncompressedSize64)/2] ^= 0xff
+			damaged++
+		}
+	}
+	if damaged != 2 {
+		t.Fatalf("damaged %d storages, want 2", damaged)
+	}
+	path := filepath.Join(t.TempDir(), "damaged.pt")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		_, _, err := Load(path, &cfg)
+		if !errors.Is(err, zip.ErrChecksum) || !strings.Contains(err.Error(), "tensor positional_embedding:") {
+			t.Fatalf("error %v, want a checksum error in tensor positional_embedding", err)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"unsafe"
 
 	"github.com/vlpuda/vlpuda/kernels"
 )
@@ -152,18 +153,30 @@ func ToFloat32(dst []float32, src []byte, d DType) {
 	}
 }
 
+// littleEndian reports whether the CPU stores a float32 as the little-endian
+// bytes that files hold.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
 // chunkBytes is how many bytes ReadFloat32 reads at a time: enough to
 // amortise each read, small enough to stay in the cache.
 const chunkBytes = 64 << 10
 
 // ReadFloat32 reads len(dst) little-endian elements of type d from r and
 // converts them into dst as ToFloat32 does, a chunk at a time, so that no
-// copy of the whole data is ever held. An r that ends early gives
+// copy of the whole data is ever held; float32 elements on a little-endian
+// CPU are read straight into dst. An r that ends early gives
 // io.ErrUnexpectedEOF.
 func ReadFloat32(r io.Reader, dst []float32, d DType) error {
 	size := d.Size()
 	if size == 0 {
 		return fmt.Errorf("dtype: ReadFloat32: invalid dtype %v", d)
+	}
+	if d == Float32 && littleEndian && len(dst) > 0 {
+		_, err := io.ReadFull(r, unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst)))
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
 	}
 	buf := make([]byte, min(len(dst)*size, chunkBytes))
 	per := len(buf) / size
