@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync/atomic"
 
+	"github.com/vlpuda/vlpuda/internal/hugepage"
 	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
@@ -53,8 +54,9 @@ func Load(path string, cfg *Config) (*CLIP, *Checkpoint, error) {
 }
 
 // fill reads each tensor of sd that params holds into it, on
-// kernels.Threads() goroutines that take the tensors in file order. The
-// error is that of the first tensor, in file order, that failed.
+// kernels.Threads() goroutines that take the tensors in file order, each
+// parameter first marked for huge pages (package hugepage). The error is
+// that of the first tensor, in file order, that failed.
 func fill(sd *checkpoint.StateDict, params map[string]*tensor.Tensor) error {
 	type job struct {
 		t   *checkpoint.Tensor
@@ -71,6 +73,7 @@ func fill(sd *checkpoint.StateDict, params map[string]*tensor.Tensor) error {
 	// One chunk per worker; each takes the next tensor until none is left.
 	kernels.ParallelFor(min(kernels.Threads(), len(jobs)), 1, func(int, int) {
 		for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+			hugepage.Advise(jobs[i].dst) // still untouched: the model was built without values
 			errs[i] = jobs[i].t.ReadInto(jobs[i].dst)
 		}
 	})
