@@ -3,8 +3,9 @@
 # vlpuda encode of one text (the load plus a few milliseconds of text
 # tower) and torch.load of the same file (bench/load/torch_load.py, when
 # python3 has torch), alternating them ROUNDS times, and prints the median
-# wall time and peak resident memory of each with their ranges, and the
-# CPU. The checkpoints (random weights, OpenAI's fp16 layout) are made by
+# wall time, CPU time (user + system, which other processes on a shared
+# machine disturb less) and peak resident memory of each with their
+# ranges, and the CPU. The checkpoints (random weights, OpenAI's fp16 layout) are made by
 # bench/load/gen under DIR unless they are there already.
 #
 #   bench/load/load_bench.sh [-rounds N] [-dir DIR] [-models "ViT-B/16 ViT-L/14"]
@@ -47,19 +48,19 @@ if /usr/bin/python3 -c 'import torch' 2>/dev/null; then torch=yes; fi
 results=$dir/results.txt
 : >"$results"
 
-# measure NAME CMD... appends "NAME seconds MiB" for one run of CMD, whose
+# measure NAME CMD... appends "NAME seconds MiB cpu-seconds" for one run of CMD, whose
 # output it leaves in $dir/last.out.
 measure() {
 	local name=$1
 	shift
 	local t
 	t=$(mktemp)
-	if ! /usr/bin/time -f "%e %M" -o "$t" "$@" >"$dir/last.out" 2>"$t.err"; then
+	if ! /usr/bin/time -f "%e %M %U %S" -o "$t" "$@" >"$dir/last.out" 2>"$t.err"; then
 		echo "$name failed:" >&2
 		cat "$t.err" >&2
 		exit 1
 	fi
-	awk -v n="$name" '{printf "%s %s %.0f\n", n, $1, $2 / 1024}' "$t" >>"$results"
+	awk -v n="$name" '{printf "%s %s %.0f %.2f\n", n, $1, $2 / 1024, $3 + $4}' "$t" >>"$results"
 	rm -f "$t" "$t.err"
 }
 
@@ -89,10 +90,10 @@ for round in $(seq "$rounds"); do
 			done
 			if [ $torch = yes ] && [ "$format" = pt ]; then
 				measure "$slug.$format torch-process" /usr/bin/python3 "$repo/bench/load/torch_load.py" "$file"
-				# torch_load.py prints "... X.XX s, peak RSS N MiB" for torch.load
-				# alone (its peak includes importing torch).
-				sed -E 's/.* ([0-9.]+) s, peak RSS ([0-9]+) MiB/\1 \2/' "$dir/last.out" |
-					awk -v n="$slug.$format torch.load" '{print n, $1, $2}' >>"$results"
+				# torch_load.py prints "... X.XX s, Y.YY s CPU, peak RSS N MiB" for
+				# torch.load alone (its peak includes importing torch).
+				sed -E 's/.* ([0-9.]+) s, ([0-9.]+) s CPU, peak RSS ([0-9]+) MiB/\1 \3 \2/' "$dir/last.out" |
+					awk -v n="$slug.$format torch.load" '{print n, $1, $2, $3}' >>"$results"
 			fi
 		done
 	done
@@ -100,7 +101,7 @@ done
 
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) threads; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "torch: $([ $torch = yes ] && /usr/bin/python3 -c 'import torch; print(torch.__version__)' || echo absent)"
-printf '%-22s %-16s %22s %24s\n' file what "seconds (min-max)" "peak MiB (min-max)"
+printf '%-22s %-16s %22s %22s %22s\n' file what "seconds (min-max)" "CPU s (min-max)" "peak MiB (min-max)"
 sort -k1,2 "$results" | awk '
 function median(a, n,   i, j, t) {
 	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -109,12 +110,13 @@ function median(a, n,   i, j, t) {
 function flush() {
 	if (n == 0) return
 	ms = median(s, n); lo = s[1]; hi = s[n]
+	mc = median(c, n); clo = c[1]; chi = c[n]
 	mm = median(m, n); mlo = m[1]; mhi = m[n]
-	printf "%-22s %-16s %8.2f (%.2f-%.2f) %10.0f (%.0f-%.0f)\n", file, what, ms, lo, hi, mm, mlo, mhi
+	printf "%-22s %-16s %8.2f (%.2f-%.2f) %8.2f (%.2f-%.2f) %8.0f (%.0f-%.0f)\n", file, what, ms, lo, hi, mc, clo, chi, mm, mlo, mhi
 	n = 0
 }
 {
 	if ($1 != file || $2 != what) { flush(); file = $1; what = $2 }
-	n++; s[n] = $3 + 0; m[n] = $4 + 0
+	n++; s[n] = $3 + 0; m[n] = $4 + 0; c[n] = $5 + 0
 }
 END { flush() }'
