@@ -50,6 +50,9 @@ type eltwiseImpl struct {
 	normBackwardSums  func(dgamma, dbeta, dy, x, gamma []float32, m, rs float32) (sg, sgx float32)
 	normBackwardDx    func(dx, dy, x, gamma []float32, m, rs, mg, mgx float32)
 	bnBackwardDx      func(dx, g, x []float32, s, mg, mu, rs, mgx float32)
+	// halfToFloat32 converts whole vectors only on AVX2 and AVX-512; the
+	// caller gives it a multiple of 16 elements (see HalfToFloat32).
+	halfToFloat32 func(dst []float32, src []byte)
 }
 
 // eltwiseImpls holds the primitives of each ISA; where the build has no

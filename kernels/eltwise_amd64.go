@@ -37,6 +37,7 @@ var eltwiseAVX2 = eltwiseImpl{
 	normBackwardSums:  normBackwardSumsAVX2,
 	normBackwardDx:    normBackwardDxAVX2,
 	bnBackwardDx:      bnBackwardDxAVX2,
+	halfToFloat32:     halfToFloat32AVX2,
 }
 
 var eltwiseAVX512 = eltwiseImpl{
@@ -72,4 +73,5 @@ var eltwiseAVX512 = eltwiseImpl{
 	normBackwardSums:  normBackwardSumsAVX512,
 	normBackwardDx:    normBackwardDxAVX512,
 	bnBackwardDx:      bnBackwardDxAVX512,
+	halfToFloat32:     halfToFloat32AVX512,
 }

@@ -4007,6 +4007,44 @@ done:
 	VZEROUPPER
 	RET
 
+// func halfToFloat32AVX2(dst []float32, src []byte)
+// Requires: AVX, F16C
+TEXT ·halfToFloat32AVX2(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
+	XORQ BX, BX
+
+loop:
+	MOVQ      BX, SI
+	ADDQ      $0x00000020, SI
+	CMPQ      SI, DX
+	JA        single
+	VCVTPH2PS (CX)(BX*2), Y0
+	VMOVUPS   Y0, (AX)(BX*4)
+	VCVTPH2PS 16(CX)(BX*2), Y0
+	VMOVUPS   Y0, 32(AX)(BX*4)
+	VCVTPH2PS 32(CX)(BX*2), Y0
+	VMOVUPS   Y0, 64(AX)(BX*4)
+	VCVTPH2PS 48(CX)(BX*2), Y0
+	VMOVUPS   Y0, 96(AX)(BX*4)
+	MOVQ      SI, BX
+	JMP       loop
+
+single:
+	MOVQ      BX, SI
+	ADDQ      $0x00000008, SI
+	CMPQ      SI, DX
+	JA        done
+	VCVTPH2PS (CX)(BX*2), Y0
+	VMOVUPS   Y0, (AX)(BX*4)
+	MOVQ      SI, BX
+	JMP       single
+
+done:
+	VZEROUPPER
+	RET
+
 // func axpyAVX512(alpha float32, x []float32, y []float32)
 // Requires: AVX, AVX512F
 TEXT ·axpyAVX512(SB), NOSPLIT, $0-56
@@ -7040,6 +7078,44 @@ tail:
 	VFNMADD231PS Z4, Z3, Z5
 	VMULPS       Z1, Z5, Z5
 	VMOVUPS      Z5, K1, (AX)(DI*1)
+
+done:
+	VZEROUPPER
+	RET
+
+// func halfToFloat32AVX512(dst []float32, src []byte)
+// Requires: AVX, AVX512F
+TEXT ·halfToFloat32AVX512(SB), NOSPLIT, $0-48
+	MOVQ dst_base+0(FP), AX
+	MOVQ src_base+24(FP), CX
+	MOVQ dst_len+8(FP), DX
+	XORQ BX, BX
+
+loop:
+	MOVQ      BX, SI
+	ADDQ      $0x00000040, SI
+	CMPQ      SI, DX
+	JA        single
+	VCVTPH2PS (CX)(BX*2), Z0
+	VMOVUPS   Z0, (AX)(BX*4)
+	VCVTPH2PS 32(CX)(BX*2), Z0
+	VMOVUPS   Z0, 64(AX)(BX*4)
+	VCVTPH2PS 64(CX)(BX*2), Z0
+	VMOVUPS   Z0, 128(AX)(BX*4)
+	VCVTPH2PS 96(CX)(BX*2), Z0
+	VMOVUPS   Z0, 192(AX)(BX*4)
+	MOVQ      SI, BX
+	JMP       loop
+
+single:
+	MOVQ      BX, SI
+	ADDQ      $0x00000010, SI
+	CMPQ      SI, DX
+	JA        done
+	VCVTPH2PS (CX)(BX*2), Z0
+	VMOVUPS   Z0, (AX)(BX*4)
+	MOVQ      SI, BX
+	JMP       single
 
 done:
 	VZEROUPPER

@@ -40,6 +40,7 @@ var eltwiseGeneric = eltwiseImpl{
 	normBackwardSums:  normBackwardSumsGeneric,
 	normBackwardDx:    normBackwardDxGeneric,
 	bnBackwardDx:      bnBackwardDxGeneric,
+	halfToFloat32:     halfToFloat32Generic,
 }
 
 func axpyGeneric(alpha float32, x, y []float32) {

@@ -323,6 +323,15 @@ func normBackwardSumsAVX2(dgamma []float32, dbeta []float32, dy []float32, x []f
 //go:noescape
 func normBackwardDxAVX2(dx []float32, dy []float32, x []float32, gamma []float32, m float32, rs float32, mg float32, mgx float32)
 
+// halfToFloat32AVX2 is the AVX2 form of:
+//
+//	for i := range len(dst) / 8 * 8 {
+//		dst[i] = HalfBitsToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+//	}
+//
+//go:noescape
+func halfToFloat32AVX2(dst []float32, src []byte)
+
 // axpyAVX512 is the AVX512 form of:
 //
 //	for i, v := range x {
@@ -641,3 +650,12 @@ func normBackwardSumsAVX512(dgamma []float32, dbeta []float32, dy []float32, x [
 //
 //go:noescape
 func normBackwardDxAVX512(dx []float32, dy []float32, x []float32, gamma []float32, m float32, rs float32, mg float32, mgx float32)
+
+// halfToFloat32AVX512 is the AVX512 form of:
+//
+//	for i := range len(dst) / 16 * 16 {
+//		dst[i] = HalfBitsToFloat32(binary.LittleEndian.Uint16(src[2*i:]))
+//	}
+//
+//go:noescape
+func halfToFloat32AVX512(dst []float32, src []byte)

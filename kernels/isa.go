@@ -12,7 +12,7 @@ type ISA int
 // The implementation paths, from the most portable to the fastest.
 const (
 	Generic ISA = iota // pure Go, every platform
-	AVX2               // amd64 with AVX2 and FMA3
+	AVX2               // amd64 with AVX2, FMA3 and F16C (every AVX2 CPU has it)
 	AVX512             // amd64 with AVX-512 F, VL, BW and DQ
 	numISA
 )

@@ -5,7 +5,7 @@ package kernels
 import "github.com/klauspost/cpuid/v2"
 
 func cpuHasAVX2() bool {
-	return cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3)
+	return cpuid.CPU.Supports(cpuid.AVX2, cpuid.FMA3, cpuid.F16C)
 }
 
 func cpuHasAVX512() bool {

@@ -31,7 +31,7 @@ func NewMultiheadAttention(rng *rand.Rand, d, heads int) *MultiheadAttention {
 	out := NewLinear(rng, d, d, true)
 	clear(out.Bias.Data())
 	return &MultiheadAttention{
-		InProjWeight: tensor.RandUniform(rng, -bound, bound, 3*d, d).SetRequiresGrad(true),
+		InProjWeight: uniform(rng, bound, 3*d, d),
 		InProjBias:   tensor.Zeros(3 * d).SetRequiresGrad(true),
 		OutProj:      out,
 		Heads:        heads,

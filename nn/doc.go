@@ -9,6 +9,12 @@
 // dotted names NamedParams produces equal PyTorch's state_dict keys and
 // checkpoints load by name. Nothing uses reflection.
 //
+// The constructors draw their weights from the *rand.Rand they are given.
+// A nil rng draws nothing: the parameters are allocated and left zero,
+// which costs no time and, for large fresh allocations, no memory until
+// they are written. That is for a model whose every parameter a checkpoint
+// is about to fill (see vlp.Load); it must not be used before.
+//
 // Files: module.go (the interfaces and walks over a model), linear.go,
 // optim.go (SGD, AdamW, gradient clipping), schedule.go (learning-rate
 // schedules), and one file per layer family.

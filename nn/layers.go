@@ -125,11 +125,11 @@ func NewConv2d(rng *rand.Rand, in, out, kernel, stride, padding int, bias bool) 
 	fanIn := in * kernel * kernel
 	bound := float32(1 / math.Sqrt(float64(fanIn)))
 	c := &Conv2d{
-		Weight: tensor.RandUniform(rng, -bound, bound, out, in, kernel, kernel).SetRequiresGrad(true),
+		Weight: uniform(rng, bound, out, in, kernel, kernel),
 		Stride: [2]int{stride, stride}, Padding: [2]int{padding, padding},
 	}
 	if bias {
-		c.Bias = tensor.RandUniform(rng, -bound, bound, out).SetRequiresGrad(true)
+		c.Bias = uniform(rng, bound, out)
 	}
 	return c
 }
@@ -154,7 +154,7 @@ type Embedding struct {
 
 // NewEmbedding returns an embedding of n ids with d features, N(0, 1) like PyTorch.
 func NewEmbedding(rng *rand.Rand, n, d int) *Embedding {
-	return &Embedding{Weight: tensor.RandN(rng, n, d).SetRequiresGrad(true)}
+	return &Embedding{Weight: randN(rng, 1, n, d)}
 }
 
 // Forward returns the rows for ids, shaped (shape…, D).

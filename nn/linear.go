@@ -17,9 +17,9 @@ type Linear struct {
 // bias uniform in ±1/√in.
 func NewLinear(rng *rand.Rand, in, out int, bias bool) *Linear {
 	bound := float32(1 / math.Sqrt(float64(in)))
-	l := &Linear{Weight: tensor.RandUniform(rng, -bound, bound, out, in).SetRequiresGrad(true)}
+	l := &Linear{Weight: uniform(rng, bound, out, in)}
 	if bias {
-		l.Bias = tensor.RandUniform(rng, -bound, bound, out).SetRequiresGrad(true)
+		l.Bias = uniform(rng, bound, out)
 	}
 	return l
 }

@@ -140,21 +140,39 @@ func CountParams(m Module) int {
 // CLIP stores some vectors as (1,1,D)); extra entries in values are an error
 // unless allowExtra is set. Nothing is changed when an error is returned.
 func LoadStateDict(m Module, values map[string]*tensor.Tensor, allowExtra bool) error {
+	shapes := make(map[string][]int, len(values))
+	for name, t := range values {
+		shapes[name] = t.Shape()
+	}
+	if err := CheckStateDict(m, shapes, allowExtra); err != nil {
+		return err
+	}
+	for name, dst := range StateDict(m) {
+		copy(dst.Data(), values[name].Values())
+	}
+	return nil
+}
+
+// CheckStateDict reports whether a state dict with the given shapes by
+// name would load into m, as LoadStateDict checks it, before any value is
+// read: the error names every missing, misshapen and (unless allowExtra)
+// unexpected tensor.
+func CheckStateDict(m Module, shapes map[string][]int, allowExtra bool) error {
 	sd := StateDict(m)
 	var missing, bad []string
 	for name, dst := range sd {
-		src, ok := values[name]
+		shape, ok := shapes[name]
 		if !ok {
 			missing = append(missing, name)
 			continue
 		}
-		if !sameSqueezed(dst.Shape(), src.Shape()) {
-			bad = append(bad, fmt.Sprintf("%s: shape %s, want %s", name, shapefmt.String(src.Shape()), shapefmt.String(dst.Shape())))
+		if !sameSqueezed(dst.Shape(), shape) {
+			bad = append(bad, fmt.Sprintf("%s: shape %s, want %s", name, shapefmt.String(shape), shapefmt.String(dst.Shape())))
 		}
 	}
 	var extra []string
 	if !allowExtra {
-		for name := range values {
+		for name := range shapes {
 			if _, ok := sd[name]; !ok {
 				extra = append(extra, name)
 			}
@@ -165,9 +183,6 @@ func LoadStateDict(m Module, values map[string]*tensor.Tensor, allowExtra bool) 
 		slices.Sort(bad)
 		slices.Sort(extra)
 		return fmt.Errorf("nn: load state dict: %s", describeMismatch(missing, bad, extra))
-	}
-	for name, dst := range sd {
-		copy(dst.Data(), values[name].Values())
 	}
 	return nil
 }

@@ -231,7 +231,7 @@ type AttentionPool2d struct {
 // channels, with the given heads and output size.
 func NewAttentionPool2d(rng *rand.Rand, spatial, d, heads, out int) *AttentionPool2d {
 	return &AttentionPool2d{
-		PositionalEmbedding: scaled(tensor.RandN(rng, spatial*spatial+1, d), float32(1/math.Sqrt(float64(d)))),
+		PositionalEmbedding: randN(rng, float32(1/math.Sqrt(float64(d))), spatial*spatial+1, d),
 		KProj:               NewLinear(rng, d, d, true),
 		QProj:               NewLinear(rng, d, d, true),
 		VProj:               NewLinear(rng, d, d, true),

@@ -36,12 +36,12 @@ func NewVisionTransformer(rng *rand.Rand, c ViTConfig) *VisionTransformer {
 	scale := float32(1 / sqrtInt(c.Width))
 	return &VisionTransformer{
 		Conv1:               NewConv2d(rng, 3, c.Width, c.Patch, c.Patch, 0, false),
-		ClassEmbedding:      scaled(tensor.RandN(rng, c.Width), scale),
-		PositionalEmbedding: scaled(tensor.RandN(rng, grid*grid+1, c.Width), scale),
+		ClassEmbedding:      randN(rng, scale, c.Width),
+		PositionalEmbedding: randN(rng, scale, grid*grid+1, c.Width),
 		LnPre:               NewLayerNorm(c.Width, 1e-5),
 		Transformer:         NewTransformer(rng, c.Width, c.Layers, c.Heads),
 		LnPost:              NewLayerNorm(c.Width, 1e-5),
-		Proj:                scaled(tensor.RandN(rng, c.Width, c.Embed), scale),
+		Proj:                randN(rng, scale, c.Width, c.Embed),
 	}
 }
 

@@ -43,12 +43,9 @@ func New(c Config, seed uint64) (*CLIP, error) {
 	return newModel(c, tensor.NewRNG(seed))
 }
 
-// newModel builds the model; with a nil rng the weights are drawn from a
-// fixed seed, for models whose weights are about to be loaded.
+// newModel builds the model with weights drawn from rng; with a nil rng
+// they are left zero (see package nn), for a checkpoint to fill.
 func newModel(c Config, rng *rand.Rand) (*CLIP, error) {
-	if rng == nil {
-		rng = tensor.NewRNG(0)
-	}
 	visual, err := NewImageEncoder(c, rng)
 	if err != nil {
 		return nil, err
@@ -57,9 +54,14 @@ func newModel(c Config, rng *rand.Rand) (*CLIP, error) {
 	w := c.TransformerWidth
 	m.Transformer = nn.NewTransformer(rng, w, c.TransformerLayers, c.TransformerHeads)
 	m.TokenEmbedding = nn.NewEmbedding(rng, c.VocabSize, w)
-	scale(m.TokenEmbedding.Weight, 0.02)
-	m.PositionalEmbedding = scale(tensor.RandN(rng, c.ContextLength, w), 0.01)
-	m.TextProjection = scale(tensor.RandN(rng, w, c.EmbedDim), float32(1/sqrt(float64(w))))
+	if rng != nil {
+		scale(m.TokenEmbedding.Weight, 0.02)
+		m.PositionalEmbedding = scale(tensor.RandN(rng, c.ContextLength, w), 0.01)
+		m.TextProjection = scale(tensor.RandN(rng, w, c.EmbedDim), float32(1/sqrt(float64(w))))
+	} else {
+		m.PositionalEmbedding = tensor.Zeros(c.ContextLength, w)
+		m.TextProjection = tensor.Zeros(w, c.EmbedDim)
+	}
 	m.PositionalEmbedding.SetRequiresGrad(true)
 	m.TextProjection.SetRequiresGrad(true)
 	m.LnFinal = nn.NewLayerNorm(w, 1e-5)

@@ -2,6 +2,7 @@ package vlp
 
 import (
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
@@ -144,5 +145,35 @@ func TestLoadBadInput(t *testing.T) {
 	cfg.EmbedDim = 16
 	if _, _, err := Load(tiny(t, "vit", "model.safetensors"), &cfg); err == nil || !strings.Contains(err.Error(), "embed_dim 16 but the checkpoint holds 32") {
 		t.Errorf("Load with a mismatched config: err = %v, want one naming embed_dim", err)
+	}
+}
+
+// TestNewModelWithoutRNG checks that the model Load fills is built without
+// drawing weights: every tensor that the seed changes is zero, and the
+// others (LayerNorm's ones, the logit scale) are as New makes them.
+func TestNewModelWithoutRNG(t *testing.T) {
+	for _, model := range []string{"vit", "rn"} {
+		t.Run(model, func(t *testing.T) {
+			cfg, err := ReadConfig(tiny(t, model, "config.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, errA := New(cfg, 1)
+			b, errB := New(cfg, 2)
+			none, errN := newModel(cfg, nil)
+			if err := errors.Join(errA, errB, errN); err != nil {
+				t.Fatal(err)
+			}
+			sa, sb, sn := nn.StateDict(a), nn.StateDict(b), nn.StateDict(none)
+			for name, x := range sa {
+				want := x.Values()
+				if !slices.Equal(want, sb[name].Values()) {
+					want = make([]float32, len(want))
+				}
+				if !slices.Equal(sn[name].Values(), want) {
+					t.Errorf("%s: without an rng it is not %v", name, want[:min(len(want), 4)])
+				}
+			}
+		})
 	}
 }

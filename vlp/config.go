@@ -223,12 +223,26 @@ func ReadConfig(path string) (Config, error) {
 // the text tower has width/64 heads (wrong for small models: pass an
 // explicit config for those).
 func InferConfig(sd map[string]*tensor.Tensor) (Config, error) {
+	return inferConfig(shapesOf(sd))
+}
+
+// shapesOf returns the shapes of the tensors of sd by name.
+func shapesOf(sd map[string]*tensor.Tensor) map[string][]int {
+	shapes := make(map[string][]int, len(sd))
+	for name, t := range sd {
+		shapes[name] = t.Shape()
+	}
+	return shapes
+}
+
+// inferConfig is InferConfig from the shapes of a state dict's tensors.
+func inferConfig(sd map[string][]int) (Config, error) {
 	shape := func(name string) ([]int, error) {
-		t, ok := sd[name]
+		s, ok := sd[name]
 		if !ok {
 			return nil, fmt.Errorf("vlp: infer config: state dict has no %q", name)
 		}
-		return t.Shape(), nil
+		return s, nil
 	}
 	var c Config
 	var err error
@@ -298,7 +312,7 @@ var (
 
 // countIndices returns the number of distinct values of the first capture
 // group of re over the state dict's names.
-func countIndices(sd map[string]*tensor.Tensor, re *regexp.Regexp) int {
+func countIndices(sd map[string][]int, re *regexp.Regexp) int {
 	var seen []string
 	for name := range sd {
 		if m := re.FindStringSubmatch(name); m != nil && !slices.Contains(seen, m[1]) {

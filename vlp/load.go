@@ -3,7 +3,11 @@ package vlp
 import (
 	"fmt"
 	"math"
+	"strings"
+	"sync/atomic"
 
+	"github.com/vlpuda/vlpuda/internal/hugepage"
+	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/vlp/checkpoint"
@@ -32,65 +36,130 @@ var jitScalars = []string{"input_resolution", "context_length", "vocab_size"}
 // architecture; otherwise it is the config Save stored in the file, if any,
 // or else it is inferred from the tensor shapes as OpenAI's build_model
 // does. Every tensor of the model must be present with the right shape.
+//
+// Everything is checked from the file's index before any value is read;
+// then the model is built without initialising its weights and each tensor
+// is decoded from the file straight into its parameter, so that loading
+// holds little more than the float32 weights.
 func Load(path string, cfg *Config) (*CLIP, *Checkpoint, error) {
-	sd, err := checkpoint.Open(path)
+	sd, m, info, err := openModel(path, cfg)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer sd.Close()
+	if err := fill(sd, nn.StateDict(m)); err != nil {
+		return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
+	}
+	return m, info, nil
+}
+
+// fill reads each tensor of sd that params holds into it, on
+// kernels.Threads() goroutines that take the tensors in file order, each
+// parameter first marked for huge pages (package hugepage). The error is
+// that of the first tensor, in file order, that failed.
+func fill(sd *checkpoint.StateDict, params map[string]*tensor.Tensor) error {
+	type job struct {
+		t   *checkpoint.Tensor
+		dst []float32
+	}
+	var jobs []job
+	for i := range sd.Tensors {
+		if p, ok := params[sd.Tensors[i].Name]; ok {
+			jobs = append(jobs, job{&sd.Tensors[i], p.Data()})
+		}
+	}
+	errs := make([]error, len(jobs))
+	var next atomic.Int64
+	// One chunk per worker; each takes the next tensor until none is left.
+	kernels.ParallelFor(min(kernels.Threads(), len(jobs)), 1, func(int, int) {
+		for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
+			hugepage.Advise(jobs[i].dst) // still untouched: the model was built without values
+			errs[i] = jobs[i].t.ReadInto(jobs[i].dst)
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openModel opens the checkpoint at path and builds its model, with cfg as
+// in Load, without reading a value: the model's weights are zero, and
+// every one of its tensors is in sd (but for a ResNet's unused
+// num_batches_tracked) with the right shape. The caller closes sd.
+func openModel(path string, cfg *Config) (*checkpoint.StateDict, *CLIP, *Checkpoint, error) {
+	sd, err := checkpoint.Open(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	m, info, err := buildModel(sd, path, cfg)
+	if err != nil {
+		sd.Close()
+		return nil, nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
+	}
+	return sd, m, info, nil
+}
+
+// buildModel normalises the names of sd and builds the model they fit.
+func buildModel(sd *checkpoint.StateDict, path string, cfg *Config) (*CLIP, *Checkpoint, error) {
 	info := &Checkpoint{Path: path, Format: sd.Format, DTypes: map[string]int{}}
 	for _, prefix := range []string{"state_dict.", "module."} {
 		if _, err := sd.TrimPrefix(prefix); err != nil {
-			return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
+			return nil, nil, err
 		}
 	}
 	if checkpoint.IsHF(sd) {
 		info.HF = true
-		if sd, err = checkpoint.FromHF(sd); err != nil {
-			return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
+		hf, err := checkpoint.FromHF(sd)
+		if err != nil {
+			return nil, nil, err
 		}
+		*sd = *hf
 	}
-	values := make(map[string]*tensor.Tensor, len(sd.Tensors))
+	shapes := make(map[string][]int, len(sd.Tensors))
 	for _, t := range sd.Tensors {
 		info.DTypes[t.DType.String()]++
-		values[t.Name] = tensor.New(t.Data, t.Shape...)
+		shapes[t.Name] = t.Shape
 	}
 	for _, name := range jitScalars {
-		delete(values, name)
+		delete(shapes, name)
 	}
 	if cfg == nil && sd.Format == checkpoint.Safetensors {
-		if cfg, err = savedConfig(path); err != nil {
-			return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
+		var err error
+		if cfg, err = savedConfig(sd.Metadata); err != nil {
+			return nil, nil, err
 		}
 		info.SavedConfig = cfg != nil
 	}
 	var c Config
 	if cfg != nil {
 		c = *cfg
-	} else if c, err = InferConfig(values); err != nil {
-		return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
+	} else {
+		var err error
+		if c, err = inferConfig(shapes); err != nil {
+			return nil, nil, err
+		}
 	}
-	if err := CheckShapes(c, values); err != nil {
-		return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
+	if err := checkShapes(c, shapes); err != nil {
+		return nil, nil, err
 	}
 	m, err := newModel(c, nil)
 	if err != nil {
-		return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
+		return nil, nil, err
 	}
 	// ResNet checkpoints made without running statistics tracking lack
 	// num_batches_tracked; it is unused, so tolerate its absence.
 	for name, t := range nn.StateDict(m) {
-		if _, ok := values[name]; !ok && hasSuffix(name, ".num_batches_tracked") {
-			values[name] = t
+		if _, ok := shapes[name]; !ok && strings.HasSuffix(name, ".num_batches_tracked") {
+			shapes[name] = t.Shape()
 		}
 	}
-	if err := nn.LoadStateDict(m, values, false); err != nil {
-		return nil, nil, fmt.Errorf("vlp: load %s: %w", path, err)
+	if err := nn.CheckStateDict(m, shapes, false); err != nil {
+		return nil, nil, err
 	}
 	return m, info, nil
-}
-
-func hasSuffix(s, suffix string) bool {
-	return len(s) >= len(suffix) && s[len(s)-len(suffix):] == suffix
 }
 
 // CheckShapes reports the first size of c that disagrees with the state
@@ -101,6 +170,11 @@ func hasSuffix(s, suffix string) bool {
 // more than the checkpoint holds. The head count of the text tower is not
 // in the shapes; Validate bounds it by the width.
 func CheckShapes(c Config, sd map[string]*tensor.Tensor) error {
+	return checkShapes(c, shapesOf(sd))
+}
+
+// checkShapes is CheckShapes from the shapes of a state dict's tensors.
+func checkShapes(c Config, sd map[string][]int) error {
 	if err := c.Validate(); err != nil {
 		return err
 	}
@@ -139,8 +213,12 @@ func CheckShapes(c Config, sd map[string]*tensor.Tensor) error {
 		}
 	}
 	var held int64
-	for _, t := range sd {
-		held += int64(t.Numel())
+	for _, shape := range sd {
+		n := int64(1)
+		for _, d := range shape {
+			n *= int64(d)
+		}
+		held += n
 	}
 	if n := c.ApproxParams(); n > 2*held+1<<20 {
 		return fmt.Errorf("vlp: config: the model would hold about %d parameters but the checkpoint holds only %d", n, held)
@@ -153,10 +231,10 @@ func CheckShapes(c Config, sd map[string]*tensor.Tensor) error {
 // layer count is the number of blocks present. VisionLayers is nil when
 // sd holds no tensor that tells a ViT from a ResNet. TransformerHeads is
 // unset.
-func shapeSizes(sd map[string]*tensor.Tensor) Config {
+func shapeSizes(sd map[string][]int) Config {
 	dim := func(name string, axis int) int {
-		if t, ok := sd[name]; ok && axis < len(t.Shape()) {
-			return t.Shape()[axis]
+		if s, ok := sd[name]; ok && axis < len(s) {
+			return s[axis]
 		}
 		return -1
 	}

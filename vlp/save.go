@@ -39,13 +39,9 @@ func Save(path string, m *CLIP, overwrite bool) error {
 	return nil
 }
 
-// savedConfig returns the configuration Save stored in the safetensors file
-// at path, or nil if the file has none.
-func savedConfig(path string) (*Config, error) {
-	meta, err := safetensors.ReadMetadata(path)
-	if err != nil {
-		return nil, err
-	}
+// savedConfig returns the configuration Save stored in the metadata of a
+// safetensors file, or nil if it has none.
+func savedConfig(meta map[string]string) (*Config, error) {
 	s, ok := meta[ConfigKey]
 	if !ok {
 		return nil, nil

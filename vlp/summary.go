@@ -1,6 +1,8 @@
 package vlp
 
 import (
+	"fmt"
+
 	"github.com/vlpuda/vlpuda/internal/detmath"
 	"github.com/vlpuda/vlpuda/nn"
 )
@@ -32,12 +34,20 @@ type Summary struct {
 	LogitScale float64 `json:"logit_scale"`
 }
 
-// Inspect loads the checkpoint at path, with cfg as in Load, and describes
-// it.
+// Inspect describes the checkpoint at path, with cfg as in Load, from the
+// file's index: it makes every check Load makes before reading values
+// (names, shapes, architecture) but reads only the logit scale's value, so
+// that it answers at once whatever the size of the file.
 func Inspect(path string, cfg *Config) (*Summary, error) {
-	m, info, err := Load(path, cfg)
+	sd, m, info, err := openModel(path, cfg)
 	if err != nil {
 		return nil, err
+	}
+	defer sd.Close()
+	if t := sd.Get("logit_scale"); t != nil {
+		if err := t.ReadInto(m.LogitScale.Data()); err != nil {
+			return nil, fmt.Errorf("vlp: inspect %s: %w", path, err)
+		}
 	}
 	s := &Summary{
 		Path: info.Path, Format: info.Format.String(), DTypes: info.DTypes, HF: info.HF,

@@ -8,7 +8,8 @@ import (
 
 // NewImageEncoder returns the image tower of configuration c alone, with
 // random weights drawn from rng: what training the image encoder needs,
-// without the text tower's memory.
+// without the text tower's memory. A nil rng leaves them zero (see package
+// nn), for a checkpoint to fill.
 func NewImageEncoder(c Config, rng *rand.Rand) (ImageEncoder, error) {
 	if err := c.Validate(); err != nil {
 		return nil, err

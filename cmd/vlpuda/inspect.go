@@ -17,12 +17,15 @@ import (
 var cmdInspect = &Command{
 	UsageLine: "inspect [-config CONFIG.json] [-json] MODEL",
 	Short:     "describe a CLIP checkpoint",
-	Long: `Inspect loads the CLIP checkpoint MODEL (an OpenAI TorchScript .pt, a
+	Long: `Inspect describes the CLIP checkpoint MODEL (an OpenAI TorchScript .pt, a
 torch.save state dict such as open_clip's, or safetensors with OpenAI or
 Hugging Face names) and prints its format, the element types it stores and
 how many tensors of each, whether it uses Hugging Face names, the
 architecture and where it came from, the parameter counts (total, image
-tower, text tower) and the logit scale exp(logit_scale).
+tower, text tower) and the logit scale exp(logit_scale). It reads the file's index,
+not its weights (only the logit scale's value), so it answers at once for
+any size; it checks what loading checks first (names, shapes,
+architecture), but not the weights' bytes.
 
 The architecture is taken from -config, a JSON file holding CLIP's
 constructor arguments or an object with a "constructor" field (the

@@ -3,7 +3,11 @@ package dtype
 import (
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math"
+	"unsafe"
+
+	"github.com/vlpuda/vlpuda/kernels"
 )
 
 // DType is the element type of a stored tensor.
@@ -80,7 +84,7 @@ func Parse(s string) (DType, error) {
 
 // ToFloat32 decodes the little-endian elements of type d in src into dst.
 // Floating-point values are rounded to nearest float32 (exact for F16, BF16
-// and F32); integers convert as Go's float32(x) does, which is exact up to
+// and F32; F16 goes through kernels.HalfToFloat32, the CPU's conversion); integers convert as Go's float32(x) does, which is exact up to
 // 2^24 in magnitude; Bool gives 0 or 1.
 //
 // ToFloat32 panics if d is Invalid or len(src) != len(dst)*d.Size().
@@ -102,9 +106,7 @@ func ToFloat32(dst []float32, src []byte, d DType) {
 			dst[i] = math.Float32frombits(le.Uint32(src[4*i:]))
 		}
 	case Float16:
-		for i := range dst {
-			dst[i] = HalfToFloat32(le.Uint16(src[2*i:]))
-		}
+		kernels.HalfToFloat32(dst, src)
 	case BFloat16:
 		for i := range dst {
 			dst[i] = BFloat16ToFloat32(le.Uint16(src[2*i:]))
@@ -149,4 +151,45 @@ func ToFloat32(dst []float32, src []byte, d DType) {
 			}
 		}
 	}
+}
+
+// littleEndian reports whether the CPU stores a float32 as the little-endian
+// bytes that files hold.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// chunkBytes is how many bytes ReadFloat32 reads at a time: enough to
+// amortise each read, small enough to stay in the cache.
+const chunkBytes = 64 << 10
+
+// ReadFloat32 reads len(dst) little-endian elements of type d from r and
+// converts them into dst as ToFloat32 does, a chunk at a time, so that no
+// copy of the whole data is ever held; float32 elements on a little-endian
+// CPU are read straight into dst. An r that ends early gives
+// io.ErrUnexpectedEOF.
+func ReadFloat32(r io.Reader, dst []float32, d DType) error {
+	size := d.Size()
+	if size == 0 {
+		return fmt.Errorf("dtype: ReadFloat32: invalid dtype %v", d)
+	}
+	if d == Float32 && littleEndian && len(dst) > 0 {
+		_, err := io.ReadFull(r, unsafe.Slice((*byte)(unsafe.Pointer(&dst[0])), 4*len(dst)))
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	buf := make([]byte, min(len(dst)*size, chunkBytes))
+	per := len(buf) / size
+	for len(dst) > 0 {
+		n := min(len(dst), per)
+		if _, err := io.ReadFull(r, buf[:n*size]); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		ToFloat32(dst[:n], buf[:n*size], d)
+		dst = dst[n:]
+	}
+	return nil
 }

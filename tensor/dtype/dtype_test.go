@@ -1,7 +1,10 @@
 package dtype
 
 import (
+	"bytes"
 	"encoding/binary"
+	"errors"
+	"io"
 	"math"
 	"testing"
 )
@@ -59,4 +62,38 @@ func TestToFloat32Panics(t *testing.T) {
 		}
 	}()
 	ToFloat32(make([]float32, 2), make([]byte, 7), Float32)
+}
+
+// TestReadFloat32 decodes through ReadFloat32 in sizes around its chunk
+// and compares with ToFloat32 on the whole input; an input that ends early
+// is an error.
+func TestReadFloat32(t *testing.T) {
+	for _, d := range []DType{Float32, Float16, BFloat16, Int64, Uint8} {
+		for _, n := range []int{0, 1, chunkBytes/d.Size() - 1, chunkBytes / d.Size(), 3*chunkBytes/d.Size() + 7} {
+			src := make([]byte, n*d.Size())
+			for i := range src {
+				src[i] = byte(i*7 + i>>8)
+			}
+			want := make([]float32, n)
+			ToFloat32(want, src, d)
+			got := make([]float32, n)
+			if err := ReadFloat32(bytes.NewReader(src), got, d); err != nil {
+				t.Fatalf("%v × %d: %v", d, n, err)
+			}
+			for i := range got {
+				if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
+					t.Fatalf("%v × %d: [%d] = %v, want %v", d, n, i, got[i], want[i])
+				}
+			}
+			if n > 0 {
+				err := ReadFloat32(bytes.NewReader(src[:len(src)-1]), got, d)
+				if !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Errorf("%v × %d from a short input: error %v, want io.ErrUnexpectedEOF", d, n, err)
+				}
+			}
+		}
+	}
+	if err := ReadFloat32(bytes.NewReader(nil), nil, Invalid); err == nil {
+		t.Error("ReadFloat32 accepts an invalid dtype")
+	}
 }

@@ -1,26 +1,18 @@
 package dtype
 
-import "math"
+import (
+	"math"
+
+	"github.com/vlpuda/vlpuda/kernels"
+)
 
 // HalfToFloat32 returns the IEEE 754 binary16 value with bits h as a float32.
 // Every binary16 value is exactly representable in float32, so the result is
-// exact; NaNs keep their sign and payload (shifted into the top mantissa bits).
-func HalfToFloat32(h uint16) float32 {
-	sign := uint32(h>>15) << 31
-	exp := uint32(h>>10) & 0x1f
-	mant := uint32(h) & 0x3ff
-	switch exp {
-	case 0:
-		// Zero or subnormal: mant·2⁻²⁴. The product of a small integer and a
-		// power of two is exact in float32.
-		f := float32(mant) * 0x1p-24
-		return math.Float32frombits(math.Float32bits(f) | sign)
-	case 0x1f:
-		// Infinity (mant == 0) or NaN.
-		return math.Float32frombits(sign | 0xff<<23 | mant<<13)
-	}
-	return math.Float32frombits(sign | (exp+127-15)<<23 | mant<<13)
-}
+// exact; NaNs keep their sign and payload (shifted into the top mantissa
+// bits) and come out quiet, as the CPU's conversion makes them. It is
+// kernels.HalfBitsToFloat32; ToFloat32 converts many with
+// kernels.HalfToFloat32, which gives the same bits.
+func HalfToFloat32(h uint16) float32 { return kernels.HalfBitsToFloat32(h) }
 
 // Float32ToHalf returns the binary16 bits nearest to f, rounding ties to
 // even. Values too large for binary16 become ±Inf, values too small become

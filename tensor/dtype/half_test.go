@@ -1,8 +1,11 @@
 package dtype
 
 import (
+	"encoding/binary"
 	"math"
 	"testing"
+
+	"github.com/vlpuda/vlpuda/kernels"
 )
 
 // halfRef computes the value of binary16 bits h in float64 from the format's
@@ -33,13 +36,39 @@ func TestHalfToFloat32Exhaustive(t *testing.T) {
 		want := halfRef(h)
 		if math.IsNaN(want) {
 			b := math.Float32bits(got)
-			if !math.IsNaN(float64(got)) || b>>31 != uint32(h>>15) || b&0x7fffff != uint32(h&0x3ff)<<13 {
-				t.Fatalf("HalfToFloat32(%#04x) = %#08x, want NaN with sign %d and payload %#x", h, b, h>>15, h&0x3ff)
+			// Quiet, with the sign and the payload in the top mantissa bits.
+			if !math.IsNaN(float64(got)) || b>>31 != uint32(h>>15) || b&0x7fffff != 1<<22|uint32(h&0x3ff)<<13 {
+				t.Fatalf("HalfToFloat32(%#04x) = %#08x, want a quiet NaN with sign %d and payload %#x", h, b, h>>15, h&0x3ff)
 			}
 			continue
 		}
 		if float64(got) != want || math.Signbit(float64(got)) != math.Signbit(want) {
 			t.Fatalf("HalfToFloat32(%#04x) = %v, want %v", h, got, want)
+		}
+	}
+}
+
+// TestToFloat32HalfEveryISA converts all 65536 binary16 values with
+// ToFloat32, which runs the kernels' conversion (VCVTPH2PS on AVX2 and
+// AVX-512), on every ISA this CPU runs, and compares the bits with
+// HalfToFloat32's, NaN payloads included.
+func TestToFloat32HalfEveryISA(t *testing.T) {
+	src := make([]byte, 2<<16)
+	for i := range 1 << 16 {
+		binary.LittleEndian.PutUint16(src[2*i:], uint16(i))
+	}
+	for _, isa := range kernels.Supported() {
+		prev, err := kernels.Use(isa)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := make([]float32, 1<<16)
+		ToFloat32(dst, src, Float16)
+		kernels.Use(prev)
+		for i, got := range dst {
+			if want := HalfToFloat32(uint16(i)); math.Float32bits(got) != math.Float32bits(want) {
+				t.Fatalf("%v: %#04x gives %#08x, HalfToFloat32 %#08x", isa, i, math.Float32bits(got), math.Float32bits(want))
+			}
 		}
 	}
 }

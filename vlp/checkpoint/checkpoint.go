@@ -14,13 +14,51 @@ import (
 	"github.com/vlpuda/vlpuda/vlp/torchpt"
 )
 
-// Tensor is one named tensor. Data holds its values in row-major order,
-// converted to float32; DType is the element type the file stored.
+// Tensor is one named tensor: its shape and the element type the file
+// stored. Its values are read when asked for, by ReadInto or Values, in
+// row-major order and converted to float32.
 type Tensor struct {
 	Name  string
 	Shape []int
 	DType dtype.DType
-	Data  []float32
+
+	read func(dst []float32) error // fills dst, of Len values
+}
+
+// NewTensor returns a tensor whose values are data, held in memory: data
+// must hold the product of shape values.
+func NewTensor(name string, shape []int, dt dtype.DType, data []float32) Tensor {
+	return Tensor{Name: name, Shape: shape, DType: dt, read: func(dst []float32) error {
+		copy(dst, data)
+		return nil
+	}}
+}
+
+// Len returns the number of values of t, the product of its shape.
+func (t *Tensor) Len() int {
+	n := 1
+	for _, d := range t.Shape {
+		n *= d
+	}
+	return n
+}
+
+// ReadInto reads t's values into dst, which must hold exactly Len of them:
+// straight from the file, with no copy of the whole tensor on the way.
+func (t *Tensor) ReadInto(dst []float32) error {
+	if len(dst) != t.Len() {
+		return fmt.Errorf("checkpoint: %s: %d values to fill, want %d", t.Name, len(dst), t.Len())
+	}
+	return t.read(dst)
+}
+
+// Values returns t's values in a new slice.
+func (t *Tensor) Values() ([]float32, error) {
+	dst := make([]float32, t.Len())
+	if err := t.ReadInto(dst); err != nil {
+		return nil, err
+	}
+	return dst, nil
 }
 
 // Format is a checkpoint file format.
@@ -46,10 +84,23 @@ func (f Format) String() string {
 	return fmt.Sprintf("Format(%d)", int(f))
 }
 
-// StateDict is the content of a checkpoint: its tensors in file order.
+// StateDict is the content of a checkpoint: its tensors in file order,
+// whose values stay in the file until they are read. Close it when done.
 type StateDict struct {
 	Format  Format
 	Tensors []Tensor
+	// Metadata is a safetensors file's "__metadata__" map, or nil.
+	Metadata map[string]string
+
+	closer io.Closer
+}
+
+// Close closes the checkpoint's file; its tensors can no longer be read.
+func (s *StateDict) Close() error {
+	if s.closer == nil {
+		return nil
+	}
+	return s.closer.Close()
 }
 
 // Get returns the tensor called name, or nil.
@@ -118,55 +169,77 @@ func sniff(head []byte, size int64) (container, error) {
 	return 0, errors.New("unknown format: neither safetensors nor a PyTorch zip archive")
 }
 
-// Open reads the checkpoint at path, whatever its supported format.
+// Open opens the checkpoint at path, whatever its supported format, and
+// reads what it says about its tensors (names, shapes, element types) but
+// not their values. The caller must Close it.
 func Open(path string) (*StateDict, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("checkpoint: %w", err)
 	}
-	head := make([]byte, 16)
-	n, err := io.ReadFull(f, head)
-	st, statErr := f.Stat()
-	f.Close()
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
+	s, err := index(f, path)
+	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("checkpoint: %s: %w", path, err)
 	}
-	if statErr != nil {
-		return nil, fmt.Errorf("checkpoint: %w", statErr)
+	s.closer = f
+	return s, nil
+}
+
+// index reads the index of the checkpoint in f.
+func index(f *os.File, path string) (*StateDict, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	head := make([]byte, 16)
+	n, err := f.ReadAt(head, 0)
+	if err != nil && err != io.EOF {
+		return nil, err
 	}
 	c, err := sniff(head[:n], st.Size())
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %s: %w", path, err)
+		return nil, err
 	}
 	if c == safetensorsFile {
-		return openSafetensors(path)
+		return openSafetensors(f, st.Size(), path)
 	}
-	return openTorch(path)
+	return openTorch(f, st.Size(), path)
 }
 
-func openSafetensors(path string) (*StateDict, error) {
-	f, err := safetensors.ReadFile(path)
+func openSafetensors(f *os.File, size int64, path string) (*StateDict, error) {
+	h, err := safetensors.ReadHeader(f, size)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
+		return nil, err
 	}
-	s := &StateDict{Format: Safetensors, Tensors: make([]Tensor, len(f.Tensors))}
-	for i, t := range f.Tensors {
-		s.Tensors[i] = Tensor{Name: t.Name, Shape: t.Shape, DType: t.DType, Data: t.Float32()}
+	s := &StateDict{Format: Safetensors, Tensors: make([]Tensor, len(h.Entries)), Metadata: h.Metadata}
+	for i, e := range h.Entries {
+		s.Tensors[i] = Tensor{Name: e.Name, Shape: e.Shape, DType: e.DType, read: func(dst []float32) error {
+			if err := dtype.ReadFloat32(io.NewSectionReader(f, e.Offset, e.Size), dst, e.DType); err != nil {
+				return fmt.Errorf("checkpoint: %s: tensor %q: %w", path, e.Name, err)
+			}
+			return nil
+		}}
 	}
 	return s, nil
 }
 
-func openTorch(path string) (*StateDict, error) {
-	f, err := torchpt.ReadFile(path)
+func openTorch(f *os.File, size int64, path string) (*StateDict, error) {
+	a, err := torchpt.Open(f, size)
 	if err != nil {
-		return nil, fmt.Errorf("checkpoint: %w", err)
+		return nil, fmt.Errorf("torchpt: %w", err)
 	}
-	s := &StateDict{Format: TorchStateDict, Tensors: make([]Tensor, len(f.Tensors))}
-	if f.Format == torchpt.TorchScript {
+	s := &StateDict{Format: TorchStateDict, Tensors: make([]Tensor, len(a.Tensors))}
+	if a.Format == torchpt.TorchScript {
 		s.Format = TorchScript
 	}
-	for i, t := range f.Tensors {
-		s.Tensors[i] = Tensor{Name: t.Name, Shape: t.Shape, DType: t.DType, Data: t.Data}
+	for i, t := range a.Tensors {
+		s.Tensors[i] = Tensor{Name: t.Name, Shape: t.Shape, DType: t.DType, read: func(dst []float32) error {
+			if err := a.ReadFloat32(i, dst); err != nil {
+				return fmt.Errorf("checkpoint: %s: %w", path, err)
+			}
+			return nil
+		}}
 	}
 	return s, nil
 }

@@ -25,7 +25,18 @@ func open(t testing.TB, name string) *StateDict {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// values returns x's values, failing the test if they cannot be read.
+func values(t testing.TB, x *Tensor) []float32 {
+	t.Helper()
+	v, err := x.Values()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
 }
 
 func sameBits(a, b []float32) bool {
@@ -56,7 +67,7 @@ func equalDicts(t *testing.T, got, want *StateDict) {
 			t.Errorf("%s: shape %v, want %v", w.Name, g.Shape, w.Shape)
 		case g.DType != w.DType:
 			t.Errorf("%s: dtype %v, want %v", w.Name, g.DType, w.DType)
-		case !sameBits(g.Data, w.Data):
+		case !sameBits(values(t, g), values(t, &w)):
 			t.Errorf("%s: values differ", w.Name)
 		}
 	}
@@ -217,35 +228,34 @@ func toHF(t *testing.T, s *StateDict) *StateDict {
 	)
 	out := &StateDict{Format: s.Format}
 	for _, x := range s.Tensors {
+		v := values(t, &x)
 		switch {
 		case top[x.Name] != "":
 			x.Name = top[x.Name]
 			out.Tensors = append(out.Tensors, x)
 		case x.Name == "text_projection" || x.Name == "visual.proj":
 			r, c := x.Shape[0], x.Shape[1]
-			data := make([]float32, len(x.Data))
+			data := make([]float32, len(v))
 			for i := range r {
 				for j := range c {
-					data[j*r+i] = x.Data[i*c+j]
+					data[j*r+i] = v[i*c+j]
 				}
 			}
 			name := "text_projection.weight"
 			if x.Name == "visual.proj" {
 				name = "visual_projection.weight"
 			}
-			out.Tensors = append(out.Tensors, Tensor{Name: name, Shape: []int{c, r}, DType: x.DType, Data: data})
+			out.Tensors = append(out.Tensors, NewTensor(name, []int{c, r}, x.DType, data))
 		case strings.Contains(x.Name, ".attn.in_proj_"):
 			base := layer.Replace(strings.Split(x.Name, ".attn.")[0] + ".")
 			kind := strings.TrimPrefix(x.Name[strings.LastIndex(x.Name, "."):], ".in_proj_")
 			d := x.Shape[0] / 3
 			shape := slices.Clone(x.Shape)
 			shape[0] = d
-			per := len(x.Data) / 3
+			per := len(v) / 3
 			for i, p := range []string{"q", "k", "v"} {
-				out.Tensors = append(out.Tensors, Tensor{
-					Name: base + "self_attn." + p + "_proj." + kind, Shape: shape, DType: x.DType,
-					Data: x.Data[i*per : (i+1)*per],
-				})
+				out.Tensors = append(out.Tensors,
+					NewTensor(base+"self_attn."+p+"_proj."+kind, shape, x.DType, v[i*per:(i+1)*per]))
 			}
 		default:
 			x.Name = layer.Replace(x.Name)
@@ -253,8 +263,8 @@ func toHF(t *testing.T, s *StateDict) *StateDict {
 		}
 	}
 	out.Tensors = append(out.Tensors,
-		Tensor{Name: "text_model.embeddings.position_ids", Shape: []int{1, 77}, DType: dtype.Int64, Data: make([]float32, 77)},
-		Tensor{Name: "vision_model.embeddings.position_ids", Shape: []int{1, 17}, DType: dtype.Int64, Data: make([]float32, 17)})
+		NewTensor("text_model.embeddings.position_ids", []int{1, 77}, dtype.Int64, make([]float32, 77)),
+		NewTensor("vision_model.embeddings.position_ids", []int{1, 17}, dtype.Int64, make([]float32, 17)))
 	// HF files list tensors in their own order; FromHF must not care.
 	rand.New(rand.NewPCG(1, 2)).Shuffle(len(out.Tensors), func(i, j int) {
 		out.Tensors[i], out.Tensors[j] = out.Tensors[j], out.Tensors[i]
@@ -284,7 +294,7 @@ func TestFromHFErrors(t *testing.T) {
 		for _, d := range shape {
 			n *= d
 		}
-		return Tensor{Name: name, Shape: shape, DType: dtype.Float32, Data: make([]float32, n)}
+		return NewTensor(name, shape, dtype.Float32, make([]float32, n))
 	}
 	const l0 = "text_model.encoder.layers.0.self_attn."
 	tests := []struct {

@@ -1,5 +1,8 @@
 // Package checkpoint loads model weights from any supported file format
-// into one plain form: an ordered list of named float32 tensors.
+// into one plain form: an ordered list of named tensors whose values are
+// read, converted to float32, when asked for. Open reads only the file's
+// index (names, shapes, element types); Tensor.ReadInto decodes one tensor
+// straight from the file into the caller's storage.
 //
 // Open tells the format from the file's first bytes, not its name:
 //

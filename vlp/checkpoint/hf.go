@@ -88,9 +88,9 @@ var hfQKV = map[string]struct {
 // position_ids buffers are dropped. Tensors keep the order of their first
 // HF part. A name outside the mapping, a missing q, k or v part, or a shape
 // that does not fit is an error naming the tensor. s is not modified; the
-// result shares the data of renamed tensors.
+// result reads its values from s's file, and closing either closes both.
 func FromHF(s *StateDict) (*StateDict, error) {
-	out := &StateDict{Format: s.Format}
+	out := &StateDict{Format: s.Format, Metadata: s.Metadata, closer: s.closer}
 	type fusedParts struct {
 		index int        // position in out.Tensors
 		parts [3]*Tensor // q, k, v
@@ -185,22 +185,29 @@ func splitLayer(name string) (prefix, layer, rest string, ok bool) {
 
 // transposed returns the 2-D tensor t transposed.
 func transposed(t Tensor) (Tensor, error) {
-	if len(t.Shape) != 2 || len(t.Data) != t.Shape[0]*t.Shape[1] {
+	if len(t.Shape) != 2 {
 		return Tensor{}, fmt.Errorf("checkpoint: FromHF: %s has shape %s, want a matrix", t.Name, shapefmt.String(t.Shape))
 	}
 	rows, cols := t.Shape[0], t.Shape[1]
-	data := make([]float32, len(t.Data))
-	for r := range rows {
-		for c := range cols {
-			data[c*rows+r] = t.Data[r*cols+c]
-		}
-	}
+	src := t
 	t.Shape = []int{cols, rows}
-	t.Data = data
+	t.read = func(dst []float32) error {
+		v, err := src.Values()
+		if err != nil {
+			return err
+		}
+		for r := range rows {
+			for c := range cols {
+				dst[c*rows+r] = v[r*cols+c]
+			}
+		}
+		return nil
+	}
 	return t, nil
 }
 
-// stack concatenates q, k and v along their first axis.
+// stack concatenates q, k and v along their first axis: each part is read
+// into its third of the destination.
 func stack(name string, parts [3]*Tensor) (Tensor, error) {
 	for i, p := range parts {
 		if p == nil {
@@ -209,16 +216,20 @@ func stack(name string, parts [3]*Tensor) (Tensor, error) {
 	}
 	q := parts[0]
 	for _, p := range parts[1:] {
-		if !slices.Equal(p.Shape, q.Shape) || len(p.Data) != len(q.Data) || len(q.Shape) == 0 {
+		if !slices.Equal(p.Shape, q.Shape) || len(q.Shape) == 0 {
 			return Tensor{}, fmt.Errorf("checkpoint: FromHF: %s: q, k and v shapes %s, %s, %s differ or are scalars",
 				name, shapefmt.String(parts[0].Shape), shapefmt.String(parts[1].Shape), shapefmt.String(parts[2].Shape))
 		}
 	}
 	shape := slices.Clone(q.Shape)
 	shape[0] *= 3
-	data := make([]float32, 0, 3*len(q.Data))
-	for _, p := range parts {
-		data = append(data, p.Data...)
-	}
-	return Tensor{Name: name, Shape: shape, DType: q.DType, Data: data}, nil
+	per := q.Len()
+	return Tensor{Name: name, Shape: shape, DType: q.DType, read: func(dst []float32) error {
+		for i, p := range parts {
+			if err := p.ReadInto(dst[i*per : (i+1)*per]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}}, nil
 }

@@ -2,6 +2,7 @@ package safetensors
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -106,24 +107,79 @@ func Parse(data []byte) (*File, error) {
 		return nil, fmt.Errorf("safetensors: truncated file: %d bytes, need at least 8 for the header length", len(data))
 	}
 	n := binary.LittleEndian.Uint64(data)
+	if err := checkHeaderLength(n, int64(len(data))); err != nil {
+		return nil, err
+	}
+	h, err := parseHeader(data[8:8+n], uint64(len(data))-8-n)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{Metadata: h.Metadata, Tensors: make([]Tensor, len(h.Entries))}
+	for i, e := range h.Entries {
+		end := e.Offset + e.Size
+		f.Tensors[i] = Tensor{Name: e.Name, DType: e.DType, Shape: e.Shape, Data: data[e.Offset:end:end]}
+	}
+	return f, nil
+}
+
+// checkHeaderLength checks the header length n that a file of size bytes
+// declares.
+func checkHeaderLength(n uint64, size int64) error {
 	if n > MaxHeaderSize {
-		return nil, fmt.Errorf("safetensors: header length %d is larger than the limit of %d", n, MaxHeaderSize)
+		return fmt.Errorf("safetensors: header length %d is larger than the limit of %d", n, MaxHeaderSize)
 	}
-	if n > uint64(len(data)-8) {
-		return nil, fmt.Errorf("safetensors: header length %d exceeds the %d bytes after it (truncated file?)", n, len(data)-8)
+	if n > uint64(size-8) {
+		return fmt.Errorf("safetensors: header length %d exceeds the %d bytes after it (truncated file?)", n, size-8)
 	}
-	header, buf := data[8:8+n], data[8+n:]
+	return nil
+}
+
+// Header is what a safetensors file's header says: its metadata and where
+// each tensor's data lies.
+type Header struct {
+	// Metadata is the header's "__metadata__" map, or nil if it had none.
+	Metadata map[string]string
+	// Entries are in the order of their data in the file.
+	Entries []Entry
+}
+
+// Entry is one tensor as the header describes it.
+type Entry struct {
+	Name  string
+	DType dtype.DType
+	Shape []int
+	// Offset is where the data begins in the file, Size its length in
+	// bytes.
+	Offset, Size int64
+}
+
+// ReadHeader reads and checks the header of the safetensors file of size
+// bytes in r, and no tensor data: every entry's data lies inside the file,
+// with the size its dtype and shape need, and no two overlap.
+func ReadHeader(r io.ReaderAt, size int64) (*Header, error) {
+	var lenBuf [8]byte
+	if _, err := r.ReadAt(lenBuf[:], 0); err != nil {
+		return nil, fmt.Errorf("safetensors: truncated file: %d bytes, need at least 8 for the header length", size)
+	}
+	n := binary.LittleEndian.Uint64(lenBuf[:])
+	if err := checkHeaderLength(n, size); err != nil {
+		return nil, err
+	}
+	header := make([]byte, n)
+	if _, err := r.ReadAt(header, 8); err != nil {
+		return nil, fmt.Errorf("safetensors: read header: %w", err)
+	}
+	return parseHeader(header, uint64(size)-8-uint64(n))
+}
+
+// parseHeader parses the JSON header of a file whose data (after the
+// header) holds dataLen bytes.
+func parseHeader(header []byte, dataLen uint64) (*Header, error) {
 	keys, values, err := splitObject(header)
 	if err != nil {
 		return nil, fmt.Errorf("safetensors: header: %w", err)
 	}
-
-	f := &File{}
-	type placed struct {
-		t          Tensor
-		begin, end int
-	}
-	var all []placed
+	h := &Header{}
 	seen := make(map[string]bool, len(keys))
 	for i, name := range keys {
 		if seen[name] {
@@ -131,34 +187,35 @@ func Parse(data []byte) (*File, error) {
 		}
 		seen[name] = true
 		if name == metadataKey {
-			if err := json.Unmarshal(values[i], &f.Metadata); err != nil {
+			if err := json.Unmarshal(values[i], &h.Metadata); err != nil {
 				return nil, fmt.Errorf("safetensors: header: %s must map strings to strings: %w", metadataKey, err)
 			}
 			continue
 		}
-		t, begin, err := parseEntry(name, values[i], buf)
+		e, err := parseEntry(name, values[i], dataLen)
 		if err != nil {
 			return nil, fmt.Errorf("safetensors: tensor %q: %w", name, err)
 		}
-		all = append(all, placed{t, begin, begin + len(t.Data)})
+		e.Offset += int64(8 + len(header))
+		h.Entries = append(h.Entries, e)
 	}
 
 	// Order by position in the data and reject overlapping ranges.
-	slices.SortStableFunc(all, func(a, b placed) int { return a.begin - b.begin })
-	end, endName := 0, ""
-	f.Tensors = make([]Tensor, len(all))
-	for i, p := range all {
-		f.Tensors[i] = p.t
-		if p.begin == p.end {
+	slices.SortStableFunc(h.Entries, func(a, b Entry) int { return cmp.Compare(a.Offset, b.Offset) })
+	var end int64
+	endName := ""
+	for _, e := range h.Entries {
+		if e.Size == 0 {
 			continue
 		}
-		if p.begin < end {
+		if e.Offset < end {
+			base := int64(8 + len(header))
 			return nil, fmt.Errorf("safetensors: tensor %q: data [%d, %d) overlaps tensor %q ending at %d",
-				p.t.Name, p.begin, p.end, endName, end)
+				e.Name, e.Offset-base, e.Offset-base+e.Size, endName, end-base)
 		}
-		end, endName = p.end, p.t.Name
+		end, endName = e.Offset+e.Size, e.Name
 	}
-	return f, nil
+	return h, nil
 }
 
 // splitObject returns the keys and raw values of the JSON object in b, in
@@ -196,43 +253,43 @@ func splitObject(b []byte) ([]string, []json.RawMessage, error) {
 	return keys, values, nil
 }
 
-// parseEntry checks one tensor record against the data buffer.
-// It returns the tensor and the offset of its data.
-func parseEntry(name string, raw json.RawMessage, buf []byte) (Tensor, int, error) {
+// parseEntry checks one tensor record against the dataLen bytes of data.
+// The entry's Offset is relative to the start of the data.
+func parseEntry(name string, raw json.RawMessage, dataLen uint64) (Entry, error) {
 	var e headerEntry
 	if err := json.Unmarshal(raw, &e); err != nil {
-		return Tensor{}, 0, err
+		return Entry{}, err
 	}
 	if e.DType == nil || e.Shape == nil || e.DataOffsets == nil {
-		return Tensor{}, 0, errors.New(`entry needs "dtype", "shape" and "data_offsets"`)
+		return Entry{}, errors.New(`entry needs "dtype", "shape" and "data_offsets"`)
 	}
 	dt, err := dtype.Parse(*e.DType)
 	if err != nil {
-		return Tensor{}, 0, err
+		return Entry{}, err
 	}
-	t := Tensor{Name: name, DType: dt, Shape: make([]int, len(*e.Shape))}
+	t := Entry{Name: name, DType: dt, Shape: make([]int, len(*e.Shape))}
 	size := uint64(dt.Size())
 	for i, d := range *e.Shape {
 		if d < 0 {
-			return Tensor{}, 0, fmt.Errorf("negative dimension in shape %s", shapefmt.String(*e.Shape))
+			return Entry{}, fmt.Errorf("negative dimension in shape %s", shapefmt.String(*e.Shape))
 		}
 		t.Shape[i] = int(d)
 		if d != 0 && size > math.MaxInt64/uint64(d) {
-			return Tensor{}, 0, fmt.Errorf("shape %s is too large", shapefmt.String(*e.Shape))
+			return Entry{}, fmt.Errorf("shape %s is too large", shapefmt.String(*e.Shape))
 		}
 		size *= uint64(d)
 	}
 	off := *e.DataOffsets
 	if len(off) != 2 {
-		return Tensor{}, 0, fmt.Errorf("data_offsets %s: want [begin, end]", shapefmt.String(off))
+		return Entry{}, fmt.Errorf("data_offsets %s: want [begin, end]", shapefmt.String(off))
 	}
 	begin, end := off[0], off[1]
-	if begin > end || end > uint64(len(buf)) {
-		return Tensor{}, 0, fmt.Errorf("data_offsets [%d, %d] out of range: the data holds %d bytes", begin, end, len(buf))
+	if begin > end || end > dataLen {
+		return Entry{}, fmt.Errorf("data_offsets [%d, %d] out of range: the data holds %d bytes", begin, end, dataLen)
 	}
 	if end-begin != size {
-		return Tensor{}, 0, fmt.Errorf("data_offsets [%d, %d] hold %d bytes, but %s%s needs %d", begin, end, end-begin, dt, shapefmt.String(t.Shape), size)
+		return Entry{}, fmt.Errorf("data_offsets [%d, %d] hold %d bytes, but %s%s needs %d", begin, end, end-begin, dt, shapefmt.String(t.Shape), size)
 	}
-	t.Data = buf[begin:end:end]
-	return t, int(begin), nil
+	t.Offset, t.Size = int64(begin), int64(size)
+	return t, nil
 }

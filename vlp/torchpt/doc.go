@@ -26,16 +26,19 @@
 //	__torch__.* classes (TorchScript modules, kept as plain objects)
 //
 // Persistent ids must be ('storage', storage type, key, location, numel).
-// Each tensor is gathered from its storage with its offset and strides
-// (views and non-contiguous layouts included) and converted to float32;
-// Tensor.DType keeps the stored element type.
+// Open reads data.pkl alone and checks every tensor against its storage's
+// entry; Archive.ReadFloat32 then reads one tensor at a time, converted to
+// float32, into the caller's slice: a contiguous tensor is decoded as its
+// entry streams by, any other view is gathered from its storage with its
+// offset and strides. Read and ReadFile read every tensor. Tensor.DType
+// keeps the stored element type.
 //
-// A hostile file cannot make Read allocate far more than its own size: it
-// checks each entry it reads whole before inflating it (data.pkl at most
-// MaxPickleSize bytes, every entry at most MaxInflation times its
-// compressed size, and no more than it declares), a storage holds at most
-// 2³⁴ elements, and the views that repeat storage elements (zero strides)
-// hold at most 2²⁸ elements in all.
+// A hostile file cannot make Open or Read allocate far more than its own
+// size: Open checks data.pkl before inflating it (at most MaxPickleSize
+// bytes) and every storage entry before any is read (at most MaxInflation
+// times its compressed size, 2³⁴ elements, and the size its storage
+// declares, which reading holds it to), and the views that repeat storage
+// elements (zero strides) hold at most 2²⁴ elements in all.
 //
 // The pre-1.6 torch.save format (a bare pickle stream, not a zip) is not
 // supported.

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path"
+	"slices"
 	"strings"
 
 	"github.com/vlpuda/vlpuda/internal/shapefmt"
@@ -53,27 +54,92 @@ type File struct {
 	Tensors []Tensor // in the order data.pkl lists them
 }
 
-// ReadFile reads the checkpoint at path.
+// ReadFile reads the checkpoint at path, every tensor's data included.
 func ReadFile(name string) (*File, error) {
-	f, err := os.Open(name)
+	a, err := OpenFile(name)
 	if err != nil {
-		return nil, fmt.Errorf("torchpt: %w", err)
+		return nil, err
 	}
-	defer f.Close()
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("torchpt: %w", err)
-	}
-	out, err := Read(f, st.Size())
+	defer a.Close()
+	out, err := a.readAll()
 	if err != nil {
 		return nil, fmt.Errorf("torchpt: %s: %w", name, err)
 	}
 	return out, nil
 }
 
-// Read reads a checkpoint of size bytes from r. Its errors do not repeat
-// the "torchpt: " prefix and the file name that ReadFile adds.
+// Read reads a checkpoint of size bytes from r, every tensor's data
+// included. Its errors do not repeat the "torchpt: " prefix and the file
+// name that ReadFile adds.
 func Read(r io.ReaderAt, size int64) (*File, error) {
+	a, err := Open(r, size)
+	if err != nil {
+		return nil, err
+	}
+	return a.readAll()
+}
+
+// readAll reads the data of every tensor of a.
+func (a *Archive) readAll() (*File, error) {
+	out := &File{Format: a.Format, Tensors: a.Tensors}
+	for i := range out.Tensors {
+		t := &out.Tensors[i]
+		t.Data = make([]float32, a.refs[i].n)
+		if err := a.ReadFloat32(i, t.Data); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Archive is a checkpoint opened for reading: what its data.pkl says about
+// its tensors, whose data ReadFloat32 reads on demand, one at a time,
+// straight from the archive's entries.
+type Archive struct {
+	Format  Format
+	Tensors []Tensor // in the order data.pkl lists them, Data nil
+
+	refs    []*tensorRef
+	entries []*zip.File // the storage of each tensor
+	closer  io.Closer
+}
+
+// OpenFile opens the checkpoint at path, reading only its data.pkl. The
+// caller must Close it.
+func OpenFile(name string) (*Archive, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, fmt.Errorf("torchpt: %w", err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("torchpt: %w", err)
+	}
+	a, err := Open(f, st.Size())
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("torchpt: %s: %w", name, err)
+	}
+	a.closer = f
+	return a, nil
+}
+
+// Close closes the file OpenFile opened; it does nothing for an Archive
+// from Open.
+func (a *Archive) Close() error {
+	if a.closer == nil {
+		return nil
+	}
+	return a.closer.Close()
+}
+
+// Open opens a checkpoint of size bytes in r, reading only its data.pkl:
+// it checks every tensor against its storage (the entry exists, has the
+// size the storage declares, within MaxInflation of its compressed size,
+// and the view stays inside it) before any data is read. Its errors do not
+// repeat the "torchpt: " prefix.
+func Open(r io.ReaderAt, size int64) (*Archive, error) {
 	z, err := zip.NewReader(r, size)
 	if err != nil {
 		return nil, fmt.Errorf("not a zip archive (PyTorch files from before 1.6 are not supported): %w", err)
@@ -104,28 +170,70 @@ func Read(r io.ReaderAt, size int64) (*File, error) {
 	for _, f := range z.File {
 		entries[f.Name] = f
 	}
-	storages := make(map[string][]byte)
+	a := &Archive{Format: format, Tensors: make([]Tensor, len(refs)), refs: refs, entries: make([]*zip.File, len(refs))}
 	expandable := maxExpanded // elements that views may add beyond their storages
-	out := &File{Format: format, Tensors: make([]Tensor, 0, len(refs))}
-	for _, ref := range refs {
-		raw, ok := storages[ref.st.key]
-		if !ok {
-			raw, err = readStorage(entries, prefix, ref.st)
-			if err != nil {
-				return nil, fmt.Errorf("tensor %s: %w", ref.name, err)
-			}
-			storages[ref.st.key] = raw
-		}
-		t, err := ref.gather(raw, expandable)
-		if err != nil {
+	for i, ref := range refs {
+		if a.entries[i], err = storageEntry(entries, prefix, ref.st); err != nil {
 			return nil, fmt.Errorf("tensor %s: %w", ref.name, err)
 		}
-		if n := int64(len(t.Data)); n > ref.st.numel {
-			expandable -= int(n)
+		if ref.n, err = ref.numel(expandable); err != nil {
+			return nil, fmt.Errorf("tensor %s: %w", ref.name, err)
 		}
-		out.Tensors = append(out.Tensors, t)
+		if int64(ref.n) > ref.st.numel {
+			expandable -= ref.n
+		}
+		a.Tensors[i] = Tensor{Name: ref.name, DType: ref.st.dt, Shape: ref.shape, Strides: ref.strides, StorageOffset: ref.offset}
 	}
-	return out, nil
+	return a, nil
+}
+
+// ReadFloat32 reads the values of tensor i in row-major order, converted
+// to float32, into dst, which must hold exactly its elements. A contiguous
+// tensor is decoded as its entry streams by, with no copy of the entry;
+// any other is gathered from a copy of its storage. Either way the whole
+// entry is read, so that its CRC is checked.
+func (a *Archive) ReadFloat32(i int, dst []float32) error {
+	ref, f := a.refs[i], a.entries[i]
+	if len(dst) != ref.n {
+		return fmt.Errorf("tensor %s: %d values to fill, want %d", ref.name, len(dst), ref.n)
+	}
+	if ref.n == 0 {
+		return nil
+	}
+	if !contiguous(ref.shape, ref.strides) {
+		raw, err := readEntry(f, maxElements*8)
+		if err != nil {
+			return fmt.Errorf("tensor %s: %w", ref.name, err)
+		}
+		ref.gather(raw, dst)
+		return nil
+	}
+	if err := streamEntry(f, ref, dst); err != nil {
+		return fmt.Errorf("tensor %s: %w", ref.name, err)
+	}
+	return nil
+}
+
+// streamEntry decodes the contiguous tensor ref from entry f into dst,
+// reading f from its start to its end.
+func streamEntry(f *zip.File, ref *tensorRef, dst []float32) error {
+	rc, err := f.Open()
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
+	defer rc.Close()
+	size := int64(ref.st.dt.Size())
+	if _, err := io.CopyN(io.Discard, rc, int64(ref.offset)*size); err != nil {
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
+	if err := dtype.ReadFloat32(rc, dst, ref.st.dt); err != nil {
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
+	rest := (ref.st.numel - int64(ref.offset) - int64(ref.n)) * size
+	if _, err := io.CopyN(io.Discard, rc, rest); err != nil {
+		return fmt.Errorf("%s: %w", f.Name, err)
+	}
+	return checkEnd(f, rc)
 }
 
 // findDataPkl returns the archive's data.pkl: at the root or in one
@@ -169,8 +277,8 @@ func entryLimit(f *zip.File, limit uint64) uint64 {
 // whose declared size exceeds limit or entryLimit's bound before it
 // allocates, and one that inflates past its declared size while reading.
 func readEntry(f *zip.File, limit uint64) ([]byte, error) {
-	if n, lim := f.UncompressedSize64, entryLimit(f, limit); n > lim {
-		return nil, fmt.Errorf("%s: entry of %d bytes (%d compressed) is larger than the limit of %d", f.Name, n, f.CompressedSize64, lim)
+	if err := checkSize(f, limit); err != nil {
+		return nil, err
 	}
 	rc, err := f.Open()
 	if err != nil {
@@ -181,19 +289,36 @@ func readEntry(f *zip.File, limit uint64) ([]byte, error) {
 	if _, err := io.ReadFull(rc, b); err != nil {
 		return nil, fmt.Errorf("%s: %w", f.Name, err)
 	}
-	// Reading on checks the CRC, and that the entry ends where it said.
+	if err := checkEnd(f, rc); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// checkSize refuses entry f if its declared size exceeds limit or
+// entryLimit's bound.
+func checkSize(f *zip.File, limit uint64) error {
+	if n, lim := f.UncompressedSize64, entryLimit(f, limit); n > lim {
+		return fmt.Errorf("%s: entry of %d bytes (%d compressed) is larger than the limit of %d", f.Name, n, f.CompressedSize64, lim)
+	}
+	return nil
+}
+
+// checkEnd checks that rc, which has given all the declared bytes of
+// entry f, ends there; reading on checks the CRC.
+func checkEnd(f *zip.File, rc io.Reader) error {
 	var extra [1]byte
 	if n, err := rc.Read(extra[:]); n > 0 || err != io.EOF {
 		if err == nil || err == io.EOF {
 			err = errors.New("inflates past its declared size")
 		}
-		return nil, fmt.Errorf("%s: entry of %d bytes: %w", f.Name, f.UncompressedSize64, err)
+		return fmt.Errorf("%s: entry of %d bytes: %w", f.Name, f.UncompressedSize64, err)
 	}
-	return b, nil
+	return nil
 }
 
-// readStorage reads the bytes of storage st and checks their size.
-func readStorage(entries map[string]*zip.File, prefix string, st *storage) ([]byte, error) {
+// storageEntry returns the entry of storage st and checks its size.
+func storageEntry(entries map[string]*zip.File, prefix string, st *storage) (*zip.File, error) {
 	name := prefix + "data/" + st.key
 	f, ok := entries[name]
 	if !ok {
@@ -203,7 +328,10 @@ func readStorage(entries map[string]*zip.File, prefix string, st *storage) ([]by
 	if f.UncompressedSize64 != want {
 		return nil, fmt.Errorf("storage %q: %s holds %d bytes, want %d (%d × %v)", st.key, name, f.UncompressedSize64, want, st.numel, st.dt)
 	}
-	return readEntry(f, maxElements*8)
+	if err := checkSize(f, maxElements*8); err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // storageType stands for a torch.*Storage class.
@@ -239,6 +367,7 @@ type tensorRef struct {
 	offset  int
 	shape   []int
 	strides []int
+	n       int // elements, once numel has checked the view
 }
 
 // find is the allow-list of globals.
@@ -432,21 +561,12 @@ const maxElements = min(1<<34, math.MaxInt/8)
 // FuzzRead took 12 s and 786 MB to expand. It is a variable for the tests.
 var maxExpanded = min(1<<24, maxElements/4)
 
-// gather reads the tensor's elements from its storage bytes. A view with
-// more elements than its storage may have at most expandable elements.
-func (r *tensorRef) gather(raw []byte, expandable int) (Tensor, error) {
-	t := Tensor{
-		Name:          r.name,
-		DType:         r.st.dt,
-		Shape:         r.shape,
-		Strides:       r.strides,
-		StorageOffset: r.offset,
-	}
-	for _, d := range r.shape {
-		if d == 0 {
-			t.Data = []float32{}
-			return t, nil
-		}
+// numel checks that the view stays inside its storage and returns its
+// number of elements. A view with more elements than its storage may have
+// at most expandable elements.
+func (r *tensorRef) numel(expandable int) (int, error) {
+	if slices.Contains(r.shape, 0) {
+		return 0, nil
 	}
 	numel := r.st.numel
 	outOfRange := func() error {
@@ -454,33 +574,34 @@ func (r *tensorRef) gather(raw []byte, expandable int) (Tensor, error) {
 			r.offset, shapefmt.String(r.shape), shapefmt.String(r.strides), numel, r.st.key)
 	}
 	if int64(r.offset) >= numel {
-		return Tensor{}, outOfRange()
+		return 0, outOfRange()
 	}
 	n := 1
 	last := int64(r.offset) // storage index of the last element
 	for i, d := range r.shape {
 		if n > maxElements/d {
-			return Tensor{}, fmt.Errorf("shape %s has too many elements", shapefmt.String(r.shape))
+			return 0, fmt.Errorf("shape %s has too many elements", shapefmt.String(r.shape))
 		}
 		n *= d
 		if s := int64(r.strides[i]); s > 0 && int64(d-1) > (numel-1-last)/s {
-			return Tensor{}, outOfRange()
+			return 0, outOfRange()
 		}
 		last += int64(d-1) * int64(r.strides[i])
 	}
 	if int64(n) > numel && n > expandable {
-		return Tensor{}, fmt.Errorf("view of %d elements over a storage of %d is too large to expand", n, numel)
+		return 0, fmt.Errorf("view of %d elements over a storage of %d is too large to expand", n, numel)
 	}
-	t.Data = make([]float32, n)
+	return n, nil
+}
+
+// gather converts the view's elements, through its strides, from the
+// storage bytes raw into dst; numel has checked the view.
+func (r *tensorRef) gather(raw []byte, dst []float32) {
 	size := r.st.dt.Size()
-	if contiguous(r.shape, r.strides) {
-		dtype.ToFloat32(t.Data, raw[r.offset*size:(r.offset+n)*size], r.st.dt)
-		return t, nil
-	}
 	idx := make([]int, len(r.shape))
 	off := r.offset
-	for i := range t.Data {
-		dtype.ToFloat32(t.Data[i:i+1], raw[off*size:(off+1)*size], r.st.dt)
+	for i := range dst {
+		dtype.ToFloat32(dst[i:i+1], raw[off*size:(off+1)*size], r.st.dt)
 		// Advance the multi-index like an odometer, last axis fastest.
 		for ax := len(idx) - 1; ax >= 0; ax-- {
 			idx[ax]++
@@ -492,7 +613,6 @@ func (r *tensorRef) gather(raw []byte, expandable int) (Tensor, error) {
 			idx[ax] = 0
 		}
 	}
-	return t, nil
 }
 
 // contiguous reports whether strides are row-major for shape (axes of

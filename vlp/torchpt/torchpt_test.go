@@ -725,3 +725,40 @@ func FuzzReadEntry(f *testing.F) {
 		}
 	})
 }
+
+// TestOpenReadsNoStorage opens an archive whose storage is damaged: Open
+// must succeed, since it reads only data.pkl, and reading the tensor must
+// fail on the CRC; the undamaged tensor before it reads as ReadFile has it.
+func TestOpenReadsNoStorage(t *testing.T) {
+	good, err := os.ReadFile(fixturePath(t, "vit/state_dict.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := slices.Clone(good)
+	i := bytes.Index(b, []byte("state_dict/data/1")) + len("state_dict/data/1") + 100
+	b[i] ^= 0xff
+	a, err := Open(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatalf("Open read a storage: %v", err)
+	}
+	want := byName(readPT(t, "vit/state_dict.pt").Tensors)
+	damaged := 0
+	for i, ts := range a.Tensors {
+		dst := make([]float32, len(want[ts.Name].Data))
+		err := a.ReadFloat32(i, dst)
+		switch {
+		case a.refs[i].st.key == "1":
+			damaged++
+			if !errors.Is(err, zip.ErrChecksum) {
+				t.Errorf("%s, of the damaged storage: error %v, want a checksum error", ts.Name, err)
+			}
+		case err != nil:
+			t.Errorf("%s: %v", ts.Name, err)
+		case !sameBits(dst, want[ts.Name].Data):
+			t.Errorf("%s: values differ from ReadFile's", ts.Name)
+		}
+	}
+	if damaged == 0 {
+		t.Error("no tensor reads storage 1")
+	}
+}

@@ -1,8 +1,8 @@
 // Command eltwise generates the AVX2 and AVX-512 elementwise kernels of
 // package kernels: streaming arithmetic, float64-lane sums, exp, QuickGELU,
-// GELU, the row pieces of softmax and layer norm, and the momentum SGD
-// update; and eltwise_consts.go, the constants of exp and GELU for the
-// generic code.
+// GELU, the row pieces of softmax and layer norm, the momentum SGD update
+// and the conversion of half precision to float32; and eltwise_consts.go,
+// the constants of exp and GELU for the generic code.
 //
 // Every kernel is written once against arch; the doc comment of each
 // generated function is the Go loop it computes.
@@ -29,6 +29,7 @@ func main() {
 		genReductions(a)
 		genActivations(a)
 		genRows(a)
+		genHalf(a)
 	}
 	Generate()
 }

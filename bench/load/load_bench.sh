@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# load_bench.sh times loading a real-size CLIP checkpoint: vlpuda inspect,
+# vlpuda encode of one text (the load plus a few milliseconds of text
+# tower) and torch.load of the same file (bench/load/torch_load.py, when
+# python3 has torch), alternating them ROUNDS times, and prints the median
+# wall time, CPU time (user + system, which other processes on a shared
+# machine disturb less) and peak resident memory of each with their
+# ranges, and the CPU. The checkpoints (random weights, OpenAI's fp16 layout) are made by
+# bench/load/gen under DIR unless they are there already.
+#
+#   bench/load/load_bench.sh [-rounds N] [-dir DIR] [-models "ViT-B/16 ViT-L/14"]
+#                            [-formats "pt safetensors"] [-vlpuda BIN] [-base BIN]
+#
+# -base BIN also times another vlpuda binary (an older commit) in the same
+# rounds, for before/after numbers on the same machine. Shared machines
+# drift: compare only numbers from one run of the script.
+set -euo pipefail
+
+rounds=5
+dir=/tmp/vlpuda-load-bench
+models="ViT-B/16"
+formats="pt safetensors"
+vlpuda=""
+base=""
+while [ $# -gt 0 ]; do
+	case $1 in
+	-rounds) rounds=$2; shift 2 ;;
+	-dir) dir=$2; shift 2 ;;
+	-models) models=$2; shift 2 ;;
+	-formats) formats=$2; shift 2 ;;
+	-vlpuda) vlpuda=$2; shift 2 ;;
+	-base) base=$2; shift 2 ;;
+	*) echo "usage: $0 [-rounds N] [-dir DIR] [-models M] [-formats F] [-vlpuda BIN] [-base BIN]" >&2; exit 2 ;;
+	esac
+done
+
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$dir"
+if [ -z "$vlpuda" ]; then
+	vlpuda=$dir/vlpuda
+	(cd "$repo" && go build -o "$vlpuda" ./cmd/vlpuda)
+fi
+(cd "$repo" && go build -o "$dir/gen" ./bench/load/gen)
+[ -f "$dir/inputs.safetensors" ] || "$dir/gen" -inputs "$dir/inputs.safetensors"
+torch=no
+if /usr/bin/python3 -c 'import torch' 2>/dev/null; then torch=yes; fi
+
+results=$dir/results.txt
+: >"$results"
+
+# measure NAME CMD... appends "NAME seconds MiB cpu-seconds" for one run of CMD, whose
+# output it leaves in $dir/last.out.
+measure() {
+	local name=$1
+	shift
+	local t
+	t=$(mktemp)
+	if ! /usr/bin/time -f "%e %M %U %S" -o "$t" "$@" >"$dir/last.out" 2>"$t.err"; then
+		echo "$name failed:" >&2
+		cat "$t.err" >&2
+		exit 1
+	fi
+	awk -v n="$name" '{printf "%s %s %.0f %.2f\n", n, $1, $2 / 1024, $3 + $4}' "$t" >>"$results"
+	rm -f "$t" "$t.err"
+}
+
+for model in $models; do
+	slug=$(echo "$model" | tr 'A-Z/' 'a-z-')
+	for format in $formats; do
+		file=$dir/$slug.$format
+		if [ ! -f "$file" ]; then
+			echo "writing $file" >&2
+			"$dir/gen" -model "$model" -format "$format" -out "$file"
+		fi
+	done
+done
+
+for round in $(seq "$rounds"); do
+	echo "round $round of $rounds" >&2
+	for model in $models; do
+		slug=$(echo "$model" | tr 'A-Z/' 'a-z-')
+		for format in $formats; do
+			file=$dir/$slug.$format
+			for bin in "$vlpuda" $base; do
+				tag=vlpuda
+				[ "$bin" = "$vlpuda" ] || tag=base
+				measure "$slug.$format $tag-inspect" "$bin" inspect "$file"
+				rm -f "$dir/out.safetensors"
+				measure "$slug.$format $tag-encode" "$bin" encode -model "$file" -inputs "$dir/inputs.safetensors" -out "$dir/out.safetensors"
+			done
+			if [ $torch = yes ] && [ "$format" = pt ]; then
+				measure "$slug.$format torch-process" /usr/bin/python3 "$repo/bench/load/torch_load.py" "$file"
+				# torch_load.py prints "... X.XX s, Y.YY s CPU, peak RSS N MiB" for
+				# torch.load alone (its peak includes importing torch).
+				sed -E 's/.* ([0-9.]+) s, ([0-9.]+) s CPU, peak RSS ([0-9]+) MiB/\1 \3 \2/' "$dir/last.out" |
+					awk -v n="$slug.$format torch.load" '{print n, $1, $2, $3}' >>"$results"
+			fi
+		done
+	done
+done
+
+echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(nproc) threads; load average $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "torch: $([ $torch = yes ] && /usr/bin/python3 -c 'import torch; print(torch.__version__)' || echo absent)"
+printf '%-22s %-16s %22s %22s %22s\n' file what "seconds (min-max)" "CPU s (min-max)" "peak MiB (min-max)"
+sort -k1,2 "$results" | awk '
+function median(a, n,   i, j, t) {
+	for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function flush() {
+	if (n == 0) return
+	ms = median(s, n); lo = s[1]; hi = s[n]
+	mc = median(c, n); clo = c[1]; chi = c[n]
+	mm = median(m, n); mlo = m[1]; mhi = m[n]
+	printf "%-22s %-16s %8.2f (%.2f-%.2f) %8.2f (%.2f-%.2f) %8.0f (%.0f-%.0f)\n", file, what, ms, lo, hi, mc, clo, chi, mm, mlo, mhi
+	n = 0
+}
+{
+	if ($1 != file || $2 != what) { flush(); file = $1; what = $2 }
+	n++; s[n] = $3 + 0; m[n] = $4 + 0; c[n] = $5 + 0
+}
+END { flush() }'
