@@ -204,8 +204,8 @@ func RenderDigits(faces []Face, opt RenderOptions) (*Dataset, error) {
 			// compiler fuses the two (arm64 would, into one rounding).
 			box := float64(o.Size) * (o.MinBox + float64((o.MaxBox-o.MinBox)*rng.Float64()))
 			theta := o.MaxRotation * signed(rng) * math.Pi / 180
-			jx := float64(o.Size) * o.Jitter * signed(rng)
-			jy := float64(o.Size) * o.Jitter * signed(rng)
+			jx := float64(float64(o.Size) * o.Jitter * signed(rng))
+			jy := float64(float64(o.Size) * o.Jitter * signed(rng))
 
 			// s2d maps a glyph point p to centre + R(theta)*k*(p - centre of mass).
 			k := box / g.Side
