@@ -1,7 +1,7 @@
 # vlpuda — common tasks. Every target is plain `go` underneath.
 GO ?= go
 
-.PHONY: all build test test-short test-386 cross generate check-generate bench bench-ort fuzz lint fmt release check-release gpu-check-bin
+.PHONY: all build test test-short test-386 test-arm64 cross generate check-generate bench bench-ort fuzz lint fmt release check-release gpu-check-bin
 
 all: build test
 
@@ -29,6 +29,21 @@ test-386:
 	else \
 		GOARCH=386 $(GO) test -count=1 ./...; \
 	fi
+
+## test-arm64: the data's digest tests (uda/digits, uda/augment,
+## uda/pretrain) built for linux/arm64, which fuses multiply-adds, and run
+## under qemu-aarch64-static (Debian's qemu-user-static) from their package
+## folders. Not part of CI. uda's TestTrainDigests runs the same way in
+## about 9 minutes: add ARM64_PKGS='uda/digits uda/augment uda/pretrain uda'.
+ARM64_PKGS ?= uda/digits uda/augment uda/pretrain
+test-arm64:
+	@command -v qemu-aarch64-static >/dev/null || { echo "test-arm64: needs qemu-aarch64-static (apt-get install qemu-user-static)"; exit 1; }
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	for p in $(ARM64_PKGS); do \
+		echo "arm64 $$p"; \
+		GOARCH=arm64 $(GO) test -c -o "$$tmp/pkg.test" ./$$p && \
+		(cd $$p && qemu-aarch64-static "$$tmp/pkg.test" -test.count=1 -test.run Digests) || exit 1; \
+	done
 
 ## cross: vet (which compiles packages and tests) for other targets than this one.
 CROSS_TARGETS ?= linux/arm64 linux/arm linux/386 windows/amd64 darwin/arm64
