@@ -164,7 +164,10 @@ const glyphEm = 64
 // uniformly from faces, a box size, a rotation and a shift: the glyph is
 // scaled (x/image/draw.BiLinear) so that its ink box's longer side equals
 // the box size, and placed with its centre of mass at the image centre
-// plus the shift. The same faces and options give the same images.
+// plus the shift. The same faces and options give the same images, on
+// every GOARCH: the glyphs come from drawGlyph, and x/image/draw's
+// resamplers (v0.48.0) convert every product that meets a sum, as this
+// package does.
 func RenderDigits(faces []Face, opt RenderOptions) (*Dataset, error) {
 	if len(faces) == 0 {
 		return nil, errors.New("digits: RenderDigits: no font faces")
