@@ -1,7 +1,7 @@
 # vlpuda — common tasks. Every target is plain `go` underneath.
 GO ?= go
 
-.PHONY: all build test test-short test-386 cross generate check-generate bench bench-ort fuzz lint fmt release check-release gpu-check-bin
+.PHONY: all build test test-short test-386 test-qemu cross generate check-generate bench bench-ort fuzz lint fmt release check-release gpu-check-bin
 
 all: build test
 
@@ -29,6 +29,26 @@ test-386:
 	else \
 		GOARCH=386 $(GO) test -count=1 ./...; \
 	fi
+
+## test-qemu: the data's digest tests (uda/digits, uda/augment,
+## uda/pretrain) built for other GOARCHes, which fuse multiply-adds, and run
+## under Debian's qemu-user-static from their package folders. Not part of
+## CI. QEMU_TARGETS lists GOARCH:qemu pairs; ppc64le:ppc64le s390x:s390x
+## riscv64:riscv64 loong64:loongarch64 pass too. uda's TestTrainDigests runs
+## the same way in about 9 minutes under arm64: add uda to QEMU_PKGS.
+QEMU_TARGETS ?= arm64:aarch64
+QEMU_PKGS ?= uda/digits uda/augment uda/pretrain
+test-qemu:
+	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	for t in $(QEMU_TARGETS); do \
+		q=qemu-$${t#*:}-static; \
+		command -v $$q >/dev/null || { echo "test-qemu: needs $$q (apt-get install qemu-user-static)"; exit 1; }; \
+		for p in $(QEMU_PKGS); do \
+			echo "$${t%%:*} $$p"; \
+			GOARCH=$${t%%:*} $(GO) test -c -o "$$tmp/pkg.test" ./$$p && \
+			(cd $$p && $$q "$$tmp/pkg.test" -test.count=1 -test.run Digests) || exit 1; \
+		done; \
+	done
 
 ## cross: vet (which compiles packages and tests) for other targets than this one.
 CROSS_TARGETS ?= linux/arm64 linux/arm linux/386 windows/amd64 darwin/arm64

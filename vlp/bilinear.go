@@ -37,7 +37,7 @@ func filterWeights(in, out int, f filter) resampleWeights {
 	support, kernel := f.support, f.kernel
 	scale := float64(in) / float64(out)
 	filterScale := max(scale, 1)
-	sup := support * filterScale
+	sup := float64(support * filterScale)
 	taps := int(math.Ceil(sup))*2 + 1
 	r := resampleWeights{
 		taps:  taps,

@@ -90,7 +90,7 @@ func bicubic(x float64) float64 {
 	if x < 2 {
 		p := float64((x-5)*x) + 8
 		p = float64(p*x) - 4
-		return p * a
+		return float64(p * a)
 	}
 	return 0
 }

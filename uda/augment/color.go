@@ -111,7 +111,7 @@ func AutoContrast(img *image.RGBA) *image.RGBA {
 			continue
 		}
 		scale := 255 / float64(hi-lo)
-		offset := -float64(lo) * scale
+		offset := float64(-float64(lo) * scale)
 		for v := range 256 {
 			x := int(float64(float64(v)*scale) + offset)
 			t[c][v] = uint8(max(0, min(255, x)))

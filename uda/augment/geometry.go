@@ -143,7 +143,7 @@ func (t RandomResizedCrop) String() string {
 
 // uniform draws from [lo, hi) as torch's uniform_ does.
 func uniform(r *rand.Rand, lo, hi float64) float64 {
-	return lo + (hi-lo)*r.Float64()
+	return lo + float64((hi-lo)*r.Float64())
 }
 
 // HorizontalFlip mirrors the image left to right with probability P, like

@@ -102,7 +102,7 @@ func (t RandAugment) Apply(img *image.RGBA, r *rand.Rand) *image.RGBA {
 		}
 		m := t.M
 		if t.MStd > 0 {
-			m += t.MStd * r.NormFloat64()
+			m += float64(t.MStd * r.NormFloat64())
 		}
 		m = min(10, max(0, m))
 		op := randOps[k]
@@ -179,7 +179,7 @@ func noLevel(float64) float64 { return 0 }
 
 // scaled is timm's (m/10)·max.
 func scaled(maxArg float64) func(float64) float64 {
-	return func(m float64) float64 { return m / 10 * maxArg }
+	return func(m float64) float64 { return float64(m / 10 * maxArg) }
 }
 
 // truncated is timm's int((m/10)·max).

@@ -170,7 +170,7 @@ func (d *Dataset) Resize(width, height, channels int) *Dataset {
 						var v float32
 						idx := t.first*c + k
 						for _, w := range t.weights {
-							v += w * float32(row[idx])
+							v += float32(w * float32(row[idx]))
 							idx += c
 						}
 						out[x*c+k] = v
@@ -182,7 +182,7 @@ func (d *Dataset) Resize(width, height, channels int) *Dataset {
 				for j, w := range t.weights {
 					r := rows[(t.first+j)*wc : (t.first+j+1)*wc]
 					for x := range acc {
-						acc[x] += w * r[x]
+						acc[x] += float32(w * r[x])
 					}
 				}
 				out := scaled[y*wc : (y+1)*wc]
@@ -218,7 +218,7 @@ func tentTaps(n, m int) []tap {
 	}
 	taps := make([]tap, m)
 	for o := range taps {
-		centre := (float64(o)+0.5)*scale - 0.5 // output pixel centre in source coordinates
+		centre := float64((float64(o)+0.5)*scale) - 0.5 // output pixel centre in source coordinates
 		lo := max(int(math.Floor(centre-half)), 0)
 		hi := min(int(math.Ceil(centre+half)), n-1)
 		for lo < hi && tent(float64(lo)-centre, arg) == 0 {
@@ -244,7 +244,7 @@ func tentTaps(n, m int) []tap {
 }
 
 // tent returns the tent filter's weight at distance x stretched by 1/arg.
-func tent(x, arg float64) float64 { return max(1-math.Abs(x)*arg, 0) }
+func tent(x, arg float64) float64 { return max(1-float64(math.Abs(x)*arg), 0) }
 
 // toGrey returns d with RGB images converted to grey by color.GrayModel.
 func (d *Dataset) toGrey() *Dataset {

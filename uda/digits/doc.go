@@ -19,7 +19,9 @@
 //
 // The random domains are deterministic: an MNIST-M image or a rendered
 // digit depends only on the seed, the split and its index (and, for fonts,
-// the list of faces, which [Dataset.Sources] records).
+// the list of faces, which [Dataset.Sources] records), and its bytes are
+// the same on every GOARCH and build (TestDomainDigests pins samples of
+// every domain, and runs under qemu-aarch64-static as well).
 //
 // # Files
 //
@@ -55,6 +57,7 @@
 //	opencv.go     OpenCV's digits.png
 //	optdigits.go  UCI optdigits
 //	fonts.go      rendered digits
+//	raster.go     glyph outlines to pixels, the same on every GOARCH
 //	photos.go     photo pools
 //	files.go      every pinned Debian file with its checksum
 //	cache.go      cache folder, checksums, atomic writes

@@ -164,7 +164,10 @@ const glyphEm = 64
 // uniformly from faces, a box size, a rotation and a shift: the glyph is
 // scaled (x/image/draw.BiLinear) so that its ink box's longer side equals
 // the box size, and placed with its centre of mass at the image centre
-// plus the shift. The same faces and options give the same images.
+// plus the shift. The same faces and options give the same images, on
+// every GOARCH: the glyphs come from drawGlyph, and x/image/draw's
+// resamplers (v0.48.0) convert every product that meets a sum, as this
+// package does.
 func RenderDigits(faces []Face, opt RenderOptions) (*Dataset, error) {
 	if len(faces) == 0 {
 		return nil, errors.New("digits: RenderDigits: no font faces")
@@ -200,17 +203,19 @@ func RenderDigits(faces []Face, opt RenderOptions) (*Dataset, error) {
 			rng := rand.New(rand.NewPCG(o.Seed, uint64(i)<<2|stream))
 			label := i % 10
 			g := glyphs[rng.IntN(len(faces))][label]
-			box := float64(o.Size) * (o.MinBox + (o.MaxBox-o.MinBox)*rng.Float64())
-			theta := o.MaxRotation * (2*rng.Float64() - 1) * math.Pi / 180
-			jx := float64(o.Size) * o.Jitter * (2*rng.Float64() - 1)
-			jy := float64(o.Size) * o.Jitter * (2*rng.Float64() - 1)
+			// Every product that meets a sum is converted, so that no
+			// compiler fuses the two (arm64 would, into one rounding).
+			box := float64(o.Size) * (o.MinBox + float64((o.MaxBox-o.MinBox)*rng.Float64()))
+			theta := o.MaxRotation * signed(rng) * math.Pi / 180
+			jx := float64(float64(o.Size) * o.Jitter * signed(rng))
+			jy := float64(float64(o.Size) * o.Jitter * signed(rng))
 
 			// s2d maps a glyph point p to centre + R(theta)*k*(p - centre of mass).
 			k := box / g.Side
 			sin, cos := detmath.Sincos(theta)
 			a, b, c, e := k*cos, -k*sin, k*sin, k*cos
-			tx := float64(o.Size)/2 + jx - (a*g.CX + b*g.CY)
-			ty := float64(o.Size)/2 + jy - (c*g.CX + e*g.CY)
+			tx := float64(o.Size)/2 + jx - float64(float64(a*g.CX)+float64(b*g.CY))
+			ty := float64(o.Size)/2 + jy - float64(float64(c*g.CX)+float64(e*g.CY))
 			clear(dst.Pix)
 			draw.BiLinear.Transform(dst, f64.Aff3{a, b, tx, c, e, ty}, g.Ink, g.Ink.Rect, draw.Src, nil)
 			copy(d.Image(i), dst.Pix)
@@ -219,6 +224,9 @@ func RenderDigits(faces []Face, opt RenderOptions) (*Dataset, error) {
 	})
 	return d, nil
 }
+
+// signed draws uniformly from [-1, 1).
+func signed(rng *rand.Rand) float64 { return float64(2*rng.Float64()) - 1 }
 
 // ErrNoGlyph reports a character a face cannot draw: no glyph, or one
 // without ink (a space).
@@ -244,7 +252,8 @@ const GlyphEm = glyphEm
 // A face without ink for r gives an error wrapping ErrNoGlyph.
 func RasterizeGlyph(f Face, r rune, margin int) (Glyph, error) {
 	var buf sfnt.Buffer
-	if idx, err := f.Font.GlyphIndex(&buf, r); err != nil || idx == 0 {
+	idx, err := f.Font.GlyphIndex(&buf, r)
+	if err != nil || idx == 0 {
 		return Glyph{}, fmt.Errorf("digits: font %s: %q: %w", f.Name, r, ErrNoGlyph)
 	}
 	face, err := opentype.NewFace(f.Font, &opentype.FaceOptions{Size: glyphEm, DPI: 72, Hinting: font.HintingNone})
@@ -256,8 +265,9 @@ func RasterizeGlyph(f Face, r rune, margin int) (Glyph, error) {
 	pad := max(margin, 1)
 	rect := image.Rect(bounds.Min.X.Floor()-pad, bounds.Min.Y.Floor()-pad, bounds.Max.X.Ceil()+pad, bounds.Max.Y.Ceil()+pad)
 	canvas := image.NewAlpha(rect)
-	dr := font.Drawer{Dst: canvas, Src: image.Opaque, Face: face, Dot: fixed.Point26_6{}}
-	dr.DrawString(string(r))
+	if err := drawGlyph(canvas, f.Font, idx, fixed.I(glyphEm)); err != nil {
+		return Glyph{}, fmt.Errorf("digits: font %s: %q: %w", f.Name, r, err)
+	}
 
 	ink := image.Rectangle{}
 	var sum, sx, sy float64
@@ -269,8 +279,8 @@ func RasterizeGlyph(f Face, r rune, margin int) (Glyph, error) {
 			}
 			ink = ink.Union(image.Rect(x, y, x+1, y+1))
 			sum += v
-			sx += v * (float64(x) + 0.5)
-			sy += v * (float64(y) + 0.5)
+			sx += float64(v * (float64(x) + 0.5))
+			sy += float64(v * (float64(y) + 0.5))
 		}
 	}
 	if sum == 0 {

@@ -190,19 +190,21 @@ func (c *Corpus) Sample(i int, attrShare float64) Sample {
 
 	// Geometry: the glyph's ink box is scaled to box pixels (and squeezed
 	// by up to 15 % along one axis), rotated and shifted.
-	box := float64(size) * (0.45 + 0.4*rng.Float64())
-	aspect := 0.85 + 0.3*rng.Float64()
-	theta := 15 * (2*rng.Float64() - 1) * math.Pi / 180
-	jx := float64(size) * 0.08 * (2*rng.Float64() - 1)
-	jy := float64(size) * 0.08 * (2*rng.Float64() - 1)
+	// Every product that meets a sum is converted, here and below, so that
+	// no compiler fuses the two (arm64 would, into one rounding).
+	box := float64(size) * (0.45 + float64(0.4*rng.Float64()))
+	aspect := 0.85 + float64(0.3*rng.Float64())
+	theta := 15 * signed(rng) * math.Pi / 180
+	jx := float64(float64(size) * 0.08 * signed(rng))
+	jy := float64(float64(size) * 0.08 * signed(rng))
 	kx, ky := box/fg.g.side*aspect, box/fg.g.side
 	if aspect > 1 {
 		kx, ky = box/fg.g.side, box/fg.g.side/aspect
 	}
 	sin, cos := detmath.Sincos(theta)
 	a, b, cc, e := kx*cos, -ky*sin, kx*sin, ky*cos
-	tx := float64(size)/2 + jx - (a*fg.g.cx + b*fg.g.cy)
-	ty := float64(size)/2 + jy - (cc*fg.g.cx + e*fg.g.cy)
+	tx := float64(size)/2 + jx - float64(float64(a*fg.g.cx)+float64(b*fg.g.cy))
+	ty := float64(size)/2 + jy - float64(float64(cc*fg.g.cx)+float64(e*fg.g.cy))
 	src := fg.g.weights[weight]
 	mask := image.NewAlpha(image.Rect(0, 0, size, size))
 	draw.BiLinear.Transform(mask, f64.Aff3{a, b, tx, cc, e, ty}, src, src.Rect, draw.Src, nil)
@@ -213,7 +215,7 @@ func (c *Corpus) Sample(i int, attrShare float64) Sample {
 		w := float64(al) / 255
 		for ch := range 3 {
 			v := &pix[3*p+ch]
-			*v = uint8(float64(*v)*(1-w) + float64(ink.rgb[ch])*w + 0.5)
+			*v = uint8(float64(float64(*v)*(1-w)) + float64(float64(ink.rgb[ch])*w) + 0.5)
 		}
 	}
 
@@ -222,9 +224,9 @@ func (c *Corpus) Sample(i int, attrShare float64) Sample {
 		boxBlur(pix, size)
 	}
 	if rng.Float64() < 0.3 {
-		sigma := 2 + 8*rng.Float64()
+		sigma := 2 + float64(8*rng.Float64())
 		for p := range pix {
-			pix[p] = clampU8(float64(pix[p]) + sigma*rng.NormFloat64())
+			pix[p] = clampU8(float64(pix[p]) + float64(sigma*rng.NormFloat64()))
 		}
 	}
 
@@ -300,7 +302,9 @@ func jitter(rng *rand.Rand, c colour, d int) [3]uint8 {
 }
 
 // luma is the brightness of an RGB colour in [0, 1] (ITU-R BT.601).
-func luma(c [3]float64) float64 { return (0.299*c[0] + 0.587*c[1] + 0.114*c[2]) / 255 }
+func luma(c [3]float64) float64 {
+	return (float64(0.299*c[0]) + float64(0.587*c[1]) + float64(0.114*c[2])) / 255
+}
 
 // bgKind is the sort of background.
 type bgKind int
@@ -366,10 +370,10 @@ func (c *Corpus) drawBackground(rng *rand.Rand, pix []uint8) background {
 		for y := range size {
 			for x := range size {
 				// t runs from 0 to 1 across the image along (dx, dy).
-				t := 0.5 + ((float64(x)+0.5)/float64(size)-0.5)*dx + ((float64(y)+0.5)/float64(size)-0.5)*dy
+				t := 0.5 + float64(((float64(x)+0.5)/float64(size)-0.5)*dx) + float64(((float64(y)+0.5)/float64(size)-0.5)*dy)
 				t = min(max(t, 0), 1)
 				for ch := range 3 {
-					pix[(y*size+x)*3+ch] = uint8(float64(a[ch])*(1-t) + float64(b[ch])*t + 0.5)
+					pix[(y*size+x)*3+ch] = uint8(float64(float64(a[ch])*(1-t)) + float64(float64(b[ch])*t) + 0.5)
 				}
 			}
 		}
@@ -398,7 +402,7 @@ func (c *Corpus) drawPhoto(rng *rand.Rand, pix []uint8) {
 	x0 := p.Rect.Min.X + rng.IntN(p.Rect.Dx()-side+1)
 	y0 := p.Rect.Min.Y + rng.IntN(p.Rect.Dy()-side+1)
 	mirror := rng.IntN(2) == 1
-	keep := 0.3 + 0.5*rng.Float64()
+	keep := 0.3 + float64(0.5*rng.Float64())
 
 	crop := image.NewRGBA(image.Rect(0, 0, size, size))
 	draw.ApproxBiLinear.Scale(crop, crop.Rect, p, image.Rect(x0, y0, x0+side, y0+side), draw.Src, nil)
@@ -417,7 +421,7 @@ func (c *Corpus) drawPhoto(rng *rand.Rand, pix []uint8) {
 			for ch := range 3 {
 				m := mean[ch] / float64(size*size)
 				v := float64(crop.Pix[4*(y*size+sx)+ch])
-				pix[(y*size+x)*3+ch] = clampU8(m + keep*(v-m))
+				pix[(y*size+x)*3+ch] = clampU8(m + float64(keep*(v-m)))
 			}
 		}
 	}
@@ -467,6 +471,9 @@ func boxBlur(pix []uint8, size int) {
 		}
 	}
 }
+
+// signed draws uniformly from [-1, 1).
+func signed(rng *rand.Rand) float64 { return float64(2*rng.Float64()) - 1 }
 
 // clampU8 rounds v to the nearest level in [0, 255].
 func clampU8(v float64) uint8 { return uint8(min(max(v+0.5, 0), 255)) }

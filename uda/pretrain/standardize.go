@@ -32,12 +32,12 @@ func Standardize(dst []float32, pix []uint8, w, h, channels int) {
 	for _, v := range pix {
 		f := float64(v) / 255
 		sum += f
-		sq += f * f
+		sq += float64(f * f)
 	}
 	// Grey pixels count three times, once per channel they fill.
 	cnt := float64(len(pix))
 	mean := sum / cnt
-	std := math.Sqrt(max(sq/cnt-mean*mean, 0))
+	std := math.Sqrt(max(sq/cnt-float64(mean*mean), 0))
 	std = max(std, 1/math.Sqrt(float64(3*n)))
 	scale := float32(1 / (255 * std))
 	shift := float32(mean / std)
@@ -45,12 +45,12 @@ func Standardize(dst []float32, pix []uint8, w, h, channels int) {
 		plane := dst[c*n : (c+1)*n]
 		if channels == 1 {
 			for p, v := range pix {
-				plane[p] = float32(v)*scale - shift
+				plane[p] = float32(float32(v)*scale) - shift
 			}
 			continue
 		}
 		for p := range plane {
-			plane[p] = float32(pix[3*p+c])*scale - shift
+			plane[p] = float32(float32(pix[3*p+c])*scale) - shift
 		}
 	}
 }
