@@ -49,7 +49,7 @@ var (
 		func(dst, x []float32, c float32) { kernels.AddConst(dst, c, x) })
 	subRow = rowOp(func(x, y float32) float32 { return x - y }, kernels.Sub,
 		func(dst, x []float32, c float32) { kernels.AddConst(dst, -c, x) })
-	mulRow = rowOp(func(x, y float32) float32 { return x * y }, kernels.Mul,
+	mulRow = rowOp(func(x, y float32) float32 { return float32(x * y) }, kernels.Mul,
 		func(dst, x []float32, c float32) { kernels.Scale(dst, c, x) })
 	divRow = rowOp(func(x, y float32) float32 { return x / y }, nil, nil)
 	// negDivRow computes −x/y, the gradient factor of a/b with respect to b.

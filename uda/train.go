@@ -233,7 +233,9 @@ func (t *Trainer) Classes() int { return len(t.Teacher.Classes) }
 // (0 for the first).
 func (t *Trainer) LR(iter int) (tower, head float64) {
 	f := t.cfg.schedule().Factor(iter)
-	return t.cfg.LR * f, t.cfg.LR * t.cfg.HeadLRMult * f
+	// Each product rounded on its own, so that no architecture fuses it
+	// into the caller's arithmetic.
+	return float64(t.cfg.LR * f), float64(float64(t.cfg.LR*t.cfg.HeadLRMult) * f)
 }
 
 // StepStats describes one training iteration.
