@@ -32,8 +32,8 @@ test-386:
 
 ## test-qemu: the data's digest tests (uda/digits, uda/augment,
 ## uda/pretrain) built for other GOARCHes, which fuse multiply-adds, and run
-## under Debian's qemu-user-static from their package folders. Not part of
-## CI. QEMU_TARGETS lists GOARCH:qemu pairs; ppc64le:ppc64le s390x:s390x
+## under Debian's qemu-user-static from their package folders. CI runs
+## the arm64 pair. QEMU_TARGETS lists GOARCH:qemu pairs; ppc64le:ppc64le s390x:s390x
 ## riscv64:riscv64 loong64:loongarch64 pass too. uda's TestTrainDigests runs
 ## the same way in about 9 minutes under arm64: add uda to QEMU_PKGS.
 QEMU_TARGETS ?= arm64:aarch64
