@@ -1,20 +1,16 @@
 package uda
 
 import (
-	"bufio"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"flag"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
-	"github.com/vlpuda/vlpuda/internal/atomicfile"
+	"github.com/vlpuda/vlpuda/internal/digesttest"
 	"github.com/vlpuda/vlpuda/internal/fixture"
 	"github.com/vlpuda/vlpuda/kernels"
 	"github.com/vlpuda/vlpuda/nn"
@@ -27,6 +23,9 @@ var updateDigests = flag.Bool("update-digests", false, "rewrite testdata/train-d
 // tower and method. They are the same on every kernel path, thread count,
 // build (purego) and platform, so a machine whose bits differ fails here.
 const digestFile = "testdata/train-digests.txt"
+
+// digestHeader heads digestFile.
+const digestHeader = "SHA-256 of the tensors TestTrainDigests trains, the same on every ISA,\nthread count and platform. Regenerate: go test ./uda -run TestTrainDigests -update-digests"
 
 // TestTrainDigests trains each tiny tower with every method for a few
 // steps, under every ISA this CPU supports and with 1 and 3 threads, and
@@ -43,8 +42,7 @@ func TestTrainDigests(t *testing.T) {
 		{"vit", MethodSourceOnly, 0}, {"vit", MethodCMKD, 0}, {"vit", MethodCMKDFixMatch, 0}, {"vit", MethodCMKD, 1e-4},
 		{"rn", MethodSourceOnly, 0}, {"rn", MethodCMKD, 0}, {"rn", MethodCMKDFixMatch, 0}, {"rn", MethodCMKD, 1e-4},
 	}
-	want := readDigests(t)
-	got := map[string]string{}
+	file := digesttest.Open(t, digestFile, digestHeader, *updateDigests)
 	prevThreads := kernels.Threads()
 	defer kernels.SetThreads(prevThreads)
 	for _, r := range runs {
@@ -55,30 +53,18 @@ func TestTrainDigests(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			for _, isa := range kernels.Supported() {
 				for _, threads := range []int{1, 3} {
-					prev, err := kernels.Use(isa)
-					if err != nil {
-						t.Fatal(err)
-					}
-					kernels.SetThreads(threads)
-					d := trainDigest(t, r.tower, r.method, r.rstTau)
-					kernels.Use(prev)
-					run := fmt.Sprintf("%v/threads=%d", isa, threads)
-					if *updateDigests {
-						if old, ok := got[name]; ok && old != d {
-							t.Fatalf("%s: digest %s differs from %s on another path", run, d, old)
+					t.Run(fmt.Sprintf("%v/threads=%d", isa, threads), func(t *testing.T) {
+						prev, err := kernels.Use(isa)
+						if err != nil {
+							t.Fatal(err)
 						}
-						got[name] = d
-						continue
-					}
-					if d != want[name] {
-						t.Errorf("%s: digest %s, want %s (%s)", run, d, want[name], digestFile)
-					}
+						defer kernels.Use(prev)
+						kernels.SetThreads(threads)
+						file.Check(t, name, trainDigest(t, r.tower, r.method, r.rstTau))
+					})
 				}
 			}
 		})
-	}
-	if *updateDigests && !t.Failed() {
-		writeDigests(t, got)
 	}
 }
 
@@ -124,53 +110,4 @@ func trainDigest(t *testing.T, tower string, method Method, rstTau float64) stri
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// readDigests reads digestFile: lines "NAME DIGEST".
-func readDigests(t *testing.T) map[string]string {
-	t.Helper()
-	f, err := os.Open(digestFile)
-	if err != nil {
-		if *updateDigests && os.IsNotExist(err) {
-			return nil
-		}
-		t.Fatalf("read digests: %v (go test -run TestTrainDigests -update-digests writes it)", err)
-	}
-	defer f.Close()
-	want := map[string]string{}
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		name, d, ok := strings.Cut(line, " ")
-		if !ok {
-			t.Fatalf("read digests: %s: bad line %q", digestFile, line)
-		}
-		want[name] = strings.TrimSpace(d)
-	}
-	if err := sc.Err(); err != nil {
-		t.Fatalf("read digests: %v", err)
-	}
-	return want
-}
-
-// writeDigests writes got to digestFile, sorted by name.
-func writeDigests(t *testing.T, got map[string]string) {
-	t.Helper()
-	var b strings.Builder
-	b.WriteString("# SHA-256 of the tensors TestTrainDigests trains, the same on every ISA,\n")
-	b.WriteString("# thread count and platform. Regenerate: go test ./uda -run TestTrainDigests -update-digests\n")
-	names := make([]string, 0, len(got))
-	for n := range got {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	for _, n := range names {
-		fmt.Fprintf(&b, "%s %s\n", n, got[n])
-	}
-	if err := atomicfile.WriteFile(digestFile, []byte(b.String()), true); err != nil {
-		t.Fatal(err)
-	}
 }
