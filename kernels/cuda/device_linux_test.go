@@ -235,30 +235,17 @@ func TestSgemmRowMajor(t *testing.T) {
 		}
 		return h, b
 	}
-	for _, c := range []struct {
-		ta, tb      bool
-		m, n, k     int
-		pad         int
-		alpha, beta float32
-	}{
+	for _, c := range []sgemmCase{
 		{false, false, 5, 7, 3, 0, 1, 0},
 		{true, false, 5, 7, 3, 2, 0.5, 1},
 		{false, true, 4, 9, 6, 1, 1, -0.5},
 		{true, true, 8, 3, 5, 3, 2, 0.25},
 		{false, false, 1, 1, 17, 0, 1, 0},
 	} {
-		ar, ac := c.m, c.k
-		if c.ta {
-			ar, ac = ac, ar
-		}
-		br, bc := c.k, c.n
-		if c.tb {
-			br, bc = bc, br
-		}
-		lda, ldb, ldc := ac+c.pad, bc+c.pad, c.n+c.pad
-		ah, a := upload((ar-1)*lda + ac)
-		bh, b := upload((br-1)*ldb + bc)
-		ch, cb := upload((c.m-1)*ldc + c.n)
+		aLen, bLen, cLen, lda, ldb, ldc := c.layout()
+		ah, a := upload(aLen)
+		bh, b := upload(bLen)
+		ch, cb := upload(cLen)
 		if err := d.Sgemm(c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, cb, ldc); err != nil {
 			t.Fatal(err)
 		}
@@ -311,4 +298,28 @@ func TestSgemmErrors(t *testing.T) {
 			t.Errorf("%s: %v, want an error with %q", c.name, err, c.want)
 		}
 	}
+}
+
+// sgemmCase is a product the SGEMM tests compare with kernels.Sgemm:
+// C (m×n) = alpha·op(A)·op(B) + beta·C, every leading dimension pad
+// elements wider than its rows.
+type sgemmCase struct {
+	ta, tb      bool
+	m, n, k     int
+	pad         int
+	alpha, beta float32
+}
+
+// layout returns the lengths of A, B and C and their leading dimensions.
+func (c sgemmCase) layout() (aLen, bLen, cLen, lda, ldb, ldc int) {
+	ar, ac := c.m, c.k
+	if c.ta {
+		ar, ac = ac, ar
+	}
+	br, bc := c.k, c.n
+	if c.tb {
+		br, bc = bc, br
+	}
+	lda, ldb, ldc = ac+c.pad, bc+c.pad, c.n+c.pad
+	return (ar-1)*lda + ac, (br-1)*ldb + bc, (c.m-1)*ldc + c.n, lda, ldb, ldc
 }

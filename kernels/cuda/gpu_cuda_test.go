@@ -102,12 +102,7 @@ func sgemmTolerance(ta, tb bool, m, n, k int, alpha float32, a []float32, lda in
 func TestGPUSgemm(t *testing.T) {
 	d := openGPU(t)
 	rng := rand.New(rand.NewPCG(3, 4))
-	for _, c := range []struct {
-		ta, tb      bool
-		m, n, k     int
-		pad         int
-		alpha, beta float32
-	}{
+	for _, c := range []sgemmCase{
 		{false, false, 1, 1, 1, 0, 1, 0},
 		{false, false, 17, 33, 65, 0, 1, 0},
 		{true, false, 100, 37, 129, 3, 0.5, 1},
@@ -118,18 +113,10 @@ func TestGPUSgemm(t *testing.T) {
 	} {
 		name := fmt.Sprintf("%v%v_%dx%dx%d", c.ta, c.tb, c.m, c.n, c.k)
 		t.Run(name, func(t *testing.T) {
-			ar, ac := c.m, c.k
-			if c.ta {
-				ar, ac = ac, ar
-			}
-			br, bc := c.k, c.n
-			if c.tb {
-				br, bc = bc, br
-			}
-			lda, ldb, ldc := ac+c.pad, bc+c.pad, c.n+c.pad
-			a := randomFloats(rng, (ar-1)*lda+ac, 1)
-			b := randomFloats(rng, (br-1)*ldb+bc, 1)
-			cpu := randomFloats(rng, (c.m-1)*ldc+c.n, 1)
+			aLen, bLen, cLen, lda, ldb, ldc := c.layout()
+			a := randomFloats(rng, aLen, 1)
+			b := randomFloats(rng, bLen, 1)
+			cpu := randomFloats(rng, cLen, 1)
 			tol := sgemmTolerance(c.ta, c.tb, c.m, c.n, c.k, c.alpha, a, lda, b, ldb, c.beta, cpu, ldc)
 			cb := upload(t, d, cpu)
 			if err := d.Sgemm(c.ta, c.tb, c.m, c.n, c.k, c.alpha, upload(t, d, a), lda, upload(t, d, b), ldb, c.beta, cb, ldc); err != nil {
