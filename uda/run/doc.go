@@ -25,6 +25,7 @@
 //	adapt.go      Adapt, Task, Options, Event, Progress, Result: a whole run
 //	grid.go       Grid, Expand, Plan, WritePlan, ReadPlan: grids of runs
 //	index.go      Index, Dir, ReadResult: one run of a plan; zero-shot runs
+//	probe.go      Probe: a run shortened to a few steps, to measure memory on
 //	digits.go     DigitDomains: the digit domains at a model's resolution
 //	digitsource.go  the digit domains' streams and test sets, normalised
 //	              as the mini-CLIP teacher was pretrained

@@ -125,6 +125,9 @@ type planned struct {
 	plan *Plan
 	out  string
 	opt  PlanOptions
+	// probe, if positive, shortens the run to probe iterations in one
+	// epoch and an evaluation of at most probeEvalBatches batches (Probe).
+	probe int
 }
 
 // run loads the model and the data and trains, or evaluates zero-shot.
@@ -144,11 +147,17 @@ func (r *planned) run(ctx context.Context) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	if r.probe > 0 {
+		s.Config.Epochs, s.Config.ItersPerEpoch = 1, r.probe
+	}
 	task, closeTask, err := r.task(m, s, !method.zeroShot)
 	if err != nil {
 		return nil, err
 	}
 	defer closeTask()
+	if r.probe > 0 {
+		task.Test = firstImages{task.Test, min(task.Test.Len(), probeEvalBatches*s.Config.EvalBatch)}
+	}
 	if err := removeStale(r.out, FileSteps); err != nil {
 		return nil, err
 	}
