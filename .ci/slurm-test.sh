@@ -128,8 +128,12 @@ cat >"$work/grid.json" <<GRID
     "ramp-iters": 120, "eval-batch": 8, "log-every": 1, "rst": 1e-4}
 }
 GRID
-"$vlpuda" sweep plan "$work/grid.json" -out "$sweep" -parallel 2 -grace 20 -mem 1024
+# Without -mem, plan measures the workers' memory with a short probe of each method.
+"$vlpuda" sweep plan "$work/grid.json" -out "$sweep" -parallel 2 -grace 20
 cat "$sweep/sweep.sbatch"
+asked=$(sed -n 's/^#SBATCH --mem=\([0-9]*\)M$/\1/p' "$sweep/sweep.sbatch")
+grep -q '"source": "probe"' "$sweep/memory.json" && grep -q "\"request_mib\": $asked," "$sweep/memory.json" ||
+	fail "sweep.sbatch's --mem is not the probe's request: $(cat "$sweep/memory.json")"
 job=$(sbatch --parsable "$sweep/sweep.sbatch")
 echo "submitted job array $job"
 
@@ -163,6 +167,9 @@ for i in $(seq 600); do
 done
 "$vlpuda" sweep status "$sweep" | tee "$work/status.txt"
 grep -q '8 runs: 8 done' "$work/status.txt" || fail "not every run finished"
+peak=$(sed -n 's/^memory: the workers peaked at \([0-9]*\) MiB.*/\1/p' "$work/status.txt")
+[ -n "$peak" ] && [ "$peak" -le "$asked" ] || fail "the workers' peak memory (${peak:-none} MiB) is not within the ${asked} MiB asked for"
+echo "memory: the probe asked for $asked MiB; the workers peaked at $peak MiB"
 log=$(ls "$sweep"/slurm/*_"$requeued".out)
 grep -q 'stopped by a signal' "$log" || fail "the requeued task did not stop on SIGTERM"
 grep -q 'resuming from' "$log" || fail "the requeued task did not resume from its checkpoint"

@@ -12,6 +12,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
+	"github.com/vlpuda/vlpuda/internal/peakmem"
 	"github.com/vlpuda/vlpuda/uda/run"
 	"github.com/vlpuda/vlpuda/uda/sweep"
 	"github.com/vlpuda/vlpuda/uda/sweep/kube"
@@ -53,13 +54,16 @@ type sweepVerb struct {
 }
 
 var sweepVerbs = []sweepVerb{
-	{"plan", "plan GRID.json -out DIR [-parallel P] [-grace S] [-mem MiB] [-vlpuda PATH] [-partition P] [-time T] [-k8s-claim C -k8s-mount PATH -k8s-image I]",
+	{"plan", "plan GRID.json -out DIR [-parallel P] [-grace S] [-mem MiB | -probe-steps N] [-vlpuda PATH] [-partition P] [-time T] [-k8s-claim C -k8s-mount PATH -k8s-image I]",
 		`Plan expands the grid into DIR/plan.json, one numbered run each (refusing
 a DIR that holds the plan of another grid), and writes DIR/sweep.sbatch, a
 Slurm job array over the runs: at most -parallel at a time, requeued
 after a preemption, SIGTERM -grace seconds before the end, cpus per task
-= the grid's threads, -mem MiB each (default: an estimate from the model
-file's size). With -k8s-claim it also writes DIR/sweep-job.yaml, a
+= the grid's threads, -mem MiB each. Without -mem, plan measures the
+memory: it runs each method's first run for -probe-steps training steps
+(and two test batches) here, on the grid's threads, and asks for the
+largest peak resident memory + 25 % + 256 MiB (DIR/memory.json says
+what it measured; "sweep status" shows the workers' own peaks). With -k8s-claim it also writes DIR/sweep-job.yaml, a
 Kubernetes Indexed Job with the same runs, limits and grace period, for
 "kubectl create -f". Paths in the grid are taken from the current folder.`, runSweepPlan},
 	{"run", "run DIR (-index I | -all) [-workers N] [-q]",
@@ -136,7 +140,8 @@ func runSweepPlan(cmd *Command, fs *flag.FlagSet, args []string) error {
 	out := fs.String("out", "", "the sweep folder")
 	parallel := fs.Int("parallel", 0, "at most `P` runs at a time on the cluster (0: no limit)")
 	grace := fs.Int("grace", 120, "`seconds` between the scheduler's SIGTERM and its SIGKILL")
-	mem := fs.Int("mem", 0, "memory per run in `MiB` (0: an estimate from the model file's size)")
+	mem := fs.Int("mem", 0, "memory per run in `MiB` (0: measure it with a short probe of each method)")
+	probeSteps := fs.Int("probe-steps", 2, "training `steps` of each memory probe")
 	self, _ := os.Executable()
 	vlpuda := fs.String("vlpuda", self, "`path` of vlpuda on the cluster's nodes")
 	partition := fs.String("partition", "", "Slurm partition")
@@ -153,6 +158,9 @@ func runSweepPlan(cmd *Command, fs *flag.FlagSet, args []string) error {
 		fs.Usage()
 		return errUsageShown
 	}
+	if err := checkBounds(bound{"mem", *mem, 0, maxMemMiB}, bound{"probe-steps", *probeSteps, 1, maxProbeSteps}); err != nil {
+		return err
+	}
 	g, err := run.ReadGrid(pos[0])
 	if err != nil {
 		return err
@@ -168,18 +176,20 @@ func runSweepPlan(cmd *Command, fs *flag.FlagSet, args []string) error {
 	if err := run.WritePlan(dir, p); err != nil {
 		return err
 	}
-	c := sweep.Cluster{Vlpuda: *vlpuda, Parallel: *parallel, GraceSeconds: *grace, MemoryMiB: *mem, Partition: *partition, Time: *limit}
-	if c.MemoryMiB == 0 {
-		if c.MemoryMiB, err = sweep.EstimateMemoryMiB(p.Grid.Model); err != nil {
-			return err
-		}
+	memory, err := planMemory(cmd, dir, p, *mem, *probeSteps)
+	if err != nil {
+		return err
 	}
+	if err := sweep.WriteMemory(dir, memory); err != nil {
+		return err
+	}
+	c := sweep.Cluster{Vlpuda: *vlpuda, Parallel: *parallel, GraceSeconds: *grace, MemoryMiB: memory.RequestMiB, Partition: *partition, Time: *limit}
 	if err := sweep.WriteSbatch(dir, p, c); err != nil {
 		return err
 	}
-	fmt.Fprintf(cmd.Stdout, "%d runs (%d tasks × %d methods × %d seeds) in %s\nsubmit with: sbatch %s\n",
+	fmt.Fprintf(cmd.Stdout, "%d runs (%d tasks × %d methods × %d seeds) in %s\n%s\nsubmit with: sbatch %s\n",
 		len(p.Runs), len(p.Tasks()), len(p.Grid.Methods), len(p.Grid.Seeds), filepath.Join(dir, run.FilePlan),
-		filepath.Join(dir, sweep.FileSbatch))
+		describeMemory(memory), filepath.Join(dir, sweep.FileSbatch))
 	if *claim == "" {
 		return nil
 	}
@@ -197,6 +207,44 @@ func runSweepPlan(cmd *Command, fs *flag.FlagSet, args []string) error {
 	}
 	fmt.Fprintf(cmd.Stdout, "on Kubernetes: kubectl create -f %s\n", filepath.Join(dir, kube.FileJob))
 	return nil
+}
+
+// Bounds of sweep plan's flags: 16 TiB per worker, and probes short
+// enough for a login node.
+const (
+	maxMemMiB     = 16 << 20
+	maxProbeSteps = 100
+)
+
+// planMemory returns the memory request of the workers of plan p: mib if
+// positive, else the peak measured by probing each method in this
+// process, or, where the peak cannot be measured, an estimate from the
+// model file's size.
+func planMemory(cmd *Command, dir string, p *run.Plan, mib, steps int) (*sweep.Memory, error) {
+	if mib > 0 {
+		return &sweep.Memory{RequestMiB: mib, Source: sweep.MemoryFlag}, nil
+	}
+	fmt.Fprintf(cmd.Stderr, "measuring the workers' memory: %d training steps of each method's first run here (-mem MiB skips this)\n", steps)
+	m, err := sweep.MeasureMemory(cmd.Context(), dir, p, steps, run.PlanOptions{}, func(pr sweep.Probe) {
+		fmt.Fprintf(cmd.Stderr, "  run %d (%s): peak %.0f MiB in %.1f s\n", pr.Run, pr.Method, pr.PeakMiB, pr.Seconds)
+	})
+	if errors.Is(err, peakmem.ErrUnsupported) {
+		fmt.Fprintf(cmd.Stderr, "vlpuda sweep plan: %v; estimating from the model file's size instead\n", err)
+		est, err := sweep.EstimateMemoryMiB(p.Grid.Model)
+		return &sweep.Memory{RequestMiB: est, Source: sweep.MemoryEstimate}, err
+	}
+	return m, err
+}
+
+// describeMemory says how much memory each worker asks for and why.
+func describeMemory(m *sweep.Memory) string {
+	switch m.Source {
+	case sweep.MemoryProbe:
+		return fmt.Sprintf("memory per run: %d MiB (measured peak %.0f MiB, +25 %% +256 MiB)", m.RequestMiB, m.PeakMiB())
+	case sweep.MemoryEstimate:
+		return fmt.Sprintf("memory per run: %d MiB (estimated from the model file's size)", m.RequestMiB)
+	}
+	return fmt.Sprintf("memory per run: %d MiB (-mem)", m.RequestMiB)
 }
 
 // flagSet reports whether the flag called name was given.
@@ -267,16 +315,30 @@ func runSweepStatus(cmd *Command, fs *flag.FlagSet, args []string) error {
 	}
 	counts := map[sweep.State]int{}
 	tw := tabwriter.NewWriter(cmd.Stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "index\ttask\tmethod\tseed\tstate\tdetail")
+	fmt.Fprintln(tw, "index\ttask\tmethod\tseed\tstate\tpeak MiB\tdetail")
+	peak := sweep.RunStatus{}
 	for _, s := range st {
 		counts[s.State]++
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\n", s.Index, s.Task, s.Method, s.Seed, s.State, firstLine(s.Detail))
+		mib := "-"
+		if s.PeakMiB > 0 {
+			mib = fmt.Sprintf("%.0f", s.PeakMiB)
+		}
+		if s.PeakMiB > peak.PeakMiB {
+			peak = s
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%s\t%s\n", s.Index, s.Task, s.Method, s.Seed, s.State, mib, firstLine(s.Detail))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(cmd.Stdout, "%d runs: %d done, %d running, %d failed, %d pending\n", len(st),
+	fmt.Fprintf(cmd.Stdout, "%d runs: %d done, %d running, %d failed, %d pending\n", len(st),
 		counts[sweep.Done], counts[sweep.Running], counts[sweep.Failed], counts[sweep.Pending])
+	mem, err := sweep.ReadMemory(pos[0])
+	if err != nil || mem == nil || peak.PeakMiB == 0 {
+		return err
+	}
+	_, err = fmt.Fprintf(cmd.Stdout, "memory: the workers peaked at %.0f MiB (run %d) of the %d MiB asked for\n",
+		peak.PeakMiB, peak.Index, mem.RequestMiB)
 	return err
 }
 

@@ -51,6 +51,7 @@ func TestSweep(t *testing.T) {
 	}{
 		{[]string{"sweep", "plan", grid, "-out", dir, "-parallel", "2", "-mem", "1000"}, 0, "2 runs (1 tasks × 2 methods × 1 seeds)"},
 		{[]string{"sweep", "plan", grid, "-out", dir}, 0, "sbatch " + filepath.Join(dir, "sweep.sbatch")},
+		{[]string{"sweep", "plan", grid, "-out", dir, "-probe-steps", "1"}, 0, "MiB (measured peak "},
 		{[]string{"sweep", "plan", grid, "-out", dir, "-k8s-claim", "uda", "-k8s-mount", "/", "-k8s-image", "vlpuda:1"}, 0,
 			"kubectl create -f " + filepath.Join(dir, "sweep-job.yaml")},
 		{[]string{"sweep", "status", dir}, 0, "2 runs: 0 done, 0 running, 0 failed, 2 pending"},
@@ -58,6 +59,7 @@ func TestSweep(t *testing.T) {
 		{[]string{"sweep", "run", dir, "-index", "1", "-q"}, 0, "run 1 (src→tgt, source-only, seed 1): top-1"},
 		{[]string{"sweep", "run", dir, "-index", "1", "-q"}, 0, "run 1: done already"},
 		{[]string{"sweep", "status", dir}, 0, "2 runs: 1 done, 0 running, 0 failed, 1 pending"},
+		{[]string{"sweep", "status", dir}, 0, "memory: the workers peaked at "},
 		{[]string{"sweep", "run", "-q", dir, "-all"}, 0, "run 0 (src→tgt, cmkd, seed 1)"},
 		{[]string{"sweep", "report", dir}, 0, "| source-only |"},
 	}
@@ -67,7 +69,7 @@ func TestSweep(t *testing.T) {
 			t.Fatalf("%q: exit %d, want %d; stdout lacks %q?\n%s\n%s", s.args, code, s.code, s.stdout, stdout, stderr)
 		}
 	}
-	for _, name := range []string{"plan.json", "sweep.sbatch", "sweep-job.yaml", "report.md", "report.json", "report.png"} {
+	for _, name := range []string{"plan.json", "memory.json", "runs/1/usage.json", "sweep.sbatch", "sweep-job.yaml", "report.md", "report.json", "report.png"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)
 		}
@@ -103,6 +105,8 @@ func TestSweepBadInput(t *testing.T) {
 		{"index out of range", []string{"sweep", "run", dir, "-index", "2"}, 1, "index 2 out of range: the plan has runs 0 to 1"},
 		{"no plan", []string{"sweep", "status", t.TempDir()}, 1, "plan.json"},
 		{"no index", []string{"sweep", "run", dir}, 2, "give -index I or -all"},
+		{"no probe steps", []string{"sweep", "plan", writeGrid(t, root, nil), "-out", t.TempDir(), "-probe-steps", "0"}, 2, "-probe-steps 0 is out of range"},
+		{"negative memory", []string{"sweep", "plan", writeGrid(t, root, nil), "-out", t.TempDir(), "-mem", "-1"}, 2, "-mem -1 is out of range"},
 		{"no out", []string{"sweep", "plan", writeGrid(t, root, nil)}, 2, "usage: vlpuda sweep plan"},
 		{"two folders", []string{"sweep", "status", dir, dir}, 2, "usage: vlpuda sweep status"},
 		{"k8s without an image", []string{"sweep", "plan", writeGrid(t, root, nil), "-out", dir, "-k8s-claim", "c", "-k8s-mount", "/"}, 1, "an image"},

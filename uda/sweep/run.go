@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
+	"github.com/vlpuda/vlpuda/internal/peakmem"
 	"github.com/vlpuda/vlpuda/uda/run"
 )
 
@@ -30,7 +31,8 @@ var ErrLocked = errors.New("run is locked")
 // second worker fails with an error wrapping ErrLocked; a lock whose
 // process has died on this host is taken over. An error other than
 // ctx's cancellation is also written to run.Dir(dir, i)/error.txt for
-// ReadStatus.
+// ReadStatus. The process's peak resident memory while it ran goes to
+// run.Dir(dir, i)/usage.json (the larger of it and an earlier attempt's).
 func RunIndex(ctx context.Context, dir string, p *run.Plan, i int, opt run.PlanOptions) (*run.Result, error) {
 	if _, err := p.Run(i); err != nil {
 		return nil, err
@@ -53,7 +55,13 @@ func RunIndex(ctx context.Context, dir string, p *run.Plan, i int, opt run.PlanO
 	if err := os.Remove(filepath.Join(out, FileError)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("sweep: %w", err)
 	}
+	if err := peakmem.Reset(); err != nil && !errors.Is(err, peakmem.ErrUnsupported) {
+		return nil, err
+	}
 	res, _, err := run.Index(ctx, dir, p, i, opt)
+	if uerr := recordUsage(out); uerr != nil {
+		err = errors.Join(err, uerr)
+	}
 	if err != nil && ctx.Err() == nil {
 		if werr := atomicfile.WriteFile(filepath.Join(out, FileError), []byte(err.Error()+"\n"), true); werr != nil {
 			err = errors.Join(err, werr)

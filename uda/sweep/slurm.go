@@ -34,8 +34,8 @@ type Cluster struct {
 // EstimateMemoryMiB returns a memory request for training the model in
 // the checkpoint file model: 1 GiB plus 12 times the file's size (the
 // weights, their pre-trained copy, gradients and momentum in float32, and
-// the activations of a batch). It is an estimate, not a measurement:
-// "vlpuda bench clip" measures the peak of a training step.
+// the activations of a batch). It is an estimate, not a measurement, for
+// systems where MeasureMemory cannot measure.
 func EstimateMemoryMiB(model string) (int, error) {
 	fi, err := os.Stat(model)
 	if err != nil {

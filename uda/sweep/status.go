@@ -29,6 +29,9 @@ type RunStatus struct {
 	// Detail is the last error of a failed run, the worker of a running
 	// one, or what a pending one has (a checkpoint, a stale lock).
 	Detail string `json:"detail,omitempty"`
+	// PeakMiB is the peak resident memory its workers measured (Usage);
+	// zero if none has.
+	PeakMiB float64 `json:"peak_mib,omitempty"`
 }
 
 // ReadStatus returns the state of every run of the plan in dir.
@@ -39,9 +42,16 @@ func ReadStatus(dir string, p *run.Plan) ([]RunStatus, error) {
 	}
 	st := make([]RunStatus, len(p.Runs))
 	for i, r := range p.Runs {
-		st[i], err = runStatus(run.Dir(dir, i), r, host)
+		out := run.Dir(dir, i)
+		if st[i], err = runStatus(out, r, host); err != nil {
+			return nil, err
+		}
+		u, err := ReadUsage(out)
 		if err != nil {
 			return nil, err
+		}
+		if u != nil {
+			st[i].PeakMiB = u.PeakMiB
 		}
 	}
 	return st, nil
