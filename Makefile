@@ -33,21 +33,26 @@ test-386:
 
 ## test-qemu: the data's digest tests (uda/digits, uda/augment,
 ## uda/pretrain) built for other GOARCHes, which fuse multiply-adds, and run
-## under Debian's qemu-user-static from their package folders. CI runs
-## the arm64 pair. QEMU_TARGETS lists GOARCH:qemu pairs; ppc64le:ppc64le s390x:s390x
-## riscv64:riscv64 loong64:loongarch64 pass too. uda's TestTrainDigests runs
-## the same way in about 9 minutes under arm64: add uda to QEMU_PKGS.
+## under Debian's qemu-user-static from their package folders, and the
+## kernels' SGEMM and same-bits tests (QEMU_KERNELS_RUN: on arm64 they check
+## the NEON kernels against the generic ones; about a minute, where all of
+## the kernels' tests take about two). CI runs the arm64 set. QEMU_TARGETS
+## lists GOARCH:qemu pairs; ppc64le:ppc64le s390x:s390x riscv64:riscv64
+## loong64:loongarch64 pass too. uda's TestTrainDigests runs the same way in
+## about 9 minutes under arm64: add uda to QEMU_PKGS.
 QEMU_TARGETS ?= arm64:aarch64
 QEMU_PKGS ?= uda/digits uda/augment uda/pretrain
+QEMU_KERNELS_RUN ?= Sgemm|ISA|NEON
 test-qemu:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	for t in $(QEMU_TARGETS); do \
 		q=qemu-$${t#*:}-static; \
 		command -v $$q >/dev/null || { echo "test-qemu: needs $$q (apt-get install qemu-user-static)"; exit 1; }; \
-		for p in $(QEMU_PKGS); do \
-			echo "$${t%%:*} $$p"; \
+		for p in $(QEMU_PKGS) kernels; do \
+			run=Digests; [ $$p = kernels ] && run='$(QEMU_KERNELS_RUN)'; \
+			echo "$${t%%:*} $$p -run $$run"; \
 			GOARCH=$${t%%:*} $(GO) test -c -o "$$tmp/pkg.test" ./$$p && \
-			(cd $$p && $$q "$$tmp/pkg.test" -test.count=1 -test.run Digests) || exit 1; \
+			(cd $$p && $$q "$$tmp/pkg.test" -test.count=1 -test.run "$$run") || exit 1; \
 		done; \
 	done
 
