@@ -31,25 +31,26 @@ test-386:
 		GOARCH=386 $(GO) test -count=1 ./...; \
 	fi
 
-## test-qemu: the data's digest tests (uda/digits, uda/augment,
-## uda/pretrain) built for other GOARCHes, which fuse multiply-adds, and run
-## under Debian's qemu-user-static from their package folders, and the
-## kernels' SGEMM and same-bits tests (QEMU_KERNELS_RUN: on arm64 they check
-## the NEON kernels against the generic ones; about a minute, where all of
-## the kernels' tests take about two). CI runs the arm64 set. QEMU_TARGETS
-## lists GOARCH:qemu pairs; ppc64le:ppc64le s390x:s390x riscv64:riscv64
-## loong64:loongarch64 pass too. uda's TestTrainDigests runs the same way in
-## about 9 minutes under arm64: add uda to QEMU_PKGS.
+## test-qemu: tests built for other GOARCHes, which fuse multiply-adds, and
+## run under Debian's qemu-user-static from their package folders.
+## QEMU_TESTS lists 'PKG:RUN' pairs, RUN the -run pattern: the data's
+## digests (uda/digits, uda/augment, uda/pretrain), the kernels' SGEMM and
+## same-bits tests (on arm64, the NEON kernels against the generic ones; 50 s,
+## where all of the kernels' tests take 100 s) and the training digests of
+## the NEON path (90 s; the generic path's take 9 minutes more: add
+## uda:TestTrainDigests). CI runs them for arm64: 2 minutes on 2 shared cores.
+## QEMU_TARGETS lists GOARCH:qemu pairs; ppc64le:ppc64le s390x:s390x
+## riscv64:riscv64 loong64:loongarch64 pass too.
 QEMU_TARGETS ?= arm64:aarch64
-QEMU_PKGS ?= uda/digits uda/augment uda/pretrain
-QEMU_KERNELS_RUN ?= Sgemm|ISA|NEON
+QEMU_TESTS ?= uda/digits:Digests uda/augment:Digests uda/pretrain:Digests \
+	'kernels:Sgemm|ISA|NEON' 'uda:TestTrainDigests/.*/.*/neon'
 test-qemu:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	for t in $(QEMU_TARGETS); do \
 		q=qemu-$${t#*:}-static; \
 		command -v $$q >/dev/null || { echo "test-qemu: needs $$q (apt-get install qemu-user-static)"; exit 1; }; \
-		for p in $(QEMU_PKGS) kernels; do \
-			run=Digests; [ $$p = kernels ] && run='$(QEMU_KERNELS_RUN)'; \
+		for pr in $(QEMU_TESTS); do \
+			p=$${pr%%:*}; run=$${pr#*:}; \
 			echo "$${t%%:*} $$p -run $$run"; \
 			GOARCH=$${t%%:*} $(GO) test -c -o "$$tmp/pkg.test" ./$$p && \
 			(cd $$p && $$q "$$tmp/pkg.test" -test.count=1 -test.run "$$run") || exit 1; \
