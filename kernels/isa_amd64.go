@@ -11,3 +11,5 @@ func cpuHasAVX2() bool {
 func cpuHasAVX512() bool {
 	return cpuid.CPU.Supports(cpuid.AVX512F, cpuid.AVX512VL, cpuid.AVX512BW, cpuid.AVX512DQ)
 }
+
+func cpuHasNEON() bool { return false }

@@ -419,21 +419,39 @@ func TestSgemmParallelDeterministic(t *testing.T) {
 
 // TestSgemmSameBitsAcrossISAs checks that every ISA and thread count gives
 // the same bits, with a k of several KC blocks and a partial one, every
-// transposition, alpha, beta and packed B: every micro-kernel makes each
-// element one chain of fused multiply-adds per block, and KC is fixed.
+// transposition, alpha, beta and packed B, and operands with NaN,
+// infinities and subnormals: every micro-kernel makes each element one
+// chain of fused multiply-adds per block, and KC is fixed. (A NaN result
+// is NaN on every path, but not always the same NaN: see firstDiff.)
 func TestSgemmSameBitsAcrossISAs(t *testing.T) {
-	cases := []sgemmCase{
-		{m: 37, n: 75, k: 2*DefaultKC + 41, alpha: 1, beta: 0},
-		{transA: true, m: 13, n: 33, k: DefaultKC + 1, alpha: 0.7, beta: -0.3},
-		{transB: true, m: 50, n: 40, k: 3 * DefaultKC, alpha: 1, beta: 1},
-		{transA: true, transB: true, m: 25, n: 70, k: 300, alpha: -2, beta: 0.5},
-		{m: 7, n: 5, k: 9, alpha: 1, beta: 0.25},
+	cases := []struct {
+		sgemmCase
+		special bool // operands with NaN, infinities, subnormals
+	}{
+		{sgemmCase{m: 37, n: 75, k: 2*DefaultKC + 41, alpha: 1, beta: 0}, false},
+		{sgemmCase{transA: true, m: 13, n: 33, k: DefaultKC + 1, alpha: 0.7, beta: -0.3}, false},
+		{sgemmCase{transB: true, m: 50, n: 40, k: 3 * DefaultKC, alpha: 1, beta: 1}, false},
+		{sgemmCase{transA: true, transB: true, m: 25, n: 70, k: 300, alpha: -2, beta: 0.5}, false},
+		{sgemmCase{m: 7, n: 5, k: 9, alpha: 1, beta: 0.25}, false},
+		{sgemmCase{m: 29, n: 45, k: DefaultKC + 7, alpha: 0.7, beta: -0.3}, true},
+		{sgemmCase{transA: true, m: 12, n: 13, k: 40, alpha: 1, beta: 0}, true},
 	}
-	for _, tc := range cases {
-		name := fmt.Sprintf("%v/%v/%dx%dx%d/alpha=%g/beta=%g", tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.beta)
+	for _, cs := range cases {
+		tc := cs.sgemmCase
+		name := fmt.Sprintf("%v/%v/%dx%dx%d/alpha=%g/beta=%g/special=%v", tc.transA, tc.transB, tc.m, tc.n, tc.k, tc.alpha, tc.beta, cs.special)
 		t.Run(name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(11, 12))
 			a, b, c := tc.operands(rng)
+			if cs.special {
+				// Subnormals and zeros throughout; a NaN and infinities
+				// in a few places, so most results stay finite.
+				for _, x := range []*matrix{a, b, c} {
+					sprinkle(rng, x.data(), float32(math.Copysign(0, -1)), 0, 1e-40, -3e-39, 1e-20, -2e-21)
+					x.data()[rng.IntN(len(x.data()))] = float32(math.NaN())
+					x.data()[rng.IntN(len(x.data()))] = float32(math.Inf(1))
+					x.data()[rng.IntN(len(x.data()))] = -math.MaxFloat32
+				}
+			}
 			var ref []float32
 			var refName string
 			for _, isa := range Supported() {
@@ -458,25 +476,14 @@ func TestSgemmSameBitsAcrossISAs(t *testing.T) {
 							ref, refName = got.buf, run
 							continue
 						}
-						if n := countBitDiffs(got.buf, ref); n > 0 {
-							t.Errorf("%s: %d of %d elements differ from %s", run, n, len(ref), refName)
+						if i := firstDiff(got.buf, ref); i >= 0 {
+							t.Errorf("%s: element %d is %g (%#08x), %s gives %g (%#08x)", run, i, got.buf[i], math.Float32bits(got.buf[i]), refName, ref[i], math.Float32bits(ref[i]))
 						}
 					}
 				}
 			}
 		})
 	}
-}
-
-// countBitDiffs returns the number of elements of x and y whose bits differ.
-func countBitDiffs(x, y []float32) int {
-	n := 0
-	for i := range x {
-		if math.Float32bits(x[i]) != math.Float32bits(y[i]) {
-			n++
-		}
-	}
-	return n
 }
 
 func bitsEqual(x, y []float32) bool {

@@ -47,7 +47,7 @@ var (
 	benchShapes  = cmdBench.Flag.String("shapes", "all", "square, vit, all, or a list such as 50x2304x768,1024x1024x1024")
 	benchTime    = cmdBench.Flag.Duration("time", 300*time.Millisecond, "time per shape and library")
 	benchGonum   = cmdBench.Flag.Bool("gonum", true, "also measure gonum's Sgemm")
-	benchISA     = cmdBench.Flag.String("isa", "", "force a kernel path: avx512, avx2 or generic")
+	benchISA     = cmdBench.Flag.String("isa", "", "force a kernel path: avx512, avx2, neon or generic")
 	benchQuiet   = cmdBench.Flag.Bool("q", false, "no progress bar")
 	benchCases   = cmdBench.Flag.String("cases", "", "clip, scaling: comma-separated cases such as vit-b16-fwd-8 (default: all; scaling: vit-b16-train-8,rn50-fwd-8)")
 	benchReps    = cmdBench.Flag.Int("reps", 3, "clip: timed repetitions per case (the best is reported)")

@@ -20,7 +20,7 @@ var cmdVersion = &Command{
 	Short:     "print the version, the build and the kernels' view of this CPU",
 	Long: `Version prints vlpuda's version and commit, the Go version that built
 it, the OS and architecture, and what the kernels chose on this machine:
-the instruction-set path (avx512, avx2 or generic; VLPUDA_ISA forces one),
+the instruction-set path (avx512, avx2, neon or generic; VLPUDA_ISA forces one),
 the threads and logical CPUs, the L3 cache size that the SGEMM
 blocking's MC is derived from, and the blocking. "vlpuda -version" is
 the same.
