@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # load_bench.sh times loading a real-size CLIP checkpoint: vlpuda inspect,
-# vlpuda encode of one text (the load plus a few milliseconds of text
-# tower) and torch.load of the same file (bench/load/torch_load.py, when
-# python3 has torch), alternating them ROUNDS times, and prints the median
-# wall time, CPU time (user + system, which other processes on a shared
-# machine disturb less) and peak resident memory of each with their
-# ranges, and the CPU. The checkpoints (random weights, OpenAI's fp16 layout) are made by
-# bench/load/gen under DIR unless they are there already.
+# vlpuda encode of one text (the load plus one pass of the text tower) and
+# torch.load of the same file (bench/load/torch_load.py, when python3 has
+# torch; also torch.load then .float() of every tensor, the float32
+# weights vlpuda makes), alternating them ROUNDS times, and prints the
+# median wall time, CPU time (user + system, which other processes on a
+# shared machine disturb less) and peak resident memory of each with
+# their ranges, and the CPU. The checkpoints (random weights, OpenAI's
+# fp16 layout) are made by bench/load/gen under DIR unless they are there
+# already.
 #
 #   bench/load/load_bench.sh [-rounds N] [-dir DIR] [-models "ViT-B/16 ViT-L/14"]
 #                            [-formats "pt safetensors"] [-vlpuda BIN] [-base BIN]
@@ -90,10 +92,14 @@ for round in $(seq "$rounds"); do
 			done
 			if [ $torch = yes ] && [ "$format" = pt ]; then
 				measure "$slug.$format torch-process" /usr/bin/python3 "$repo/bench/load/torch_load.py" "$file"
-				# torch_load.py prints "... X.XX s, Y.YY s CPU, peak RSS N MiB" for
-				# torch.load alone (its peak includes importing torch).
-				sed -E 's/.* ([0-9.]+) s, ([0-9.]+) s CPU, peak RSS ([0-9]+) MiB/\1 \3 \2/' "$dir/last.out" |
-					awk -v n="$slug.$format torch.load" '{print n, $1, $2, $3}' >>"$results"
+				# torch_load.py prints "torch.load ... X.XX s, Y.YY s CPU, peak RSS
+				# N MiB" for torch.load alone and "torch.load+float ..." for it
+				# and .float() of every tensor (each peak includes importing torch).
+				for what in torch.load torch.load+float; do
+					grep "^$what " "$dir/last.out" |
+						sed -E 's/.* ([0-9.]+) s, ([0-9.]+) s CPU, peak RSS ([0-9]+) MiB/\1 \3 \2/' |
+						awk -v n="$slug.$format $what" '{print n, $1, $2, $3}' >>"$results"
+				done
 			fi
 		done
 	done
