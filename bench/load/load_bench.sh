@@ -14,8 +14,9 @@
 #                            [-formats "pt safetensors"] [-vlpuda BIN] [-base BIN]
 #
 # -base BIN also times another vlpuda binary (an older commit) in the same
-# rounds, for before/after numbers on the same machine. Shared machines
-# drift: compare only numbers from one run of the script.
+# rounds, first in every other round, for before/after numbers on the same
+# machine. Shared machines drift: compare only numbers from one run of the
+# script, with an even number of rounds.
 set -euo pipefail
 
 rounds=5
@@ -83,7 +84,12 @@ for round in $(seq "$rounds"); do
 		slug=$(echo "$model" | tr 'A-Z/' 'a-z-')
 		for format in $formats; do
 			file=$dir/$slug.$format
-			for bin in "$vlpuda" $base; do
+			# The first binary of a pair runs on memory that the second may find
+			# freed by it just before, which on a virtual machine can be much
+			# faster to fault in: alternate which goes first.
+			bins="$vlpuda $base"
+			[ $((round % 2)) = 1 ] || bins="$base $vlpuda"
+			for bin in $bins; do
 				tag=vlpuda
 				[ "$bin" = "$vlpuda" ] || tag=base
 				measure "$slug.$format $tag-inspect" "$bin" inspect "$file"
