@@ -54,8 +54,11 @@ func Load(path string, cfg *Config) (*CLIP, *Checkpoint, error) {
 }
 
 // fill reads each tensor of sd that params holds into it, on
-// kernels.Threads() goroutines that take the tensors in file order, each
-// parameter first marked for huge pages (package hugepage). The error is
+// kernels.Threads() goroutines that take the tensors in file order. The
+// parameters are first marked for huge pages all together (package
+// hugepage), while still untouched (the model was built without values):
+// allocated one after the other, they mostly lie back to back, and the
+// huge pages across their boundaries are then marked too. The error is
 // that of the first tensor, in file order, that failed.
 func fill(sd *checkpoint.StateDict, params map[string]*tensor.Tensor) error {
 	type job struct {
@@ -63,17 +66,19 @@ func fill(sd *checkpoint.StateDict, params map[string]*tensor.Tensor) error {
 		dst []float32
 	}
 	var jobs []job
+	var dsts [][]float32
 	for i := range sd.Tensors {
 		if p, ok := params[sd.Tensors[i].Name]; ok {
 			jobs = append(jobs, job{&sd.Tensors[i], p.Data()})
+			dsts = append(dsts, p.Data())
 		}
 	}
+	hugepage.Advise(dsts...)
 	errs := make([]error, len(jobs))
 	var next atomic.Int64
 	// One chunk per worker; each takes the next tensor until none is left.
 	kernels.ParallelFor(min(kernels.Threads(), len(jobs)), 1, func(int, int) {
 		for i := int(next.Add(1) - 1); i < len(jobs); i = int(next.Add(1) - 1) {
-			hugepage.Advise(jobs[i].dst) // still untouched: the model was built without values
 			errs[i] = jobs[i].t.ReadInto(jobs[i].dst)
 		}
 	})

@@ -1,18 +1,22 @@
 #!/usr/bin/env bash
 # load_bench.sh times loading a real-size CLIP checkpoint: vlpuda inspect,
-# vlpuda encode of one text (the load plus a few milliseconds of text
-# tower) and torch.load of the same file (bench/load/torch_load.py, when
-# python3 has torch), alternating them ROUNDS times, and prints the median
-# wall time, CPU time (user + system, which other processes on a shared
-# machine disturb less) and peak resident memory of each with their
-# ranges, and the CPU. The checkpoints (random weights, OpenAI's fp16 layout) are made by
-# bench/load/gen under DIR unless they are there already.
+# vlpuda encode of one text (the load plus one pass of the text tower) and
+# torch.load of the same file (bench/load/torch_load.py, when python3 has
+# torch; also torch.load then .float() of every tensor, the float32
+# weights vlpuda makes), alternating them ROUNDS times, and prints the
+# median wall time, CPU time (user + system, which other processes on a
+# shared machine disturb less) and peak resident memory of each with
+# their ranges, and the CPU. The checkpoints (random weights, OpenAI's
+# fp16 layout) are made by bench/load/gen under DIR unless they are there
+# already.
 #
 #   bench/load/load_bench.sh [-rounds N] [-dir DIR] [-models "ViT-B/16 ViT-L/14"]
 #                            [-formats "pt safetensors"] [-vlpuda BIN] [-base BIN]
 #
 # -base BIN also times another vlpuda binary (an older commit) in the same
-# rounds, for before/after numbers on the same machine. Shared machines
+# rounds, for before/after numbers on the same machine. Each round starts
+# with the next of vlpuda, base and torch, which makes a difference (see
+# the loop): give a multiple of their number as ROUNDS. Shared machines
 # drift: compare only numbers from one run of the script.
 set -euo pipefail
 
@@ -75,26 +79,46 @@ for model in $models; do
 	done
 done
 
+# run_vlpuda TAG BIN FILE SLUG.FORMAT times inspect and encode of FILE.
+run_vlpuda() {
+	measure "$4 $1-inspect" "$2" inspect "$3"
+	rm -f "$dir/out.safetensors"
+	measure "$4 $1-encode" "$2" encode -model "$3" -inputs "$dir/inputs.safetensors" -out "$dir/out.safetensors"
+}
+
+# run_torch FILE SLUG.FORMAT times torch_load.py on FILE. It prints
+# "torch.load ... X.XX s, Y.YY s CPU, peak RSS N MiB" for torch.load alone
+# and "torch.load+float ..." for it and .float() of every tensor (each
+# peak includes importing torch).
+run_torch() {
+	measure "$2 torch-process" /usr/bin/python3 "$repo/bench/load/torch_load.py" "$1"
+	for what in torch.load torch.load+float; do
+		grep "^$what " "$dir/last.out" |
+			sed -E 's/.* ([0-9.]+) s, ([0-9.]+) s CPU, peak RSS ([0-9]+) MiB/\1 \3 \2/' |
+			awk -v n="$2 $what" '{print n, $1, $2, $3}' >>"$results"
+	done
+}
+
 for round in $(seq "$rounds"); do
 	echo "round $round of $rounds" >&2
 	for model in $models; do
 		slug=$(echo "$model" | tr 'A-Z/' 'a-z-')
 		for format in $formats; do
 			file=$dir/$slug.$format
-			for bin in "$vlpuda" $base; do
-				tag=vlpuda
-				[ "$bin" = "$vlpuda" ] || tag=base
-				measure "$slug.$format $tag-inspect" "$bin" inspect "$file"
-				rm -f "$dir/out.safetensors"
-				measure "$slug.$format $tag-encode" "$bin" encode -model "$file" -inputs "$dir/inputs.safetensors" -out "$dir/out.safetensors"
+			runners=(vlpuda)
+			[ -z "$base" ] || runners+=(base)
+			[ $torch = no ] || [ "$format" != pt ] || runners+=(torch)
+			# Whoever runs first in a round faults its memory in fresh; the
+			# next may find pages just freed, which on a virtual machine can
+			# be several times faster: each round starts with the next one.
+			n=${#runners[@]}
+			for i in $(seq 0 $((n - 1))); do
+				case ${runners[(i + round) % n]} in
+				vlpuda) run_vlpuda vlpuda "$vlpuda" "$file" "$slug.$format" ;;
+				base) run_vlpuda base "$base" "$file" "$slug.$format" ;;
+				torch) run_torch "$file" "$slug.$format" ;;
+				esac
 			done
-			if [ $torch = yes ] && [ "$format" = pt ]; then
-				measure "$slug.$format torch-process" /usr/bin/python3 "$repo/bench/load/torch_load.py" "$file"
-				# torch_load.py prints "... X.XX s, Y.YY s CPU, peak RSS N MiB" for
-				# torch.load alone (its peak includes importing torch).
-				sed -E 's/.* ([0-9.]+) s, ([0-9.]+) s CPU, peak RSS ([0-9]+) MiB/\1 \3 \2/' "$dir/last.out" |
-					awk -v n="$slug.$format torch.load" '{print n, $1, $2, $3}' >>"$results"
-			fi
 		done
 	done
 done

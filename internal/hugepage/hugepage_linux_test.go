@@ -14,11 +14,8 @@ import (
 // transparent huge pages (THPeligible: 1) where the system's setting lets
 // madvise choose, and small buffers must be left alone.
 func TestAdviseMarksTheMapping(t *testing.T) {
-	setting, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
-	if err != nil || !strings.Contains(string(setting), "[madvise]") {
-		t.Skipf("transparent huge pages are not chosen by madvise here (%q, %v): nothing to observe", setting, err)
-	}
-	p := make([]float32, 4<<20)
+	thpByMadvise(t)
+	p := fresh(4 << 20)
 	mid := uintptr(unsafe.Pointer(&p[len(p)/2]))
 	if got := eligible(t, mid); got {
 		t.Fatal("a fresh heap mapping is already eligible: the test could not tell Advise's effect")
@@ -28,6 +25,47 @@ func TestAdviseMarksTheMapping(t *testing.T) {
 		t.Error("after Advise the buffer's mapping is not eligible for huge pages")
 	}
 	p[len(p)/2] = 1
+}
+
+// TestAdviseJoinsNeighbours cuts a fresh 16 MiB buffer in two in the
+// middle of a huge page and advises the halves together: that page,
+// whole inside neither half, must be marked as well.
+func TestAdviseJoinsNeighbours(t *testing.T) {
+	thpByMadvise(t)
+	p := fresh(4 << 20)
+	base := uintptr(unsafe.Pointer(&p[0]))
+	first := (base + Size - 1) &^ (Size - 1)  // the first whole huge page of p
+	cut := int(first-base)/4 + Size/4/2       // halfway through it
+	mid := uintptr(unsafe.Pointer(&p[cut-1])) // in that page, in the first half
+	if eligible(t, mid) {
+		t.Fatal("a fresh heap mapping is already eligible: the test could not tell Advise's effect")
+	}
+	Advise(p[cut:], p[:cut])
+	if !eligible(t, mid) {
+		t.Error("the huge page across the two buffers is not eligible after Advise")
+	}
+	p[cut] = 1
+}
+
+// kept holds every buffer fresh returned, so that none is freed and its
+// memory, advised, handed to a later test.
+var kept [][]float32
+
+// fresh returns a new buffer of n values that no earlier test has used.
+func fresh(n int) []float32 {
+	p := make([]float32, n)
+	kept = append(kept, p)
+	return p
+}
+
+// thpByMadvise skips the test unless the system's transparent huge page
+// setting is madvise, where Advise's effect shows in /proc/self/smaps.
+func thpByMadvise(t *testing.T) {
+	t.Helper()
+	setting, err := os.ReadFile("/sys/kernel/mm/transparent_hugepage/enabled")
+	if err != nil || !strings.Contains(string(setting), "[madvise]") {
+		t.Skipf("transparent huge pages are not chosen by madvise here (%q, %v): nothing to observe", setting, err)
+	}
 }
 
 // eligible reports the THPeligible field of the mapping of /proc/self/smaps

@@ -2,5 +2,5 @@
 
 package hugepage
 
-// Advise does nothing on this system.
-func Advise(p []float32) {}
+// advise does nothing on this system.
+func advise(addr, n uintptr) {}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 	"unsafe"
 
 	"github.com/vlpuda/vlpuda/kernels"
@@ -161,6 +162,11 @@ var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
 // amortise each read, small enough to stay in the cache.
 const chunkBytes = 64 << 10
 
+// chunks holds ReadFloat32's buffers for reuse: a checkpoint's hundreds of
+// tensors would otherwise each take a fresh one, which costs page faults
+// as well as allocation.
+var chunks = sync.Pool{New: func() any { return new([chunkBytes]byte) }}
+
 // ReadFloat32 reads len(dst) little-endian elements of type d from r and
 // converts them into dst as ToFloat32 does, a chunk at a time, so that no
 // copy of the whole data is ever held; float32 elements on a little-endian
@@ -178,7 +184,9 @@ func ReadFloat32(r io.Reader, dst []float32, d DType) error {
 		}
 		return err
 	}
-	buf := make([]byte, min(len(dst)*size, chunkBytes))
+	chunk := chunks.Get().(*[chunkBytes]byte)
+	defer chunks.Put(chunk)
+	buf := chunk[:min(len(dst)*size, chunkBytes)]
 	per := len(buf) / size
 	for len(dst) > 0 {
 		n := min(len(dst), per)
