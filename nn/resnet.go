@@ -58,17 +58,38 @@ func NewModifiedResNet(rng *rand.Rand, c ResNetConfig) *ModifiedResNet {
 }
 
 // Forward maps images (N, 3, R, R) to features (N, embed), not normalised.
+//
+// In an inference pass (images is an inference tensor) every activation
+// is recycled (tensor.Recycle) once the next layer has read it, except those
+// handed to Tap.
 func (r *ModifiedResNet) Forward(images *tensor.Tensor) *tensor.Tensor {
 	x := convBN(r.Conv1, r.BN1, images, nil, true)
-	x = convBN(r.Conv2, r.BN2, x, nil, true)
-	x = convBN(r.Conv3, r.BN3, x, nil, true)
-	x = avgPool(x, 2)
+	x = then(x, convBN(r.Conv2, r.BN2, x, nil, true))
+	x = then(x, convBN(r.Conv3, r.BN3, x, nil, true))
+	x = then(x, avgPool(x, 2))
 	r.tap("stem_out", x)
 	for s, stage := range r.Layers {
-		x = stage.Forward(x)
+		x = r.untapped(x, stage.Forward(x))
 		r.tap(fmt.Sprintf("layer%d_out", s+1), x)
 	}
-	return r.AttnPool.Forward(x)
+	return r.untapped(x, r.AttnPool.Forward(x))
+}
+
+// then recycles x, which y was computed from, and returns y; when y is x
+// (an identity layer) there is nothing to recycle.
+func then(x, y *tensor.Tensor) *tensor.Tensor {
+	if y != x {
+		x.Recycle()
+	}
+	return y
+}
+
+// untapped is then for an x that went to the tap, if one is set.
+func (r *ModifiedResNet) untapped(x, y *tensor.Tensor) *tensor.Tensor {
+	if r.Tap != nil {
+		return y
+	}
+	return then(x, y)
 }
 
 func (r *ModifiedResNet) tap(name string, x *tensor.Tensor) {
@@ -105,10 +126,15 @@ func avgPool(x *tensor.Tensor, k int) *tensor.Tensor {
 // Stage is a sequence of bottleneck blocks named 0, 1, ….
 type Stage []*Bottleneck
 
-// Forward runs the blocks in order.
+// Forward runs the blocks in order, recycling each output but the last
+// once the next block has read it.
 func (s Stage) Forward(x *tensor.Tensor) *tensor.Tensor {
-	for _, b := range s {
-		x = b.Forward(x)
+	for i, b := range s {
+		if i == 0 {
+			x = b.Forward(x)
+			continue
+		}
+		x = then(x, b.Forward(x))
 	}
 	return x
 }
@@ -148,14 +174,20 @@ func NewBottleneck(rng *rand.Rand, in, planes, stride int) *Bottleneck {
 }
 
 // Forward runs the block on x (N, C, H, W).
+// Its activations are recycled as they are used up; x is left alone.
 func (b *Bottleneck) Forward(x *tensor.Tensor) *tensor.Tensor {
 	out := convBN(b.Conv1, b.BN1, x, nil, true)
-	out = convBN(b.Conv2, b.BN2, out, nil, true)
+	out = then(out, convBN(b.Conv2, b.BN2, out, nil, true))
+	out = then(out, avgPool(out, b.Stride))
 	shortcut := x
 	if b.Downsample != nil {
 		shortcut = b.Downsample.Forward(x)
 	}
-	return convBN(b.Conv3, b.BN3, avgPool(out, b.Stride), shortcut, true)
+	y := then(out, convBN(b.Conv3, b.BN3, out, shortcut, true))
+	if shortcut != x {
+		shortcut.Recycle()
+	}
+	return y
 }
 
 // convBN returns bn(conv(x)), plus add unless it is nil, then a ReLU if
@@ -206,7 +238,12 @@ type Downsample struct {
 
 // Forward maps x to the block's output shape.
 func (d *Downsample) Forward(x *tensor.Tensor) *tensor.Tensor {
-	return convBN(d.Conv, d.BN, avgPool(x, d.Stride), nil, false)
+	pooled := avgPool(x, d.Stride)
+	y := convBN(d.Conv, d.BN, pooled, nil, false)
+	if pooled != x {
+		pooled.Recycle()
+	}
+	return y
 }
 
 // Params lists nothing.
