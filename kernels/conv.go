@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // This file holds 2-D convolution over NCHW float32 data, lowered to Sgemm.
@@ -187,21 +188,28 @@ func (c *convPlan) direct(nb int) bool { return c.pointwise && nb == 1 }
 
 // forward computes y (K/G, nb·L) = w_g · col for group g of images
 // n0..n0+nb-1, with the epilogue ep, reading x in place, packing the GEMM's
-// strips straight from x, or building the column matrix in col.
-func (c *convPlan) forward(y, wg, x, col []float32, n0, nb, g int, ep Epilogue) {
+// strips straight from x, or building the column matrix in col. The GEMM
+// runs on the calling goroutine alone if serial, else on all the threads.
+func (c *convPlan) forward(y, wg, x, col []float32, n0, nb, g int, ep Epilogue, serial bool) {
 	cols := nb * c.l
-	if c.direct(nb) || !c.packsFromX() {
-		SgemmEpilogue(false, false, c.kg, cols, c.crs, 1, wg, c.crs, c.columns(col, x, n0, nb, g), cols, 0, y, cols, ep)
-		return
-	}
 	kern := kernelFor(current)
 	j := sgemmJob{
 		kern: kern, blk: blockingFor(kern),
 		m: c.kg, n: cols, k: c.crs, alpha: 1,
-		a: wg, lda: c.crs, src: &convStrips{c: c, x: x, n0: n0, nb: nb, g: g, fast: packAsm(kern.isa)},
-		c: y, ldc: cols, ep: ep,
+		a: wg, lda: c.crs, c: y, ldc: cols, ep: ep,
 	}
-	j.run()
+	if c.direct(nb) || !c.packsFromX() {
+		j.b, j.ldb = c.columns(col, x, n0, nb, g), cols
+	} else {
+		j.src = &convStrips{c: c, x: x, n0: n0, nb: nb, g: g, fast: packAsm(kern.isa)}
+	}
+	if !serial {
+		j.run()
+		return
+	}
+	buf := sgemmBufs.Get().(*sgemmBuf)
+	j.part(0, j.m, 0, j.n, nil, 0, buf)
+	sgemmBufs.Put(buf)
 }
 
 // Conv2d computes the convolution dst = x ⊛ w with the geometry p, writing
@@ -266,29 +274,75 @@ func conv2d(op string, dst, x, w []float32, pw *PackedConv, p ConvParams, ep Con
 			panic(fmt.Sprintf("kernels: %s: Add overlaps dst", op))
 		}
 	}
-	tr := c.transposed(c.fwdNB)
-	col, tmp := c.scratch(c.fwdNB, c.packsFromX() && !tr, tr)
+	threads := Threads()
+	nb := c.fwdChunk(threads)
+	if chunks := (c.N + nb - 1) / nb; threads > 1 && chunks >= threads && !c.transposed(nb) {
+		c.forwardChunks(dst, x, w, nb, threads, ep)
+		return
+	}
+	tr := c.transposed(nb)
+	col, tmp := c.scratch(nb, c.packsFromX() && !tr, tr)
 	defer putScratch(col, tmp)
-	for n0 := 0; n0 < c.N; n0 += c.fwdNB {
-		nb := min(c.fwdNB, c.N-n0)
-		cols := nb * c.l
-		for g := 0; g < c.Groups; g++ {
-			wg := w[g*c.kg*c.crs : (g+1)*c.kg*c.crs]
-			if tr {
-				var pb *PackedB
-				if pw != nil {
-					pb = pw.wt[g]
-				}
-				c.forwardT(dst, *tmp, wg, pb, x, *col, n0, nb, g, ep)
-				continue
+	for n0 := 0; n0 < c.N; n0 += nb {
+		c.forwardChunk(dst, x, w, pw, *col, *tmp, n0, min(nb, c.N-n0), tr, false, ep)
+	}
+}
+
+// fwdChunk returns the images per chunk of the forward pass on the given
+// threads: fwdNB, or fewer so that there is a chunk for every thread, as
+// long as such chunks need not take the transposed lowering.
+func (c *convPlan) fwdChunk(threads int) int {
+	nb := c.fwdNB
+	if threads > 1 && (c.N+nb-1)/nb < threads {
+		if fewer := evenChunks(c.N, (c.N+threads-1)/threads); fewer < nb && !c.transposed(fewer) {
+			nb = fewer
+		}
+	}
+	return nb
+}
+
+// forwardChunks computes the forward pass chunk by chunk on the threads at
+// once, each chunk on one thread: the threads take the next chunk as they
+// finish one, and no chunk waits for another, where threads sharing one
+// GEMM wait for each other's strips at every block of k. Every output
+// element is computed as in any other split, so the bits are the same.
+func (c *convPlan) forwardChunks(dst, x, w []float32, nb, threads int, ep ConvEpilogue) {
+	chunks := (c.N + nb - 1) / nb
+	var next atomic.Int32
+	ParallelFor(threads, 1, func(_, _ int) {
+		col, tmp := c.scratch(nb, c.packsFromX(), false)
+		defer putScratch(col, tmp)
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= chunks {
+				return
 			}
-			if nb == 1 {
-				y := dst[(n0*c.K+g*c.kg)*c.l : (n0*c.K+(g+1)*c.kg)*c.l]
-				c.forward(y, wg, x, *col, n0, 1, g, c.epilogue(ep, n0, g))
-				continue
+			n0 := i * nb
+			c.forwardChunk(dst, x, w, nil, *col, *tmp, n0, min(nb, c.N-n0), false, true, ep)
+		}
+	})
+}
+
+// forwardChunk computes the output of images n0..n0+nb-1 for every group,
+// through the transposed lowering if tr, and on the calling goroutine
+// alone if serial (which the transposed lowering does not support).
+func (c *convPlan) forwardChunk(dst, x, w []float32, pw *PackedConv, col, tmp []float32, n0, nb int, tr, serial bool, ep ConvEpilogue) {
+	cols := nb * c.l
+	for g := 0; g < c.Groups; g++ {
+		wg := w[g*c.kg*c.crs : (g+1)*c.kg*c.crs]
+		switch {
+		case tr:
+			var pb *PackedB
+			if pw != nil {
+				pb = pw.wt[g]
 			}
-			c.forward((*tmp)[:c.kg*cols], wg, x, *col, n0, nb, g, Epilogue{})
-			c.scatter(dst, *tmp, n0, nb, g, ep)
+			c.forwardT(dst, tmp, wg, pb, x, col, n0, nb, g, ep)
+		case nb == 1:
+			y := dst[(n0*c.K+g*c.kg)*c.l : (n0*c.K+(g+1)*c.kg)*c.l]
+			c.forward(y, wg, x, col, n0, 1, g, c.epilogue(ep, n0, g), serial)
+		default:
+			c.forward(tmp[:c.kg*cols], wg, x, col, n0, nb, g, Epilogue{}, serial)
+			c.scatter(dst, tmp, n0, nb, g, ep)
 		}
 	}
 }

@@ -358,3 +358,58 @@ func TestConv2dEpiloguePanics(t *testing.T) {
 		})
 	}
 }
+
+// TestConv2dChunksOnThreads checks the forward pass that gives each thread
+// whole chunks of images: on every ISA, at 2 and 3 threads and from inside
+// a ParallelFor (where its chunks run one after another), the output is
+// that of one thread bit for bit, and the cases do take that path.
+func TestConv2dChunksOnThreads(t *testing.T) {
+	cases := []ConvParams{
+		{N: 8, C: 16, H: 7, W: 7, K: 24, R: 1, S: 1},                                           // one GEMM for all at one thread
+		{N: 5, C: 6, H: 14, W: 14, K: 10, R: 1, S: 1},                                          // uneven chunks
+		{N: 4, C: 8, H: 28, W: 28, K: 12, R: 3, S: 3, PadH: 1, PadW: 1},                        // strips packed from x
+		{N: 3, C: 3, H: 23, W: 23, K: 8, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}, // im2col
+		{N: 6, C: 8, H: 9, W: 9, K: 8, R: 3, S: 3, PadH: 1, PadW: 1, Groups: 2},
+	}
+	for _, p := range cases {
+		for _, th := range []int{2, 3} {
+			c := newConvPlan("test", p)
+			if nb := c.fwdChunk(th); (c.N+nb-1)/nb < th || c.transposed(nb) {
+				t.Errorf("%s: %d threads share the GEMMs of chunks of %d images", convName(p), th, nb)
+			}
+		}
+	}
+	forEachISA(t, func(t *testing.T) {
+		for _, p := range cases {
+			r := rand.New(rand.NewPCG(31, uint64(p.N*p.H)))
+			q := p.norm()
+			x, w := randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1)
+			ep := ConvEpilogue{Scale: randSlice(r, q.K, -1, 1), Shift: randSlice(r, q.K, -1, 1), Add: randSlice(r, q.yLen(), -1, 1), ReLU: true}
+			run := func(threads int, nested bool) []float32 {
+				y := guardedFrom(randSlice(r, q.yLen(), -1, 1))
+				withThreads(threads, func() {
+					if !nested {
+						Conv2dEpilogue(y.s(), x, w, p, ep)
+						return
+					}
+					ParallelFor(threads, 1, func(lo, _ int) {
+						if lo == 0 {
+							Conv2dEpilogue(y.s(), x, w, p, ep)
+						}
+					})
+				})
+				y.check(t, convName(p))
+				return y.s()
+			}
+			want := run(1, false)
+			for _, tc := range []struct {
+				threads int
+				nested  bool
+			}{{2, false}, {3, false}, {2, true}} {
+				if got := run(tc.threads, tc.nested); !sameBits(got, want) {
+					t.Errorf("%s: %d threads (nested %v) differ from one", convName(p), tc.threads, tc.nested)
+				}
+			}
+		}
+	})
+}
