@@ -48,8 +48,11 @@ import (
 // also read filters packed once (PackConv, Conv2dPacked).
 //
 // Work is split across the worker pool inside Sgemm and, for im2col, col2im
-// and the scatters, over rows or channels; every split writes disjoint
-// outputs, so results are the same on every run with the same thread count.
+// and the scatters, over rows or channels; a forward pass with at least a
+// chunk of images per thread gives each thread whole chunks instead
+// (forwardChunks), so that no thread waits for another inside a GEMM. Every
+// split writes disjoint outputs and no split changes how an output element
+// is summed, so results are the same for every thread count.
 
 // ConvParams describes a 2-D convolution over NCHW data.
 type ConvParams struct {
