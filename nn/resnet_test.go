@@ -70,7 +70,7 @@ func TestModifiedResNetRecyclesActivations(t *testing.T) {
 					recycled = bytes
 				}
 			}
-			if recycled >= plain/2 {
+			if !raceEnabled && recycled >= plain/2 {
 				t.Errorf("an inference pass allocates %d bytes, the same pass without recycling %d; want less than half", recycled, plain)
 			}
 		})
