@@ -277,9 +277,8 @@ func conv2d(op string, dst, x, w []float32, pw *PackedConv, p ConvParams, ep Con
 			panic(fmt.Sprintf("kernels: %s: Add overlaps dst", op))
 		}
 	}
-	threads := Threads()
-	nb := c.fwdChunk(threads)
-	if chunks := (c.N + nb - 1) / nb; threads > 1 && chunks >= threads && !c.transposed(nb) {
+	nb := c.fwdNB
+	if threads := Threads(); c.chunked(threads) {
 		c.forwardChunks(dst, x, w, nb, threads, ep)
 		return
 	}
@@ -291,17 +290,10 @@ func conv2d(op string, dst, x, w []float32, pw *PackedConv, p ConvParams, ep Con
 	}
 }
 
-// fwdChunk returns the images per chunk of the forward pass on the given
-// threads: fwdNB, or fewer so that there is a chunk for every thread, as
-// long as such chunks need not take the transposed lowering.
-func (c *convPlan) fwdChunk(threads int) int {
-	nb := c.fwdNB
-	if threads > 1 && (c.N+nb-1)/nb < threads {
-		if fewer := evenChunks(c.N, (c.N+threads-1)/threads); fewer < nb && !c.transposed(fewer) {
-			nb = fewer
-		}
-	}
-	return nb
+// chunked reports whether the forward pass on the given threads gives each
+// thread whole chunks of fwdNB images (forwardChunks).
+func (c *convPlan) chunked(threads int) bool {
+	return threads > 1 && (c.N+c.fwdNB-1)/c.fwdNB >= threads && !c.transposed(c.fwdNB)
 }
 
 // forwardChunks computes the forward pass chunk by chunk on the threads at
@@ -309,6 +301,13 @@ func (c *convPlan) fwdChunk(threads int) int {
 // finish one, and no chunk waits for another, where threads sharing one
 // GEMM wait for each other's strips at every block of k. Every output
 // element is computed as in any other split, so the bits are the same.
+//
+// It serves batches with at least a chunk per thread. Splitting a batch
+// into more chunks than fwdNB gives, to have one per thread, did not pay:
+// measured on RN50's 7×7 stage at batch 8 and 2 threads, chunks of 4 images
+// (196 columns) ran up to 2.2× as long as one GEMM of 8 shared by the
+// threads (its 2048-row 1×1 convolution), where every thread packs all of
+// A for few columns.
 func (c *convPlan) forwardChunks(dst, x, w []float32, nb, threads int, ep ConvEpilogue) {
 	chunks := (c.N + nb - 1) / nb
 	var next atomic.Int32
