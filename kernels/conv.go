@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 )
 
 // This file holds 2-D convolution over NCHW float32 data, lowered to Sgemm.
@@ -47,8 +48,11 @@ import (
 // also read filters packed once (PackConv, Conv2dPacked).
 //
 // Work is split across the worker pool inside Sgemm and, for im2col, col2im
-// and the scatters, over rows or channels; every split writes disjoint
-// outputs, so results are the same on every run with the same thread count.
+// and the scatters, over rows or channels; a forward pass with at least a
+// chunk of images per thread gives each thread whole chunks instead
+// (forwardChunks), so that no thread waits for another inside a GEMM. Every
+// split writes disjoint outputs and no split changes how an output element
+// is summed, so results are the same for every thread count.
 
 // ConvParams describes a 2-D convolution over NCHW data.
 type ConvParams struct {
@@ -187,21 +191,28 @@ func (c *convPlan) direct(nb int) bool { return c.pointwise && nb == 1 }
 
 // forward computes y (K/G, nb·L) = w_g · col for group g of images
 // n0..n0+nb-1, with the epilogue ep, reading x in place, packing the GEMM's
-// strips straight from x, or building the column matrix in col.
-func (c *convPlan) forward(y, wg, x, col []float32, n0, nb, g int, ep Epilogue) {
+// strips straight from x, or building the column matrix in col. The GEMM
+// runs on the calling goroutine alone if serial, else on all the threads.
+func (c *convPlan) forward(y, wg, x, col []float32, n0, nb, g int, ep Epilogue, serial bool) {
 	cols := nb * c.l
-	if c.direct(nb) || !c.packsFromX() {
-		SgemmEpilogue(false, false, c.kg, cols, c.crs, 1, wg, c.crs, c.columns(col, x, n0, nb, g), cols, 0, y, cols, ep)
-		return
-	}
 	kern := kernelFor(current)
 	j := sgemmJob{
 		kern: kern, blk: blockingFor(kern),
 		m: c.kg, n: cols, k: c.crs, alpha: 1,
-		a: wg, lda: c.crs, src: &convStrips{c: c, x: x, n0: n0, nb: nb, g: g, fast: packAsm(kern.isa)},
-		c: y, ldc: cols, ep: ep,
+		a: wg, lda: c.crs, c: y, ldc: cols, ep: ep,
 	}
-	j.run()
+	if c.direct(nb) || !c.packsFromX() {
+		j.b, j.ldb = c.columns(col, x, n0, nb, g), cols
+	} else {
+		j.src = &convStrips{c: c, x: x, n0: n0, nb: nb, g: g, fast: packAsm(kern.isa)}
+	}
+	if !serial {
+		j.run()
+		return
+	}
+	buf := sgemmBufs.Get().(*sgemmBuf)
+	j.part(0, j.m, 0, j.n, nil, 0, buf)
+	sgemmBufs.Put(buf)
 }
 
 // Conv2d computes the convolution dst = x ⊛ w with the geometry p, writing
@@ -266,29 +277,74 @@ func conv2d(op string, dst, x, w []float32, pw *PackedConv, p ConvParams, ep Con
 			panic(fmt.Sprintf("kernels: %s: Add overlaps dst", op))
 		}
 	}
-	tr := c.transposed(c.fwdNB)
-	col, tmp := c.scratch(c.fwdNB, c.packsFromX() && !tr, tr)
+	nb := c.fwdNB
+	if threads := Threads(); c.chunked(threads) {
+		c.forwardChunks(dst, x, w, nb, threads, ep)
+		return
+	}
+	tr := c.transposed(nb)
+	col, tmp := c.scratch(nb, c.packsFromX() && !tr, tr)
 	defer putScratch(col, tmp)
-	for n0 := 0; n0 < c.N; n0 += c.fwdNB {
-		nb := min(c.fwdNB, c.N-n0)
-		cols := nb * c.l
-		for g := 0; g < c.Groups; g++ {
-			wg := w[g*c.kg*c.crs : (g+1)*c.kg*c.crs]
-			if tr {
-				var pb *PackedB
-				if pw != nil {
-					pb = pw.wt[g]
-				}
-				c.forwardT(dst, *tmp, wg, pb, x, *col, n0, nb, g, ep)
-				continue
+	for n0 := 0; n0 < c.N; n0 += nb {
+		c.forwardChunk(dst, x, w, pw, *col, *tmp, n0, min(nb, c.N-n0), tr, false, ep)
+	}
+}
+
+// chunked reports whether the forward pass on the given threads gives each
+// thread whole chunks of fwdNB images (forwardChunks).
+func (c *convPlan) chunked(threads int) bool {
+	return threads > 1 && (c.N+c.fwdNB-1)/c.fwdNB >= threads && !c.transposed(c.fwdNB)
+}
+
+// forwardChunks computes the forward pass chunk by chunk on the threads at
+// once, each chunk on one thread: the threads take the next chunk as they
+// finish one, and no chunk waits for another, where threads sharing one
+// GEMM wait for each other's strips at every block of k. Every output
+// element is computed as in any other split, so the bits are the same.
+//
+// It serves batches with at least a chunk per thread. Splitting a batch
+// into more chunks than fwdNB gives, to have one per thread, did not pay:
+// measured on RN50's 7×7 stage at batch 8 and 2 threads, chunks of 4 images
+// (196 columns) ran up to 2.2× as long as one GEMM of 8 shared by the
+// threads (its 2048-row 1×1 convolution), where every thread packs all of
+// A for few columns.
+func (c *convPlan) forwardChunks(dst, x, w []float32, nb, threads int, ep ConvEpilogue) {
+	chunks := (c.N + nb - 1) / nb
+	var next atomic.Int32
+	ParallelFor(threads, 1, func(_, _ int) {
+		col, tmp := c.scratch(nb, c.packsFromX(), false)
+		defer putScratch(col, tmp)
+		for {
+			i := int(next.Add(1)) - 1
+			if i >= chunks {
+				return
 			}
-			if nb == 1 {
-				y := dst[(n0*c.K+g*c.kg)*c.l : (n0*c.K+(g+1)*c.kg)*c.l]
-				c.forward(y, wg, x, *col, n0, 1, g, c.epilogue(ep, n0, g))
-				continue
+			n0 := i * nb
+			c.forwardChunk(dst, x, w, nil, *col, *tmp, n0, min(nb, c.N-n0), false, true, ep)
+		}
+	})
+}
+
+// forwardChunk computes the output of images n0..n0+nb-1 for every group,
+// through the transposed lowering if tr, and on the calling goroutine
+// alone if serial (which the transposed lowering does not support).
+func (c *convPlan) forwardChunk(dst, x, w []float32, pw *PackedConv, col, tmp []float32, n0, nb int, tr, serial bool, ep ConvEpilogue) {
+	cols := nb * c.l
+	for g := 0; g < c.Groups; g++ {
+		wg := w[g*c.kg*c.crs : (g+1)*c.kg*c.crs]
+		switch {
+		case tr:
+			var pb *PackedB
+			if pw != nil {
+				pb = pw.wt[g]
 			}
-			c.forward((*tmp)[:c.kg*cols], wg, x, *col, n0, nb, g, Epilogue{})
-			c.scatter(dst, *tmp, n0, nb, g, ep)
+			c.forwardT(dst, tmp, wg, pb, x, col, n0, nb, g, ep)
+		case nb == 1:
+			y := dst[(n0*c.K+g*c.kg)*c.l : (n0*c.K+(g+1)*c.kg)*c.l]
+			c.forward(y, wg, x, col, n0, 1, g, c.epilogue(ep, n0, g), serial)
+		default:
+			c.forward(tmp[:c.kg*cols], wg, x, col, n0, nb, g, Epilogue{}, serial)
+			c.scatter(dst, tmp, n0, nb, g, ep)
 		}
 	}
 }

@@ -358,3 +358,56 @@ func TestConv2dEpiloguePanics(t *testing.T) {
 		})
 	}
 }
+
+// TestConv2dChunksOnThreads checks the forward pass that gives each thread
+// whole chunks of images: the cases take that path on 2 threads (one of
+// them, with 2 chunks, not on 3), and on every ISA, at 2 and 3 threads and
+// from inside a ParallelFor (where its chunks run one after another), the
+// output is that of one thread bit for bit.
+func TestConv2dChunksOnThreads(t *testing.T) {
+	cases := []ConvParams{
+		{N: 4, C: 16, H: 28, W: 28, K: 24, R: 1, S: 1},                                         // x read in place
+		{N: 9, C: 6, H: 14, W: 14, K: 10, R: 1, S: 1},                                          // uneven chunks of images sharing a GEMM
+		{N: 4, C: 8, H: 28, W: 28, K: 12, R: 3, S: 3, PadH: 1, PadW: 1},                        // strips packed from x
+		{N: 3, C: 3, H: 45, W: 45, K: 8, R: 3, S: 3, StrideH: 2, StrideW: 2, PadH: 1, PadW: 1}, // im2col
+		{N: 6, C: 8, H: 24, W: 24, K: 8, R: 3, S: 3, PadH: 1, PadW: 1, Groups: 2},
+	}
+	for _, p := range cases {
+		if c := newConvPlan("test", p); !c.chunked(2) || c.chunked(1) {
+			t.Errorf("%s: chunked on 2 threads %v, on 1 %v; want true, false", convName(p), c.chunked(2), c.chunked(1))
+		}
+	}
+	forEachISA(t, func(t *testing.T) {
+		for _, p := range cases {
+			r := rand.New(rand.NewPCG(31, uint64(p.N*p.H)))
+			q := p.norm()
+			x, w := randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1)
+			ep := ConvEpilogue{Scale: randSlice(r, q.K, -1, 1), Shift: randSlice(r, q.K, -1, 1), Add: randSlice(r, q.yLen(), -1, 1), ReLU: true}
+			run := func(threads int, nested bool) []float32 {
+				y := guardedFrom(randSlice(r, q.yLen(), -1, 1))
+				withThreads(threads, func() {
+					if !nested {
+						Conv2dEpilogue(y.s(), x, w, p, ep)
+						return
+					}
+					ParallelFor(threads, 1, func(lo, _ int) {
+						if lo == 0 {
+							Conv2dEpilogue(y.s(), x, w, p, ep)
+						}
+					})
+				})
+				y.check(t, convName(p))
+				return y.s()
+			}
+			want := run(1, false)
+			for _, tc := range []struct {
+				threads int
+				nested  bool
+			}{{2, false}, {3, false}, {2, true}} {
+				if got := run(tc.threads, tc.nested); !sameBits(got, want) {
+					t.Errorf("%s: %d threads (nested %v) differ from one", convName(p), tc.threads, tc.nested)
+				}
+			}
+		}
+	})
+}

@@ -134,7 +134,7 @@ func Conv2dAffine(x, w *Tensor, scale, shift []float32, add *Tensor, relu bool, 
 	if add != nil && !slices.Equal(add.shape, []int{g.n, k, g.oh, g.ow}) {
 		panic(fmt.Sprintf("tensor: %s: residual has shape %s, want %s", op, shapeString(add.shape), shapefmt.String([]int{g.n, k, g.oh, g.ow})))
 	}
-	out := Zeros(g.n, k, g.oh, g.ow)
+	out := newOutput(graphInputs(x, w, add), g.n, k, g.oh, g.ow)
 	l := g.oh * g.ow
 	ep := kernels.ConvEpilogue{Scale: scale, Shift: shift, ReLU: relu}
 	if add != nil {

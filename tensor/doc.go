@@ -33,7 +33,10 @@
 // GOGC=100, though, a training step's heap can grow to about twice the
 // tensors it keeps alive. Programs that train large models should lower the
 // target; package gcpace does so while keeping the pages of each step's peak
-// mapped (the vlpuda command calls gcpace.Start(10)).
+// mapped (the vlpuda command calls gcpace.Start(10)). An inference pass
+// may hand an activation it has used up back with Recycle: later outputs
+// of the same size then reuse its storage instead of allocating, and
+// clearing, new memory.
 //
 // # Files
 //

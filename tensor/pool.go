@@ -32,7 +32,7 @@ func AvgPool2d(x *Tensor, kernel, stride, padding [2]int) *Tensor {
 	const op = "AvgPool2d"
 	g := newPoolGeom(op, x, kernel, stride, padding)
 	p := g.poolParams()
-	out := Zeros(g.n, g.c, g.oh, g.ow)
+	out := newOutput([]*Tensor{x}, g.n, g.c, g.oh, g.ow)
 	if out.Numel() > 0 {
 		kernels.AvgPool2d(out.data, x.Detach().Contiguous().Data(), p)
 	}

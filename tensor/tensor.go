@@ -20,6 +20,7 @@ type Tensor struct {
 
 	requiresGrad bool
 	inference    bool    // see Inference; never set together with requiresGrad
+	recyclable   bool    // data may go back to newOutput (see Recycle)
 	grad         *Tensor // contiguous, same shape; nil until a gradient arrives
 
 	// The graph: the tensors this one was computed from and the closure that
