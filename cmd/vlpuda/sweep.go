@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
 	"github.com/vlpuda/vlpuda/internal/peakmem"
@@ -63,7 +64,8 @@ after a preemption, SIGTERM -grace seconds before the end, cpus per task
 memory: it runs each method's first run for -probe-steps training steps
 (and two test batches) here, on the grid's threads, and asks for the
 largest peak resident memory + 25 % + 256 MiB (DIR/memory.json says
-what it measured; "sweep status" shows the workers' own peaks). With -k8s-claim it also writes DIR/sweep-job.yaml, a
+what it measured; "sweep status" shows the workers' own peaks); it also
+prints each probe's estimate of a whole run's time on this machine. With -k8s-claim it also writes DIR/sweep-job.yaml, a
 Kubernetes Indexed Job with the same runs, limits and grace period, for
 "kubectl create -f". Paths in the grid are taken from the current folder.`, runSweepPlan},
 	{"run", "run DIR (-index I | -all) [-workers N] [-q]",
@@ -226,7 +228,11 @@ func planMemory(cmd *Command, dir string, p *run.Plan, mib, steps int) (*sweep.M
 	}
 	fmt.Fprintf(cmd.Stderr, "measuring the workers' memory: %d training steps of each method's first run here (-mem MiB skips this)\n", steps)
 	m, err := sweep.MeasureMemory(cmd.Context(), dir, p, steps, run.PlanOptions{}, func(pr sweep.Probe) {
-		fmt.Fprintf(cmd.Stderr, "  run %d (%s): peak %.0f MiB in %.1f s\n", pr.Run, pr.Method, pr.PeakMiB, pr.Seconds)
+		est := "no step timed"
+		if pr.RunSeconds > 0 {
+			est = "the whole run ~" + max(time.Duration(pr.RunSeconds*float64(time.Second)).Round(time.Second), time.Second).String() + " here"
+		}
+		fmt.Fprintf(cmd.Stderr, "  run %d (%s): peak %.0f MiB, %s (probe %.1f s)\n", pr.Run, pr.Method, pr.PeakMiB, est, pr.Seconds)
 	})
 	if errors.Is(err, peakmem.ErrUnsupported) {
 		fmt.Fprintf(cmd.Stderr, "vlpuda sweep plan: %v; estimating from the model file's size instead\n", err)

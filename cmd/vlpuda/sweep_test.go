@@ -69,6 +69,9 @@ func TestSweep(t *testing.T) {
 			t.Fatalf("%q: exit %d, want %d; stdout lacks %q?\n%s\n%s", s.args, code, s.code, s.stdout, stdout, stderr)
 		}
 	}
+	if code, _, stderr := runVlpuda(t, "sweep", "plan", grid, "-out", dir); code != 0 || !strings.Contains(stderr, "the whole run ~") {
+		t.Errorf("plan: exit %d; no estimate of a run's time in its probes' lines:\n%s", code, stderr)
+	}
 	for _, name := range []string{"plan.json", "memory.json", "runs/1/usage.json", "sweep.sbatch", "sweep-job.yaml", "report.md", "report.json", "report.png"} {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Error(err)

@@ -126,8 +126,10 @@ type planned struct {
 	out  string
 	opt  PlanOptions
 	// probe, if positive, shortens the run to probe iterations in one
-	// epoch and an evaluation of at most probeEvalBatches batches (Probe).
-	probe int
+	// epoch and an evaluation of at most probeEvalBatches batches, and
+	// probed receives the size of the whole run (Probe).
+	probe  int
+	probed *ProbeResult
 }
 
 // run loads the model and the data and trains, or evaluates zero-shot.
@@ -148,6 +150,10 @@ func (r *planned) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	if r.probe > 0 {
+		r.probed.Evals = 1
+		if !method.zeroShot {
+			r.probed.Steps, r.probed.Evals = s.Config.Epochs*s.Config.ItersPerEpoch, s.Config.Epochs
+		}
 		s.Config.Epochs, s.Config.ItersPerEpoch = 1, r.probe
 	}
 	task, closeTask, err := r.task(m, s, !method.zeroShot)
@@ -156,6 +162,7 @@ func (r *planned) run(ctx context.Context) (*Result, error) {
 	}
 	defer closeTask()
 	if r.probe > 0 {
+		r.probed.TestImages = task.Test.Len()
 		task.Test = firstImages{task.Test, min(task.Test.Len(), probeEvalBatches*s.Config.EvalBatch)}
 	}
 	if err := removeStale(r.out, FileSteps); err != nil {

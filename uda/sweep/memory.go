@@ -39,13 +39,16 @@ type Memory struct {
 	Probes []Probe `json:"probes,omitempty"`
 }
 
-// Probe is the peak memory of one shortened run (run.Probe).
+// Probe is what one shortened run (run.Probe) measured: the peak memory,
+// the time the probe took, and its estimate of the whole run's time on
+// the machine and threads it ran on (zero if it timed no training step).
 type Probe struct {
-	Run     int     `json:"run"`
-	Method  string  `json:"method"`
-	Steps   int     `json:"steps"`
-	PeakMiB float64 `json:"peak_mib"`
-	Seconds float64 `json:"seconds"`
+	Run        int     `json:"run"`
+	Method     string  `json:"method"`
+	Steps      int     `json:"steps"`
+	PeakMiB    float64 `json:"peak_mib"`
+	Seconds    float64 `json:"seconds"`
+	RunSeconds float64 `json:"run_seconds_estimate"`
 }
 
 // PeakMiB returns the largest peak of the probes.
@@ -73,7 +76,7 @@ func RequestMiB(peakMiB float64) int {
 }
 
 // MeasureMemory measures the peak resident memory of the plan p's
-// workers: for each method of the grid it runs a shortened version of
+// workers, and estimates their time: for each method of the grid it runs a shortened version of
 // the method's first run (run.Probe with steps iterations) in a
 // temporary folder under dir, in this process, and measures the
 // process's peak while it runs. The request is RequestMiB of the largest
@@ -113,10 +116,11 @@ func probe(ctx context.Context, dir string, p *run.Plan, r run.Planned, steps in
 		return pr, err
 	}
 	start := time.Now()
-	if err := run.Probe(ctx, p, r.Index, filepath.Join(tmp, "run"), steps, opt); err != nil {
+	res, err := run.Probe(ctx, p, r.Index, filepath.Join(tmp, "run"), steps, opt)
+	if err != nil {
 		return pr, fmt.Errorf("sweep: memory probe: %w", err)
 	}
-	pr.Seconds = time.Since(start).Seconds()
+	pr.Seconds, pr.RunSeconds = time.Since(start).Seconds(), res.Seconds()
 	if pr.PeakMiB, err = peakmem.PeakMiB(); err != nil {
 		return pr, err
 	}
