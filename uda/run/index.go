@@ -150,9 +150,9 @@ func (r *planned) run(ctx context.Context) (*Result, error) {
 		return nil, err
 	}
 	if r.probe > 0 {
-		r.probed.Evals = 1
+		r.probed.RunEvals = 1
 		if !method.zeroShot {
-			r.probed.Steps, r.probed.Evals = s.Config.Epochs*s.Config.ItersPerEpoch, s.Config.Epochs
+			r.probed.RunSteps, r.probed.RunEvals = s.Config.Epochs*s.Config.ItersPerEpoch, s.Config.Epochs
 		}
 		s.Config.Epochs, s.Config.ItersPerEpoch = 1, r.probe
 	}

@@ -52,10 +52,10 @@ type ProbeResult struct {
 	// that of evaluating one test image.
 	StepSeconds      float64 `json:"step_seconds"`
 	EvalImageSeconds float64 `json:"eval_image_seconds"`
-	// Steps is the whole run's number of training steps, Evals its
+	// RunSteps is the whole run's number of training steps, RunEvals its
 	// evaluations of the target's TestImages (one per epoch).
-	Steps      int `json:"steps"`
-	Evals      int `json:"evals"`
+	RunSteps   int `json:"run_steps"`
+	RunEvals   int `json:"run_evals"`
 	TestImages int `json:"test_images"`
 }
 
@@ -64,10 +64,10 @@ type ProbeResult struct {
 // the model and data; it is zero when the probe timed no step of a run
 // that trains.
 func (p *ProbeResult) Seconds() float64 {
-	if p.Steps > 0 && p.StepSeconds == 0 {
+	if p.RunSteps > 0 && p.StepSeconds == 0 {
 		return 0
 	}
-	return float64(p.Steps)*p.StepSeconds + float64(p.Evals*p.TestImages)*p.EvalImageSeconds
+	return float64(p.RunSteps)*p.StepSeconds + float64(p.RunEvals*p.TestImages)*p.EvalImageSeconds
 }
 
 // probeClock times a probe's iterations and evaluation from its events.

@@ -41,7 +41,7 @@ func TestProbe(t *testing.T) {
 		if tc.iters == 0 {
 			wantSteps = 0
 		}
-		if probed.Steps != wantSteps || probed.Evals != 1 || probed.TestImages != 12 ||
+		if probed.RunSteps != wantSteps || probed.RunEvals != 1 || probed.TestImages != 12 ||
 			(tc.steps > 1 && tc.iters > 0) != (probed.StepSeconds > 0) || probed.EvalImageSeconds <= 0 {
 			t.Errorf("run %d: probe result %+v", tc.run, probed)
 		}
@@ -79,9 +79,9 @@ func TestProbeResultSeconds(t *testing.T) {
 		p    ProbeResult
 		want float64
 	}{
-		{"trained", ProbeResult{StepSeconds: 0.5, EvalImageSeconds: 0.01, Steps: 600, Evals: 3, TestImages: 2000}, 300 + 60},
-		{"zero-shot", ProbeResult{EvalImageSeconds: 0.01, Evals: 1, TestImages: 2000}, 20},
-		{"no step timed", ProbeResult{EvalImageSeconds: 0.01, Steps: 600, Evals: 3, TestImages: 2000}, 0},
+		{"trained", ProbeResult{StepSeconds: 0.5, EvalImageSeconds: 0.01, RunSteps: 600, RunEvals: 3, TestImages: 2000}, 300 + 60},
+		{"zero-shot", ProbeResult{EvalImageSeconds: 0.01, RunEvals: 1, TestImages: 2000}, 20},
+		{"no step timed", ProbeResult{EvalImageSeconds: 0.01, RunSteps: 600, RunEvals: 3, TestImages: 2000}, 0},
 	} {
 		if got := tc.p.Seconds(); got != tc.want {
 			t.Errorf("%s: Seconds() = %v, want %v", tc.name, got, tc.want)
