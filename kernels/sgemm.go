@@ -60,11 +60,78 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 		br, bc = n, k
 	}
 	checkMatrix("PackB", "B", br, bc, b, ldb)
-	strips := (n + stripWidth - 1) / stripWidth
 	p := &PackedB{k: k, n: n}
-	p.data = alignedFloats(&p.data, strips*k*stripWidth)
+	p.data = alignedFloats(&p.data, packedLen(k, n))
+	p.pack(transB, b, ldb)
+	return p
+}
+
+// packedLen returns the number of floats PackB's layout takes for a k×n
+// matrix: k·n when n is a multiple of 32, more otherwise.
+func packedLen(k, n int) int {
+	return (n + stripWidth - 1) / stripWidth * stripWidth * k
+}
+
+// PackBInPlace packs B = wᵀ for SgemmPacked, where w[:n*k] is an n×k
+// row-major matrix (a Linear layer's (out, in) weight), into w's own
+// storage: PackB(true, k, n, w, k) without new memory beyond a few rows of
+// scratch. n must be a multiple of 32, so that the packed matrix takes
+// exactly n·k floats. Until UnpackInPlace, w holds the packed layout, not
+// the matrix. It panics on a bad dimension or a short w.
+func PackBInPlace(w []float32, n, k int) *PackedB {
+	const sw = stripWidth
+	if n < 0 || k < 0 || n%sw != 0 {
+		panic(fmt.Sprintf("kernels: PackBInPlace: %d×%d matrix: want non-negative dimensions and rows a multiple of %d", n, k, sw))
+	}
+	if len(w) < n*k {
+		panic(fmt.Sprintf("kernels: PackBInPlace: %d floats for a %d×%d matrix", len(w), n, k))
+	}
+	p := &PackedB{k: k, n: n, data: w[: n*k : n*k]}
+	p.eachStrip(func(strip, rows []float32) {
+		copy(rows, strip)
+		packStripB(strip, packAsm(current), true, rows, k, 0, k, 0, sw)
+	})
+	return p
+}
+
+// UnpackInPlace undoes PackBInPlace: the storage holds the n×k matrix w
+// again, bit for bit, and p must not be used any more.
+func (p *PackedB) UnpackInPlace() {
+	const sw = stripWidth
+	k := p.k
+	p.eachStrip(func(strip, packed []float32) {
+		copy(packed, strip)
+		for j := range sw {
+			row := strip[j*k:][:k]
+			for q := range row {
+				row[q] = packed[q*sw+j]
+			}
+		}
+	})
+	p.data = nil
+}
+
+// eachStrip calls fn, on up to Threads() threads, with each 32-column
+// strip of p's data and a scratch buffer of its size.
+func (p *PackedB) eachStrip(fn func(strip, scratch []float32)) {
+	size := stripWidth * p.k
+	if size == 0 {
+		return
+	}
+	ParallelFor(p.n/stripWidth, 4, func(lo, hi int) {
+		scratch := make([]float32, size)
+		for s := lo; s < hi; s++ {
+			fn(p.data[s*size:][:size], scratch)
+		}
+	})
+}
+
+// pack fills p.data, laid out for p.k and p.n, from op(B).
+func (p *PackedB) pack(transB bool, b []float32, ldb int) {
+	k, n := p.k, p.n
+	strips := (n + stripWidth - 1) / stripWidth
 	if k == 0 {
-		return p
+		return
 	}
 	ParallelFor(strips, 4, func(lo, hi int) {
 		for s := lo; s < hi; s++ {
@@ -72,7 +139,6 @@ func PackB(transB bool, k, n int, b []float32, ldb int) *PackedB {
 			packStripB(p.data[s*k*stripWidth:], packAsm(current), transB, b, ldb, 0, k, c0, min(stripWidth, n-c0))
 		}
 	})
-	return p
 }
 
 // SgemmPacked computes C = alpha*op(A)*B + beta*C like Sgemm, with B the

@@ -831,3 +831,62 @@ func TestSgemmRowQueueParallel(t *testing.T) {
 		}
 	}
 }
+
+// TestPackBInPlace checks that PackBInPlace lays a weight out as PackB
+// does, in the weight's own storage, that the packed weight gives
+// SgemmPacked Sgemm's bits, and that UnpackInPlace restores the weight bit
+// for bit.
+func TestPackBInPlace(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, s := range [][2]int{{32, 1}, {32, 7}, {64, 41}, {96, 300}, {0, 5}, {64, 0}} {
+		n, k := s[0], s[1]
+		t.Run(fmt.Sprintf("n%d/k%d", n, k), func(t *testing.T) {
+			w := randSlice(rng, n*k+3, -1, 1)
+			orig := slices.Clone(w)
+			want := PackB(true, k, n, w, max(k, 1))
+			m := 13
+			a := randSlice(rng, m*k, -1, 1)
+			c1 := make([]float32, m*n)
+			c2 := make([]float32, m*n)
+			Sgemm(false, true, m, n, k, 1, a, max(k, 1), w, max(k, 1), 0, c1, max(n, 1))
+
+			got := PackBInPlace(w, n, k)
+			if got.K() != k || got.N() != n || !sameBits(got.data, want.data) {
+				t.Fatalf("PackBInPlace differs from PackB")
+			}
+			if n*k > 0 && &got.data[0] != &w[0] {
+				t.Fatalf("PackBInPlace did not pack into w")
+			}
+			SgemmPacked(false, m, 1, a, max(k, 1), got, 0, c2, max(n, 1))
+			if !sameBits(c1, c2) {
+				t.Fatalf("SgemmPacked with PackBInPlace differs from Sgemm")
+			}
+			got.UnpackInPlace()
+			if !sameBits(w, orig) {
+				t.Fatalf("UnpackInPlace does not restore the weight")
+			}
+		})
+	}
+}
+
+// TestPackBInPlacePanics checks the arguments PackBInPlace refuses.
+func TestPackBInPlacePanics(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		f          func()
+	}{
+		{"rows not a multiple of 32", "a multiple of 32", func() { PackBInPlace(make([]float32, 40*4), 40, 4) }},
+		{"negative", "non-negative", func() { PackBInPlace(nil, 32, -1) }},
+		{"short", "10 floats for a 32×4 matrix", func() { PackBInPlace(make([]float32, 10), 32, 4) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				if r == nil || !strings.Contains(fmt.Sprint(r), tc.want) {
+					t.Fatalf("panic %v, want one containing %q", r, tc.want)
+				}
+			}()
+			tc.f()
+		})
+	}
+}
