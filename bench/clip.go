@@ -116,6 +116,7 @@ func NewCLIPStep(c CLIPCase) (step func(), err error) {
 	images := tensor.RandN(rng, c.Batch, 3, r, r)
 	if !c.Train {
 		nn.SetTraining(tower, false)
+		nn.PackWeights(tower) // as the inference commands do
 		images = images.Inference()
 		return func() { tower.Forward(images) }, nil
 	}

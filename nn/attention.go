@@ -14,10 +14,12 @@ import (
 // Inputs are batch-first (N, L, D); CLIP's sequence-first layout gives the
 // same numbers.
 type MultiheadAttention struct {
-	InProjWeight *tensor.Tensor // (3D, D)
+	InProjWeight *tensor.Tensor // (3D, D); nil while packed (see PackWeights)
 	InProjBias   *tensor.Tensor // (3D)
 	OutProj      *Linear        // (D, D)
 	Heads        int
+
+	inProj *tensor.PackedWeight // InProjWeight, while packed
 }
 
 // NewMultiheadAttention returns attention over d features in the given
@@ -49,7 +51,12 @@ func (a *MultiheadAttention) Forward(x, mask *tensor.Tensor) *tensor.Tensor {
 func (a *MultiheadAttention) forward(x, mask, residual *tensor.Tensor) *tensor.Tensor {
 	n, l, d := x.Dim(0), x.Dim(1), x.Dim(2)
 	h := a.Heads
-	qkv := tensor.Linear(x, a.InProjWeight, a.InProjBias)
+	var qkv *tensor.Tensor
+	if a.inProj != nil {
+		qkv = a.inProj.Linear(x, a.InProjBias)
+	} else {
+		qkv = tensor.Linear(x, a.InProjWeight, a.InProjBias)
+	}
 	if mask == nil || !mask.RequiresGrad() {
 		return a.OutProj.forwardAdd(tensor.SelfAttention(qkv, h, mask), residual)
 	}
@@ -63,8 +70,12 @@ func (a *MultiheadAttention) forward(x, mask, residual *tensor.Tensor) *tensor.T
 	return a.OutProj.forwardAdd(mergeHeads(o), residual)
 }
 
-// Params lists the packed projection.
+// Params lists the combined projection. It panics while the weights are
+// packed (see PackWeights).
 func (a *MultiheadAttention) Params(visit func(string, *tensor.Tensor)) {
+	if a.inProj != nil {
+		panic(errPacked)
+	}
 	visit("in_proj_weight", a.InProjWeight)
 	visit("in_proj_bias", a.InProjBias)
 }
@@ -103,7 +114,7 @@ func (m *MLP) Forward(x *tensor.Tensor) *tensor.Tensor { return m.forward(x, nil
 
 // forward is Forward plus residual unless it is nil.
 func (m *MLP) forward(x, residual *tensor.Tensor) *tensor.Tensor {
-	return m.CProj.forwardAdd(tensor.LinearQuickGELU(x, m.CFc.Weight, m.CFc.Bias), residual)
+	return m.CProj.forwardAdd(m.CFc.forwardQuickGELU(x), residual)
 }
 
 // Params lists nothing: the layers are children.

@@ -9,8 +9,10 @@ import (
 
 // Linear is a fully connected layer y = x·Wᵀ + b, PyTorch's nn.Linear.
 type Linear struct {
-	Weight *tensor.Tensor // (out, in)
+	Weight *tensor.Tensor // (out, in); nil while packed (see PackWeights)
 	Bias   *tensor.Tensor // (out), or nil
+
+	packed *tensor.PackedWeight // the weight, while packed
 }
 
 // NewLinear returns a Linear layer initialised like PyTorch's: weight and
@@ -26,7 +28,19 @@ func NewLinear(rng *rand.Rand, in, out int, bias bool) *Linear {
 
 // Forward maps x (…, in) to (…, out).
 func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
+	if l.packed != nil {
+		return l.packed.Linear(x, l.Bias)
+	}
 	return tensor.Linear(x, l.Weight, l.Bias)
+}
+
+// forwardQuickGELU returns QuickGELU(Forward(x)) as one operation
+// (tensor.LinearQuickGELU).
+func (l *Linear) forwardQuickGELU(x *tensor.Tensor) *tensor.Tensor {
+	if l.packed != nil {
+		return l.packed.LinearQuickGELU(x, l.Bias)
+	}
+	return tensor.LinearQuickGELU(x, l.Weight, l.Bias)
 }
 
 // forwardAdd returns Forward(x) + residual, or Forward(x) when residual
@@ -35,11 +49,17 @@ func (l *Linear) forwardAdd(x, residual *tensor.Tensor) *tensor.Tensor {
 	if residual == nil {
 		return l.Forward(x)
 	}
+	if l.packed != nil {
+		return l.packed.LinearAdd(x, l.Bias, residual)
+	}
 	return tensor.LinearAdd(x, l.Weight, l.Bias, residual)
 }
 
-// Params lists weight and bias.
+// Params lists weight and bias. It panics while the weight is packed.
 func (l *Linear) Params(visit func(string, *tensor.Tensor)) {
+	if l.packed != nil {
+		panic(errPacked)
+	}
 	visit("weight", l.Weight)
 	if l.Bias != nil {
 		visit("bias", l.Bias)

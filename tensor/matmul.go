@@ -146,14 +146,14 @@ func MatMul(a, b *Tensor) *Tensor {
 // and bias (out) or nil. It is one operation: the bias is added as the GEMM
 // stores its result, and the backward pass makes three GEMM-shaped updates
 // (dx = dy·w, dw = dyᵀ·x, db = column sums of dy) over all rows at once.
-func Linear(x, w, bias *Tensor) *Tensor { return linear("Linear", x, w, bias, false, nil) }
+func Linear(x, w, bias *Tensor) *Tensor { return linear("Linear", x, w, nil, bias, false, nil) }
 
 // LinearQuickGELU returns QuickGELU(Linear(x, w, bias)), the first half of
 // a CLIP MLP, with the same values and gradients bit for bit. The
 // activation is applied as the GEMM stores each block of the output, while
 // it is in cache, instead of in a second pass over memory.
 func LinearQuickGELU(x, w, bias *Tensor) *Tensor {
-	return linear("LinearQuickGELU", x, w, bias, true, nil)
+	return linear("LinearQuickGELU", x, w, nil, bias, true, nil)
 }
 
 // LinearAdd returns residual + Linear(x, w, bias), the end of a
@@ -166,12 +166,14 @@ func LinearAdd(x, w, bias, residual *Tensor) *Tensor {
 	if residual == nil {
 		panic("tensor: LinearAdd: nil residual")
 	}
-	return linear("LinearAdd", x, w, bias, false, residual)
+	return linear("LinearAdd", x, w, nil, bias, false, residual)
 }
 
 // linear computes Linear plus add unless it is nil, followed by QuickGELU
-// if gelu (the exported operations use one or the other).
-func linear(op string, x, w, bias *Tensor, gelu bool, add *Tensor) *Tensor {
+// if gelu (the exported operations use one or the other). With packed set,
+// the product reads the weight from there (w's storage may hold it) and
+// records no graph.
+func linear(op string, x, w *Tensor, packed *kernels.PackedB, bias *Tensor, gelu bool, add *Tensor) *Tensor {
 	in := x.Dim(-1)
 	if w.NDim() != 2 || w.shape[1] != in || (bias != nil && (bias.NDim() != 1 || bias.shape[0] != w.shape[0])) {
 		bs := "nil"
@@ -185,8 +187,12 @@ func linear(op string, x, w, bias *Tensor, gelu bool, add *Tensor) *Tensor {
 	shape := append(append([]int(nil), x.shape[:x.NDim()-1]...), out)
 	y := Zeros(shape...)
 	xd := x.Detach().Contiguous().Data()
-	wd := w.Detach().Contiguous().Data()
-	inputs := []*Tensor{x, w}
+	inputs := []*Tensor{x}
+	var wd []float32
+	if packed == nil {
+		wd = w.Detach().Contiguous().Data()
+		inputs = append(inputs, w)
+	}
 	var ep kernels.Epilogue
 	if bias != nil {
 		ep.Bias = bias.Detach().Contiguous().Data()
@@ -208,6 +214,13 @@ func linear(op string, x, w, bias *Tensor, gelu bool, add *Tensor) *Tensor {
 			pre = make([]float32, len(y.data))
 			ep.Out = y.data
 		}
+	}
+	if packed != nil {
+		if needsGrad(inputs) {
+			panic(fmt.Sprintf("tensor: %s: a packed weight has no gradient; pass an inference tensor (see Inference)", op))
+		}
+		kernels.SgemmPackedEpilogue(false, m, 1, xd, in, packed, 0, pre, out, ep)
+		return record(y, op, nil, inputs...)
 	}
 	kernels.SgemmEpilogue(false, true, m, out, in, 1, xd, in, wd, in, 0, pre, out, ep)
 	return record(y, op, func() {

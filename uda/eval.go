@@ -55,6 +55,9 @@ func Evaluate(m *vlp.CLIP, head *Head, classes []string, set EvalSet, batch int,
 		ev.Confusion[k] = make([]int, c)
 		ev.PerClass[k].Class = classes[k]
 	}
+	// Inference only: pack the tower's weights once for every batch (see
+	// nn.PackWeights); the predictions are the same bits.
+	defer nn.PackWeights(m.Visual)()
 	for lo := 0; lo < set.Len(); lo += batch {
 		hi := min(lo+batch, set.Len())
 		b, err := set.Batch(lo, hi)

@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/vlpuda/vlpuda/internal/shapefmt"
+	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/tensor/dtype"
 	"github.com/vlpuda/vlpuda/vlp/safetensors"
@@ -51,6 +52,9 @@ func EncodeFile(m *CLIP, in, out string, overwrite bool) error {
 	if err != nil {
 		return fmt.Errorf("vlp: encode: %s: %w", in, err)
 	}
+	// Every batch is inference: pack the weights once rather than in each
+	// product (see nn.PackWeights).
+	defer nn.PackWeights(m)()
 	var results []safetensors.Tensor
 	var img, txt *tensor.Tensor
 	scale := tensor.Exp(m.LogitScale.Detach())

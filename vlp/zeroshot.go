@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/vlpuda/vlpuda/kernels"
+	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/tensor"
 	"github.com/vlpuda/vlpuda/vlp/tokenizer"
 )
@@ -118,6 +119,7 @@ func NewZeroShot(m *CLIP, classes, templates []string) (*ZeroShot, error) {
 		return nil, fmt.Errorf("vlp: zero-shot: %w", err)
 	}
 	var rows []float32
+	defer nn.PackWeights(m.Transformer)() // inference only, see nn.PackWeights
 	for lo := 0; lo < len(ids); lo += textBatch {
 		f, err := m.EncodeTextInference(ids[lo:min(lo+textBatch, len(ids))])
 		if err != nil {
@@ -243,6 +245,7 @@ func (z *ZeroShot) Evaluate(paths []string, labels []int, cfg EvalConfig) (*Eval
 	}
 	per := 3 * size * size
 	buf := make([]float32, batch*per)
+	defer nn.PackWeights(z.model.Visual)() // inference only, see nn.PackWeights
 	for lo := 0; lo < len(paths); lo += batch {
 		n := min(batch, len(paths)-lo)
 		if err := loadImages(buf[:n*per], paths[lo:lo+n], size, cfg.Transform); err != nil {

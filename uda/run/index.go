@@ -15,6 +15,7 @@ import (
 
 	"github.com/vlpuda/vlpuda/internal/atomicfile"
 	"github.com/vlpuda/vlpuda/kernels"
+	"github.com/vlpuda/vlpuda/nn"
 	"github.com/vlpuda/vlpuda/uda"
 	"github.com/vlpuda/vlpuda/uda/augment"
 	"github.com/vlpuda/vlpuda/uda/data"
@@ -316,6 +317,8 @@ func (r *planned) zeroShot(ctx context.Context, m *vlp.CLIP, task Task, s Settin
 		return nil, err
 	}
 	test := task.Test
+	unpack := nn.PackWeights(m.Visual) // inference only, see nn.PackWeights
+	defer unpack()
 	ev := &uda.Evaluation{Images: test.Len(), PerClass: make([]vlp.ClassResult, len(names)), Confusion: make([][]int, len(names))}
 	for k := range names {
 		ev.Confusion[k] = make([]int, len(names))
@@ -346,6 +349,7 @@ func (r *planned) zeroShot(ctx context.Context, m *vlp.CLIP, task Task, s Settin
 		}
 		r.opt.event(Event{Step: &Progress{Iter: hi, Total: test.Len(), Epoch: 1, Epochs: 1}})
 	}
+	unpack() // towerParams reads the parameters
 	ev.Top1, ev.MeanPerClass = vlp.Accuracies(ev.PerClass)
 	info := task.Info
 	info.Method = MethodZeroShot

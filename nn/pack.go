@@ -1,0 +1,97 @@
+package nn
+
+import "github.com/vlpuda/vlpuda/tensor"
+
+// errPacked is the panic of Params on a module whose weights are packed.
+const errPacked = "nn: the weights are packed for inference (PackWeights); unpack them before reading the parameters"
+
+// A packer is a module whose Linear layers can hold their weights packed
+// for inference. Only the modules that know how their layers are used
+// pack them: the attention pool keeps its key and value projections as
+// they are, because its inference pass multiplies by them directly.
+type packer interface {
+	packWeights()
+	unpackWeights()
+}
+
+// PackWeights packs, for inference, the weights of the Linear layers in
+// m's transformer blocks and attention pool (tensor.PackWeight): their
+// products then skip the copy of each weight into the GEMM kernels'
+// layout that every call makes otherwise, a large part of a small batch's
+// time. The packed weights take the memory the weights had.
+//
+// Until unpack is called, those layers serve only inference tensors (see
+// tensor.Inference; a training step panics) and their Weight fields are
+// nil: m's parameters must not be read, trained or saved. unpack puts every
+// weight back bit for bit; calling it again does nothing. Evaluations during training pack and unpack
+// around each pass; the results are the same bits either way.
+func PackWeights(m Module) (unpack func()) {
+	var packed []packer
+	Walk(m, func(_ string, m Module) {
+		if p, ok := m.(packer); ok {
+			p.packWeights()
+			packed = append(packed, p)
+		}
+	})
+	return func() {
+		for _, p := range packed {
+			p.unpackWeights()
+		}
+		packed = nil
+	}
+}
+
+// pack packs l's weight unless it is packed already.
+func (l *Linear) pack() {
+	if l.packed == nil {
+		l.packed = tensor.PackWeight(l.Weight)
+		l.Weight = nil
+	}
+}
+
+// unpack restores l's weight if it is packed.
+func (l *Linear) unpack() {
+	if l.packed != nil {
+		l.Weight = l.packed.Unpack()
+		l.packed = nil
+	}
+}
+
+func (a *MultiheadAttention) packWeights() {
+	if a.inProj == nil {
+		a.inProj = tensor.PackWeight(a.InProjWeight)
+		a.InProjWeight = nil
+	}
+	a.OutProj.pack()
+}
+
+func (a *MultiheadAttention) unpackWeights() {
+	if a.inProj != nil {
+		a.InProjWeight = a.inProj.Unpack()
+		a.inProj = nil
+	}
+	a.OutProj.unpack()
+}
+
+func (m *MLP) packWeights() {
+	m.CFc.pack()
+	m.CProj.pack()
+}
+
+func (m *MLP) unpackWeights() {
+	m.CFc.unpack()
+	m.CProj.unpack()
+}
+
+// The attention pool's inference pass multiplies by the key and value
+// weights directly (attendFolded), so only the query and output
+// projections are packed.
+func (a *AttentionPool2d) packWeights() {
+	a.QProj.pack()
+	a.CProj.pack()
+}
+
+func (a *AttentionPool2d) unpackWeights() {
+	a.QProj.unpack()
+	a.CProj.unpack()
+}

@@ -1,0 +1,70 @@
+package tensor
+
+import (
+	"fmt"
+
+	"github.com/vlpuda/vlpuda/kernels"
+)
+
+// PackedWeight is the weight (out, in) of a Linear layer packed into the
+// layout the GEMM kernels read. Linear copies its weight into that layout
+// on every call, and for a small batch the copy takes as long as a good
+// part of the product; a model that runs only inference can pack each
+// weight once instead. The methods of a PackedWeight compute what Linear,
+// LinearQuickGELU and LinearAdd compute, with the same bits, but record no
+// graph: a packed weight has no gradient.
+type PackedWeight struct {
+	w       *Tensor
+	pb      *kernels.PackedB
+	inPlace bool
+}
+
+// PackWeight packs the weight w (out, in) for inference. When w is
+// contiguous and out is a multiple of 32, the packed values take w's own
+// storage, so packing costs no memory: w and its views then hold them in
+// the kernels' order and must not be used until Unpack. Otherwise they are
+// a copy and w is left as it was.
+func PackWeight(w *Tensor) *PackedWeight {
+	if w.NDim() != 2 {
+		panic(fmt.Sprintf("tensor: PackWeight: weight has shape %s, want (out, in)", shapeString(w.shape)))
+	}
+	out, in := w.shape[0], w.shape[1]
+	if w.IsContiguous() && out%32 == 0 {
+		return &PackedWeight{w: w, pb: kernels.PackBInPlace(w.Data(), out, in), inPlace: true}
+	}
+	return &PackedWeight{w: w, pb: kernels.PackB(true, in, out, w.Detach().Contiguous().Data(), in)}
+}
+
+// Unpack ends the packing and returns the weight, its values back in
+// place bit for bit. p must not be used afterwards.
+func (p *PackedWeight) Unpack() *Tensor {
+	if p.inPlace {
+		p.pb.UnpackInPlace()
+	}
+	w := p.w
+	p.w, p.pb = nil, nil
+	return w
+}
+
+// Shape returns the weight's shape, (out, in).
+func (p *PackedWeight) Shape() []int { return p.w.Shape() }
+
+// Linear returns x·wᵀ + bias like Linear. It panics when the product would
+// record a graph (an input requires gradients and none is an inference
+// tensor, see Inference): a packed weight has no gradient.
+func (p *PackedWeight) Linear(x, bias *Tensor) *Tensor {
+	return linear("PackedWeight.Linear", x, p.w, p.pb, bias, false, nil)
+}
+
+// LinearQuickGELU returns QuickGELU(p.Linear(x, bias)) like LinearQuickGELU.
+func (p *PackedWeight) LinearQuickGELU(x, bias *Tensor) *Tensor {
+	return linear("PackedWeight.LinearQuickGELU", x, p.w, p.pb, bias, true, nil)
+}
+
+// LinearAdd returns residual + p.Linear(x, bias) like LinearAdd.
+func (p *PackedWeight) LinearAdd(x, bias, residual *Tensor) *Tensor {
+	if residual == nil {
+		panic("tensor: PackedWeight.LinearAdd: nil residual")
+	}
+	return linear("PackedWeight.LinearAdd", x, p.w, p.pb, bias, false, residual)
+}
