@@ -100,8 +100,9 @@ func BenchCLIP(c CLIPCase, reps int) (CLIPResult, error) {
 
 // NewCLIPStep builds the case's image tower with random weights (seed 1)
 // and a batch of random images, and returns the function that runs one
-// step of the case: a forward pass without the graph, or a forward pass,
-// backward pass and SGD update.
+// step of the case: a forward pass without the graph, its weights packed
+// once as the inference commands pack them (nn.PackWeights), or a forward
+// pass, backward pass and SGD update.
 func NewCLIPStep(c CLIPCase) (step func(), err error) {
 	cfg, ok := modelConfig[c.Model]
 	if !ok {
@@ -116,7 +117,7 @@ func NewCLIPStep(c CLIPCase) (step func(), err error) {
 	images := tensor.RandN(rng, c.Batch, 3, r, r)
 	if !c.Train {
 		nn.SetTraining(tower, false)
-		nn.PackWeights(tower) // as the inference commands do
+		nn.PackWeights(tower)
 		images = images.Inference()
 		return func() { tower.Forward(images) }, nil
 	}
