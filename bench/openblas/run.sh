@@ -16,5 +16,13 @@ fi
 bin=$(mktemp -d)/sgemm_bench
 trap 'rm -rf "$(dirname "$bin")"' EXIT
 gcc -O2 -Wall -o "$bin" "$here/sgemm_bench.c" -I/usr/include/x86_64-linux-gnu/openblas-pthread -lopenblas
-# OPENBLAS_NUM_THREADS caps the pool; sgemm_bench sets the count per run.
-OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-$(nproc)} "$bin" "$@"
+# OpenBLAS runs as its users get it, with its own core detection: some
+# machines set OPENBLAS_CORETYPE=Haswell or OPENBLAS_L2_SIZE, which hide its
+# AVX-512 kernels or change its blocking, so every OPENBLAS_* setting but
+# the thread cap is dropped. OPENBLAS_NUM_THREADS caps the pool;
+# sgemm_bench sets the count per run.
+threads=${OPENBLAS_NUM_THREADS:-$(nproc)}
+for v in $(env | sed -n 's/^\(OPENBLAS_[A-Za-z0-9_]*\)=.*/\1/p'); do
+	unset "$v"
+done
+OPENBLAS_NUM_THREADS=$threads "$bin" "$@"
