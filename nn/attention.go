@@ -58,7 +58,11 @@ func (a *MultiheadAttention) forward(x, mask, residual *tensor.Tensor) *tensor.T
 		qkv = tensor.Linear(x, a.InProjWeight, a.InProjBias)
 	}
 	if mask == nil || !mask.RequiresGrad() {
-		return a.OutProj.forwardAdd(tensor.SelfAttention(qkv, h, mask), residual)
+		o := tensor.SelfAttention(qkv, h, mask)
+		qkv.Recycle()
+		y := a.OutProj.forwardAdd(o, residual)
+		o.Recycle()
+		return y
 	}
 	// A mask that learns: the general operations, with (N, L, 3D) viewed
 	// as (N, L, 3, H, hd) and q, k and v views into it.
@@ -114,7 +118,10 @@ func (m *MLP) Forward(x *tensor.Tensor) *tensor.Tensor { return m.forward(x, nil
 
 // forward is Forward plus residual unless it is nil.
 func (m *MLP) forward(x, residual *tensor.Tensor) *tensor.Tensor {
-	return m.CProj.forwardAdd(m.CFc.forwardQuickGELU(x), residual)
+	h := m.CFc.forwardQuickGELU(x)
+	y := m.CProj.forwardAdd(h, residual)
+	h.Recycle()
+	return y
 }
 
 // Params lists nothing: the layers are children.
@@ -147,10 +154,18 @@ func NewResidualAttentionBlock(rng *rand.Rand, d, heads int) *ResidualAttentionB
 
 // Forward runs the block on x (N, L, D) with an optional additive mask.
 // The residual sums are made by the output projections as they store
-// their results (tensor.LinearAdd), with the values of tensor.Add.
+// their results (tensor.LinearAdd), with the values of tensor.Add. In an
+// inference pass the block recycles its activations once it has used
+// them (tensor.Recycle), all but x and the result.
 func (b *ResidualAttentionBlock) Forward(x, mask *tensor.Tensor) *tensor.Tensor {
-	x = b.Attn.forward(b.LN1.Forward(x), mask, x)
-	return b.MLP.forward(b.LN2.Forward(x), x)
+	h := b.LN1.Forward(x)
+	x = b.Attn.forward(h, mask, x)
+	h.Recycle()
+	h = b.LN2.Forward(x)
+	y := b.MLP.forward(h, x)
+	h.Recycle()
+	x.Recycle() // the attention's output, computed here
+	return y
 }
 
 // Params lists nothing: the layers are children.
@@ -181,10 +196,16 @@ func NewTransformer(rng *rand.Rand, d, layers, heads int) *Transformer {
 	return t
 }
 
-// Forward runs every block on x (N, L, D).
+// Forward runs every block on x (N, L, D). In an inference pass without a
+// Tap each block's output is recycled (tensor.Recycle) once the next block
+// has used it.
 func (t *Transformer) Forward(x, mask *tensor.Tensor) *tensor.Tensor {
 	for i, b := range t.Blocks {
-		x = b.Forward(x, mask)
+		y := b.Forward(x, mask)
+		if i > 0 && t.Tap == nil {
+			x.Recycle() // the previous block's output; never the caller's x
+		}
+		x = y
 		if t.Tap != nil {
 			t.Tap(fmt.Sprintf("resblocks.%d.out", i), x)
 		}

@@ -65,7 +65,8 @@ func SelfAttention(qkv *Tensor, heads int, mask *Tensor) *Tensor {
 	if keep {
 		qs, probs = make([]float32, jobs*l*hd), make([]float32, jobs*l*l)
 	}
-	out := Zeros(n, l, d)
+	// The heads' products write every element of out.
+	out := newOutput([]*Tensor{qkv}, n, l, d)
 	ld := 3 * d // row stride of q, k and v in qkv
 	kernels.ParallelFor(jobs, 1, func(lo, hi int) {
 		var q, p []float32

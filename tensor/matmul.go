@@ -185,7 +185,6 @@ func linear(op string, x, w *Tensor, packed *kernels.PackedB, bias *Tensor, gelu
 	out := w.shape[0]
 	m := x.Numel() / max(in, 1)
 	shape := append(append([]int(nil), x.shape[:x.NDim()-1]...), out)
-	y := Zeros(shape...)
 	xd := x.Detach().Contiguous().Data()
 	inputs := []*Tensor{x}
 	var wd []float32
@@ -205,6 +204,7 @@ func linear(op string, x, w *Tensor, packed *kernels.PackedB, bias *Tensor, gelu
 		ep.Add = add.Detach().Contiguous().Data()
 		inputs = append(inputs, add)
 	}
+	y := newOutput(inputs, shape...) // the GEMM writes every element (beta 0)
 	// pre holds x·wᵀ + bias (+ add): y itself, or with gelu and gradients to
 	// come, the activation's input kept for its derivative.
 	pre := y.data

@@ -56,7 +56,8 @@ func LayerNorm(x, weight, bias *Tensor, eps float32) *Tensor {
 	gamma := valuesOrNil(weight)
 	rows := len(xd) / c
 	mean, rstd := make([]float32, rows), make([]float32, rows)
-	out := Zeros(x.shape...)
+	inputs := graphInputs(x, weight, bias)
+	out := newOutput(inputs, x.shape...) // every element written
 	kernels.LayerNormRows(out.data, mean, rstd, xd, gamma, valuesOrNil(bias), c, eps)
 	return record(out, "LayerNorm", func() {
 		var dgamma, dbeta []float32
@@ -71,7 +72,7 @@ func LayerNorm(x, weight, bias *Tensor, eps float32) *Tensor {
 		if x.requiresGrad {
 			addTo(x.gradData(), dx)
 		}
-	}, graphInputs(x, weight, bias)...)
+	}, inputs...)
 }
 
 // BatchNorm normalises each channel of x (N, C, …) — (N, C) or (N, C, H, W)
