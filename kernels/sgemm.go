@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // Sgemm computes C = alpha*op(A)*op(B) + beta*C for row-major matrices, where
 // op(X) is X, or Xᵀ when the matching trans flag is set. op(A) is m×k, op(B)
@@ -119,12 +122,22 @@ func (p *PackedB) eachStrip(fn func(strip, scratch []float32)) {
 		return
 	}
 	ParallelFor(p.n/stripWidth, 4, func(lo, hi int) {
-		scratch := make([]float32, size)
+		buf, _ := stripScratch.Get().(*[]float32)
+		if buf == nil || cap(*buf) < size {
+			buf = new([]float32)
+			*buf = make([]float32, size)
+		}
+		scratch := (*buf)[:size]
 		for s := lo; s < hi; s++ {
 			fn(p.data[s*size:][:size], scratch)
 		}
+		stripScratch.Put(buf)
 	})
 }
+
+// stripScratch holds the scratch buffers of eachStrip (*[]float32), so
+// that packing a model's layers one after the other reuses a few.
+var stripScratch sync.Pool
 
 // pack fills p.data, laid out for p.k and p.n, from op(B).
 func (p *PackedB) pack(transB bool, b []float32, ldb int) {

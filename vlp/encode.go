@@ -52,13 +52,18 @@ func EncodeFile(m *CLIP, in, out string, overwrite bool) error {
 	if err != nil {
 		return fmt.Errorf("vlp: encode: %s: %w", in, err)
 	}
-	// Every batch is inference: pack the weights once rather than in each
-	// product (see nn.PackWeights).
-	defer nn.PackWeights(m)()
 	var results []safetensors.Tensor
 	var img, txt *tensor.Tensor
 	scale := tensor.Exp(m.LogitScale.Detach())
 	results = append(results, safetensors.FromFloat32("logit_scale_exp", nil, scale.Values()))
+	// Every batch is inference: pack the weights of the towers in use once
+	// rather than in each product (see nn.PackWeights).
+	if images != nil {
+		defer nn.PackWeights(m.Visual)()
+	}
+	if ids != nil {
+		defer nn.PackWeights(m.Transformer)()
+	}
 	if images != nil {
 		img = encodeBatches(images.Dim(0), func(i, n int) *tensor.Tensor {
 			return m.EncodeImage(images.Narrow(0, i, n).Contiguous().Inference())
