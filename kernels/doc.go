@@ -8,7 +8,7 @@
 //
 //	sgemm.go           Sgemm, PackB/SgemmPacked (weights packed once)
 //	sgemm_epilogue.go  SgemmEpilogue: bias and activation fused into the store of C
-//	sgemm_block.go     the blocked driver; Blocking (KC fixed, MC from the L3 size)
+//	sgemm_block.go     the blocked driver; Blocking (KC fixed, MC from the L2 size)
 //	sgemm_peak.go      PeakGFLOPS, the core's FMA rate measured by a register-only loop
 //	eltwise.go         Axpy, Scale, Add, Sub, Mul, Affine, Sum, Dot, Exp, ReLU,
 //	                   Sigmoid, Tanh, GELU, QuickGELU (+ backward), AddBias,

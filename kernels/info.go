@@ -23,12 +23,12 @@ type CPUInfo struct {
 	// (runtime.NumCPU). cpuid's count of physical cores is left out: on
 	// virtual machines it is what the hypervisor invents.
 	CPUs int
-	// L3 is the cache size in bytes that the SGEMM blocking's MC is
-	// derived from; L3Assumed is set where cpuid reported no size and Zen
-	// 4's stands in. MC does not change results; KC, which does, is the
-	// same on every machine.
-	L3        int
-	L3Assumed bool
+	// L2 is the per-core cache size in bytes that the SGEMM blocking's MC
+	// is derived from; L2Assumed is set where cpuid reported no size and
+	// Zen 4's stands in. MC does not change results; KC, which does, is
+	// the same on every machine.
+	L2        int
+	L2Assumed bool
 	// Blocking is the SGEMM blocking that follows for ISA.
 	Blocking Blocking
 }
@@ -41,8 +41,8 @@ func Info() CPUInfo {
 		Threads:   Threads(),
 		Brand:     cpuid.CPU.BrandName,
 		CPUs:      runtime.NumCPU(),
-		L3:        l3Size(),
-		L3Assumed: cpuid.CPU.Cache.L3 <= 0,
+		L2:        l2Size(),
+		L2Assumed: cpuid.CPU.Cache.L2 <= 0,
 		Blocking:  SgemmBlocking(),
 	}
 }

@@ -22,8 +22,8 @@ func TestInfo(t *testing.T) {
 			if info.CPUs != runtime.NumCPU() {
 				t.Errorf("CPUs %d, want runtime.NumCPU %d", info.CPUs, runtime.NumCPU())
 			}
-			if l3 := l3Size(); info.L3 != l3 || l3 <= 0 {
-				t.Errorf("L3 %d; the blocking's %d", info.L3, l3)
+			if l2 := l2Size(); info.L2 != l2 || l2 <= 0 {
+				t.Errorf("L2 %d; the blocking's %d", info.L2, l2)
 			}
 			if info.Blocking != SgemmBlocking() {
 				t.Errorf("Blocking %+v, want %+v", info.Blocking, SgemmBlocking())

@@ -12,7 +12,7 @@ import (
 //	for each thread's part of C (rows × strip-aligned columns):
 //	  for ic: MC rows of A
 //	    for pc: KC steps of k
-//	      pack Ã = op(A)[ic:ic+mc, pc:pc+kc] in row panels   (L2/L3)
+//	      pack Ã = op(A)[ic:ic+mc, pc:pc+kc] in row panels   (L2)
 //	      for jc: each 32-column strip of op(B)
 //	        pack the kc×32 strip (unless pre-packed)
 //	        for jr: each nr-column slice of the strip         (L1)
@@ -51,9 +51,13 @@ type Blocking struct {
 	// same on every machine, ISA and thread count, and so are the results.
 	// Another KC gives other (equally accurate) bits.
 	KC int
-	// MC is the number of rows of A packed at once (the MC×KC block lives
-	// in L2 or L3); it does not change the results. Default: a quarter of
-	// L3.
+	// MC is the most rows of A packed at once; it does not change the
+	// results. Default: the rows whose KC-deep block fills half of L2 (512
+	// on a core with 1 MiB). Each KC block of k adds into the block's rows
+	// of C across all its columns, so these rows of C should stay in the
+	// caches from one KC block to the next: on a Zen 5 core, one block of
+	// all 1576 rows of a 1576×3072×768 product (19 MB of C) ran at 194
+	// GFLOP/s, blocks of 512 rows at 201; 2048³ went from 187 to 204.
 	MC int
 }
 
@@ -68,13 +72,13 @@ var (
 	blocking   Blocking // overrides set by SetSgemmBlocking
 )
 
-// l3Size returns the L3 size cpuid reports, or Zen 4's 32 MiB where it
-// reports none.
-func l3Size() int {
-	if l3 := cpuid.CPU.Cache.L3; l3 > 0 {
-		return l3
+// l2Size returns the per-core L2 size cpuid reports, or Zen 4's and Zen
+// 5's 1 MiB where it reports none.
+func l2Size() int {
+	if l2 := cpuid.CPU.Cache.L2; l2 > 0 {
+		return l2
 	}
-	return 32 << 20
+	return 1 << 20
 }
 
 // blockingFor returns the blocking the driver uses with kern: the
@@ -87,12 +91,15 @@ func blockingFor(kern *sgemmKernel) Blocking {
 		b.KC = DefaultKC
 	}
 	if b.MC <= 0 {
-		b.MC = clamp(l3Size()/4/(b.KC*4), 4*kern.mr, 8192)
+		b.MC = clamp(l2Size()/2/(b.KC*4), 4*kern.mr, 8192)
 	}
 	return b
 }
 
 func clamp(v, lo, hi int) int { return max(lo, min(hi, v)) }
+
+// perBlockOf returns the most row panels of kern in one block of MC rows.
+func perBlockOf(blk Blocking, kern *sgemmKernel) int { return max(1, blk.MC/kern.mr) }
 
 // SgemmBlocking returns the blocking sizes Sgemm uses with the current ISA.
 func SgemmBlocking() Blocking { return blockingFor(kernelFor(current)) }
@@ -166,7 +173,13 @@ func (j *sgemmJob) run() {
 	case tm == 1:
 		queue = j.newStripQueue(tn)
 	case tn == 1:
-		rows = j.newRowQueue(tm)
+		if rows = j.newRowQueue(tm); rows == nil {
+			// The shares are taller than a block of MC rows, which a
+			// rowQueue does not handle: balance strips of columns
+			// instead, every thread packing A for itself.
+			tm, tn = 1, tm
+			queue = j.newStripQueue(tn)
+		}
 	}
 	strips := (j.n + stripWidth - 1) / stripWidth
 	ParallelFor(tm*tn, 1, func(lo, hi int) {
@@ -219,7 +232,7 @@ type stripQueue struct {
 
 func (j *sgemmJob) newStripQueue(threads int) *stripQueue {
 	panels := (j.m + j.kern.mr - 1) / j.kern.mr
-	perBlock := max(1, j.blk.MC/j.kern.mr)
+	perBlock := perBlockOf(j.blk, j.kern)
 	rounds := (panels + perBlock - 1) / perBlock * ((j.k + j.blk.KC - 1) / j.blk.KC)
 	strips := (j.n + stripWidth - 1) / stripWidth
 	q := &stripQueue{
@@ -337,10 +350,12 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, queue *stripQueue, t int, buf *sgemm
 	for q := range start {
 		start[q] = m0 + q*rows/np
 	}
-	perBlock := max(1, blk.MC/kern.mr)
+	// Blocks of at most MC rows, of balanced heights: 400 rows with MC
+	// 384 make two blocks of 200, not one of 384 and one of 16.
+	blocks := (np + perBlockOf(blk, kern) - 1) / perBlockOf(blk, kern)
 	round := 0
-	for q0 := 0; q0 < np; q0 += perBlock {
-		q1 := min(np, q0+perBlock)
+	for b := range blocks {
+		q0, q1 := b*np/blocks, (b+1)*np/blocks
 		r0, r1 := start[q0], start[q1]
 		for pc := 0; pc < j.k; pc, round = pc+blk.KC, round+1 {
 			kc := min(blk.KC, j.k-pc)

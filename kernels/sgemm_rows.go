@@ -29,7 +29,7 @@ type rowQueue struct {
 // handles one block per share).
 func (j *sgemmJob) newRowQueue(threads int) *rowQueue {
 	mr := j.kern.mr
-	perBlock := max(1, j.blk.MC/mr)
+	perBlock := perBlockOf(j.blk, j.kern)
 	q := &rowQueue{
 		threads: threads,
 		strips:  (j.n + stripWidth - 1) / stripWidth,

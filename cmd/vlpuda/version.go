@@ -21,7 +21,7 @@ var cmdVersion = &Command{
 	Long: `Version prints vlpuda's version and commit, the Go version that built
 it, the OS and architecture, and what the kernels chose on this machine:
 the instruction-set path (avx512, avx2, neon or generic; VLPUDA_ISA forces one),
-the threads and logical CPUs, the L3 cache size that the SGEMM
+the threads and logical CPUs, the L2 cache size that the SGEMM
 blocking's MC is derived from, and the blocking. "vlpuda -version" is
 the same.
 
@@ -99,8 +99,8 @@ func writeVersion(w io.Writer, v buildVersion, k kernels.CPUInfo) {
 	if k.Brand != "" {
 		fmt.Fprintf(w, "cpu       %s\n", k.Brand)
 	}
-	fmt.Fprintf(w, "caches    L3 %s; SGEMM blocking KC %d, MC %d (KC is the same on every machine)\n",
-		cacheSize(k.L3, k.L3Assumed), k.Blocking.KC, k.Blocking.MC)
+	fmt.Fprintf(w, "caches    L2 %s per core; SGEMM blocking KC %d, MC %d (KC is the same on every machine)\n",
+		cacheSize(k.L2, k.L2Assumed), k.Blocking.KC, k.Blocking.MC)
 }
 
 // cacheSize formats a cache's size, saying when it is assumed.
