@@ -82,30 +82,75 @@ func (c *convPlan) scatterT(dst, tmp []float32, n0, nb, g int, ep ConvEpilogue) 
 
 // PackedConv holds the filters of a convolution packed once, for the
 // forward passes of a model whose weights do not change (inference): the
-// chunks of few output positions (see Conv2dPacked) then read them instead
-// of packing them on every call. Build it with PackConv. A PackedConv is a
-// copy: it does not see later writes to the filters. It is read-only and
-// safe for concurrent use.
+// GEMMs of Conv2dPacked then read them instead of packing them on every
+// call. Build it with PackConv, a copy in both lowerings' layouts, or
+// PackConvInPlace, the direct lowering's layout in the filters' own
+// storage. It is read-only and safe for concurrent use.
 type PackedConv struct {
 	k, cg, r, s, groups int
-	wt                  []*PackedB // w_gᵀ (C/G·R·S, K/G) for each group g
+	wa                  []*packedA // w_g (K/G, C/G·R·S) for each group g
+	wt                  []*PackedB // w_gᵀ (C/G·R·S, K/G), or nil when packed in place
 }
 
 // PackConv packs the filters w (K, C/groups, R, S) of a convolution with
-// K output and C input channels for Conv2dPacked. It panics on bad
-// arguments, like Conv2d.
+// K output and C input channels for Conv2dPacked, into new memory twice
+// their size: as the GEMM's left operand for the direct lowering, and
+// transposed as its right operand for the chunks of few output positions.
+// It does not see later writes to w. It panics on bad arguments, like
+// Conv2d.
 func PackConv(w []float32, k, c, r, s, groups int) *PackedConv {
-	if k < 1 || c < 1 || r < 1 || s < 1 || groups < 1 || c%groups != 0 || k%groups != 0 {
-		panic(fmt.Sprintf("kernels: PackConv: bad filters K=%d C=%d R=%d S=%d groups=%d", k, c, r, s, groups))
-	}
-	kg, crs := k/groups, c/groups*r*s
-	checkConvLen("PackConv", "w", len(w), k*crs)
-	pc := &PackedConv{k: k, cg: c / groups, r: r, s: s, groups: groups}
+	pc := newPackedConv("PackConv", w, k, c, r, s, groups)
+	kg, crs := pc.kg(), pc.crs()
 	for g := range groups {
-		pc.wt = append(pc.wt, PackB(true, crs, kg, w[g*kg*crs:(g+1)*kg*crs], crs))
+		wg := w[g*kg*crs : (g+1)*kg*crs]
+		pc.wa = append(pc.wa, packA(kg, crs, wg, crs))
+		pc.wt = append(pc.wt, PackB(true, crs, kg, wg, crs))
 	}
 	return pc
 }
+
+// PackConvInPlace packs the filters w (K, C/groups, R, S) for Conv2dPacked
+// like PackConv, into w's own storage and in the direct lowering's layout
+// alone, which every chunk then takes (the transposed lowering, for a few
+// output positions, needs the other). Packing takes a copy of w for a
+// moment, no memory after. Until UnpackInPlace, w holds the packed layout,
+// not the filters. It panics on bad arguments, like Conv2d.
+func PackConvInPlace(w []float32, k, c, r, s, groups int) *PackedConv {
+	pc := newPackedConv("PackConvInPlace", w, k, c, r, s, groups)
+	kg, crs := pc.kg(), pc.crs()
+	for g := range groups {
+		pc.wa = append(pc.wa, packAInPlace(w[g*kg*crs:(g+1)*kg*crs], kg, crs))
+	}
+	return pc
+}
+
+// UnpackInPlace undoes PackConvInPlace: w holds the filters again, bit for
+// bit, and pc must not be used any more. It panics when pc was not packed
+// in place.
+func (pc *PackedConv) UnpackInPlace() {
+	if pc.wt != nil {
+		panic("kernels: PackedConv.UnpackInPlace: the filters were not packed in place")
+	}
+	for _, pa := range pc.wa {
+		pa.unpackInPlace()
+	}
+	pc.wa = nil
+}
+
+// newPackedConv checks the filters w of PackConv or PackConvInPlace and
+// returns their PackedConv, with nothing packed yet.
+func newPackedConv(op string, w []float32, k, c, r, s, groups int) *PackedConv {
+	if k < 1 || c < 1 || r < 1 || s < 1 || groups < 1 || c%groups != 0 || k%groups != 0 {
+		panic(fmt.Sprintf("kernels: %s: bad filters K=%d C=%d R=%d S=%d groups=%d", op, k, c, r, s, groups))
+	}
+	pc := &PackedConv{k: k, cg: c / groups, r: r, s: s, groups: groups}
+	checkConvLen(op, "w", len(w), k*pc.crs())
+	return pc
+}
+
+// kg and crs return the filters per group and the length of one filter.
+func (pc *PackedConv) kg() int  { return pc.k / pc.groups }
+func (pc *PackedConv) crs() int { return pc.cg * pc.r * pc.s }
 
 // matches reports whether pc holds filters of the shape p needs.
 func (pc *PackedConv) matches(p ConvParams) bool {
