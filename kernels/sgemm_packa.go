@@ -49,21 +49,26 @@ func packA(m, k int, a []float32, lda int) *packedA {
 }
 
 // packAInPlace packs the m×k row-major matrix a[:m*k] into a's own
-// storage, through a copy of it. Until unpackInPlace, a holds the packed
+// storage, through a copy of it in a scratch buffer that the next packing
+// reuses (a model packs many). Until unpackInPlace, a holds the packed
 // layout, not the matrix.
 func packAInPlace(a []float32, m, k int) *packedA {
 	checkMatrix("packAInPlace", "A", m, k, a, max(k, 1))
-	src := make([]float32, m*k)
-	copy(src, a)
+	src := getScratch(m * k)
+	defer putScratch(src)
+	copy(*src, a)
 	p := newPackedA(m, k, a)
-	p.pack(src, max(k, 1))
+	p.pack(*src, max(k, 1))
 	return p
 }
 
 // unpackInPlace undoes packAInPlace: the storage holds the matrix again,
 // bit for bit, and p must not be used any more.
 func (p *packedA) unpackInPlace() {
-	copy(p.data, p.unpacked())
+	a := getScratch(p.m * p.k)
+	defer putScratch(a)
+	p.unpackTo(*a)
+	copy(p.data, *a)
 	p.data = nil
 }
 
@@ -87,6 +92,12 @@ func (p *packedA) pack(a []float32, lda int) {
 // unpacked returns A as a new m×k row-major matrix.
 func (p *packedA) unpacked() []float32 {
 	a := make([]float32, p.m*p.k)
+	p.unpackTo(a)
+	return a
+}
+
+// unpackTo writes A into a (m×k, row-major).
+func (p *packedA) unpackTo(a []float32) {
 	for q := 0; q+1 < len(p.starts); q++ {
 		r, h := p.starts[q], p.starts[q+1]-p.starts[q]
 		for pc := 0; pc < p.k; pc += p.kc {
@@ -100,7 +111,6 @@ func (p *packedA) unpacked() []float32 {
 			}
 		}
 	}
-	return a
 }
 
 // fits reports whether a job with kernel kern and blocking blk reads p as
