@@ -114,10 +114,12 @@ func (b *BatchNorm) SetTraining(on bool) { b.training = on }
 // Conv2d is a 2-D convolution over NCHW input, PyTorch's nn.Conv2d with
 // groups 1 and dilation 1.
 type Conv2d struct {
-	Weight  *tensor.Tensor // (K, C, R, S)
+	Weight  *tensor.Tensor // (K, C, R, S); nil while packed (see PackWeights)
 	Bias    *tensor.Tensor // (K), or nil
 	Stride  [2]int
 	Padding [2]int
+
+	packed *tensor.PackedConv // the weight, while packed
 }
 
 // NewConv2d returns a Conv2d initialised like PyTorch's (uniform ±1/√fan_in).
@@ -139,8 +141,11 @@ func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	return tensor.Conv2d(x, c.Weight, c.Bias, c.Stride, c.Padding)
 }
 
-// Params lists weight and bias.
+// Params lists weight and bias. It panics while the weight is packed.
 func (c *Conv2d) Params(visit func(string, *tensor.Tensor)) {
+	if c.packed != nil {
+		panic(errPacked)
+	}
 	visit("weight", c.Weight)
 	if c.Bias != nil {
 		visit("bias", c.Bias)
