@@ -46,8 +46,9 @@ import (
 // from x (conv_implicit.go). A forward chunk of very few output positions
 // computes the transposed product instead (conv_transposed.go). For
 // inference the filters can be packed once (PackConv, PackConvInPlace) into
-// the layout each lowering's GEMM reads (packedA, PackedB), which
-// Conv2dPacked then reads instead of packing them in every call.
+// the layout the direct lowering's GEMM reads (packedA), which
+// Conv2dPacked then reads instead of packing them in every call
+// (conv_packed.go).
 //
 // Work is split across the worker pool inside Sgemm and, for im2col, col2im
 // and the scatters, over rows or channels; a forward pass with at least a
@@ -253,11 +254,11 @@ func Conv2dEpilogue(dst, x, w []float32, p ConvParams, ep ConvEpilogue) {
 
 // Conv2dPacked is Conv2dEpilogue with the filters w also at hand packed in
 // pw (PackConv or PackConvInPlace), which the GEMMs read instead of packing
-// w on every call. pw must hold w's current values: the result is then that
-// of Conv2dEpilogue bit for bit. Filters packed in place leave w holding the
-// packed layout, which is never read as filters: w then only has to have
-// their length. It panics like Conv2dEpilogue, and when pw is nil or packs
-// filters of another shape.
+// w on every call; every chunk takes the direct lowering. pw must hold w's
+// current values: the result is then that of Conv2dEpilogue bit for bit.
+// w itself is not read (PackConvInPlace leaves the packed layout there):
+// it only has to have the filters' length. It panics like Conv2dEpilogue,
+// and when pw is nil or packs filters of another shape.
 func Conv2dPacked(dst, x, w []float32, pw *PackedConv, p ConvParams, ep ConvEpilogue) {
 	const op = "Conv2dPacked"
 	if pw == nil {
@@ -290,7 +291,7 @@ func conv2d(op string, dst, x, w []float32, pw *PackedConv, p ConvParams, ep Con
 		}
 	}
 	nb := c.fwdNB
-	tr := c.transposed(nb) && (pw == nil || pw.wt != nil)
+	tr := c.transposed(nb) && pw == nil
 	if threads := Threads(); c.chunked(threads, tr) {
 		c.forwardChunks(dst, x, w, pw, nb, threads, ep)
 		return
@@ -351,11 +352,7 @@ func (c *convPlan) forwardChunk(dst, x, w []float32, pw *PackedConv, col, tmp []
 		}
 		switch {
 		case tr:
-			var pb *PackedB
-			if pw != nil {
-				pb = pw.wt[g]
-			}
-			c.forwardT(dst, tmp, wg, pb, x, col, n0, nb, g, ep)
+			c.forwardT(dst, tmp, wg, x, col, n0, nb, g, ep)
 		case nb == 1:
 			y := dst[(n0*c.K+g*c.kg)*c.l : (n0*c.K+(g+1)*c.kg)*c.l]
 			c.forward(y, wg, pa, x, col, n0, 1, g, c.epilogue(ep, n0, g), serial)
