@@ -72,8 +72,8 @@ func (p *PackedWeight) LinearAdd(x, bias, residual *Tensor) *Tensor {
 // PackedConv is the filters (K, C, R, S) of a convolution packed into the
 // layout the GEMM kernels read, for a model that runs only inference: a
 // convolution otherwise packs them again in every call, for every chunk of
-// images. Its Conv2dAffine computes what Conv2dAffine computes, with the
-// same bits, but records no graph: packed filters have no gradient.
+// images. Its methods compute what Conv2d and Conv2dAffine compute, with
+// the same bits, but record no graph: packed filters have no gradient.
 type PackedConv struct {
 	w       *Tensor
 	data    []float32 // the packed storage: w's own, or a copy's
@@ -109,6 +109,12 @@ func (p *PackedConv) Unpack() *Tensor {
 
 // Shape returns the filters' shape, (K, C, R, S).
 func (p *PackedConv) Shape() []int { return p.w.Shape() }
+
+// Conv2d returns Conv2d(x, w, bias, stride, padding) for the packed
+// filters w. It panics when the convolution would record a graph.
+func (p *PackedConv) Conv2d(x, bias *Tensor, stride, padding [2]int) *Tensor {
+	return conv2d("PackedConv.Conv2d", x, p.w, p, bias, stride, padding)
+}
 
 // Conv2dAffine returns Conv2dAffine(x, w, scale, shift, add, relu, stride,
 // padding) for the packed filters w. It panics when the convolution would

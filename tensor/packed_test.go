@@ -92,7 +92,7 @@ func sameBits(x, y []float32) bool {
 }
 
 // TestPackedConv checks that a convolution with packed filters has the
-// bits of Conv2dAffine on inference inputs, on one image and a batch, for
+// bits of Conv2d and Conv2dAffine on inference inputs, on one image and a batch, for
 // pointwise, 3×3 and strided filters, that contiguous filters are packed
 // in their own storage and others copied, and that Unpack restores them
 // bit for bit.
@@ -122,8 +122,10 @@ func TestPackedConv(t *testing.T) {
 			if tc.residual {
 				add = tensor.Conv2d(x, w, nil, stride, pad).Detach()
 			}
+			bias := randn(6, tc.k)
 			orig := w.Values()
 			want := tensor.Conv2dAffine(x, w, scale, shift, add, tc.relu, stride, pad)
+			wantPlain := tensor.Conv2d(x, w, bias, stride, pad)
 
 			p := tensor.PackConv(w)
 			if !slices.Equal(p.Shape(), []int{tc.k, tc.c, tc.r, tc.r}) {
@@ -132,12 +134,16 @@ func TestPackedConv(t *testing.T) {
 			if moved := !sameBits(w.Values(), orig); moved != tc.contiguous {
 				t.Fatalf("filter storage rewritten: %v, want %v", moved, tc.contiguous)
 			}
-			got := p.Conv2dAffine(x, scale, shift, add, tc.relu, stride, pad)
-			if !slices.Equal(got.Shape(), want.Shape()) || !sameBits(got.Values(), want.Values()) {
-				t.Errorf("output differs from Conv2dAffine's")
-			}
-			if !got.IsInference() {
-				t.Errorf("output of an inference input is not an inference tensor")
+			for i, c := range []struct{ got, want *tensor.Tensor }{
+				{p.Conv2dAffine(x, scale, shift, add, tc.relu, stride, pad), want},
+				{p.Conv2d(x, bias, stride, pad), wantPlain},
+			} {
+				if !slices.Equal(c.got.Shape(), c.want.Shape()) || !sameBits(c.got.Values(), c.want.Values()) {
+					t.Errorf("output %d differs from the unpacked convolution's", i)
+				}
+				if !c.got.IsInference() {
+					t.Errorf("output %d of an inference input is not an inference tensor", i)
+				}
 			}
 			if back := p.Unpack(); back != w || !sameBits(w.Values(), orig) {
 				t.Fatalf("Unpack did not restore the filters")
@@ -159,6 +165,7 @@ func TestPackedConvRefusesGradients(t *testing.T) {
 		f          func()
 	}{
 		{"gradient", "no gradient", func() { p.Conv2dAffine(x, one, one, nil, false, [2]int{1, 1}, [2]int{1, 1}) }},
+		{"Conv2d gradient", "no gradient", func() { p.Conv2d(x, nil, [2]int{1, 1}, [2]int{1, 1}) }},
 		{"rank", "want (K, C, R, S)", func() { tensor.PackConv(randn(1, 4, 3)) }},
 		{"input", "do not match", func() {
 			p.Conv2dAffine(randn(3, 1, 2, 5, 5).Inference(), one, one, nil, false, [2]int{1, 1}, [2]int{1, 1})
