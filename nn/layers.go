@@ -138,6 +138,9 @@ func NewConv2d(rng *rand.Rand, in, out, kernel, stride, padding int, bias bool) 
 
 // Forward convolves x (N, C, H, W).
 func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
+	if c.packed != nil {
+		return c.packed.Conv2d(x, c.Bias, c.Stride, c.Padding)
+	}
 	return tensor.Conv2d(x, c.Weight, c.Bias, c.Stride, c.Padding)
 }
 

@@ -101,3 +101,16 @@ func mustPanic(t *testing.T, name, want string, f func()) {
 	}()
 	f()
 }
+
+// TestPackWeightsBatchStatistics checks that a packed ResNet in training
+// mode, whose norms use the batch's statistics and so cannot be folded into
+// the convolutions, gives the unpacked tower's bits on inference images.
+func TestPackWeightsBatchStatistics(t *testing.T) {
+	m := NewModifiedResNet(tensor.NewRNG(2), ResNetConfig{Layers: [4]int{1, 1, 1, 1}, Width: 8, Resolution: 32, Heads: 2, Embed: 8})
+	SetTraining(m, true)
+	images := tensor.RandN(tensor.NewRNG(3), 2, 3, 32, 32).Inference()
+	want := m.Forward(images).Values()
+	unpack := PackWeights(m)
+	defer unpack()
+	sameBits(t, "packed tower's features", m.Forward(images).Values(), want)
+}

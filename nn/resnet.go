@@ -195,18 +195,11 @@ func (b *Bottleneck) Forward(x *tensor.Tensor) *tensor.Tensor {
 // or x is an inference tensor) is folded into the convolution's epilogue with the
 // residual and the ReLU (tensor.Conv2dAffine); otherwise the operations
 // run one by one. Both give the same values bit for bit.
-//
-// A convolution whose weight is packed (PackWeights) takes the first way
-// alone: its norm must be frozen.
 func convBN(conv *Conv2d, bn *BatchNorm, x, add *tensor.Tensor, relu bool) *tensor.Tensor {
-	scale, shift, ok := bn.frozenScaleShift(x)
-	if conv.packed != nil {
-		if !ok {
-			panic("nn: a convolution packed for inference (PackWeights) has no gradient and needs a frozen batch norm; pass an inference tensor")
+	if scale, shift, ok := bn.frozenScaleShift(x); ok && conv.Bias == nil {
+		if conv.packed != nil {
+			return conv.packed.Conv2dAffine(x, scale, shift, add, relu, conv.Stride, conv.Padding)
 		}
-		return conv.packed.Conv2dAffine(x, scale, shift, add, relu, conv.Stride, conv.Padding)
-	}
-	if ok && conv.Bias == nil {
 		return tensor.Conv2dAffine(x, conv.Weight, scale, shift, add, relu, conv.Stride, conv.Padding)
 	}
 	y := conv.Forward(x)
