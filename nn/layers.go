@@ -47,6 +47,8 @@ type BatchNorm struct {
 	FreezeStats             bool
 
 	training bool
+	packed   bool        // while PackWeights holds the norm
+	folded   [][]float32 // while packed, the scale and shift once computed
 }
 
 // NewBatchNorm returns a BatchNorm over c channels with PyTorch's defaults
@@ -74,6 +76,7 @@ func (b *BatchNorm) forward(op func(x, weight, bias, runningMean, runningVar *te
 	train := b.training && !b.FreezeStats
 	if train {
 		b.NumBatchesTracked.Data()[0]++
+		b.folded = nil // the running statistics change
 	}
 	return op(x, b.Weight, b.Bias, b.RunningMean, b.RunningVar, train, b.Momentum, b.Eps)
 }
@@ -81,7 +84,10 @@ func (b *BatchNorm) forward(op func(x, weight, bias, runningMean, runningVar *te
 // frozenScaleShift returns the norm of x as a map y = scale·x + shift per
 // channel (tensor.BatchNormScaleShift) when it uses its running statistics
 // and no gradient is wanted for its weight or bias (x is an inference
-// tensor, or they require none); ok is false otherwise.
+// tensor, or they require none); ok is false otherwise. While the norm is
+// packed for inference (PackWeights), whose contract keeps its parameters
+// as they are, the map is computed once, and again only after a pass in
+// training mode has changed the running statistics.
 func (b *BatchNorm) frozenScaleShift(x *tensor.Tensor) (scale, shift []float32, ok bool) {
 	if b.training && !b.FreezeStats {
 		return nil, nil, false
@@ -91,7 +97,13 @@ func (b *BatchNorm) frozenScaleShift(x *tensor.Tensor) (scale, shift []float32, 
 			return nil, nil, false
 		}
 	}
+	if b.folded != nil {
+		return b.folded[0], b.folded[1], true
+	}
 	scale, shift = tensor.BatchNormScaleShift(b.Weight, b.Bias, b.RunningMean, b.RunningVar, b.Eps)
+	if b.packed {
+		b.folded = [][]float32{scale, shift}
+	}
 	return scale, shift, true
 }
 

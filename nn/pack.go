@@ -21,7 +21,9 @@ type packer interface {
 // convolutions of its ResNet stem and blocks (tensor.PackConv): their
 // products then skip the copy of each weight into the GEMM kernels'
 // layout that every call makes otherwise, a large part of a small batch's
-// time. The packed weights take the memory the weights had.
+// time. The packed weights take the memory the weights had. Its batch
+// norms compute the map they fold into the convolutions once rather than
+// in every pass.
 //
 // Until unpack is called, those layers serve only inference tensors (see
 // tensor.Inference; a training step panics) and their Weight fields are
@@ -143,3 +145,9 @@ func (b *Bottleneck) unpackWeights() {
 
 func (d *Downsample) packWeights()   { d.Conv.pack() }
 func (d *Downsample) unpackWeights() { d.Conv.unpack() }
+
+// A batch norm keeps the map it folds into a convolution while packed
+// (frozenScaleShift).
+func (b *BatchNorm) packWeights() { b.packed = true }
+
+func (b *BatchNorm) unpackWeights() { b.packed, b.folded = false, nil }

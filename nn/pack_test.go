@@ -114,3 +114,27 @@ func TestPackWeightsBatchStatistics(t *testing.T) {
 	defer unpack()
 	sameBits(t, "packed tower's features", m.Forward(images).Values(), want)
 }
+
+// TestPackWeightsNormStatistics checks that the batch norms of a packed
+// ResNet, which compute their folded map once, compute it again after a
+// pass in training mode has changed their running statistics: the tower
+// then gives the bits of an unpacked twin that ran the same passes.
+func TestPackWeightsNormStatistics(t *testing.T) {
+	newTower := func() *ModifiedResNet {
+		return NewModifiedResNet(tensor.NewRNG(2), ResNetConfig{Layers: [4]int{1, 1, 1, 1}, Width: 8, Resolution: 32, Heads: 2, Embed: 8})
+	}
+	images := tensor.RandN(tensor.NewRNG(3), 2, 3, 32, 32).Inference()
+	passes := func(m *ModifiedResNet) []float32 {
+		SetTraining(m, false)
+		m.Forward(images)
+		SetTraining(m, true)
+		m.Forward(tensor.RandN(tensor.NewRNG(4), 2, 3, 32, 32).Inference())
+		SetTraining(m, false)
+		return m.Forward(images).Values()
+	}
+	want := passes(newTower())
+	m := newTower()
+	unpack := PackWeights(m)
+	defer unpack()
+	sameBits(t, "packed tower's features after a training-mode pass", passes(m), want)
+}
