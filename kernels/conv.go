@@ -303,6 +303,13 @@ func conv2d(op string, dst, x, w []float32, pw *PackedConv, p ConvParams, ep Con
 	}
 }
 
+// chunked reports whether the forward pass on the given threads gives each
+// thread whole chunks of fwdNB images (forwardChunks), which the transposed
+// lowering (tr) does not.
+func (c *convPlan) chunked(threads int, tr bool) bool {
+	return threads > 1 && (c.N+c.fwdNB-1)/c.fwdNB >= threads && !tr
+}
+
 // forwardChunks computes the forward pass chunk by chunk on the threads at
 // once, each chunk on one thread: the threads take the next chunk as they
 // finish one, and no chunk waits for another, where threads sharing one
@@ -315,13 +322,6 @@ func conv2d(op string, dst, x, w []float32, pw *PackedConv, p ConvParams, ep Con
 // (196 columns) ran up to 2.2× as long as one GEMM of 8 shared by the
 // threads (its 2048-row 1×1 convolution), where every thread packs all of
 // A for few columns.
-// chunked reports whether the forward pass on the given threads gives each
-// thread whole chunks of fwdNB images (forwardChunks), which the transposed
-// lowering (tr) does not.
-func (c *convPlan) chunked(threads int, tr bool) bool {
-	return threads > 1 && (c.N+c.fwdNB-1)/c.fwdNB >= threads && !tr
-}
-
 func (c *convPlan) forwardChunks(dst, x, w []float32, pw *PackedConv, nb, threads int, ep ConvEpilogue) {
 	chunks := (c.N + nb - 1) / nb
 	var next atomic.Int32
