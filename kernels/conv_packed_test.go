@@ -24,7 +24,7 @@ func packedConvCases() []ConvParams {
 // by PackConv or in place by PackConvInPlace, gives the bits of
 // Conv2dEpilogue: with the filters packed under every ISA and run under
 // every ISA (a packing for another kernel is unpacked on the way), with the
-// default blocking and one that splits k and the rows, on one and two
+// default blocking and one that splits k and the rows, on one, two and three
 // threads with the static and the queued splits. The w it is passed holds
 // other values, so that reading w instead of the packed filters would show.
 func TestConv2dPackedFilters(t *testing.T) {
@@ -60,7 +60,7 @@ func TestConv2dPackedFilters(t *testing.T) {
 				forEachISA(t, func(t *testing.T) {
 					for i, blk := range blockings {
 						prevBlk := SetSgemmBlocking(blk)
-						for _, threads := range []int{1, 2} {
+						for _, threads := range []int{1, 2, 3} {
 							eachSplit(t, func(t *testing.T) {
 								for _, tc := range []struct {
 									name string
