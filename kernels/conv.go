@@ -44,8 +44,11 @@ import (
 // The forward pass of a stride-1 convolution that keeps the width skips
 // even that copy: the GEMM packs its strips of the column matrix straight
 // from x (conv_implicit.go). A forward chunk of very few output positions
-// computes the transposed product instead (conv_transposed.go), which can
-// also read filters packed once (PackConv, Conv2dPacked).
+// computes the transposed product instead (conv_transposed.go). For
+// inference the filters can be packed once (PackConv, PackConvInPlace) into
+// the layout the direct lowering's GEMM reads (packedA), which
+// Conv2dPacked then reads instead of packing them in every call
+// (conv_packed.go).
 //
 // Work is split across the worker pool inside Sgemm and, for im2col, col2im
 // and the scatters, over rows or channels; a forward pass with at least a
@@ -191,15 +194,23 @@ func (c *convPlan) direct(nb int) bool { return c.pointwise && nb == 1 }
 
 // forward computes y (K/G, nb·L) = w_g · col for group g of images
 // n0..n0+nb-1, with the epilogue ep, reading x in place, packing the GEMM's
-// strips straight from x, or building the column matrix in col. The GEMM
-// runs on the calling goroutine alone if serial, else on all the threads.
-func (c *convPlan) forward(y, wg, x, col []float32, n0, nb, g int, ep Epilogue, serial bool) {
+// strips straight from x, or building the column matrix in col. The
+// filters come from pa when it is not nil, else from wg. The GEMM runs on
+// the calling goroutine alone if serial, else on all the threads.
+func (c *convPlan) forward(y, wg []float32, pa *packedA, x, col []float32, n0, nb, g int, ep Epilogue, serial bool) {
 	cols := nb * c.l
 	kern := kernelFor(current)
 	j := sgemmJob{
 		kern: kern, blk: blockingFor(kern),
 		m: c.kg, n: cols, k: c.crs, alpha: 1,
 		a: wg, lda: c.crs, c: y, ldc: cols, ep: ep,
+	}
+	switch {
+	case pa == nil:
+	case pa.fits(j.kern, j.blk):
+		j.pa = pa
+	default: // packed for another kernel or KC
+		j.a = pa.unpacked()
 	}
 	if c.direct(nb) || !c.packsFromX() {
 		j.b, j.ldb = c.columns(col, x, n0, nb, g), cols
@@ -242,10 +253,12 @@ func Conv2dEpilogue(dst, x, w []float32, p ConvParams, ep ConvEpilogue) {
 }
 
 // Conv2dPacked is Conv2dEpilogue with the filters w also at hand packed in
-// pw (PackConv(w, ...)), which the chunks of few output positions read
-// instead of packing w on every call. pw must hold w's current values: the
-// result is then that of Conv2dEpilogue bit for bit. It panics like
-// Conv2dEpilogue, and when pw is nil or packs filters of another shape.
+// pw (PackConv or PackConvInPlace), which the GEMMs read instead of packing
+// w on every call; every chunk takes the direct lowering. pw must hold w's
+// current values: the result is then that of Conv2dEpilogue bit for bit.
+// w itself is not read (PackConvInPlace leaves the packed layout there):
+// it only has to have the filters' length. It panics like Conv2dEpilogue,
+// and when pw is nil or packs filters of another shape.
 func Conv2dPacked(dst, x, w []float32, pw *PackedConv, p ConvParams, ep ConvEpilogue) {
 	const op = "Conv2dPacked"
 	if pw == nil {
@@ -278,11 +291,11 @@ func conv2d(op string, dst, x, w []float32, pw *PackedConv, p ConvParams, ep Con
 		}
 	}
 	nb := c.fwdNB
-	if threads := Threads(); c.chunked(threads) {
-		c.forwardChunks(dst, x, w, nb, threads, ep)
+	tr := c.transposed(nb) && pw == nil
+	if threads := Threads(); c.chunked(threads, tr) {
+		c.forwardChunks(dst, x, w, pw, nb, threads, ep)
 		return
 	}
-	tr := c.transposed(nb)
 	col, tmp := c.scratch(nb, c.packsFromX() && !tr, tr)
 	defer putScratch(col, tmp)
 	for n0 := 0; n0 < c.N; n0 += nb {
@@ -291,9 +304,10 @@ func conv2d(op string, dst, x, w []float32, pw *PackedConv, p ConvParams, ep Con
 }
 
 // chunked reports whether the forward pass on the given threads gives each
-// thread whole chunks of fwdNB images (forwardChunks).
-func (c *convPlan) chunked(threads int) bool {
-	return threads > 1 && (c.N+c.fwdNB-1)/c.fwdNB >= threads && !c.transposed(c.fwdNB)
+// thread whole chunks of fwdNB images (forwardChunks), which the transposed
+// lowering (tr) does not.
+func (c *convPlan) chunked(threads int, tr bool) bool {
+	return threads > 1 && (c.N+c.fwdNB-1)/c.fwdNB >= threads && !tr
 }
 
 // forwardChunks computes the forward pass chunk by chunk on the threads at
@@ -308,7 +322,7 @@ func (c *convPlan) chunked(threads int) bool {
 // (196 columns) ran up to 2.2× as long as one GEMM of 8 shared by the
 // threads (its 2048-row 1×1 convolution), where every thread packs all of
 // A for few columns.
-func (c *convPlan) forwardChunks(dst, x, w []float32, nb, threads int, ep ConvEpilogue) {
+func (c *convPlan) forwardChunks(dst, x, w []float32, pw *PackedConv, nb, threads int, ep ConvEpilogue) {
 	chunks := (c.N + nb - 1) / nb
 	var next atomic.Int32
 	ParallelFor(threads, 1, func(_, _ int) {
@@ -320,7 +334,7 @@ func (c *convPlan) forwardChunks(dst, x, w []float32, nb, threads int, ep ConvEp
 				return
 			}
 			n0 := i * nb
-			c.forwardChunk(dst, x, w, nil, *col, *tmp, n0, min(nb, c.N-n0), false, true, ep)
+			c.forwardChunk(dst, x, w, pw, *col, *tmp, n0, min(nb, c.N-n0), false, true, ep)
 		}
 	})
 }
@@ -332,18 +346,18 @@ func (c *convPlan) forwardChunk(dst, x, w []float32, pw *PackedConv, col, tmp []
 	cols := nb * c.l
 	for g := 0; g < c.Groups; g++ {
 		wg := w[g*c.kg*c.crs : (g+1)*c.kg*c.crs]
+		var pa *packedA
+		if pw != nil {
+			pa = pw.wa[g]
+		}
 		switch {
 		case tr:
-			var pb *PackedB
-			if pw != nil {
-				pb = pw.wt[g]
-			}
-			c.forwardT(dst, tmp, wg, pb, x, col, n0, nb, g, ep)
+			c.forwardT(dst, tmp, wg, x, col, n0, nb, g, ep)
 		case nb == 1:
 			y := dst[(n0*c.K+g*c.kg)*c.l : (n0*c.K+(g+1)*c.kg)*c.l]
-			c.forward(y, wg, x, col, n0, 1, g, c.epilogue(ep, n0, g), serial)
+			c.forward(y, wg, pa, x, col, n0, 1, g, c.epilogue(ep, n0, g), serial)
 		default:
-			c.forward(tmp[:c.kg*cols], wg, x, col, n0, nb, g, Epilogue{}, serial)
+			c.forward(tmp[:c.kg*cols], wg, pa, x, col, n0, nb, g, Epilogue{}, serial)
 			c.scatter(dst, tmp, n0, nb, g, ep)
 		}
 	}

@@ -373,8 +373,8 @@ func TestConv2dChunksOnThreads(t *testing.T) {
 		{N: 6, C: 8, H: 24, W: 24, K: 8, R: 3, S: 3, PadH: 1, PadW: 1, Groups: 2},
 	}
 	for _, p := range cases {
-		if c := newConvPlan("test", p); !c.chunked(2) || c.chunked(1) {
-			t.Errorf("%s: chunked on 2 threads %v, on 1 %v; want true, false", convName(p), c.chunked(2), c.chunked(1))
+		if c := newConvPlan("test", p); !c.chunked(2, false) || c.chunked(1, false) {
+			t.Errorf("%s: chunked on 2 threads %v, on 1 %v; want true, false", convName(p), c.chunked(2, false), c.chunked(1, false))
 		}
 	}
 	forEachISA(t, func(t *testing.T) {

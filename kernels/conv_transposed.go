@@ -1,7 +1,5 @@
 package kernels
 
-import "fmt"
-
 // Transposed lowering: when a chunk of the forward pass has few output
 // positions (the 7×7 stage of a ResNet on one image has 49), its GEMM
 // y (K/G, nb·L) = w · col is short and wide, and the micro-kernels waste
@@ -11,8 +9,7 @@ import "fmt"
 //	yᵀ (nb·L, K/G) = colᵀ · wᵀ,
 //
 // puts the positions on the rows, where panels of balanced heights fill the
-// register tile, and the filters on the columns, where a pre-packed wᵀ
-// (PackConv) is read instead of packed on every call. yᵀ is then copied to
+// register tile, and the filters on the columns. yᵀ is then copied to
 // NCHW with the epilogue applied row by row. Every output element is the
 // same fused multiply-add chain over the same KC blocks of k in the same
 // order as in the direct lowering, so the two are equal bit for bit.
@@ -27,6 +24,12 @@ import "fmt"
 // strips straight from x). In a whole RN50 tower at batch 1, whose weights
 // stream from memory, the 7×7 stage ran 18.3 → 13.8 ms (10.7 packed) and
 // the tower 2.5 % faster (5.5 % packed).
+//
+// Filters packed once for the direct lowering (PackConv) turned that
+// around: on Zen 5, 2 threads, RN50's 7×7 layers at batch 1 took 1.9–4.9
+// ms per tower direct with packed filters against 2.0–10.1 transposed with
+// wᵀ packed (BenchmarkConv2dRN50 layer/N1inplace and N1packed, medians of
+// 3 rounds), so Conv2dPacked always takes the direct lowering.
 var convTransposedCols = 128
 
 // transposed reports whether the forward pass of chunks of nb images uses
@@ -36,17 +39,12 @@ func (c *convPlan) transposed(nb int) bool { return nb*c.l <= convTransposedCols
 // forwardT computes group g of the output of images n0..n0+nb-1 through
 // the transposed lowering, with tmp holding yᵀ (nb·L, K/G) and col the
 // column matrix when the images are not read in place, and stores it in
-// dst (N, K, OH, OW) with the epilogue ep. pb, when not nil, holds w_gᵀ
-// packed; otherwise wg is packed on the way.
-func (c *convPlan) forwardT(dst, tmp, wg []float32, pb *PackedB, x, col []float32, n0, nb, g int, ep ConvEpilogue) {
+// dst (N, K, OH, OW) with the epilogue ep.
+func (c *convPlan) forwardT(dst, tmp, wg, x, col []float32, n0, nb, g int, ep ConvEpilogue) {
 	cols := nb * c.l
 	a := c.columns(col, x, n0, nb, g) // (CRS, cols): colᵀ is A transposed
 	tmp = tmp[:cols*c.kg]
-	if pb != nil {
-		SgemmPacked(true, cols, 1, a, cols, pb, 0, tmp, c.kg)
-	} else {
-		Sgemm(true, true, cols, c.kg, c.crs, 1, a, cols, wg, c.crs, 0, tmp, c.kg)
-	}
+	Sgemm(true, true, cols, c.kg, c.crs, 1, a, cols, wg, c.crs, 0, tmp, c.kg)
 	c.scatterT(dst, tmp, n0, nb, g, ep)
 }
 
@@ -78,36 +76,4 @@ func (c *convPlan) scatterT(dst, tmp []float32, n0, nb, g int, ep ConvEpilogue) 
 			}
 		}
 	})
-}
-
-// PackedConv holds the filters of a convolution packed once, for the
-// forward passes of a model whose weights do not change (inference): the
-// chunks of few output positions (see Conv2dPacked) then read them instead
-// of packing them on every call. Build it with PackConv. A PackedConv is a
-// copy: it does not see later writes to the filters. It is read-only and
-// safe for concurrent use.
-type PackedConv struct {
-	k, cg, r, s, groups int
-	wt                  []*PackedB // w_gᵀ (C/G·R·S, K/G) for each group g
-}
-
-// PackConv packs the filters w (K, C/groups, R, S) of a convolution with
-// K output and C input channels for Conv2dPacked. It panics on bad
-// arguments, like Conv2d.
-func PackConv(w []float32, k, c, r, s, groups int) *PackedConv {
-	if k < 1 || c < 1 || r < 1 || s < 1 || groups < 1 || c%groups != 0 || k%groups != 0 {
-		panic(fmt.Sprintf("kernels: PackConv: bad filters K=%d C=%d R=%d S=%d groups=%d", k, c, r, s, groups))
-	}
-	kg, crs := k/groups, c/groups*r*s
-	checkConvLen("PackConv", "w", len(w), k*crs)
-	pc := &PackedConv{k: k, cg: c / groups, r: r, s: s, groups: groups}
-	for g := range groups {
-		pc.wt = append(pc.wt, PackB(true, crs, kg, w[g*kg*crs:(g+1)*kg*crs], crs))
-	}
-	return pc
-}
-
-// matches reports whether pc holds filters of the shape p needs.
-func (pc *PackedConv) matches(p ConvParams) bool {
-	return pc.k == p.K && pc.cg == p.C/p.Groups && pc.r == p.R && pc.s == p.S && pc.groups == p.Groups
 }

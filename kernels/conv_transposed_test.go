@@ -7,9 +7,8 @@ import (
 	"testing"
 )
 
-// TestConv2dTransposedBitwise checks that the transposed lowering, with
-// the filters packed on the way or by PackConv, gives the bits of the
-// direct one: on every geometry of convCases, on outputs of a few
+// TestConv2dTransposedBitwise checks that the transposed lowering gives
+// the bits of the direct one: on every geometry of convCases, on outputs of a few
 // positions with filters spanning several strips, with each epilogue, on
 // every ISA, with the default blocking and one that splits k and the rows.
 func TestConv2dTransposedBitwise(t *testing.T) {
@@ -29,27 +28,18 @@ func TestConv2dTransposedBitwise(t *testing.T) {
 				x, w := randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1)
 				scale, shift := randSlice(r, q.K, -2, 2), randSlice(r, q.K, -1, 1)
 				add := randSlice(r, q.yLen(), -1, 1)
-				pw := PackConv(w, q.K, q.C, q.R, q.S, q.Groups)
 				for _, ep := range []ConvEpilogue{{}, {Scale: scale, Shift: shift, Add: add, ReLU: true}} {
 					name := fmt.Sprintf("%s/KC=%d/epilogue=%v", convName(p), blk.KC, ep.Scale != nil)
 					want := make([]float32, q.yLen())
 					convTransposedCols = 0
 					withThreads(2, func() { Conv2dEpilogue(want, x, w, p, ep) })
 					convTransposedCols = math.MaxInt
-					for _, packed := range []bool{false, true} {
-						got := guardedFrom(make([]float32, q.yLen()))
-						withThreads(2, func() {
-							if packed {
-								Conv2dPacked(got.s(), x, w, pw, p, ep)
-							} else {
-								Conv2dEpilogue(got.s(), x, w, p, ep)
-							}
-						})
-						got.check(t, name)
-						for i := range want {
-							if math.Float32bits(got.s()[i]) != math.Float32bits(want[i]) {
-								t.Fatalf("%s/packed=%v: y[%d] = %v transposed, %v direct", name, packed, i, got.s()[i], want[i])
-							}
+					got := guardedFrom(make([]float32, q.yLen()))
+					withThreads(2, func() { Conv2dEpilogue(got.s(), x, w, p, ep) })
+					got.check(t, name)
+					for i := range want {
+						if math.Float32bits(got.s()[i]) != math.Float32bits(want[i]) {
+							t.Fatalf("%s: y[%d] = %v transposed, %v direct", name, i, got.s()[i], want[i])
 						}
 					}
 				}
@@ -59,9 +49,9 @@ func TestConv2dTransposedBitwise(t *testing.T) {
 	})
 }
 
-// TestConv2dPackedDefault checks Conv2dPacked with the default choice of
-// lowering on an RN50 7×7 layer, which takes the transposed one, against
-// the float64 reference, and that it reads the packed filters.
+// TestConv2dPackedDefault checks Conv2dPacked on an RN50 7×7 layer, for
+// which Conv2dEpilogue takes the transposed lowering, against the float64
+// reference, and that it reads the packed filters.
 func TestConv2dPackedDefault(t *testing.T) {
 	p := ConvParams{N: 1, C: 64, H: 7, W: 7, K: 96, R: 3, S: 3, PadH: 1, PadW: 1}
 	if c := newConvPlan("test", p); !c.transposed(c.fwdNB) {
@@ -75,8 +65,8 @@ func TestConv2dPackedDefault(t *testing.T) {
 	Conv2dPacked(got, x, w, PackConv(w, p.K, p.C, p.R, p.S, 1), p, ConvEpilogue{})
 	checkClose(t, "Conv2dPacked", got, want, scale, nil)
 
-	// The transposed lowering reads the packed filters, not w: packed from
-	// other values, they give the convolution with those.
+	// Conv2dPacked reads the packed filters, not w: packed from other
+	// values, they give the convolution with those.
 	w2 := randSlice(r, q.wLen(), -1, 1)
 	want2 := make([]float32, q.yLen())
 	Conv2d(want2, x, w2, p)

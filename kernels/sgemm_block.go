@@ -13,6 +13,7 @@ import (
 //	  for ic: MC rows of A
 //	    for pc: KC steps of k
 //	      pack Ã = op(A)[ic:ic+mc, pc:pc+kc] in row panels   (L2)
+//	        (unless pre-packed: packedA)
 //	      for jc: each 32-column strip of op(B)
 //	        pack the kc×32 strip (unless pre-packed)
 //	        for jr: each nr-column slice of the strip         (L1)
@@ -125,6 +126,7 @@ type sgemmJob struct {
 	alpha, beta    float32
 	a              []float32
 	lda            int
+	pa             *packedA // when not nil, A comes from here
 	b              []float32
 	ldb            int
 	packed         *PackedB    // when not nil, B comes from here
@@ -195,7 +197,7 @@ func (j *sgemmJob) run() {
 				continue
 			}
 			pi, pj := p/tn, p%tn
-			m0, m1 := pi*j.m/tm, (pi+1)*j.m/tm
+			m0, m1 := j.rowSplit(pi, tm), j.rowSplit(pi+1, tm)
 			n0, n1 := pj*strips/tn*stripWidth, min(j.n, (pj+1)*strips/tn*stripWidth)
 			j.part(m0, m1, n0, n1, nil, 0, buf)
 		}
@@ -311,9 +313,12 @@ func (j *sgemmJob) split(t int) (tm, tn int) {
 	}
 	panels := (j.m + j.kern.mr - 1) / j.kern.mr
 	strips := (j.n + stripWidth - 1) / stripWidth
-	bCopy := 1.0
+	aCopy, bCopy := 1.0, 1.0
+	if j.pa != nil {
+		aCopy = 0.25 // read, not copied
+	}
 	if j.packed != nil {
-		bCopy = 0.25 // read, not copied
+		bCopy = 0.25
 	}
 	best := -1.0
 	tm, tn = 1, 1
@@ -326,7 +331,7 @@ func (j *sgemmJob) split(t int) (tm, tn int) {
 			rows := float64((panels+fm-1)/fm) * float64(j.kern.mr)
 			cols := float64((strips+fn-1)/fn) * stripWidth
 			k := float64(j.k)
-			cost := rows*cols*k/16 + rows*k + cols*k*bCopy
+			cost := rows*cols*k/16 + rows*k*aCopy + cols*k*bCopy
 			if best < 0 || cost < best {
 				best, tm, tn = cost, fm, fn
 			}
@@ -343,13 +348,10 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, queue *stripQueue, t int, buf *sgemm
 	if rows <= 0 || n1 <= n0 {
 		return
 	}
-	np := (rows + kern.mr - 1) / kern.mr
 	fast := packAsm(kern.isa)
 	// Panel q holds rows [start[q], start[q+1]): computed once, not per tile.
-	start := buf.panelStarts(np + 1)
-	for q := range start {
-		start[q] = m0 + q*rows/np
-	}
+	start := j.panelStarts(buf, m0, m1)
+	np := len(start) - 1
 	// Blocks of at most MC rows, of balanced heights: 400 rows with MC
 	// 384 make two blocks of 200, not one of 384 and one of 16.
 	blocks := (np + perBlockOf(blk, kern) - 1) / perBlockOf(blk, kern)
@@ -365,10 +367,7 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, queue *stripQueue, t int, buf *sgemm
 			}
 			last := pc+kc == j.k
 			var ap []float32
-			packA := func() {
-				ap = alignedFloats(&buf.a, (r1-r0)*kc+16) // the packers' slack
-				j.packBlock(ap, fast, start[q0:q1+1], pc, kc)
-			}
+			packA := func() { ap = j.packBlock(&buf.a, fast, start[q0:q1+1], pc, kc) }
 			strip := func(col, w, next int) {
 				j.computeStrip(buf, fast, start[q0:q1+1], ap, pc, kc, beta, col, w, next, n1)
 			}
@@ -423,14 +422,46 @@ func (j *sgemmJob) part(m0, m1, n0, n1 int, queue *stripQueue, t int, buf *sgemm
 	}
 }
 
-// packBlock packs the row panels that starts bounds (panel p holds rows
-// [starts[p], starts[p+1])), columns [pc, pc+kc) of op(A), into a, one panel
-// after the other from row starts[0].
-func (j *sgemmJob) packBlock(a []float32, fast bool, starts []int, pc, kc int) {
+// packBlock returns the row panels that starts bounds (panel p holds rows
+// [starts[p], starts[p+1])), columns [pc, pc+kc) of op(A), one panel after
+// the other from row starts[0]: those of a pre-packed A, or packed into
+// buf.
+func (j *sgemmJob) packBlock(buf *[]float32, fast bool, starts []int, pc, kc int) []float32 {
+	r0, r1 := starts[0], starts[len(starts)-1]
+	if j.pa != nil {
+		return j.pa.block(r0, r1, pc)
+	}
+	a := alignedFloats(buf, (r1-r0)*kc+16) // the packers' slack
 	for p := 0; p+1 < len(starts); p++ {
 		r, h := starts[p], starts[p+1]-starts[p]
-		packPanelA(a[(r-starts[0])*kc:], fast, j.transA, j.a, j.lda, r, h, pc, kc)
+		packPanelA(a[(r-r0)*kc:], fast, j.transA, j.a, j.lda, r, h, pc, kc)
 	}
+	return a
+}
+
+// panelStarts returns the first row of each row panel of the part of rows
+// [m0, m1), then m1: balanced heights of at most mr rows, in buf, or the
+// panels of a pre-packed A (which m0 and m1 then bound, see rowSplit).
+func (j *sgemmJob) panelStarts(buf *sgemmBuf, m0, m1 int) []int {
+	if j.pa != nil {
+		return j.pa.panels(m0, m1)
+	}
+	rows := m1 - m0
+	np := (rows + j.kern.mr - 1) / j.kern.mr
+	start := buf.panelStarts(np + 1)
+	for q := range start {
+		start[q] = m0 + q*rows/max(np, 1)
+	}
+	return start
+}
+
+// rowSplit returns the first row of part i of n parts of the rows of C:
+// a panel boundary of a pre-packed A, so that the parts take whole panels.
+func (j *sgemmJob) rowSplit(i, n int) int {
+	if j.pa != nil {
+		return j.pa.rowSplit(i, n)
+	}
+	return i * j.m / n
 }
 
 // computeStrip runs the micro-kernels over columns [col, col+w) of C for

@@ -1,6 +1,9 @@
 package kernels
 
-import "sync/atomic"
+import (
+	"slices"
+	"sync/atomic"
+)
 
 // rowQueue balances a split of C's rows among threads, as stripQueue does
 // a split of its columns. Thread t owns the rows of share t and, round by
@@ -28,7 +31,6 @@ type rowQueue struct {
 // when a share of rows is too tall for one block of MC rows (the queue
 // handles one block per share).
 func (j *sgemmJob) newRowQueue(threads int) *rowQueue {
-	mr := j.kern.mr
 	perBlock := perBlockOf(j.blk, j.kern)
 	q := &rowQueue{
 		threads: threads,
@@ -38,17 +40,13 @@ func (j *sgemmJob) newRowQueue(threads int) *rowQueue {
 		blocks:  make([][2][]float32, threads),
 		packed:  make([]atomic.Int32, threads),
 	}
+	var buf sgemmBuf
 	for v := range threads {
-		m0, m1 := v*j.m/threads, (v+1)*j.m/threads
-		np := (m1 - m0 + mr - 1) / mr
-		if np > perBlock {
+		st := j.panelStarts(&buf, j.rowSplit(v, threads), j.rowSplit(v+1, threads))
+		if len(st)-1 > perBlock {
 			return nil
 		}
-		st := make([]int, np+1)
-		for p := range st {
-			st[p] = m0 + p*(m1-m0)/max(np, 1)
-		}
-		q.starts[v] = st
+		q.starts[v] = slices.Clone(st)
 	}
 	q.shares = make([]stripRange, q.rounds*threads)
 	for i := range q.shares {
@@ -97,7 +95,6 @@ func (j *sgemmJob) partRows(q *rowQueue, t int, buf *sgemmBuf) {
 		q.done[v*q.strips+s].Add(1)
 	}
 	starts := q.starts[t]
-	rows := starts[len(starts)-1] - starts[0]
 	for r := range q.rounds {
 		pc := r * blk.KC
 		kc := min(blk.KC, j.k-pc)
@@ -107,8 +104,7 @@ func (j *sgemmJob) partRows(q *rowQueue, t int, buf *sgemmBuf) {
 				q.await(t, s, r-1)
 			}
 		}
-		a := alignedFloats(&buf.blocks[r%2], rows*kc+16) // the packers' slack
-		j.packBlock(a, fast, starts, pc, kc)
+		a := j.packBlock(&buf.blocks[r%2], fast, starts, pc, kc)
 		q.blocks[t][r%2] = a
 		q.packed[t].Store(int32(r + 1))
 		own := &q.shares[r*q.threads+t]

@@ -47,6 +47,8 @@ type BatchNorm struct {
 	FreezeStats             bool
 
 	training bool
+	packed   bool        // while PackWeights holds the norm
+	folded   [][]float32 // while packed, the scale and shift once computed
 }
 
 // NewBatchNorm returns a BatchNorm over c channels with PyTorch's defaults
@@ -74,6 +76,7 @@ func (b *BatchNorm) forward(op func(x, weight, bias, runningMean, runningVar *te
 	train := b.training && !b.FreezeStats
 	if train {
 		b.NumBatchesTracked.Data()[0]++
+		b.folded = nil // the running statistics change
 	}
 	return op(x, b.Weight, b.Bias, b.RunningMean, b.RunningVar, train, b.Momentum, b.Eps)
 }
@@ -81,7 +84,10 @@ func (b *BatchNorm) forward(op func(x, weight, bias, runningMean, runningVar *te
 // frozenScaleShift returns the norm of x as a map y = scale·x + shift per
 // channel (tensor.BatchNormScaleShift) when it uses its running statistics
 // and no gradient is wanted for its weight or bias (x is an inference
-// tensor, or they require none); ok is false otherwise.
+// tensor, or they require none); ok is false otherwise. While the norm is
+// packed for inference (PackWeights), whose contract keeps its parameters
+// as they are, the map is computed once, and again only after a pass in
+// training mode has changed the running statistics.
 func (b *BatchNorm) frozenScaleShift(x *tensor.Tensor) (scale, shift []float32, ok bool) {
 	if b.training && !b.FreezeStats {
 		return nil, nil, false
@@ -91,7 +97,13 @@ func (b *BatchNorm) frozenScaleShift(x *tensor.Tensor) (scale, shift []float32, 
 			return nil, nil, false
 		}
 	}
+	if b.folded != nil {
+		return b.folded[0], b.folded[1], true
+	}
 	scale, shift = tensor.BatchNormScaleShift(b.Weight, b.Bias, b.RunningMean, b.RunningVar, b.Eps)
+	if b.packed {
+		b.folded = [][]float32{scale, shift}
+	}
 	return scale, shift, true
 }
 
@@ -114,10 +126,12 @@ func (b *BatchNorm) SetTraining(on bool) { b.training = on }
 // Conv2d is a 2-D convolution over NCHW input, PyTorch's nn.Conv2d with
 // groups 1 and dilation 1.
 type Conv2d struct {
-	Weight  *tensor.Tensor // (K, C, R, S)
+	Weight  *tensor.Tensor // (K, C, R, S); nil while packed (see PackWeights)
 	Bias    *tensor.Tensor // (K), or nil
 	Stride  [2]int
 	Padding [2]int
+
+	packed *tensor.PackedConv // the weight, while packed
 }
 
 // NewConv2d returns a Conv2d initialised like PyTorch's (uniform ±1/√fan_in).
@@ -136,11 +150,17 @@ func NewConv2d(rng *rand.Rand, in, out, kernel, stride, padding int, bias bool) 
 
 // Forward convolves x (N, C, H, W).
 func (c *Conv2d) Forward(x *tensor.Tensor) *tensor.Tensor {
+	if c.packed != nil {
+		return c.packed.Conv2d(x, c.Bias, c.Stride, c.Padding)
+	}
 	return tensor.Conv2d(x, c.Weight, c.Bias, c.Stride, c.Padding)
 }
 
-// Params lists weight and bias.
+// Params lists weight and bias. It panics while the weight is packed.
 func (c *Conv2d) Params(visit func(string, *tensor.Tensor)) {
+	if c.packed != nil {
+		panic(errPacked)
+	}
 	visit("weight", c.Weight)
 	if c.Bias != nil {
 		visit("bias", c.Bias)

@@ -5,20 +5,25 @@ import "github.com/vlpuda/vlpuda/tensor"
 // errPacked is the panic of Params on a module whose weights are packed.
 const errPacked = "nn: the weights are packed for inference (PackWeights); unpack them before reading the parameters"
 
-// A packer is a module whose Linear layers can hold their weights packed
-// for inference. Only the modules that know how their layers are used
-// pack them: the attention pool keeps its key and value projections as
-// they are, because its inference pass multiplies by them directly.
+// A packer is a module whose Linear or convolution layers can hold their
+// weights packed for inference. Only the modules that know how their
+// layers are used pack them: the attention pool keeps its key and value
+// projections as they are, because its inference pass multiplies by them
+// directly, and only the ResNet's convolutions, which run with their
+// batch norms folded in (convBN), are packed.
 type packer interface {
 	packWeights()
 	unpackWeights()
 }
 
 // PackWeights packs, for inference, the weights of the Linear layers in
-// m's transformer blocks and attention pool (tensor.PackWeight): their
+// m's transformer blocks and attention pool (tensor.PackWeight) and of the
+// convolutions of its ResNet stem and blocks (tensor.PackConv): their
 // products then skip the copy of each weight into the GEMM kernels'
 // layout that every call makes otherwise, a large part of a small batch's
-// time. The packed weights take the memory the weights had.
+// time. The packed weights take the memory the weights had. Its batch
+// norms compute the map they fold into the convolutions once rather than
+// in every pass.
 //
 // Until unpack is called, those layers serve only inference tensors (see
 // tensor.Inference; a training step panics) and their Weight fields are
@@ -95,3 +100,54 @@ func (a *AttentionPool2d) unpackWeights() {
 	a.QProj.unpack()
 	a.CProj.unpack()
 }
+
+// pack packs c's weight unless it is packed already.
+func (c *Conv2d) pack() {
+	if c.packed == nil {
+		c.packed = tensor.PackConv(c.Weight)
+		c.Weight = nil
+	}
+}
+
+// unpack restores c's weight if it is packed.
+func (c *Conv2d) unpack() {
+	if c.packed != nil {
+		c.Weight = c.packed.Unpack()
+		c.packed = nil
+	}
+}
+
+// The stem's convolutions run through convBN, so they are packed; the
+// stages are children that pack their own.
+func (r *ModifiedResNet) packWeights() {
+	r.Conv1.pack()
+	r.Conv2.pack()
+	r.Conv3.pack()
+}
+
+func (r *ModifiedResNet) unpackWeights() {
+	r.Conv1.unpack()
+	r.Conv2.unpack()
+	r.Conv3.unpack()
+}
+
+func (b *Bottleneck) packWeights() {
+	b.Conv1.pack()
+	b.Conv2.pack()
+	b.Conv3.pack()
+}
+
+func (b *Bottleneck) unpackWeights() {
+	b.Conv1.unpack()
+	b.Conv2.unpack()
+	b.Conv3.unpack()
+}
+
+func (d *Downsample) packWeights()   { d.Conv.pack() }
+func (d *Downsample) unpackWeights() { d.Conv.unpack() }
+
+// A batch norm keeps the map it folds into a convolution while packed
+// (frozenScaleShift).
+func (b *BatchNorm) packWeights() { b.packed = true }
+
+func (b *BatchNorm) unpackWeights() { b.packed, b.folded = false, nil }

@@ -12,24 +12,26 @@ import (
 // the unpacked towers on inference images, that unpacking restores every
 // parameter bit for bit, that the tower trains as before afterwards, and
 // that while packed, reading the parameters or a training pass fails with
-// a message instead of computing garbage.
+// a message instead of computing garbage. The ResNet's convolutions are
+// packed, the ViT's patch embedding is not.
 func TestPackWeights(t *testing.T) {
 	tests := []struct {
 		name  string
 		tower func() tower
 		res   int
+		convs bool // whether the convolutions are packed
 	}{
 		// Width 16 makes rows that are no multiple of 32 (packed copies),
 		// width 32 only multiples (packed in place).
 		{"vit16", func() tower {
 			return NewVisionTransformer(tensor.NewRNG(1), ViTConfig{Resolution: 16, Patch: 8, Width: 16, Layers: 2, Heads: 2, Embed: 8})
-		}, 16},
+		}, 16, false},
 		{"vit32", func() tower {
 			return NewVisionTransformer(tensor.NewRNG(1), ViTConfig{Resolution: 16, Patch: 8, Width: 32, Layers: 2, Heads: 2, Embed: 8})
-		}, 16},
+		}, 16, false},
 		{"resnet", func() tower {
 			return NewModifiedResNet(tensor.NewRNG(2), ResNetConfig{Layers: [4]int{1, 1, 1, 1}, Width: 8, Resolution: 32, Heads: 2, Embed: 8})
-		}, 32},
+		}, 32, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -40,6 +42,11 @@ func TestPackWeights(t *testing.T) {
 			want := m.Forward(images).Values()
 
 			unpack := PackWeights(m)
+			Walk(m, func(name string, m Module) {
+				if c, ok := m.(*Conv2d); ok && (c.packed != nil) != tt.convs {
+					t.Errorf("%s packed: %v, want %v", name, c.packed != nil, tt.convs)
+				}
+			})
 			sameBits(t, "packed tower's features", m.Forward(images).Values(), want)
 			mustPanic(t, "Params while packed", "packed for inference", func() { Params(m) })
 			mustPanic(t, "training pass while packed", "no gradient", func() {
@@ -93,4 +100,41 @@ func mustPanic(t *testing.T, name, want string, f func()) {
 		}
 	}()
 	f()
+}
+
+// TestPackWeightsBatchStatistics checks that a packed ResNet in training
+// mode, whose norms use the batch's statistics and so cannot be folded into
+// the convolutions, gives the unpacked tower's bits on inference images.
+func TestPackWeightsBatchStatistics(t *testing.T) {
+	m := NewModifiedResNet(tensor.NewRNG(2), ResNetConfig{Layers: [4]int{1, 1, 1, 1}, Width: 8, Resolution: 32, Heads: 2, Embed: 8})
+	SetTraining(m, true)
+	images := tensor.RandN(tensor.NewRNG(3), 2, 3, 32, 32).Inference()
+	want := m.Forward(images).Values()
+	unpack := PackWeights(m)
+	defer unpack()
+	sameBits(t, "packed tower's features", m.Forward(images).Values(), want)
+}
+
+// TestPackWeightsNormStatistics checks that the batch norms of a packed
+// ResNet, which compute their folded map once, compute it again after a
+// pass in training mode has changed their running statistics: the tower
+// then gives the bits of an unpacked twin that ran the same passes.
+func TestPackWeightsNormStatistics(t *testing.T) {
+	newTower := func() *ModifiedResNet {
+		return NewModifiedResNet(tensor.NewRNG(2), ResNetConfig{Layers: [4]int{1, 1, 1, 1}, Width: 8, Resolution: 32, Heads: 2, Embed: 8})
+	}
+	images := tensor.RandN(tensor.NewRNG(3), 2, 3, 32, 32).Inference()
+	passes := func(m *ModifiedResNet) []float32 {
+		SetTraining(m, false)
+		m.Forward(images)
+		SetTraining(m, true)
+		m.Forward(tensor.RandN(tensor.NewRNG(4), 2, 3, 32, 32).Inference())
+		SetTraining(m, false)
+		return m.Forward(images).Values()
+	}
+	want := passes(newTower())
+	m := newTower()
+	unpack := PackWeights(m)
+	defer unpack()
+	sameBits(t, "packed tower's features after a training-mode pass", passes(m), want)
 }

@@ -197,6 +197,9 @@ func (b *Bottleneck) Forward(x *tensor.Tensor) *tensor.Tensor {
 // run one by one. Both give the same values bit for bit.
 func convBN(conv *Conv2d, bn *BatchNorm, x, add *tensor.Tensor, relu bool) *tensor.Tensor {
 	if scale, shift, ok := bn.frozenScaleShift(x); ok && conv.Bias == nil {
+		if conv.packed != nil {
+			return conv.packed.Conv2dAffine(x, scale, shift, add, relu, conv.Stride, conv.Padding)
+		}
 		return tensor.Conv2dAffine(x, conv.Weight, scale, shift, add, relu, conv.Stride, conv.Padding)
 	}
 	y := conv.Forward(x)

@@ -38,9 +38,8 @@ func newConvGeom(op string, x *Tensor, r, s int, stride, padding [2]int) convGeo
 }
 
 // newConv checks the input x (N, C, H, W) and the filters w (K, C, R, S)
-// of a convolution and returns its geometry, its kernels.ConvParams and the
-// operands as dense slices.
-func newConv(op string, x, w *Tensor, stride, padding [2]int) (g convGeom, p kernels.ConvParams, xd, wd []float32) {
+// of a convolution and returns its geometry and its kernels.ConvParams.
+func newConv(op string, x, w *Tensor, stride, padding [2]int) (g convGeom, p kernels.ConvParams) {
 	if w.NDim() != 4 {
 		panic(fmt.Sprintf("tensor: %s: weight has shape %s; want (K, C, R, S)", op, shapeString(w.shape)))
 	}
@@ -50,7 +49,7 @@ func newConv(op string, x, w *Tensor, stride, padding [2]int) (g convGeom, p ker
 	}
 	p = kernels.ConvParams{N: g.n, C: g.c, H: g.h, W: g.w, K: w.shape[0], R: g.r, S: g.s,
 		StrideH: g.sh, StrideW: g.sw, PadH: g.ph, PadW: g.pw}
-	return g, p, x.Detach().Contiguous().Data(), w.Detach().Contiguous().Data()
+	return g, p
 }
 
 // Conv2d returns the 2-D cross-correlation of x (N, C, H, W) with the filters
@@ -64,14 +63,31 @@ func newConv(op string, x, w *Tensor, stride, padding [2]int) (g convGeom, p ker
 // Conv2dBackwardFilter (im2col and Sgemm), which also handle groups and
 // dilation should a model need them.
 func Conv2d(x, w, bias *Tensor, stride, padding [2]int) *Tensor {
-	const op = "Conv2d"
-	g, p, xd, wd := newConv(op, x, w, stride, padding)
+	return conv2d("Conv2d", x, w, nil, bias, stride, padding)
+}
+
+// conv2d is Conv2d, with the filters w packed in pw unless it is nil (see
+// PackedConv).
+func conv2d(op string, x, w *Tensor, pw *PackedConv, bias *Tensor, stride, padding [2]int) *Tensor {
+	g, p := newConv(op, x, w, stride, padding)
 	k := p.K
 	checkVector(op, "bias", bias, k)
 	out := Zeros(g.n, k, g.oh, g.ow)
 	l := g.oh * g.ow
-	if out.Numel() > 0 {
-		kernels.Conv2d(out.data, xd, wd, p)
+	xd := x.Detach().Contiguous().Data()
+	var wd []float32
+	if pw != nil {
+		if needsGrad(graphInputs(x, bias)) {
+			panic(fmt.Sprintf("tensor: %s: packed filters have no gradient; pass an inference tensor (see Inference)", op))
+		}
+		if out.Numel() > 0 {
+			kernels.Conv2dPacked(out.data, xd, pw.data, pw.pc, p, kernels.ConvEpilogue{})
+		}
+	} else {
+		wd = w.Detach().Contiguous().Data()
+		if out.Numel() > 0 {
+			kernels.Conv2d(out.data, xd, wd, p)
+		}
 	}
 	if bias != nil {
 		bd := valuesOrNil(bias)
@@ -95,7 +111,16 @@ func Conv2d(x, w, bias *Tensor, stride, padding [2]int) *Tensor {
 			}
 		}
 		convBackward(p, x, w, xd, wd, dy)
-	}, graphInputs(x, w, bias)...)
+	}, convInputs(x, w, pw, bias)...)
+}
+
+// convInputs returns the inputs of a convolution's graph: x, w unless its
+// packing pw (a constant) stands for it, and extra.
+func convInputs(x, w *Tensor, pw *PackedConv, extra *Tensor) []*Tensor {
+	if pw != nil {
+		return graphInputs(x, extra)
+	}
+	return graphInputs(x, w, extra)
 }
 
 // convBackward adds the gradients of a convolution with output gradient dy
@@ -125,8 +150,13 @@ func convBackward(p kernels.ConvParams, x, w *Tensor, xd, wd, dy []float32) {
 // (Conv2d, BatchNorm in evaluation mode, AddReLU) bit for bit. scale and
 // shift are constants: no gradient flows to them.
 func Conv2dAffine(x, w *Tensor, scale, shift []float32, add *Tensor, relu bool, stride, padding [2]int) *Tensor {
-	const op = "Conv2dAffine"
-	g, p, xd, wd := newConv(op, x, w, stride, padding)
+	return conv2dAffine("Conv2dAffine", x, w, nil, scale, shift, add, relu, stride, padding)
+}
+
+// conv2dAffine is Conv2dAffine, with the filters w packed in pw unless it
+// is nil (see PackedConv).
+func conv2dAffine(op string, x, w *Tensor, pw *PackedConv, scale, shift []float32, add *Tensor, relu bool, stride, padding [2]int) *Tensor {
+	g, p := newConv(op, x, w, stride, padding)
 	k := p.K
 	if len(scale) != k || len(shift) != k {
 		panic(fmt.Sprintf("tensor: %s: %d scales and %d shifts for %d output channels", op, len(scale), len(shift), k))
@@ -134,12 +164,24 @@ func Conv2dAffine(x, w *Tensor, scale, shift []float32, add *Tensor, relu bool, 
 	if add != nil && !slices.Equal(add.shape, []int{g.n, k, g.oh, g.ow}) {
 		panic(fmt.Sprintf("tensor: %s: residual has shape %s, want %s", op, shapeString(add.shape), shapefmt.String([]int{g.n, k, g.oh, g.ow})))
 	}
-	out := newOutput(graphInputs(x, w, add), g.n, k, g.oh, g.ow)
+	inputs := convInputs(x, w, pw, add)
+	out := newOutput(inputs, g.n, k, g.oh, g.ow)
 	l := g.oh * g.ow
 	ep := kernels.ConvEpilogue{Scale: scale, Shift: shift, ReLU: relu}
 	if add != nil {
 		ep.Add = add.Detach().Contiguous().Data()
 	}
+	xd := x.Detach().Contiguous().Data()
+	if pw != nil {
+		if needsGrad(inputs) {
+			panic(fmt.Sprintf("tensor: %s: packed filters have no gradient; pass an inference tensor (see Inference)", op))
+		}
+		if out.Numel() > 0 {
+			kernels.Conv2dPacked(out.data, xd, pw.data, pw.pc, p, ep)
+		}
+		return record(out, op, nil, inputs...)
+	}
+	wd := w.Detach().Contiguous().Data()
 	if out.Numel() > 0 {
 		kernels.Conv2dEpilogue(out.data, xd, wd, p, ep)
 	}

@@ -68,3 +68,58 @@ func (p *PackedWeight) LinearAdd(x, bias, residual *Tensor) *Tensor {
 	}
 	return linear("PackedWeight.LinearAdd", x, p.w, p.pb, bias, false, residual)
 }
+
+// PackedConv is the filters (K, C, R, S) of a convolution packed into the
+// layout the GEMM kernels read, for a model that runs only inference: a
+// convolution otherwise packs them again in every call, for every chunk of
+// images. Its methods compute what Conv2d and Conv2dAffine compute, with
+// the same bits, but record no graph: packed filters have no gradient.
+type PackedConv struct {
+	w       *Tensor
+	data    []float32 // the packed storage: w's own, or a copy's
+	pc      *kernels.PackedConv
+	inPlace bool
+}
+
+// PackConv packs the filters w (K, C, R, S) for inference
+// (kernels.PackConvInPlace). When w is contiguous the packed values take
+// w's own storage, so packing costs no memory: w and its views then hold
+// them in the kernels' order and must not be used until Unpack. Otherwise
+// they are a copy and w is left as it was.
+func PackConv(w *Tensor) *PackedConv {
+	if w.NDim() != 4 {
+		panic(fmt.Sprintf("tensor: PackConv: filters have shape %s, want (K, C, R, S)", shapeString(w.shape)))
+	}
+	inPlace := w.IsContiguous()
+	data := w.Detach().Contiguous().Data() // w's own storage when inPlace
+	s := w.shape
+	return &PackedConv{w: w, data: data, pc: kernels.PackConvInPlace(data, s[0], s[1], s[2], s[3], 1), inPlace: inPlace}
+}
+
+// Unpack ends the packing and returns the filters, their values back in
+// place bit for bit. p must not be used afterwards.
+func (p *PackedConv) Unpack() *Tensor {
+	if p.inPlace {
+		p.pc.UnpackInPlace()
+	}
+	w := p.w
+	p.w, p.data, p.pc = nil, nil, nil
+	return w
+}
+
+// Shape returns the filters' shape, (K, C, R, S).
+func (p *PackedConv) Shape() []int { return p.w.Shape() }
+
+// Conv2d returns Conv2d(x, w, bias, stride, padding) for the packed
+// filters w. It panics when the convolution would record a graph.
+func (p *PackedConv) Conv2d(x, bias *Tensor, stride, padding [2]int) *Tensor {
+	return conv2d("PackedConv.Conv2d", x, p.w, p, bias, stride, padding)
+}
+
+// Conv2dAffine returns Conv2dAffine(x, w, scale, shift, add, relu, stride,
+// padding) for the packed filters w. It panics when the convolution would
+// record a graph (an input requires gradients and none is an inference
+// tensor, see Inference).
+func (p *PackedConv) Conv2dAffine(x *Tensor, scale, shift []float32, add *Tensor, relu bool, stride, padding [2]int) *Tensor {
+	return conv2dAffine("PackedConv.Conv2dAffine", x, p.w, p, scale, shift, add, relu, stride, padding)
+}
