@@ -51,12 +51,7 @@ func (a *MultiheadAttention) Forward(x, mask *tensor.Tensor) *tensor.Tensor {
 func (a *MultiheadAttention) forward(x, mask, residual *tensor.Tensor) *tensor.Tensor {
 	n, l, d := x.Dim(0), x.Dim(1), x.Dim(2)
 	h := a.Heads
-	var qkv *tensor.Tensor
-	if a.inProj != nil {
-		qkv = a.inProj.Linear(x, a.InProjBias)
-	} else {
-		qkv = tensor.Linear(x, a.InProjWeight, a.InProjBias)
-	}
+	qkv := linearOf(x, a.InProjWeight, a.inProj, a.InProjBias)
 	if mask == nil || !mask.RequiresGrad() {
 		o := tensor.SelfAttention(qkv, h, mask)
 		qkv.Recycle()

@@ -28,10 +28,7 @@ func NewLinear(rng *rand.Rand, in, out int, bias bool) *Linear {
 
 // Forward maps x (…, in) to (…, out).
 func (l *Linear) Forward(x *tensor.Tensor) *tensor.Tensor {
-	if l.packed != nil {
-		return l.packed.Linear(x, l.Bias)
-	}
-	return tensor.Linear(x, l.Weight, l.Bias)
+	return linearOf(x, l.Weight, l.packed, l.Bias)
 }
 
 // forwardQuickGELU returns QuickGELU(Forward(x)) as one operation

@@ -21,15 +21,16 @@ type packer interface {
 // convolutions of its ResNet stem and blocks (tensor.PackConv): their
 // products then skip the copy of each weight into the GEMM kernels'
 // layout that every call makes otherwise, a large part of a small batch's
-// time. The packed weights take the memory the weights had. Its batch
-// norms compute the map they fold into the convolutions once rather than
-// in every pass.
+// time. A weight is packed in its own storage where its shape allows
+// (CLIP's all do), otherwise into a copy. Its batch norms compute the map
+// they fold into the convolutions once rather than in every pass.
 //
 // Until unpack is called, those layers serve only inference tensors (see
 // tensor.Inference; a training step panics) and their Weight fields are
-// nil: m's parameters must not be read, trained or saved. unpack puts every
-// weight back bit for bit; calling it again does nothing. Evaluations during training pack and unpack
-// around each pass; the results are the same bits either way.
+// nil: m's parameters must not be read, trained or saved. unpack puts
+// every weight back bit for bit; calling it again does nothing.
+// Evaluations during training pack and unpack around each pass; the
+// results are the same bits either way.
 func PackWeights(m Module) (unpack func()) {
 	var packed []packer
 	Walk(m, func(_ string, m Module) {
@@ -46,35 +47,39 @@ func PackWeights(m Module) (unpack func()) {
 	}
 }
 
-// pack packs l's weight unless it is packed already.
-func (l *Linear) pack() {
-	if l.packed == nil {
-		l.packed = tensor.PackWeight(l.Weight)
-		l.Weight = nil
+// packWeight moves the weight *w into *p, packed, unless it is packed
+// already; unpackWeight moves it back.
+func packWeight(w **tensor.Tensor, p **tensor.PackedWeight) {
+	if *p == nil {
+		*p, *w = tensor.PackWeight(*w), nil
 	}
 }
 
-// unpack restores l's weight if it is packed.
-func (l *Linear) unpack() {
-	if l.packed != nil {
-		l.Weight = l.packed.Unpack()
-		l.packed = nil
+func unpackWeight(w **tensor.Tensor, p **tensor.PackedWeight) {
+	if *p != nil {
+		*w, *p = (*p).Unpack(), nil
 	}
 }
+
+// linearOf is tensor.Linear(x, w, bias), through p while the weight is
+// packed.
+func linearOf(x, w *tensor.Tensor, p *tensor.PackedWeight, bias *tensor.Tensor) *tensor.Tensor {
+	if p != nil {
+		return p.Linear(x, bias)
+	}
+	return tensor.Linear(x, w, bias)
+}
+
+func (l *Linear) pack()   { packWeight(&l.Weight, &l.packed) }
+func (l *Linear) unpack() { unpackWeight(&l.Weight, &l.packed) }
 
 func (a *MultiheadAttention) packWeights() {
-	if a.inProj == nil {
-		a.inProj = tensor.PackWeight(a.InProjWeight)
-		a.InProjWeight = nil
-	}
+	packWeight(&a.InProjWeight, &a.inProj)
 	a.OutProj.pack()
 }
 
 func (a *MultiheadAttention) unpackWeights() {
-	if a.inProj != nil {
-		a.InProjWeight = a.inProj.Unpack()
-		a.inProj = nil
-	}
+	unpackWeight(&a.InProjWeight, &a.inProj)
 	a.OutProj.unpack()
 }
 
