@@ -24,7 +24,8 @@ func packedConvCases() []ConvParams {
 // by PackConv or in place by PackConvInPlace, gives the bits of
 // Conv2dEpilogue: with the filters packed under every ISA and run under
 // every ISA (a packing for another kernel is unpacked on the way), with the
-// default blocking and one that splits k and the rows, on one, two and three
+// default blocking, one that splits k and the rows and one that splits
+// only the rows, on one, two and three
 // threads with the static and the queued splits. The w it is passed holds
 // other values, so that reading w instead of the packed filters would show.
 func TestConv2dPackedFilters(t *testing.T) {
@@ -38,7 +39,9 @@ func TestConv2dPackedFilters(t *testing.T) {
 		x, w := randSlice(r, q.xLen(), -1, 1), randSlice(r, q.wLen(), -1, 1)
 		scale, shift := randSlice(r, q.K, -2, 2), randSlice(r, q.K, -1, 1)
 		ep := ConvEpilogue{Scale: scale, Shift: shift, Add: randSlice(r, q.yLen(), -1, 1), ReLU: true}
-		blockings := []Blocking{{}, {KC: 19, MC: 25}}
+		// {MC: 25} keeps the KC the filters were packed for, so that the
+		// driver reads them packed with shares of rows taller than MC.
+		blockings := []Blocking{{}, {KC: 19, MC: 25}, {MC: 25}}
 		wants := make([][]float32, len(blockings)) // KC decides the bits
 		for i, blk := range blockings {
 			prev := SetSgemmBlocking(blk)

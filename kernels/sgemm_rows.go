@@ -29,7 +29,11 @@ type rowQueue struct {
 
 // newRowQueue returns a queue for a split of the rows among threads, or nil
 // when a share of rows is too tall for one block of MC rows (the queue
-// handles one block per share).
+// handles one block per share) and A has to be packed. A pre-packed A
+// (packedA) is read in place whatever the height: a convolution with
+// 1024 or 2048 filters over few positions (a ResNet's last stages at
+// batch 1) would otherwise split its few strips of columns unevenly,
+// every thread reading all of A.
 func (j *sgemmJob) newRowQueue(threads int) *rowQueue {
 	perBlock := perBlockOf(j.blk, j.kern)
 	q := &rowQueue{
@@ -43,7 +47,7 @@ func (j *sgemmJob) newRowQueue(threads int) *rowQueue {
 	var buf sgemmBuf
 	for v := range threads {
 		st := j.panelStarts(&buf, j.rowSplit(v, threads), j.rowSplit(v+1, threads))
-		if len(st)-1 > perBlock {
+		if j.pa == nil && len(st)-1 > perBlock {
 			return nil
 		}
 		q.starts[v] = slices.Clone(st)
