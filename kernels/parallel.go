@@ -136,6 +136,21 @@ func getPool() (*workerPool, int) {
 	return pool, threads
 }
 
+// freeThreads returns the threads a ParallelFor called now would run its
+// chunks on: Threads(), or 1 when the workers are busy with another call
+// (from inside one of its chunks, say), which leaves a new call to run its
+// chunks one after another on the caller's goroutine. The answer can be
+// stale by the time the caller acts on it; it serves choices of speed,
+// never of results.
+func freeThreads() int {
+	p, t := getPool()
+	if p == nil || t <= 1 || !p.busy.TryLock() {
+		return 1
+	}
+	p.busy.Unlock()
+	return t
+}
+
 // ParallelFor splits [0, n) into at most Threads() contiguous chunks of at
 // least grain elements and calls fn on each, the first chunk on the calling
 // goroutine. The split depends only on n, grain and the thread count, so a

@@ -86,6 +86,30 @@ func TestParallelForNested(t *testing.T) {
 	})
 }
 
+// TestFreeThreads checks that a ParallelFor's chunks see one free thread,
+// so that a product computed inside one is not split into parts that would
+// run one after another, and that the pool is free again afterwards.
+func TestFreeThreads(t *testing.T) {
+	withThreads(3, func() {
+		if got := freeThreads(); got != 3 {
+			t.Errorf("freeThreads() = %d outside a ParallelFor, want 3", got)
+		}
+		var inside atomic.Int32
+		ParallelFor(3, 1, func(lo, hi int) { inside.Store(int32(freeThreads())) })
+		if got := inside.Load(); got != 1 {
+			t.Errorf("freeThreads() = %d inside a chunk, want 1", got)
+		}
+		if got := freeThreads(); got != 3 {
+			t.Errorf("freeThreads() = %d after the ParallelFor, want 3", got)
+		}
+	})
+	withThreads(1, func() {
+		if got := freeThreads(); got != 1 {
+			t.Errorf("freeThreads() = %d on one thread, want 1", got)
+		}
+	})
+}
+
 // TestParallelForPanic checks that a panic in a chunk run by a worker
 // reaches the caller and leaves the pool usable.
 func TestParallelForPanic(t *testing.T) {

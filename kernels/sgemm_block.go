@@ -160,8 +160,12 @@ const parallelMinWork = 64 * 64 * 64
 // split by columns alone or by rows alone balances its parts as they run
 // (stripQueue, rowQueue), so a thread that runs slower, as a shared
 // machine's cores often do, does less instead of holding the others up.
+//
+// Called from inside a ParallelFor chunk (the heads of an attention, say),
+// it computes C as one part: the parts would run one after another on
+// this goroutine anyway, each packing its own copy of A or B.
 func (j *sgemmJob) run() {
-	tm, tn := j.split(Threads())
+	tm, tn := j.split(freeThreads())
 	if tm*tn == 1 {
 		buf := sgemmBufs.Get().(*sgemmBuf)
 		j.part(0, j.m, 0, j.n, nil, 0, buf)
