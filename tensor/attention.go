@@ -3,6 +3,7 @@ package tensor
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/vlpuda/vlpuda/kernels"
 )
@@ -71,7 +72,9 @@ func SelfAttention(qkv *Tensor, heads int, mask *Tensor) *Tensor {
 	kernels.ParallelFor(jobs, 1, func(lo, hi int) {
 		var q, p []float32
 		if !keep {
-			q, p = make([]float32, l*hd), make([]float32, l*l)
+			buf := attentionScratch(l*hd + l*l)
+			defer attentionBufs.Put(buf)
+			q, p = (*buf)[:l*hd], (*buf)[l*hd:]
 		}
 		for j := lo; j < hi; j++ {
 			qo, ko, vo := selfAttentionOffsets(j, heads, l, d)
@@ -115,6 +118,22 @@ func SelfAttention(qkv *Tensor, heads int, mask *Tensor) *Tensor {
 		})
 		qkv.takeGrad(dqkv)
 	}, qkv)
+}
+
+// attentionBufs holds the scratch of inference attention chunks: the scaled
+// queries and the weights of one head, which every chunk of every layer
+// would otherwise allocate and clear anew.
+var attentionBufs sync.Pool
+
+// attentionScratch returns a buffer of n floats from attentionBufs, its
+// contents unspecified.
+func attentionScratch(n int) *[]float32 {
+	if b, ok := attentionBufs.Get().(*[]float32); ok && cap(*b) >= n {
+		*b = (*b)[:n]
+		return b
+	}
+	b := make([]float32, n)
+	return &b
 }
 
 // selfAttentionOffsets returns where head j%heads of sample j/heads starts
