@@ -344,3 +344,41 @@ func TestRank100000Messages(t *testing.T) {
 		})
 	}
 }
+
+// TestContiguousPermuted checks the copies of permuted views, the
+// transposes among them tile by tile, against At: sizes that leave partial
+// tiles, a batch dimension, a transpose of two inner dimensions of four,
+// and permutations that are no transpose of the last dimension.
+func TestContiguousPermuted(t *testing.T) {
+	tests := []struct {
+		shape []int
+		perm  []int
+	}{
+		{[]int{37, 21}, []int{1, 0}},
+		{[]int{3, 21, 37}, []int{0, 2, 1}},
+		{[]int{2, 2048, 49}, []int{0, 2, 1}},
+		{[]int{2, 3, 17, 33}, []int{0, 3, 1, 2}},
+		{[]int{2, 5, 18, 19}, []int{0, 1, 3, 2}},
+		{[]int{4, 5, 6}, []int{2, 1, 0}},
+		{[]int{4, 5, 6}, []int{1, 0, 2}},
+		{[]int{1, 16, 16}, []int{0, 2, 1}},
+		{[]int{7, 1}, []int{1, 0}},
+	}
+	for _, tt := range tests {
+		x := randn(9, tt.shape...)
+		v := x.Permute(tt.perm...)
+		got := v.Contiguous()
+		shape := v.Shape()
+		idx := make([]int, len(shape))
+		for i, g := range got.Values() {
+			rem := i
+			for d := len(shape) - 1; d >= 0; d-- {
+				idx[d] = rem % shape[d]
+				rem /= shape[d]
+			}
+			if want := v.At(idx...); g != want {
+				t.Fatalf("%v permuted %v: element %v = %v, want %v", tt.shape, tt.perm, idx, g, want)
+			}
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package tensor
 
+import "slices"
+
 // walk visits every innermost row of an array of the given shape as seen
 // through several operands with their own strides. For each row it calls fn
 // with the offset of the row's first element in each operand, the row length
@@ -50,6 +52,10 @@ func walk(shape []int, strides [][]int, fn func(offs []int, n int, inner []int))
 
 // copyStrided copies src (strides ss) into dst (strides ds), both of the given shape.
 func copyStrided(dst []float32, ds []int, src []float32, ss []int, shape []int) {
+	if e := transposedDim(ds, ss, shape); e >= 0 {
+		copyTransposed(dst, ds, src, ss, shape, e)
+		return
+	}
 	walk(shape, [][]int{ds, ss}, func(offs []int, n int, inner []int) {
 		d, s := offs[0], offs[1]
 		if inner[0] == 1 && inner[1] == 1 {
@@ -58,6 +64,59 @@ func copyStrided(dst []float32, ds []int, src []float32, ss []int, shape []int) 
 		}
 		for i := 0; i < n; i++ {
 			dst[d+i*inner[0]] = src[s+i*inner[1]]
+		}
+	})
+}
+
+// transposedDim returns the dimension e < last along which src is
+// contiguous when dst is contiguous along the last dimension and src is
+// not: the copy then transposes dimensions e and last, as the (N, H·W, C)
+// view of an (N, C, H·W) tensor does. Otherwise it returns -1.
+func transposedDim(ds, ss, shape []int) int {
+	last := len(shape) - 1
+	if last < 1 || ds[last] != 1 || ss[last] == 1 || shape[last] < 2 {
+		return -1
+	}
+	for e := last - 1; e >= 0; e-- {
+		if ss[e] == 1 && shape[e] > 1 {
+			return e
+		}
+	}
+	return -1
+}
+
+// transposeTile is the side of the tiles copyTransposed moves at once: a
+// cache line of floats.
+const transposeTile = 16
+
+// copyTransposed is copyStrided for a transpose of dimensions e and last
+// (transposedDim), tile by tile: a tile reads transposeTile lines of src
+// and writes transposeTile lines of dst, all of them in L1 until the tile
+// is done. Walking the rows of dst instead reads a new line of src for
+// every element, and a line is used again only transposeTile rows later,
+// by which time a long row has pushed it out of L1. Each element of dst is
+// written once, so the order does not change the result.
+func copyTransposed(dst []float32, ds []int, src []float32, ss []int, shape []int, e int) {
+	last := len(shape) - 1
+	rows, cols := shape[e], shape[last] // dst rows along e, contiguous along last
+	dRow, sCol := ds[e], ss[last]
+	// Walk the other dimensions, with e and last of extent 1.
+	outer := slices.Clone(shape)
+	outer[e], outer[last] = 1, 1
+	walk(outer, [][]int{ds, ss}, func(offs []int, _ int, _ []int) {
+		d0, s0 := offs[0], offs[1]
+		for i0 := 0; i0 < rows; i0 += transposeTile {
+			i1 := min(rows, i0+transposeTile)
+			for j0 := 0; j0 < cols; j0 += transposeTile {
+				j1 := min(cols, j0+transposeTile)
+				for i := i0; i < i1; i++ {
+					d := dst[d0+i*dRow+j0 : d0+i*dRow+j1]
+					s := s0 + i + j0*sCol
+					for j := range d {
+						d[j] = src[s+j*sCol]
+					}
+				}
+			}
 		}
 	})
 }
