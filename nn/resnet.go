@@ -284,10 +284,13 @@ func NewAttentionPool2d(rng *rand.Rand, spatial, d, heads, out int) *AttentionPo
 func (a *AttentionPool2d) Forward(x *tensor.Tensor) *tensor.Tensor {
 	n, d := x.Dim(0), x.Dim(1)
 	x = x.Reshape(n, d, -1).Permute(0, 2, 1) // (N, S², D)
-	x = tensor.Concat(1, tensor.MeanDim(x, 1, true), x)
-	x = tensor.Add(x, a.PositionalEmbedding) // (N, S²+1, D)
+	tokens := tensor.Concat(1, tensor.MeanDim(x, 1, true), x)
+	x = tensor.Add(tokens, a.PositionalEmbedding) // (N, S²+1, D)
+	tokens.Recycle()
 	if x.IsInference() {
-		return a.CProj.Forward(a.attendFolded(a.QProj.Forward(x.Narrow(1, 0, 1)), x)).Select(1, 0)
+		out := a.CProj.Forward(a.attendFolded(a.QProj.Forward(x.Narrow(1, 0, 1)), x)).Select(1, 0)
+		x.Recycle()
+		return out
 	}
 	q := splitHeads(a.QProj.Forward(x.Narrow(1, 0, 1)), a.Heads)
 	k := splitHeads(a.KProj.Forward(x), a.Heads)
@@ -319,12 +322,14 @@ func (a *AttentionPool2d) attendFolded(q, x *tensor.Tensor) *tensor.Tensor {
 	qh := q.Reshape(n, h, hd).Permute(1, 0, 2)               // (H, N, hd)
 	u := tensor.MatMul(qh, a.KProj.Weight.Reshape(h, hd, d)) // (H, N, D)
 	scores := tensor.MatMul(u.Permute(1, 0, 2), x.T())       // (N, H, L)
+	u.Recycle()
 	if a.KProj.Bias != nil {
 		c := tensor.MatMul(qh, a.KProj.Bias.Reshape(h, hd, 1)) // (H, N, 1)
 		scores = tensor.Add(scores, c.Permute(1, 0, 2))
 	}
 	pooled := tensor.MatMul(tensor.Softmax(scores, -1), x)                            // (N, H, D)
 	o := tensor.MatMul(pooled.Permute(1, 0, 2), a.VProj.Weight.Reshape(h, hd, d).T()) // (H, N, hd)
+	pooled.Recycle()
 	if a.VProj.Bias != nil {
 		o = tensor.Add(o, a.VProj.Bias.Reshape(h, 1, hd))
 	}

@@ -47,13 +47,23 @@ func NewVisionTransformer(rng *rand.Rand, c ViTConfig) *VisionTransformer {
 
 // Forward maps images (N, 3, R, R) to features (N, embed), not normalised.
 func (v *VisionTransformer) Forward(images *tensor.Tensor) *tensor.Tensor {
-	x := v.Conv1.Forward(images) // (N, width, g, g)
-	v.tap("conv1_out", x)
-	n, w := x.Dim(0), x.Dim(1)
-	x = x.Reshape(n, w, -1).Permute(0, 2, 1) // (N, g², width), token = row·g + col
+	patches := v.Conv1.Forward(images) // (N, width, g, g)
+	v.tap("conv1_out", patches)
+	n, w := patches.Dim(0), patches.Dim(1)
+	x := patches.Reshape(n, w, -1).Permute(0, 2, 1) // (N, g², width), token = row·g + col
 	cls := v.ClassEmbedding.Reshape(1, 1, w).Expand(n, 1, w)
-	x = tensor.Add(tensor.Concat(1, cls, x), v.PositionalEmbedding)
+	tokens := tensor.Concat(1, cls, x)
+	x = tensor.Add(tokens, v.PositionalEmbedding)
+	// In inference, hand the storage of what is used up to the next
+	// layers (tensor.Recycle; a no-op in training), which would otherwise
+	// fault fresh pages in for every batch; tapped tensors stay.
+	tokens.Recycle()
+	if v.Tap == nil {
+		patches.Recycle()
+	}
+	embedded := x
 	x = v.LnPre.Forward(x)
+	embedded.Recycle()
 	v.tap("ln_pre_out", x)
 	if v.Tap != nil {
 		// Set only when tapping, so that concurrent forward passes do not
@@ -61,7 +71,11 @@ func (v *VisionTransformer) Forward(images *tensor.Tensor) *tensor.Tensor {
 		v.Transformer.Tap = v.Tap
 		defer func() { v.Transformer.Tap = nil }()
 	}
-	x = v.Transformer.Forward(x, nil)
+	y := v.Transformer.Forward(x, nil)
+	if v.Tap == nil {
+		x.Recycle()
+	}
+	x = y
 	x = v.LnPost.Forward(x.Select(1, 0))
 	v.tap("ln_post_out", x)
 	return tensor.MatMul(x, v.Proj)

@@ -12,7 +12,7 @@ type rowFunc func(dst, x []float32, xs int, y []float32, ys int)
 // new contiguous tensor.
 func binaryOp(op string, a, b *Tensor, row rowFunc) *Tensor {
 	shape := broadcastShape(op, a.shape, b.shape)
-	out := Zeros(shape...)
+	out := newOutput([]*Tensor{a, b}, shape...) // every element is written
 	if sameShape(a.shape, b.shape) && a.IsContiguous() && b.IsContiguous() {
 		row(out.data, a.Data(), 1, b.Data(), 1)
 		return out
@@ -79,7 +79,7 @@ func AddReLU(a, b *Tensor) *Tensor {
 	if !sameShape(a.shape, b.shape) {
 		return ReLU(Add(a, b))
 	}
-	out := Zeros(a.shape...)
+	out := newOutput([]*Tensor{a, b}, a.shape...) // every element is written
 	kernels.AddReLU(out.data, a.Detach().Contiguous().Data(), b.Detach().Contiguous().Data())
 	return record(out, "AddReLU", func() {
 		// Through the ReLU in place (out's gradient is released after

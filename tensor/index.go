@@ -26,7 +26,7 @@ func Concat(dim int, ts ...*Tensor) *Tensor {
 		}
 		shape[d] += t.shape[d]
 	}
-	out := Zeros(shape...)
+	out := newOutput(ts, shape...) // the copies write every element
 	os := out.strides
 	start := 0
 	for _, t := range ts {

@@ -124,7 +124,7 @@ func MatMul(a, b *Tensor) *Tensor {
 	}
 	batch := broadcastShape("MatMul", a.shape[:a.NDim()-2], b.shape[:b.NDim()-2])
 	shape := append(append([]int(nil), batch...), m, n)
-	out := Zeros(shape...)
+	out := newOutput([]*Tensor{a, b}, shape...) // the GEMMs write every element (beta 0)
 	cStr := contiguousStrides(shape)[:len(batch)]
 	gemmBatched(out.data, cStr, batch, m, n, k, matrixOperand(a, batch), matrixOperand(b, batch), 0)
 	return record(out, "MatMul", func() {

@@ -11,7 +11,8 @@ import (
 // the geometries that take different kernel paths: a 1×1 convolution read
 // in place, a padded 3×3 one, a strided one, a small map whose images share
 // one GEMM, few output positions (the transposed product), a residual and
-// a ReLU, and the average pool.
+// a ReLU, the average pool, a broadcasting Add, AddReLU, MatMul and a
+// Concat of transposed views.
 var recycleCases = []struct {
 	name string
 	op   func(x *tensor.Tensor) *tensor.Tensor
@@ -25,6 +26,22 @@ var recycleCases = []struct {
 	{"avgpool", func(x *tensor.Tensor) *tensor.Tensor {
 		return tensor.AvgPool2d(x, [2]int{2, 2}, [2]int{2, 2}, [2]int{})
 	}, []int{2, 3, 8, 8}},
+	{"add-broadcast", func(x *tensor.Tensor) *tensor.Tensor {
+		return tensor.Add(x, randn(7, x.Dim(1), 1, 1))
+	}, []int{2, 3, 5, 6}},
+	{"addrelu", func(x *tensor.Tensor) *tensor.Tensor {
+		return tensor.AddReLU(x, randn(7, x.Shape()...))
+	}, []int{3, 4, 7}},
+	{"matmul", func(x *tensor.Tensor) *tensor.Tensor {
+		return tensor.MatMul(x, randn(8, x.Dim(-1), 6))
+	}, []int{5, 7}},
+	{"matmul-batched", func(x *tensor.Tensor) *tensor.Tensor {
+		return tensor.MatMul(x, randn(8, x.Dim(0), x.Dim(-1), 6).Transpose(1, 2).Contiguous().Transpose(1, 2))
+	}, []int{3, 5, 7}},
+	{"concat-transposed", func(x *tensor.Tensor) *tensor.Tensor {
+		// The permuted views are copied as transposes (partial tiles).
+		return tensor.Concat(1, x.Narrow(2, 0, 1).Permute(0, 2, 1), x.Permute(0, 2, 1))
+	}, []int{2, 19, 35}},
 }
 
 // affine returns Conv2dAffine with k random r×r filters, the given stride
