@@ -267,3 +267,73 @@ func BenchmarkConv2dRN50(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkConv2dRN50Backward runs the backward passes of every
+// convolution of an RN50 image tower on a training batch of 8: data, the
+// gradient of the input (Conv2dBackwardData; not for the stem's first
+// convolution, whose input is the image), and filter, the gradient of the
+// filters (Conv2dBackwardFilter). Like BenchmarkConv2dRN50 it reports
+// GFLOP/s over the whole set and the percentage of the FMA peak measured
+// in the same run, and the layer/ sub-benchmarks time each shape alone.
+//
+//	go test -run '^$' -bench Conv2dRN50Backward -benchtime 5x ./kernels/
+func BenchmarkConv2dRN50Backward(b *testing.B) {
+	peak := PeakGFLOPS(Threads(), 200*time.Millisecond)
+	convs := newRN50Convs(8)
+	r := rand.New(rand.NewPCG(9, 9))
+	type grads struct{ dy, dx, dw []float32 }
+	gs := make([]grads, len(convs))
+	for i, c := range convs {
+		q := c.p.norm()
+		gs[i] = grads{randSlice(r, q.yLen(), -1, 1), make([]float32, q.xLen()), make([]float32, q.wLen())}
+	}
+	passes := []struct {
+		name string
+		skip func(i int) bool
+		run  func(i int)
+	}{
+		{"data", func(i int) bool { return i == 0 }, func(i int) { Conv2dBackwardData(gs[i].dx, gs[i].dy, convs[i].w, convs[i].p) }},
+		{"filter", func(int) bool { return false }, func(i int) { Conv2dBackwardFilter(gs[i].dw, convs[i].x, gs[i].dy, convs[i].p) }},
+	}
+	report := func(b *testing.B, flops float64) {
+		gflops := flops * float64(b.N) / b.Elapsed().Seconds() / 1e9
+		b.ReportMetric(gflops, "GFLOP/s")
+		b.ReportMetric(100*gflops/peak, "%peak")
+	}
+	for _, pass := range passes {
+		b.Run("N8/"+pass.name, func(b *testing.B) {
+			flops := 0.0
+			for i, c := range convs {
+				if !pass.skip(i) {
+					flops += float64(c.count) * c.p.FLOPs()
+				}
+			}
+			for b.Loop() {
+				for i := range convs {
+					if pass.skip(i) {
+						continue
+					}
+					for range convs[i].count {
+						pass.run(i)
+					}
+				}
+			}
+			report(b, flops)
+		})
+	}
+	for _, pass := range passes {
+		for i := range convs {
+			if pass.skip(i) {
+				continue
+			}
+			c := &convs[i]
+			b.Run(fmt.Sprintf("layer/N8%s_C%d_%dx%d_K%d_%dx%d_s%d", pass.name, c.p.C, c.p.H, c.p.W, c.p.K, c.p.R, c.p.S, orOne(c.p.StrideH)), func(b *testing.B) {
+				for b.Loop() {
+					pass.run(i)
+				}
+				report(b, c.p.FLOPs())
+				b.ReportMetric(b.Elapsed().Seconds()*1e3/float64(b.N)*float64(c.count), "ms/tower")
+			})
+		}
+	}
+}
