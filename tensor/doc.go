@@ -36,7 +36,9 @@
 // mapped (the vlpuda command calls gcpace.Start(10)). An inference pass
 // may hand an activation it has used up back with Recycle: later outputs
 // of the same size then reuse its storage instead of allocating, and
-// clearing, new memory.
+// clearing or faulting in, new memory. The operations that write every
+// element of their output take it from there (convolutions, pooling,
+// Linear, MatMul, LayerNorm, the binary arithmetic, Concat, attention).
 //
 // # Files
 //
