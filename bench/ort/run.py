@@ -18,7 +18,9 @@ Steps, each skipped when already done:
      and which goes first, each run in a fresh process with the same thread
      count, and print a Markdown table: the median images/s of each engine
      with its range, the median of the per-round ratios vlpuda/ORT with its
-     range, and each engine's largest peak resident memory.
+     range, the tower's nominal GFLOP per image and each engine's median
+     percentage of the FMA peak vlpuda measured in the same round, and each
+     engine's largest peak resident memory.
 
 OPENBLAS_* variables are removed from the environment of every child.
 Time only on an otherwise idle machine.
@@ -215,18 +217,30 @@ def vlpuda_isa(vlpuda):
 
 
 def print_table(rows):
-    """Prints the Markdown table of the (case, rounds) pairs of time_case."""
+    """Prints the Markdown table of the (case, rounds) pairs of time_case.
+
+    The percentages of peak count the tower's nominal work (vlpuda's
+    "gflops" over its "images_per_sec": two operations per multiply-add of
+    the products PyTorch's definition computes) against the FMA peak that
+    vlpuda measured in its run of the same round, for both engines."""
     med = statistics.median
     print("| case | rounds | ORT img/s median (range) | vlpuda img/s median (range) "
-          "| vlpuda/ORT median (range) | peak RSS MiB ORT | vlpuda |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
+          "| vlpuda/ORT median (range) | GFLOP/image | % of peak ORT | vlpuda | peak RSS MiB ORT | vlpuda |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for case, rounds in rows:
         ort = [o["images_per_sec"] for o, _ in rounds]
         vlp = [v["images_per_sec"] for _, v in rounds]
         ratio = [v / o for o, v in zip(ort, vlp)]
-        print("| %s | %d | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f× (%.2f–%.2f) | %.0f | %.0f |" % (
+        measured = [(o, v) for o, v in rounds if v.get("peak_gflops", 0) > 0]
+        gflop, pct_ort, pct_vlp = "–", "–", "–"
+        if measured:
+            per_image = measured[0][1]["gflops"] / measured[0][1]["images_per_sec"]
+            gflop = "%.1f" % per_image
+            pct_ort = "%.0f %%" % med(100 * o["images_per_sec"] * per_image / v["peak_gflops"] for o, v in measured)
+            pct_vlp = "%.0f %%" % med(v["peak_percent"] for _, v in measured)
+        print("| %s | %d | %.2f (%.2f–%.2f) | %.2f (%.2f–%.2f) | %.2f× (%.2f–%.2f) | %s | %s | %s | %.0f | %.0f |" % (
             case, len(rounds), med(ort), min(ort), max(ort), med(vlp), min(vlp), max(vlp),
-            med(ratio), min(ratio), max(ratio),
+            med(ratio), min(ratio), max(ratio), gflop, pct_ort, pct_vlp,
             max(o["peak_rss_mib"] for o, _ in rounds), max(v["peak_rss_mib"] for _, v in rounds)))
 
 

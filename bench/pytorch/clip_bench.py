@@ -198,15 +198,26 @@ def main():
             rows.append(rounds)
     if rows:
         median = statistics.median
-        print("\n%-16s %8s %6s %10s %10s %7s %13s %10s %10s" % (
-            "case", "threads", "rounds", "torch im/s", "vlpuda", "ratio", "ratio range", "torch MiB", "vlpuda"))
+        # The percentages of peak count the tower's nominal work (vlpuda's
+        # "gflops" over its "images_per_sec") against the FMA peak vlpuda
+        # measured in its run of the same round, for both engines.
+        print("\n%-16s %8s %6s %10s %10s %7s %13s %11s %8s %7s %10s %10s" % (
+            "case", "threads", "rounds", "torch im/s", "vlpuda", "ratio", "ratio range",
+            "GFLOP/image", "torch %", "vlpuda", "torch MiB", "vlpuda"))
         for rounds in rows:
             t0 = rounds[0][0]
             ratios = [v["images_per_sec"] / t["images_per_sec"] for t, v in rounds]
-            print("%-16s %8d %6d %10.2f %10.2f %6.2fx %6.2f–%.2fx %10.0f %10.0f" % (
+            measured = [(t, v) for t, v in rounds if v.get("peak_gflops", 0) > 0]
+            gflop, pct_torch, pct_vlp = "-", "-", "-"
+            if measured:
+                per_image = measured[0][1]["gflops"] / measured[0][1]["images_per_sec"]
+                gflop = "%.1f" % per_image
+                pct_torch = "%.0f" % median(100 * t["images_per_sec"] * per_image / v["peak_gflops"] for t, v in measured)
+                pct_vlp = "%.0f" % median(v["peak_percent"] for _, v in measured)
+            print("%-16s %8d %6d %10.2f %10.2f %6.2fx %6.2f–%.2fx %11s %8s %7s %10.0f %10.0f" % (
                 t0["case"], t0["threads"], len(rounds),
                 median(t["images_per_sec"] for t, _ in rounds), median(v["images_per_sec"] for _, v in rounds),
-                median(ratios), min(ratios), max(ratios),
+                median(ratios), min(ratios), max(ratios), gflop, pct_torch, pct_vlp,
                 max(t["peak_rss_mib"] for t, _ in rounds), max(v["peak_rss_mib"] for _, v in rounds)))
 
 if __name__ == "__main__":

@@ -26,9 +26,11 @@ threads, isa, gflops, peak_gflops, peak_percent, gonum_gflops, gonum_ratio.
 
 Bench clip times CLIP image towers of the real size with random weights:
 ViT-B/32, ViT-B/16 and RN50 forward at batch 1 and 8, and a ViT-B/16
-training step (forward, backward, SGD) at batch 8, printing images/s and
-peak resident memory. Each case runs in a fresh process so that its peak
-memory is its own. bench/pytorch/clip_bench.py runs the same cases in
+training step (forward, backward, SGD) at batch 8, printing images/s, the
+nominal GFLOP/s (two per multiply-add of the tower's products; a training
+step counts three forward passes), the percentage of the FMA peak measured
+in the same process, and peak resident memory. Each case runs in a fresh
+process so that its peak memory is its own. bench/pytorch/clip_bench.py runs the same cases in
 PyTorch, and make bench-ort (bench/ort) the forward cases in ONNX Runtime,
 each alternating with vlpuda.
 
@@ -210,9 +212,9 @@ func runBenchCLIP(cmd *Command, threads []int) error {
 		return nil
 	}
 	tw := tabwriter.NewWriter(cmd.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "case\tmodel\tbatch\tthreads\timages/s\ts/batch\tpeak RSS MiB\t")
+	fmt.Fprintln(tw, "case\tmodel\tbatch\tthreads\timages/s\ts/batch\tGFLOP/s\t% of peak\tpeak RSS MiB\t")
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.3f\t%.0f\t\n", r.Case, r.Model, r.Batch, r.Threads, r.ImagesPerSec, r.SecPerBatch, r.PeakRSSMiB)
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%.2f\t%.3f\t%.1f\t%.1f\t%.0f\t\n", r.Case, r.Model, r.Batch, r.Threads, r.ImagesPerSec, r.SecPerBatch, r.GFLOPS, r.PeakPercent, r.PeakRSSMiB)
 	}
 	return tw.Flush()
 }
