@@ -25,9 +25,9 @@ func packedConvCases() []ConvParams {
 // Conv2dEpilogue: with the filters packed under every ISA and run under
 // every ISA (a packing for another kernel is unpacked on the way), with the
 // default blocking, one that splits k and the rows and one that splits
-// only the rows, on one, two and three
-// threads with the static and the queued splits. The w it is passed holds
-// other values, so that reading w instead of the packed filters would show.
+// only the rows, on one, two and three threads with the static and the
+// queued splits. The w it is passed holds other values, so that reading w
+// instead of the packed filters would show.
 func TestConv2dPackedFilters(t *testing.T) {
 	cases := packedConvCases()
 	if testing.Short() {
